@@ -1,0 +1,5 @@
+//! The `medchain` binary.
+
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}

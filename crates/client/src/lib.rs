@@ -1,0 +1,1 @@
+//! The typed Rust client of the medchain HTTP API, verifying proofs against finalized headers.
