@@ -1,1 +1,5 @@
-//! Benchmarks of medchain against peer libraries and the machine's own limits, each printing ratios and one summary line.
+//! Benchmarks of medchain against peer libraries and the machine's own limits.
+//!
+//! Each benchmark group prints its figures, the reference measured in the same run, the ratio,
+//! and ends with one summary line `name key=value ...` so results can be tracked from run to run.
+//! The `medchain bench <group>` command calls into this crate.
