@@ -1,5 +1,148 @@
-//! The `medchain` binary.
+//! The `medchain` command line: run a local consortium or one validator, manage keys, and
+//! work with records, consent, access and audits through a node's API.
 
-fn main() -> anyhow::Result<()> {
-    Ok(())
+mod commands;
+mod demo;
+mod identity;
+mod init;
+mod up;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::{net::SocketAddr, path::PathBuf};
+
+/// Default API address of the first local validator; the others use the following ports.
+const DEFAULT_HTTP: &str = "127.0.0.1:8100";
+/// Default p2p port of the first local validator.
+const DEFAULT_P2P_BASE_PORT: u16 = 7100;
+/// Default data directory of `medchain up`.
+const DEFAULT_DATA_DIR: &str = ".medchain";
+
+#[derive(Parser)]
+#[command(name = "medchain", version, about = "A consortium blockchain for sharing medical records under patient consent")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a local consortium of validators (separate processes on 127.0.0.1) until Ctrl-C.
+    Up {
+        /// Number of validators (n = 3f+1 tolerates f faulty ones).
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Where the chain, keys and logs live; an existing directory resumes its chain.
+        #[arg(long, default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+        /// HTTP API address of the first validator; the others take the next ports.
+        #[arg(long, default_value = DEFAULT_HTTP)]
+        http: SocketAddr,
+        /// p2p port of the first validator; the others take the next ports.
+        #[arg(long, default_value_t = DEFAULT_P2P_BASE_PORT)]
+        p2p_port: u16,
+    },
+    /// Run one validator from its node.toml (as `up` does for each validator).
+    Node {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Create a consortium's genesis, validator keys and node configurations without starting it.
+    Init {
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        #[arg(long, default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+        #[arg(long, default_value = DEFAULT_HTTP)]
+        http: SocketAddr,
+        #[arg(long, default_value_t = DEFAULT_P2P_BASE_PORT)]
+        p2p_port: u16,
+        #[arg(long, default_value = "medchain-local")]
+        chain_name: String,
+    },
+    /// Create or inspect identity key files.
+    #[command(subcommand)]
+    Keys(commands::KeysCommand),
+    /// Show a node's view of the chain.
+    Status(commands::ApiArgs),
+    /// Record metadata on the ledger.
+    #[command(subcommand)]
+    Record(commands::RecordCommand),
+    /// Grant or revoke consent (as a patient).
+    #[command(subcommand)]
+    Consent(commands::ConsentCommand),
+    /// Request access to a record (as a clinician or researcher).
+    #[command(subcommand)]
+    Access(commands::AccessCommand),
+    /// Verify ledger contents with Merkle proofs against finalized headers.
+    #[command(subcommand)]
+    Audit(commands::AuditCommand),
+    /// Measure performance against the machine's limits and peer libraries.
+    #[command(subcommand)]
+    Bench(commands::BenchCommand),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(error) = run(cli) {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        // The validator owns its runtime (commonware's tokio runner), so it starts outside ours.
+        Command::Node { config } => commands::node(&config),
+        command => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(run_async(command))
+        }
+    }
+}
+
+async fn run_async(command: Command) -> Result<()> {
+    match command {
+        Command::Up {
+            validators,
+            data_dir,
+            http,
+            p2p_port,
+        } => {
+            up::run(up::UpOptions {
+                validators,
+                data_dir,
+                http,
+                p2p_base_port: p2p_port,
+                chain_name: "medchain-local".to_string(),
+            })
+            .await
+        }
+        Command::Init {
+            validators,
+            data_dir,
+            http,
+            p2p_port,
+            chain_name,
+        } => {
+            let genesis = init::create(&data_dir, validators, http, p2p_port, &chain_name)?;
+            println!(
+                "created consortium \"{}\" (chain id {}) with {} validators in {}",
+                genesis.chain_name,
+                genesis.chain_id(),
+                genesis.validators.len(),
+                data_dir.display()
+            );
+            println!("start it with: medchain up --data-dir {} --validators {validators}", data_dir.display());
+            Ok(())
+        }
+        Command::Keys(cmd) => commands::keys(cmd),
+        Command::Status(args) => commands::status(args).await,
+        Command::Record(cmd) => commands::record(cmd).await,
+        Command::Consent(cmd) => commands::consent(cmd).await,
+        Command::Access(cmd) => commands::access(cmd).await,
+        Command::Audit(cmd) => commands::audit(cmd).await,
+        Command::Bench(cmd) => commands::bench(cmd).await,
+        Command::Node { .. } => unreachable!("handled before the async runtime starts"),
+    }
 }

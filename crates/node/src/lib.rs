@@ -1,1 +1,18 @@
-//! A medchain validator or observer: consensus adapter, mempool, p2p, persistence and the HTTP API.
+//! A medchain validator: the consensus adapter (commonware simplex + marshal), the mempool,
+//! the authenticated state database (QMDB through `commonware_glue::stateful`), and the HTTP API.
+//!
+//! Data flows one way: API → mempool → consensus → state machine (`medchain_state`) → storage;
+//! reads come back from storage with proofs. The node never decides whether a transaction is
+//! allowed: it asks `medchain_state`.
+
+pub mod app;
+pub mod block;
+pub mod chain;
+pub mod engine;
+pub mod mempool;
+pub mod store;
+pub mod api;
+pub mod config;
+pub mod run;
+pub mod snapshot;
+pub mod verify;

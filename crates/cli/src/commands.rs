@@ -1,0 +1,480 @@
+//! The subcommands that talk to a node's API: each builds a transaction, signs it with the
+//! caller's identity and waits for the ledger's answer, or reads and verifies ledger content.
+
+use crate::identity::{Identity, IdentityFile, demo_identities_path};
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Subcommand};
+use commonware_cryptography::{Signer as _, ed25519};
+use medchain_client::Client;
+use medchain_types::{
+    AccountId, ChainId, ConsentId, InstitutionId, Payload, RecordId, SignedTransaction, Transaction,
+    api::TxStatusResponse,
+    codes::{ConsentAction, Decision, Purpose, RecordCategory, Role},
+    consent::{ConsentActor, ConsentPolicy, DataScope, Period},
+};
+use std::path::{Path, PathBuf};
+
+/// Where to reach a node.
+#[derive(Args, Clone)]
+pub struct ApiArgs {
+    /// A validator's API address.
+    #[arg(long, default_value = "http://127.0.0.1:8100", env = "MEDCHAIN_API")]
+    pub api: String,
+}
+
+/// Who to act as: a sealed key file, or a demo identity by name.
+#[derive(Args, Clone)]
+pub struct IdentityArgs {
+    /// A key file made by `medchain keys generate` (passphrase in MEDCHAIN_PASSPHRASE).
+    #[arg(long, conflicts_with = "as_name")]
+    pub key: Option<PathBuf>,
+    /// A demo identity from DATA_DIR/demo/identities.toml (e.g. dr-alice, patient-1).
+    #[arg(long = "as")]
+    pub as_name: Option<String>,
+    /// The data directory of `medchain up`, for --as.
+    #[arg(long, default_value = ".medchain")]
+    pub data_dir: PathBuf,
+}
+
+impl IdentityArgs {
+    pub fn load(&self) -> Result<Identity> {
+        match (&self.key, &self.as_name) {
+            (Some(path), _) => Identity::load_sealed(path),
+            (None, Some(name)) => IdentityFile::load(&demo_identities_path(&self.data_dir))?.get(name),
+            (None, None) => bail!("say who you are: --key FILE or --as NAME"),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create a new identity in a passphrase-sealed key file (passphrase from MEDCHAIN_PASSPHRASE).
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+        /// Home institution of a member (clinician, admin, ...); omit for a patient.
+        #[arg(long)]
+        institution: Option<String>,
+    },
+    /// Print an identity's public keys (a patient's at a given institution).
+    Show {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        /// For a patient: the institution whose pseudonym to show.
+        #[arg(long)]
+        institution: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RecordCommand {
+    /// Commit a record's metadata (as a clinician): hash and size of its encrypted content.
+    Create {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The patient's pseudonym at your institution (hex account).
+        #[arg(long)]
+        patient: String,
+        /// Coarse category, e.g. laboratory, imaging, encounter.
+        #[arg(long)]
+        category: String,
+        /// The encrypted content whose BLAKE3 hash and size are committed.
+        #[arg(long)]
+        file: PathBuf,
+        /// The Umbral capsule of the record's data key (hex), as made by the encrypting client.
+        #[arg(long)]
+        capsule: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ConsentCommand {
+    /// Grant (or, with --deny, refuse) access to your records at one institution.
+    Grant {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The institution whose pseudonym grants.
+        #[arg(long)]
+        institution: String,
+        /// A person (hex account) allowed.
+        #[arg(long)]
+        grantee: Vec<String>,
+        /// An institution whose members are allowed.
+        #[arg(long)]
+        grantee_institution: Vec<String>,
+        /// A role allowed (clinician, researcher, auditor), at --institution's peers or anywhere.
+        #[arg(long)]
+        grantee_role: Vec<String>,
+        /// Purposes of use (treat, etreat, hresch, ...).
+        #[arg(long, required = true)]
+        purpose: Vec<String>,
+        /// Limit to categories (default: all records).
+        #[arg(long)]
+        category: Vec<String>,
+        /// Limit to record ids.
+        #[arg(long, conflicts_with = "category")]
+        record: Vec<String>,
+        /// Days the consent lasts.
+        #[arg(long, default_value_t = 365)]
+        days: u64,
+        /// Record a refusal instead of a permission.
+        #[arg(long)]
+        deny: bool,
+    },
+    /// Revoke a consent you granted.
+    Revoke {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        #[arg(long)]
+        institution: String,
+        #[arg(long)]
+        consent: String,
+    },
+    /// Allow (or stop allowing) break-glass emergency access by an institution's clinicians.
+    Emergency {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The institution whose pseudonym sets the flag, and whose clinicians it concerns.
+        #[arg(long)]
+        institution: String,
+        #[arg(long)]
+        disable: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AccessCommand {
+    /// Request access to a record; the ledger decides and logs the request.
+    Request {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        #[arg(long)]
+        record: String,
+        #[arg(long, default_value = "treat")]
+        purpose: String,
+        /// Break-glass justification (purpose etreat); must not contain identifiers.
+        #[arg(long)]
+        justification: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Verify that a block is final: its certificate is signed by more than 2/3 of validators.
+    Block {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[arg(long)]
+        height: u64,
+        /// The consortium's genesis: the only thing trusted (not the node).
+        #[arg(long, default_value = ".medchain/genesis.toml")]
+        genesis: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Cryptography against peer libraries (Paillier vs phe, Umbral vs umbral-pre, ring, AEAD).
+    Crypto,
+}
+
+pub fn node(config: &Path) -> Result<()> {
+    let config = medchain_node::config::NodeConfig::load(config)?;
+    init_logging();
+    medchain_node::run::run_validator(config)?;
+    Ok(())
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+pub fn keys(cmd: KeysCommand) -> Result<()> {
+    match cmd {
+        KeysCommand::Generate { out, institution } => {
+            let mut identity = Identity::generate();
+            if let Some(slug) = institution {
+                identity = identity.with_home(InstitutionId::new(&slug)?);
+            }
+            identity.save_sealed(&out)?;
+            println!("wrote {}", out.display());
+            print_identity(&identity, None)
+        }
+        KeysCommand::Show { identity, institution } => {
+            let identity = identity.load()?;
+            let institution = institution.map(|s| InstitutionId::new(&s)).transpose()?;
+            print_identity(&identity, institution.as_ref())
+        }
+    }
+}
+
+fn print_identity(identity: &Identity, institution: Option<&InstitutionId>) -> Result<()> {
+    let at = match (institution, identity.home()) {
+        (Some(i), _) | (None, Some(i)) => i.clone(),
+        (None, None) => {
+            println!("a patient identity: pass --institution to see its pseudonym there");
+            return Ok(());
+        }
+    };
+    let keys = identity.keys_at(&at)?;
+    println!("institution:     {}", at.as_str());
+    println!("account:         {}", AccountId::from(keys.signing.public_key()));
+    println!("pre public key:  {}", hex::encode(crate::identity::pre_public_key(&keys)?));
+    println!("encryption key:  {}", hex::encode(keys.encryption.public_key().to_bytes()));
+    Ok(())
+}
+
+pub async fn status(args: ApiArgs) -> Result<()> {
+    let status = Client::new(&args.api)?.status().await?;
+    println!("chain:        {} ({})", status.chain_name, status.chain_id);
+    println!("height:       {}", status.height);
+    if let Some(block) = &status.latest_block {
+        println!("latest block: {block}");
+    }
+    println!("validators:   {}", status.validators.len());
+    println!("mempool:      {} waiting", status.mempool_size);
+    Ok(())
+}
+
+/// Signs `payload` as `key`'s account with its next nonce, submits it and waits for the result.
+pub async fn submit(client: &Client, key: &ed25519::PrivateKey, payload: Payload) -> Result<TxStatusResponse> {
+    let status = client.status().await?;
+    let chain_id: ChainId = status.chain_id.parse().context("node reported a malformed chain id")?;
+    let sender = AccountId::from(key.public_key());
+    let nonce = client.next_nonce(&sender).await?;
+    let tx = SignedTransaction::sign(
+        key,
+        Transaction {
+            chain_id,
+            sender,
+            nonce,
+            payload,
+        },
+    );
+    Ok(client.submit(&tx, true).await?)
+}
+
+fn report(outcome: &TxStatusResponse) -> Result<()> {
+    match outcome.status.as_str() {
+        "committed" => {
+            println!("committed at height {} (transaction {})", outcome.height.unwrap_or(0), outcome.hash);
+            Ok(())
+        }
+        "pending" => {
+            println!("submitted; still pending after 30 s (transaction {})", outcome.hash);
+            Ok(())
+        }
+        other => bail!("transaction {} is {other}", outcome.hash),
+    }
+}
+
+/// Parses a snake_case code (category, purpose, role) the way the JSON API spells it.
+fn parse_code<T: serde::de::DeserializeOwned>(kind: &str, text: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(text.to_lowercase()))
+        .with_context(|| format!("{text:?} is not a known {kind}"))
+}
+
+pub async fn record(cmd: RecordCommand) -> Result<()> {
+    let RecordCommand::Create {
+        identity,
+        api,
+        patient,
+        category,
+        file,
+        capsule,
+    } = cmd;
+    let identity = identity.load()?;
+    let keys = identity.member_keys()?;
+    let client = Client::new(&api.api)?;
+    let (content_hash, size_bytes) = hash_file(&file)?;
+    let payload = Payload::CreateRecord {
+        patient: patient.parse().context("--patient must be a hex account")?,
+        category: parse_code::<RecordCategory>("record category", &category)?,
+        size_bytes,
+        content_hash,
+        capsule: hex::decode(capsule.trim()).context("--capsule must be hex")?.into(),
+    };
+    let outcome = submit(&client, &keys.signing, payload).await?;
+    report(&outcome)?;
+    if outcome.status == "committed" {
+        let tx_hash: medchain_types::TxHash = outcome.hash.parse().context("malformed hash")?;
+        println!("record id: {}", RecordId::from_tx(&tx_hash));
+    }
+    Ok(())
+}
+
+/// BLAKE3 and size of a file, streamed so any size fits in constant memory.
+fn hash_file(path: &Path) -> Result<([u8; 32], u64)> {
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut hasher = blake3::Hasher::new();
+    let size = std::io::copy(&mut file, &mut hasher).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok((*hasher.finalize().as_bytes(), size))
+}
+
+pub async fn consent(cmd: ConsentCommand) -> Result<()> {
+    match cmd {
+        ConsentCommand::Grant {
+            identity,
+            api,
+            institution,
+            grantee,
+            grantee_institution,
+            grantee_role,
+            purpose,
+            category,
+            record,
+            days,
+            deny,
+        } => {
+            let identity = identity.load()?;
+            let keys = identity.keys_at(&InstitutionId::new(&institution)?)?;
+            let mut actors = Vec::new();
+            for g in grantee {
+                actors.push(ConsentActor::Person(g.parse().context("--grantee must be a hex account")?));
+            }
+            for i in grantee_institution {
+                actors.push(ConsentActor::Institution(InstitutionId::new(&i)?));
+            }
+            for r in grantee_role {
+                let (role, at) = match r.split_once('@') {
+                    Some((role, at)) => (role.to_string(), Some(InstitutionId::new(at)?)),
+                    None => (r.clone(), None),
+                };
+                actors.push(ConsentActor::Role {
+                    institution: at,
+                    role: parse_code::<Role>("role", &role)?,
+                });
+            }
+            if actors.is_empty() {
+                bail!("name who the consent is for: --grantee, --grantee-institution or --grantee-role");
+            }
+            let purposes = purpose.iter().map(|p| parse_code::<Purpose>("purpose", p)).collect::<Result<_>>()?;
+            let data = if !record.is_empty() {
+                DataScope::Records(record.iter().map(|r| r.parse().context("--record must be a hex record id")).collect::<Result<_>>()?)
+            } else if !category.is_empty() {
+                DataScope::Categories(category.iter().map(|c| parse_code::<RecordCategory>("record category", c)).collect::<Result<_>>()?)
+            } else {
+                DataScope::All
+            };
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+            let policy = ConsentPolicy {
+                decision: if deny { Decision::Deny } else { Decision::Permit },
+                actors,
+                actions: vec![ConsentAction::Access],
+                purposes,
+                period: Period {
+                    start_ms: now.saturating_sub(60_000),
+                    end_ms: now + days * 86_400_000,
+                },
+                data,
+                exceptions: Vec::new(),
+            };
+            let client = Client::new(&api.api)?;
+            let outcome = submit(
+                &client,
+                &keys.signing,
+                Payload::GrantConsent {
+                    policy,
+                    reencryption_fragments: Vec::new(),
+                },
+            )
+            .await?;
+            report(&outcome)?;
+            if outcome.status == "committed" {
+                let tx_hash: medchain_types::TxHash = outcome.hash.parse().context("malformed hash")?;
+                println!("consent id: {}", ConsentId::from_tx(&tx_hash));
+            }
+            Ok(())
+        }
+        ConsentCommand::Revoke {
+            identity,
+            api,
+            institution,
+            consent,
+        } => {
+            let identity = identity.load()?;
+            let keys = identity.keys_at(&InstitutionId::new(&institution)?)?;
+            let client = Client::new(&api.api)?;
+            let payload = Payload::RevokeConsent {
+                consent: consent.parse().context("--consent must be a hex consent id")?,
+            };
+            report(&submit(&client, &keys.signing, payload).await?)
+        }
+        ConsentCommand::Emergency {
+            identity,
+            api,
+            institution,
+            disable,
+        } => {
+            let identity = identity.load()?;
+            let institution = InstitutionId::new(&institution)?;
+            let keys = identity.keys_at(&institution)?;
+            let client = Client::new(&api.api)?;
+            let payload = Payload::SetEmergencyAccess {
+                institution,
+                enabled: !disable,
+            };
+            report(&submit(&client, &keys.signing, payload).await?)
+        }
+    }
+}
+
+pub async fn access(cmd: AccessCommand) -> Result<()> {
+    let AccessCommand::Request {
+        identity,
+        api,
+        record,
+        purpose,
+        justification,
+    } = cmd;
+    let identity = identity.load()?;
+    let keys = identity.member_keys()?;
+    let client = Client::new(&api.api)?;
+    let payload = Payload::RequestAccess {
+        record: record.parse().context("--record must be a hex record id")?,
+        purpose: parse_code::<Purpose>("purpose", &purpose)?,
+        justification,
+    };
+    report(&submit(&client, &keys.signing, payload).await?)
+}
+
+pub async fn audit(cmd: AuditCommand) -> Result<()> {
+    let AuditCommand::Block { api, height, genesis } = cmd;
+    let genesis = medchain_node::config::load_genesis(&genesis)?;
+    let client = Client::new(&api.api)?;
+    let response = client.block(height).await?;
+    let verified = medchain_node::verify::finalized_block(&genesis, &response)?;
+    println!(
+        "block {height} is final: digest {}, state root {}, certified by {} of {} validators",
+        verified.digest, verified.state_root, verified.signers, verified.validators
+    );
+    Ok(())
+}
+
+pub async fn bench(cmd: BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::Crypto => {
+            let mut summaries = Vec::new();
+            summaries.push(medchain_bench::paillier::run()?);
+            summaries.push(medchain_bench::umbral::run()?);
+            summaries.push(medchain_bench::ring::run()?);
+            summaries.push(medchain_bench::aead::run()?);
+            for line in summaries {
+                println!("{line}");
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The demo membership `medchain up` sets up on a new consortium, through the API exactly as
+//! users would: patients register pseudonyms at two hospitals, a clinician writes an encrypted
+//! lab result, a patient grants and another enables break-glass, and clinicians request access.
+
+use crate::{
+    commands::submit,
+    identity::{Identity, IdentityFile, pre_public_key},
+    init::Layout,
+};
+use anyhow::{Context as _, Result, bail};
+use commonware_cryptography::Signer as _;
+use medchain_client::Client;
+use medchain_crypto::{envelope, umbral};
+use medchain_types::{
+    AccountId, InstitutionId, Payload, RecordId,
+    codes::{ConsentAction, Decision, Purpose, RecordCategory},
+    consent::{ConsentActor, ConsentPolicy, DataScope, Period},
+};
+
+/// Demo patients: each has one master seed and a pseudonym at each hospital.
+const DEMO_PATIENTS: [&str; 3] = ["patient-1", "patient-2", "patient-3"];
+const DEMO_HOSPITALS: [&str; 2] = ["st-mary-hospital", "riverside-hospital"];
+/// A lab result in FHIR R4 JSON: content the ledger never sees, only its encrypted hash.
+const DEMO_OBSERVATION: &str = r#"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"Hemoglobin A1c"}]},"valueQuantity":{"value":6.1,"unit":"%"}}"#;
+
+pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
+    let path = layout.identities();
+    let mut identities = IdentityFile::load(&path)?;
+    let mut patients = Vec::new();
+    for name in DEMO_PATIENTS {
+        let patient = Identity::generate();
+        for hospital in DEMO_HOSPITALS {
+            let institution = InstitutionId::new(hospital)?;
+            let keys = patient.keys_at(&institution)?;
+            let payload = Payload::RegisterPseudonym {
+                institution,
+                pre_public_key: pre_public_key(&keys)?,
+            };
+            expect_committed(submit(client, &keys.signing, payload).await?, "register a pseudonym")?;
+        }
+        identities.insert(name, &patient);
+        patients.push(patient);
+    }
+    identities.save_replacing(&path)?;
+
+    let st_mary = InstitutionId::new(DEMO_HOSPITALS[0])?;
+    let riverside = InstitutionId::new(DEMO_HOSPITALS[1])?;
+    let alice = identities.get("dr-alice")?.member_keys()?;
+    let bob = identities.get("dr-bob")?.member_keys()?;
+    let patient = patients[0].keys_at(&st_mary)?;
+    let pseudonym = AccountId::from(patient.signing.public_key());
+
+    // dr-alice writes an encrypted lab result for patient-1, keyed to the patient's PRE key.
+    let patient_pre = umbral::SecretKey::from_be_bytes(patient.pre.as_bytes())?.public_key();
+    let (capsule, seed) = umbral::encapsulate(&mut rand::rng(), &patient_pre)?;
+    let data_key = envelope::DataKey::from_bytes(*seed.derive_key());
+    let mut nonce_prefix = [0u8; envelope::header::NONCE_PREFIX_SIZE_BYTES];
+    rand::fill(&mut nonce_prefix);
+    let sealed = envelope::encrypt(&data_key, nonce_prefix, DEMO_OBSERVATION.as_bytes())?;
+    let blobs = layout.root.join("demo").join("blobs");
+    std::fs::create_dir_all(&blobs).context("cannot create the demo blob directory")?;
+    std::fs::write(blobs.join(hex::encode(sealed.summary.content_hash)), &sealed.envelope)
+        .context("cannot store the demo record's ciphertext")?;
+    let created = submit(
+        client,
+        &alice.signing,
+        Payload::CreateRecord {
+            patient: pseudonym.clone(),
+            category: RecordCategory::Laboratory,
+            size_bytes: sealed.summary.ciphertext_len_bytes,
+            content_hash: sealed.summary.content_hash,
+            capsule: capsule.to_bytes().into(),
+        },
+    )
+    .await?;
+    expect_committed(created.clone(), "create a record")?;
+    let record = RecordId::from_tx(&created.hash.parse()?);
+
+    // patient-1 lets dr-bob read lab results for treatment for 30 days.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+    let policy = ConsentPolicy {
+        decision: Decision::Permit,
+        actors: vec![ConsentActor::Person(AccountId::from(bob.signing.public_key()))],
+        actions: vec![ConsentAction::Access],
+        purposes: vec![Purpose::Treat],
+        period: Period {
+            start_ms: now.saturating_sub(60_000),
+            end_ms: now + 30 * 86_400_000,
+        },
+        data: DataScope::Categories(vec![RecordCategory::Laboratory]),
+        exceptions: Vec::new(),
+    };
+    let grant = Payload::GrantConsent {
+        policy,
+        reencryption_fragments: Vec::new(),
+    };
+    expect_committed(submit(client, &patient.signing, grant).await?, "grant consent")?;
+
+    // patient-2 allows break-glass access by riverside's clinicians.
+    let patient2 = patients[1].keys_at(&riverside)?;
+    let emergency = Payload::SetEmergencyAccess {
+        institution: riverside,
+        enabled: true,
+    };
+    expect_committed(submit(client, &patient2.signing, emergency).await?, "enable emergency access")?;
+
+    // dr-bob reads under consent.
+    let request = Payload::RequestAccess {
+        record,
+        purpose: Purpose::Treat,
+        justification: None,
+    };
+    expect_committed(submit(client, &bob.signing, request).await?, "request access")?;
+    println!("demo membership ready: 3 patients, record {record} for patient-1, consent to dr-bob");
+    Ok(())
+}
+
+fn expect_committed(outcome: medchain_types::api::TxStatusResponse, what: &str) -> Result<()> {
+    if outcome.status == "committed" {
+        return Ok(());
+    }
+    let reason = outcome.error.map(|e| format!("{}: {}", e.code, e.message)).unwrap_or_default();
+    bail!("could not {what}: transaction {} is {} {reason}", outcome.hash, outcome.status)
+}

@@ -1,0 +1,178 @@
+//! `medchain init`: a new local consortium's genesis, validator keys, node configurations and,
+//! for `up`, a demo membership (institutions, admins, clinicians, researchers, an auditor).
+//!
+//! Layout of a data directory:
+//! ```text
+//! DIR/genesis.toml
+//! DIR/validators/node-<i>/{node.toml, validator.key, storage/, node.log}
+//! DIR/demo/identities.toml     demo secret keys (hex), for trying the CLI
+//! ```
+
+use crate::identity::{Identity, IdentityFile, write_new_secret_file};
+use commonware_codec::Encode as _;
+use commonware_cryptography::Signer as _;
+use anyhow::{Context as _, Result, bail};
+use medchain_node::config::NodeConfig;
+use medchain_types::{
+    Genesis, GenesisInstitution, GenesisMember, GenesisValidator, InstitutionId,
+    InstitutionKind, Role,
+};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+/// Validators a local consortium may have: n = 3f+1 up to f = 10.
+pub const LOCAL_VALIDATORS_MAX: usize = 31;
+
+/// The demo consortium's institutions: two hospitals, a laboratory and a regulator.
+const DEMO_INSTITUTIONS: [(&str, InstitutionKind); 4] = [
+    ("st-mary-hospital", InstitutionKind::Hospital),
+    ("riverside-hospital", InstitutionKind::Hospital),
+    ("central-lab", InstitutionKind::Laboratory),
+    ("health-regulator", InstitutionKind::Regulator),
+];
+
+/// Demo members registered in the genesis: (name in identities.toml, institution, role).
+const DEMO_MEMBERS: [(&str, &str, Role); 5] = [
+    ("dr-alice", "st-mary-hospital", Role::Clinician),
+    ("dr-bob", "st-mary-hospital", Role::Clinician),
+    ("dr-carol", "riverside-hospital", Role::Clinician),
+    ("researcher-dan", "central-lab", Role::Researcher),
+    ("auditor-eve", "health-regulator", Role::Auditor),
+];
+
+/// Where the files of a data directory live.
+pub struct Layout {
+    pub root: PathBuf,
+}
+
+impl Layout {
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+        }
+    }
+    pub fn genesis(&self) -> PathBuf {
+        self.root.join("genesis.toml")
+    }
+    pub fn node_dir(&self, index: usize) -> PathBuf {
+        self.root.join("validators").join(format!("node-{index}"))
+    }
+    pub fn node_config(&self, index: usize) -> PathBuf {
+        self.node_dir(index).join("node.toml")
+    }
+    pub fn node_log(&self, index: usize) -> PathBuf {
+        self.node_dir(index).join("node.log")
+    }
+    pub fn identities(&self) -> PathBuf {
+        self.root.join("demo").join("identities.toml")
+    }
+}
+
+/// Ports of validator `index` given the first validator's HTTP address.
+pub fn addresses(http_first: SocketAddr, p2p_base_port: u16, index: usize) -> Result<(SocketAddr, SocketAddr)> {
+    let offset = u16::try_from(index).context("validator index out of range")?;
+    let http_port = http_first.port().checked_add(offset).context("HTTP port out of range; choose a lower --http port")?;
+    let p2p_port = p2p_base_port.checked_add(offset).context("p2p port out of range")?;
+    let mut http = http_first;
+    http.set_port(http_port);
+    let p2p = SocketAddr::new(http_first.ip(), p2p_port);
+    Ok((p2p, http))
+}
+
+/// Creates a new consortium in `root`, refusing to overwrite an existing one.
+pub fn create(root: &Path, validators: usize, http_first: SocketAddr, p2p_base_port: u16, chain_name: &str) -> Result<Genesis> {
+    if !(1..=LOCAL_VALIDATORS_MAX).contains(&validators) {
+        bail!("--validators must be between 1 and {LOCAL_VALIDATORS_MAX} (n = 3f+1 tolerates f faults; 4 is the usual choice)");
+    }
+    let layout = Layout::new(root);
+    if layout.genesis().exists() {
+        bail!("{} already holds a consortium; use another --data-dir or remove it", root.display());
+    }
+    std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
+
+    let mut identities = IdentityFile::default();
+    let mut institutions = Vec::new();
+    for (slug, kind) in DEMO_INSTITUTIONS {
+        let id = InstitutionId::new(slug)?;
+        let admin = Identity::generate().with_home(id.clone());
+        institutions.push(GenesisInstitution {
+            id,
+            kind,
+            admin: admin.account()?,
+        });
+        identities.insert(&format!("admin-{slug}"), &admin);
+    }
+
+    let mut genesis_validators = Vec::new();
+    for index in 0..validators {
+        let key = Identity::generate().validator_key()?;
+        let (p2p, http) = addresses(http_first, p2p_base_port, index)?;
+        let institution = InstitutionId::new(DEMO_INSTITUTIONS[index % DEMO_INSTITUTIONS.len()].0)?;
+        genesis_validators.push(GenesisValidator {
+            account: key.public_key().into(),
+            institution,
+            p2p_address: p2p.to_string(),
+            http_address: http.to_string(),
+        });
+        write_node_files(&layout, index, &key, p2p, http)?;
+    }
+
+    let mut members = Vec::new();
+    for (name, institution, role) in DEMO_MEMBERS {
+        let institution = InstitutionId::new(institution)?;
+        let member = Identity::generate().with_home(institution.clone());
+        members.push(GenesisMember {
+            account: member.account()?,
+            institution,
+            role,
+            pre_public_key: member.pre_public_key()?,
+            encryption_key: member.encryption_public_key()?,
+        });
+        identities.insert(name, &member);
+    }
+
+    let genesis = Genesis {
+        chain_name: chain_name.to_string(),
+        genesis_time_ms: now_ms(),
+        institutions,
+        validators: genesis_validators,
+        members,
+    };
+    genesis.validate().context("generated genesis is invalid")?;
+    let text = toml::to_string_pretty(&genesis).context("cannot encode genesis")?;
+    std::fs::write(layout.genesis(), text).context("cannot write genesis.toml")?;
+    identities.save(&layout.identities())?;
+    Ok(genesis)
+}
+
+fn write_node_files(
+    layout: &Layout,
+    index: usize,
+    key: &commonware_cryptography::ed25519::PrivateKey,
+    p2p: SocketAddr,
+    http: SocketAddr,
+) -> Result<()> {
+    let dir = layout.node_dir(index);
+    std::fs::create_dir_all(dir.join("storage")).with_context(|| format!("cannot create {}", dir.display()))?;
+    let secret = zeroize::Zeroizing::new(hex::encode(key.encode()));
+    write_new_secret_file(&dir.join("validator.key"), secret.as_bytes())?;
+    let config = NodeConfig {
+        genesis_file: PathBuf::from("../../genesis.toml"),
+        key_file: PathBuf::from("validator.key"),
+        storage_dir: PathBuf::from("storage"),
+        p2p_listen: p2p,
+        http_listen: http,
+    };
+    let text = toml::to_string_pretty(&config).context("cannot encode node.toml")?;
+    std::fs::write(layout.node_config(index), text).context("cannot write node.toml")?;
+    Ok(())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

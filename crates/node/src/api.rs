@@ -1,0 +1,429 @@
+//! The HTTP API under `/v1`: submit signed transactions, read chain status, blocks with their
+//! finalization certificates, state with Merkle proofs; `/metrics` in Prometheus text.
+//!
+//! Every handler asks the state machine or the engine; none decides anything on its own.
+//! Errors are `{ "error": { "code", "message" } }` with the matching HTTP status.
+
+use crate::{
+    block::Block,
+    engine::EngineHandles,
+    mempool::{MempoolError, TxStatus},
+    snapshot::SnapshotStore,
+};
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, Path, Query, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use commonware_codec::{DecodeExt as _, Encode as _};
+use commonware_consensus::{marshal::Identifier, types::Height};
+use commonware_cryptography::{Digestible as _, ed25519};
+use commonware_runtime::{Metrics as _, tokio::Context};
+use commonware_utils::ordered::Set;
+use medchain_types::{
+    ChainId, Genesis, SignedTransaction, TxHash,
+    api::{BlockResponse, ErrorBody, ErrorDetail, NonceResponse, StatusResponse, SubmitRequest, TxStatusResponse},
+    limits,
+};
+use serde::Deserialize;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use utoipa::OpenApi;
+
+/// Largest request body: a hex-encoded transaction at its size limit plus JSON framing.
+pub const REQUEST_BODY_MAX_BYTES: usize = 2 * limits::TX_SIZE_MAX_BYTES + 1024;
+/// Longest a `?wait=true` submission waits for its transaction to commit.
+pub const SUBMIT_WAIT_MAX_MS: u64 = 30_000;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct ApiState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    genesis: Arc<Genesis>,
+    chain_id: ChainId,
+    validators: Set<ed25519::PublicKey>,
+    handles: EngineHandles<Context>,
+    context: Context,
+}
+
+impl ApiState {
+    pub fn new(
+        genesis: Arc<Genesis>,
+        validators: Set<ed25519::PublicKey>,
+        handles: EngineHandles<Context>,
+        context: Context,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                chain_id: genesis.chain_id(),
+                genesis,
+                validators,
+                handles,
+                context,
+            }),
+        }
+    }
+}
+
+/// An API error: an HTTP status, a stable machine-readable code and a message saying what to do.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: String,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+#[utoipa::path(get, path = "/v1/status", responses((status = 200, body = StatusResponse)))]
+async fn status(State(state): State<ApiState>) -> Json<StatusResponse> {
+    let s = &state.inner;
+    let tip = s.handles.chain.tip();
+    Json(StatusResponse {
+        chain_id: s.chain_id.to_string(),
+        chain_name: s.genesis.chain_name.clone(),
+        height: tip.as_ref().map_or(0, |t| t.height),
+        latest_block: tip.as_ref().map(|t| hex::encode(t.digest)),
+        state_root: tip.as_ref().map(|t| hex::encode(t.state_root)),
+        latest_block_time_ms: tip.as_ref().map(|t| t.timestamp_ms),
+        validators: s.validators.iter().map(|v| hex::encode(v.as_ref())).collect(),
+        mempool_size: s.handles.mempool.len(),
+        committed_transactions: s.handles.chain.committed_transactions(),
+    })
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct SubmitParams {
+    /// Wait (up to 30 s) until the transaction is committed or rejected.
+    #[serde(default)]
+    pub wait: bool,
+}
+
+fn status_response(hash: &TxHash, status: &TxStatus) -> TxStatusResponse {
+    let (name, height, error) = match status {
+        TxStatus::Pending => ("pending", None, None),
+        TxStatus::Committed { height } => ("committed", Some(*height), None),
+        TxStatus::Rejected { code, message } => (
+            "rejected",
+            None,
+            Some(ErrorDetail {
+                code: code.clone(),
+                message: message.clone(),
+            }),
+        ),
+    };
+    TxStatusResponse {
+        hash: hash.to_string(),
+        status: name.to_string(),
+        height,
+        error,
+    }
+}
+
+#[utoipa::path(
+    post, path = "/v1/tx", request_body = SubmitRequest, params(SubmitParams),
+    responses(
+        (status = 202, description = "admitted to the mempool", body = TxStatusResponse),
+        (status = 200, description = "committed (with wait=true)", body = TxStatusResponse),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody),
+    )
+)]
+async fn submit(
+    State(state): State<ApiState>,
+    Query(params): Query<SubmitParams>,
+    JsonBody(request): JsonBody<SubmitRequest>,
+) -> Result<Response, ApiError> {
+    let bytes = hex::decode(request.transaction.trim()).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed", format!("transaction is not hex: {e}"))
+    })?;
+    if bytes.len() > limits::TX_SIZE_MAX_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "limit_exceeded",
+            format!("transaction is {} bytes; the limit is {}", bytes.len(), limits::TX_SIZE_MAX_BYTES),
+        ));
+    }
+    let tx = SignedTransaction::decode(bytes.as_slice()).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!("transaction does not decode: {e}; sign it with the medchain client"),
+        )
+    })?;
+    let hash = tx.hash();
+    admit(&state, tx).await?;
+    if !params.wait {
+        let body = status_response(&hash, &TxStatus::Pending);
+        return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+    }
+    let outcome = wait_for_outcome(&state, &hash).await;
+    let code = match &outcome {
+        TxStatus::Committed { .. } => StatusCode::OK,
+        TxStatus::Pending => StatusCode::ACCEPTED,
+        TxStatus::Rejected { code, message } => {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code.clone(), message.clone()));
+        }
+    };
+    Ok((code, Json(status_response(&hash, &outcome))).into_response())
+}
+
+/// Checks a transaction against the latest finalized state (as if its sender's waiting
+/// transactions had already executed) and puts it in the mempool.
+async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> {
+    let s = &state.inner;
+    let db = s.handles.stateful.subscribe_databases().await;
+    let mut snapshot = SnapshotStore::new(db);
+    let sender = tx.transaction.sender.clone();
+    let ledger_nonce = medchain_state::queries::next_nonce(&snapshot, &sender)
+        .await
+        .map_err(internal)?;
+    let expected = s.handles.mempool.expected_nonce(&sender, ledger_nonce);
+    // Pretend the waiting transactions executed, so the state machine checks this one at the
+    // nonce it will actually run at.
+    medchain_state::queries::set_next_nonce(&mut snapshot, &sender, expected);
+    let env = medchain_state::BlockEnv {
+        chain_id: s.chain_id,
+        height: s.handles.chain.tip().map_or(0, |t| t.height) + 1,
+        timestamp_ms: now_ms(),
+        proposer: sender.clone(),
+    };
+    medchain_state::check_transaction(&snapshot, &env, &tx)
+        .await
+        .map_err(|e| ApiError::new(tx_error_status(e.code()), e.code(), e.to_string()))?;
+    s.handles.mempool.insert(tx, ledger_nonce).map_err(mempool_error)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The HTTP status for a state-machine refusal code.
+fn tx_error_status(code: &str) -> StatusCode {
+    match code {
+        "bad_signature" | "wrong_chain" | "malformed" => StatusCode::BAD_REQUEST,
+        "unknown_sender" | "not_authorized" | "not_patient" | "inactive" => StatusCode::FORBIDDEN,
+        "nonce_replayed" | "nonce_gap" | "already_exists" => StatusCode::CONFLICT,
+        "limit_exceeded" => StatusCode::PAYLOAD_TOO_LARGE,
+        "not_found" => StatusCode::NOT_FOUND,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+fn mempool_error(e: MempoolError) -> ApiError {
+    let (status, code) = match e {
+        MempoolError::AlreadyPending(_) => (StatusCode::CONFLICT, "already_pending"),
+        MempoolError::NonceReplayed { .. } => (StatusCode::CONFLICT, "nonce_replayed"),
+        MempoolError::NonceGap { .. } => (StatusCode::CONFLICT, "nonce_gap"),
+        MempoolError::SenderFull => (StatusCode::TOO_MANY_REQUESTS, "sender_mempool_full"),
+        MempoolError::Full => (StatusCode::SERVICE_UNAVAILABLE, "mempool_full"),
+    };
+    ApiError::new(status, code, e.to_string())
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        format!("the node could not read its state ({e}); check the node's log"),
+    )
+}
+
+async fn wait_for_outcome(state: &ApiState, hash: &TxHash) -> TxStatus {
+    let s = &state.inner;
+    let deadline = std::time::Instant::now() + Duration::from_millis(SUBMIT_WAIT_MAX_MS);
+    loop {
+        let status = s.handles.mempool.status(hash).unwrap_or(TxStatus::Pending);
+        if status != TxStatus::Pending || std::time::Instant::now() >= deadline {
+            return status;
+        }
+        let next = s.handles.chain.tip().map_or(1, |t| t.height + 1);
+        let _ = tokio::time::timeout(Duration::from_millis(250), s.handles.chain.wait_for_height(next)).await;
+    }
+}
+
+#[utoipa::path(
+    get, path = "/v1/tx/{hash}", params(("hash" = String, Path, description = "transaction hash, hex")),
+    responses((status = 200, body = TxStatusResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+async fn tx_status(State(state): State<ApiState>, Path(hash): Path<String>) -> Result<Json<TxStatusResponse>, ApiError> {
+    let hash: TxHash = hash.parse().map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed", "hash must be 64 hex characters")
+    })?;
+    let status = state.inner.handles.mempool.status(&hash).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this node has not seen that transaction recently; look it up in a block",
+        )
+    })?;
+    Ok(Json(status_response(&hash, &status)))
+}
+
+#[utoipa::path(
+    get, path = "/v1/blocks/{height}", params(("height" = u64, Path, description = "block height")),
+    responses((status = 200, body = BlockResponse), (status = 404, body = ErrorBody))
+)]
+async fn block_at(State(state): State<ApiState>, Path(height): Path<u64>) -> Result<Json<BlockResponse>, ApiError> {
+    let s = &state.inner;
+    let block: Block = if height == 0 {
+        s.handles.genesis_block.clone()
+    } else {
+        s.handles
+            .marshal
+            .get_block(Identifier::Height(Height::new(height)))
+            .await
+            .ok_or_else(|| {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no finalized block at height {height} yet"))
+            })?
+    };
+    let finalization = if height == 0 {
+        None
+    } else {
+        s.handles
+            .marshal
+            .get_finalization(Height::new(height))
+            .await
+            .map(|f| hex::encode(f.encode()))
+    };
+    Ok(Json(BlockResponse {
+        height,
+        digest: hex::encode(block.digest()),
+        parent: hex::encode(block.parent),
+        timestamp_ms: block.timestamp_ms,
+        proposer: hex::encode(block.proposer().as_ref()),
+        transactions_root: hex::encode(block.transactions_root),
+        state_root: hex::encode(block.state_root),
+        transaction_hashes: block.transactions.iter().map(|t| t.hash().to_string()).collect(),
+        block: hex::encode(block.encode()),
+        finalization,
+    }))
+}
+
+#[utoipa::path(
+    get, path = "/v1/accounts/{account}/nonce",
+    params(("account" = String, Path, description = "account public key, hex")),
+    responses((status = 200, body = NonceResponse), (status = 400, body = ErrorBody))
+)]
+async fn next_nonce(
+    State(state): State<ApiState>,
+    Path(account): Path<String>,
+) -> Result<Json<NonceResponse>, ApiError> {
+    let id: medchain_types::AccountId = account.parse().map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed", "account must be 64 hex characters (an Ed25519 public key)")
+    })?;
+    let s = &state.inner;
+    let snapshot = SnapshotStore::new(s.handles.stateful.subscribe_databases().await);
+    let ledger = medchain_state::queries::next_nonce(&snapshot, &id).await.map_err(internal)?;
+    Ok(Json(NonceResponse {
+        account: id.to_string(),
+        next_nonce: s.handles.mempool.expected_nonce(&id, ledger),
+    }))
+}
+
+/// A JSON body whose rejections (bad JSON, wrong content type, too large) answer in the API's
+/// error format rather than axum's plain text.
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                let status = rejection.status();
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "limit_exceeded" } else { "malformed" };
+                Err(ApiError::new(status, code, format!("{}; send JSON as described in /v1/openapi.json", rejection.body_text())))
+            }
+        }
+    }
+}
+
+async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
+    let s = &state.inner;
+    let mut text = s.context.encode();
+    let tip = s.handles.chain.tip();
+    text.push_str(&format!(
+        "# HELP medchain_height Height of the latest finalized block.\n# TYPE medchain_height gauge\nmedchain_height {}\n",
+        tip.map_or(0, |t| t.height)
+    ));
+    text.push_str(&format!(
+        "# HELP medchain_committed_transactions Transactions committed since start.\n# TYPE medchain_committed_transactions counter\nmedchain_committed_transactions_total {}\n",
+        s.handles.chain.committed_transactions()
+    ));
+    text.push_str(&format!(
+        "# HELP medchain_mempool_size Transactions waiting for a block.\n# TYPE medchain_mempool_size gauge\nmedchain_mempool_size {}\n",
+        s.handles.mempool.len()
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "medchain API", description = "A consortium ledger for medical record sharing."),
+    paths(status, submit, tx_status, next_nonce, block_at),
+    components(schemas(ErrorBody, ErrorDetail, StatusResponse, SubmitRequest, TxStatusResponse, NonceResponse, BlockResponse))
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /v1/openapi.json")
+}
+
+/// The API's routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/tx", post(submit))
+        .route("/v1/tx/{hash}", get(tx_status))
+        .route("/v1/accounts/{account}/nonce", get(next_nonce))
+        .route("/v1/blocks/{height}", get(block_at))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
+        .with_state(state)
+}
+
+/// Serves the API until the process stops.
+pub async fn serve(listen: SocketAddr, state: ApiState) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    axum::serve(listener, router(state)).await
+}

@@ -1,0 +1,262 @@
+//! The ledger application that consensus drives: builds blocks from the mempool, re-executes
+//! peers' blocks to verify them, and reports finalized blocks to the mempool and the API.
+//!
+//! All decisions about transactions are `medchain_state`'s; this module only moves blocks
+//! between the engine, the state database and the mempool, and checks what belongs to a block
+//! as a whole (height, parent, timestamp, transactions root, state roots).
+
+use crate::{
+    block::{Block, BlockContext},
+    chain::ChainView,
+    mempool::Mempool,
+    store::{BatchStore, StateBatch, StateMerkleized, StateSet},
+};
+use commonware_consensus::{Heightable as _, marshal::ancestry::Ancestry, simplex::scheme::ed25519};
+use commonware_cryptography::Digestible as _;
+use commonware_glue::stateful::{
+    Application, Finality, Input, Proposed,
+    db::{DatabaseSet, Merkleized as _, Unmerkleized as _},
+};
+use commonware_runtime::{Clock, Spawner};
+use commonware_storage::{Context as StorageContext, qmdb::sync::Target};
+use commonware_utils::non_empty_range;
+use futures::StreamExt as _;
+use medchain_state::{BlockEnv, build_block, execute_block};
+use medchain_types::{AccountId, ChainId, Genesis, limits, transactions_root};
+use std::{
+    sync::Arc,
+    time::{Duration, UNIX_EPOCH},
+};
+use tracing::{debug, info, warn};
+
+/// How far ahead of this validator's clock a proposed block's timestamp may be. Beyond it the
+/// block is refused; within it the validator waits until its clock catches up.
+pub const BLOCK_TIMESTAMP_DRIFT_MAX_MS: u64 = 2_000;
+
+/// The ledger application driven by `commonware_glue::stateful`.
+#[derive(Clone)]
+pub struct LedgerApp {
+    chain_id: ChainId,
+    genesis: Arc<Genesis>,
+    genesis_block: Block,
+    mempool: Mempool,
+    chain: ChainView,
+}
+
+impl LedgerApp {
+    pub fn new(genesis: Arc<Genesis>, genesis_block: Block, mempool: Mempool, chain: ChainView) -> Self {
+        Self { chain_id: genesis.chain_id(), genesis, genesis_block, mempool, chain }
+    }
+
+    fn env(&self, height: u64, timestamp_ms: u64, proposer: &commonware_cryptography::ed25519::PublicKey) -> BlockEnv {
+        BlockEnv {
+            chain_id: self.chain_id,
+            height,
+            timestamp_ms,
+            proposer: AccountId::from(proposer.clone()),
+        }
+    }
+
+    /// The genesis document is applied as the first thing block 1 does, so that the genesis block
+    /// itself commits to the empty state every node can compute without reading any file.
+    async fn apply_genesis_if_first<E: StorageContext + Spawner>(
+        &self,
+        height: u64,
+        store: &mut BatchStore<E>,
+    ) -> bool {
+        if height != 1 {
+            return true;
+        }
+        match medchain_state::apply_genesis(store, &self.genesis).await {
+            Ok(()) => true,
+            Err(e) => {
+                warn!(error = %e, "genesis document cannot be applied");
+                false
+            }
+        }
+    }
+}
+
+fn now_ms<E: Clock>(context: &E) -> u64 {
+    context
+        .current()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The sync target and canonical root a merkleized batch commits to.
+fn roots<E: StorageContext + Spawner>(
+    merkleized: &StateMerkleized<E>,
+) -> (commonware_cryptography::sha256::Digest, commonware_cryptography::sha256::Digest, commonware_utils::range::NonEmptyRange<commonware_storage::mmr::Location>) {
+    let bounds = merkleized.bounds();
+    (
+        merkleized.root(),
+        merkleized.ops_root(),
+        non_empty_range!(merkleized.sync_boundary(), bounds.tip.size),
+    )
+}
+
+impl<E> Application<E> for LedgerApp
+where
+    E: StorageContext + Spawner + Clock,
+{
+    type SigningScheme = ed25519::Scheme;
+    type Context = BlockContext;
+    type Block = Block;
+    type Databases = StateSet<E>;
+    type Captured = ();
+    type Provider = Mempool;
+    type Input = ();
+
+    fn sync_targets(block: &Block) -> <StateSet<E> as DatabaseSet<E>>::SyncTargets {
+        Target::new(block.ops_root, block.ops_range.clone())
+    }
+
+    async fn genesis(&mut self) -> Block {
+        self.genesis_block.clone()
+    }
+
+    async fn propose(
+        &mut self,
+        context: (E, BlockContext),
+        ancestry: impl Ancestry<Block>,
+        batches: StateBatch<E>,
+        input: Input<(), Mempool>,
+    ) -> Option<Proposed<Self, E>> {
+        let mut ancestry = Box::pin(ancestry);
+        let parent = ancestry.next().await?;
+        let parent = parent.inner();
+        let height = parent.height.get() + 1;
+        let timestamp_ms = now_ms(&context.0).max(parent.timestamp_ms + 1);
+        let env = self.env(height, timestamp_ms, &context.1.leader);
+
+        let mut store = BatchStore::new(batches);
+        if !self.apply_genesis_if_first(height, &mut store).await {
+            return None;
+        }
+        let candidates = input
+            .provider
+            .select(limits::BLOCK_TRANSACTIONS_MAX, limits::BLOCK_SIZE_MAX_BYTES);
+        let built = build_block(&mut store, &env, candidates).await;
+        for (hash, error) in built.rejected {
+            debug!(%hash, code = error.code(), "transaction dropped while building a block");
+            input.provider.rejected(hash, error.code().to_string(), error.to_string());
+        }
+        let transactions: Vec<_> = built.included.into_iter().map(|(tx, _)| tx).collect();
+        let merkleized = match store.into_batch().merkleize().await {
+            Ok(m) => m,
+            Err(e) => {
+                warn!(error = %e, "state merkleization failed while proposing");
+                return None;
+            }
+        };
+        let (state_root, ops_root, ops_range) = roots::<E>(&merkleized);
+        let block = Block {
+            context: context.1,
+            parent: parent.digest(),
+            height: commonware_consensus::types::Height::new(height),
+            timestamp_ms,
+            transactions_root: transactions_root(&transactions),
+            state_root,
+            ops_root,
+            ops_range,
+            transactions,
+        };
+        Some(Proposed { block, merkleized })
+    }
+
+    async fn process(
+        &mut self,
+        context: (E, BlockContext),
+        ancestry: impl Ancestry<Block>,
+        batches: StateBatch<E>,
+        finality: Finality,
+    ) -> Option<StateMerkleized<E>> {
+        let mut ancestry = Box::pin(ancestry);
+        let block = ancestry.next().await?;
+        let block = block.inner().clone();
+        if finality == Finality::Candidate {
+            let parent = ancestry.next().await?;
+            if !self.header_is_valid(&context.0, &block, parent.inner()).await {
+                return None;
+            }
+        }
+        let height = block.height.get();
+        let env = self.env(height, block.timestamp_ms, &block.context.leader);
+        let mut store = BatchStore::new(batches);
+        if !self.apply_genesis_if_first(height, &mut store).await {
+            return None;
+        }
+        if let Err(e) = execute_block(&mut store, &env, &block.transactions).await {
+            warn!(height, error = %e, "refusing a block with an invalid transaction");
+            return None;
+        }
+        let merkleized = store.into_batch().merkleize().await.ok()?;
+        let (state_root, _, _) = roots::<E>(&merkleized);
+        if state_root != block.state_root {
+            warn!(height, "refusing a block whose state root does not match its execution");
+            return None;
+        }
+        Some(merkleized)
+    }
+
+    async fn capture(
+        &mut self,
+        _context: (E, BlockContext),
+        _block: &Block,
+        _batches: &StateMerkleized<E>,
+        _readers: <StateSet<E> as DatabaseSet<E>>::Readers,
+    ) {
+    }
+
+    async fn finalized(
+        &mut self,
+        _context: (E, BlockContext),
+        block: &Block,
+        _captured: (),
+        _readers: <StateSet<E> as DatabaseSet<E>>::Readers,
+    ) {
+        let height = block.height.get();
+        self.mempool.committed(height, &block.transactions);
+        self.chain.finalized(block);
+        if !block.transactions.is_empty() {
+            info!(height, transactions = block.transactions.len(), "block finalized");
+        }
+    }
+}
+
+impl LedgerApp {
+    /// Checks what a block must satisfy as a whole before its transactions are executed.
+    async fn header_is_valid<E: Clock>(&self, clock: &E, block: &Block, parent: &Block) -> bool {
+        let height = block.height.get();
+        if block.parent != parent.digest() || height != parent.height.get() + 1 {
+            warn!(height, "refusing a block that does not extend its parent");
+            return false;
+        }
+        if block.timestamp_ms <= parent.timestamp_ms {
+            warn!(height, "refusing a block whose timestamp does not advance");
+            return false;
+        }
+        if block.transactions.len() > limits::BLOCK_TRANSACTIONS_MAX {
+            warn!(height, "refusing a block over the transaction count limit");
+            return false;
+        }
+        if block.transactions_root != transactions_root(&block.transactions) {
+            warn!(height, "refusing a block whose transactions root does not match");
+            return false;
+        }
+        // A timestamp slightly ahead of our clock is waited for, one far ahead refused: a
+        // proposer cannot push the chain's time forward by more than the allowed drift.
+        let now = now_ms(clock);
+        if block.timestamp_ms > now + 30 * BLOCK_TIMESTAMP_DRIFT_MAX_MS {
+            warn!(height, "refusing a block timestamped far in the future");
+            return false;
+        }
+        if block.timestamp_ms > now + BLOCK_TIMESTAMP_DRIFT_MAX_MS {
+            let wait = block.timestamp_ms - now - BLOCK_TIMESTAMP_DRIFT_MAX_MS;
+            clock.sleep(Duration::from_millis(wait)).await;
+        }
+        true
+    }
+}

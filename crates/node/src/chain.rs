@@ -1,0 +1,78 @@
+//! What this node knows about the finalized chain, shared between the application (which
+//! updates it when a block is finalized) and the HTTP API and metrics (which read it).
+
+use crate::block::Block;
+use commonware_cryptography::{Digestible as _, sha256};
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+use tokio::sync::watch;
+
+/// The latest finalized block as readers need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinalizedTip {
+    pub height: u64,
+    pub digest: sha256::Digest,
+    pub state_root: sha256::Digest,
+    pub timestamp_ms: u64,
+}
+
+/// A cheaply cloneable view of the finalized chain.
+#[derive(Clone)]
+pub struct ChainView {
+    tip: watch::Sender<Option<FinalizedTip>>,
+    committed_transactions: Arc<AtomicU64>,
+}
+
+impl Default for ChainView {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChainView {
+    pub fn new() -> Self {
+        Self {
+            tip: watch::channel(None).0,
+            committed_transactions: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Records a finalized block (called once per block, in height order; redelivery after a
+    /// restart is harmless).
+    pub fn finalized(&self, block: &Block) {
+        let height = block.height.get();
+        let fresh = self.tip.borrow().as_ref().is_none_or(|tip| tip.height < height);
+        if !fresh {
+            return;
+        }
+        self.committed_transactions
+            .fetch_add(block.transactions.len() as u64, Ordering::Relaxed);
+        self.tip.send_replace(Some(FinalizedTip {
+            height,
+            digest: block.digest(),
+            state_root: block.state_root,
+            timestamp_ms: block.timestamp_ms,
+        }));
+    }
+
+    /// The latest finalized block, if any block beyond genesis was finalized.
+    pub fn tip(&self) -> Option<FinalizedTip> {
+        self.tip.borrow().clone()
+    }
+
+    /// Transactions committed since this node started.
+    pub fn committed_transactions(&self) -> u64 {
+        self.committed_transactions.load(Ordering::Relaxed)
+    }
+
+    /// Waits until a block at or above `height` is finalized.
+    pub async fn wait_for_height(&self, height: u64) {
+        let mut rx = self.tip.subscribe();
+        // The sender lives in `self`, so the channel cannot close while we wait.
+        let _ = rx
+            .wait_for(|tip| tip.as_ref().is_some_and(|t| t.height >= height))
+            .await;
+    }
+}

@@ -1,0 +1,227 @@
+//! Pending transactions waiting for a block: de-duplicated, bounded per sender and in total,
+//! and handed to the proposer in nonce order so that every selected transaction can execute.
+//!
+//! The mempool never decides validity (the state machine does); it only keeps what the API
+//! admitted after `medchain_state::check_transaction` and forgets what a finalized block made
+//! obsolete.
+
+use commonware_codec::EncodeSize;
+use medchain_types::{AccountId, SignedTransaction, TxHash};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Most transactions one sender may have waiting; bounds what one client can make every
+/// validator hold in memory.
+pub const MEMPOOL_PER_SENDER_MAX_TRANSACTIONS: usize = 256;
+/// Most transactions waiting in total (about 64 MiB at the 4 KiB a typical transaction takes).
+pub const MEMPOOL_TOTAL_MAX_TRANSACTIONS: usize = 100_000;
+/// How many recent outcomes (committed or rejected) `status` remembers.
+pub const TX_STATUS_HISTORY_MAX_ENTRIES: usize = 200_000;
+
+/// Why the mempool refused a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MempoolError {
+    #[error("transaction {0} is already pending; wait for it to commit")]
+    AlreadyPending(TxHash),
+    #[error(
+        "sender already has {MEMPOOL_PER_SENDER_MAX_TRANSACTIONS} pending transactions; wait for some to commit"
+    )]
+    SenderFull,
+    #[error("the mempool is full ({MEMPOOL_TOTAL_MAX_TRANSACTIONS} transactions); retry later")]
+    Full,
+    #[error("nonce {got} was already used (next is {next}); sign with nonce {next}")]
+    NonceReplayed { got: u64, next: u64 },
+    #[error("nonce {got} leaves a gap (next is {next}); submit nonce {next} first")]
+    NonceGap { got: u64, next: u64 },
+}
+
+/// What the node knows about one transaction it has seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxStatus {
+    Pending,
+    Committed { height: u64 },
+    Rejected { code: String, message: String },
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Per sender: the next nonce the ledger expects (as of the last finalized block) and the
+    /// waiting transactions keyed by nonce.
+    senders: HashMap<AccountId, Sender>,
+    pending: usize,
+    outcomes: HashMap<TxHash, TxStatus>,
+    outcome_order: VecDeque<TxHash>,
+}
+
+#[derive(Default)]
+struct Sender {
+    committed_nonce: u64,
+    waiting: BTreeMap<u64, SignedTransaction>,
+}
+
+/// A cheaply cloneable handle on the node's mempool.
+#[derive(Clone, Default)]
+pub struct Mempool {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Mempool {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A poisoned lock means a panic elsewhere already took the node down; the data is a
+        // cache of pending work, so continuing with it is safe.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The nonce a new transaction of `sender` must carry, counting its waiting transactions.
+    /// `ledger_nonce` is the sender's next nonce in the latest finalized state.
+    pub fn expected_nonce(&self, sender: &AccountId, ledger_nonce: u64) -> u64 {
+        let inner = self.lock();
+        let Some(entry) = inner.senders.get(sender) else {
+            return ledger_nonce;
+        };
+        let mut next = entry.committed_nonce.max(ledger_nonce);
+        while entry.waiting.contains_key(&next) {
+            next += 1;
+        }
+        next
+    }
+
+    /// Admits a transaction that the state machine has already checked at nonce
+    /// `expected_nonce(sender, ledger_nonce)`.
+    pub fn insert(&self, tx: SignedTransaction, ledger_nonce: u64) -> Result<(), MempoolError> {
+        let hash = tx.hash();
+        let sender_id = tx.transaction.sender.clone();
+        let nonce = tx.transaction.nonce;
+        let next = self.expected_nonce(&sender_id, ledger_nonce);
+        let mut inner = self.lock();
+        if matches!(inner.outcomes.get(&hash), Some(TxStatus::Pending)) {
+            return Err(MempoolError::AlreadyPending(hash));
+        }
+        if nonce < next {
+            return Err(MempoolError::NonceReplayed { got: nonce, next });
+        }
+        if nonce > next {
+            return Err(MempoolError::NonceGap { got: nonce, next });
+        }
+        if inner.pending >= MEMPOOL_TOTAL_MAX_TRANSACTIONS {
+            return Err(MempoolError::Full);
+        }
+        let sender = inner.senders.entry(sender_id).or_default();
+        if sender.waiting.len() >= MEMPOOL_PER_SENDER_MAX_TRANSACTIONS {
+            return Err(MempoolError::SenderFull);
+        }
+        sender.committed_nonce = sender.committed_nonce.max(ledger_nonce);
+        sender.waiting.insert(nonce, tx);
+        inner.pending += 1;
+        inner.record(hash, TxStatus::Pending);
+        Ok(())
+    }
+
+    /// Up to `max_transactions` waiting transactions within `max_bytes`, taking senders in turn
+    /// and each sender's transactions in nonce order, so that no sender starves the others.
+    pub fn select(&self, max_transactions: usize, max_bytes: usize) -> Vec<SignedTransaction> {
+        let inner = self.lock();
+        let mut queues: Vec<_> = inner
+            .senders
+            .values()
+            .map(|s| s.waiting.range(s.committed_nonce..).map(|(_, tx)| tx).peekable())
+            .collect();
+        let mut chosen = Vec::new();
+        let mut bytes = 0usize;
+        let mut progressed = true;
+        while progressed && chosen.len() < max_transactions {
+            progressed = false;
+            for queue in queues.iter_mut() {
+                if chosen.len() >= max_transactions {
+                    break;
+                }
+                let Some(tx) = queue.peek() else { continue };
+                let size = tx.encode_size();
+                if bytes + size > max_bytes {
+                    continue;
+                }
+                bytes += size;
+                chosen.push((*tx).clone());
+                queue.next();
+                progressed = true;
+            }
+        }
+        chosen
+    }
+
+    /// Forgets what a finalized block committed, and every waiting transaction its nonces made
+    /// obsolete.
+    pub fn committed(&self, height: u64, transactions: &[SignedTransaction]) {
+        let mut inner = self.lock();
+        for tx in transactions {
+            let sender_id = &tx.transaction.sender;
+            let nonce = tx.transaction.nonce;
+            let mut removed = 0;
+            if let Some(sender) = inner.senders.get_mut(sender_id) {
+                sender.committed_nonce = sender.committed_nonce.max(nonce + 1);
+                // Everything at or below the committed nonce is done: this transaction, or a
+                // conflicting one signed with the same nonce that can never execute now.
+                let keep = sender.waiting.split_off(&(nonce + 1));
+                removed = sender.waiting.len();
+                sender.waiting = keep;
+                if sender.waiting.is_empty() {
+                    inner.senders.remove(sender_id);
+                }
+            }
+            inner.pending = inner.pending.saturating_sub(removed);
+            inner.record(tx.hash(), TxStatus::Committed { height });
+        }
+    }
+
+    /// Drops a transaction the state machine refused while building a block, remembering why.
+    pub fn rejected(&self, hash: TxHash, code: String, message: String) {
+        let mut inner = self.lock();
+        let mut found = None;
+        for (id, sender) in inner.senders.iter_mut() {
+            if let Some((&nonce, _)) = sender.waiting.iter().find(|(_, tx)| tx.hash() == hash) {
+                // Later nonces of this sender can no longer execute either.
+                let dropped = sender.waiting.split_off(&nonce).len();
+                found = Some((id.clone(), dropped, sender.waiting.is_empty()));
+                break;
+            }
+        }
+        if let Some((id, dropped, empty)) = found {
+            inner.pending = inner.pending.saturating_sub(dropped);
+            if empty {
+                inner.senders.remove(&id);
+            }
+        }
+        inner.record(hash, TxStatus::Rejected { code, message });
+    }
+
+    /// What the node knows about a transaction, if it has seen it recently.
+    pub fn status(&self, hash: &TxHash) -> Option<TxStatus> {
+        self.lock().outcomes.get(hash).cloned()
+    }
+
+    /// Transactions waiting for a block.
+    pub fn len(&self) -> usize {
+        self.lock().pending
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Inner {
+    fn record(&mut self, hash: TxHash, status: TxStatus) {
+        if self.outcomes.insert(hash, status).is_none() {
+            self.outcome_order.push_back(hash);
+            while self.outcome_order.len() > TX_STATUS_HISTORY_MAX_ENTRIES {
+                if let Some(old) = self.outcome_order.pop_front() {
+                    self.outcomes.remove(&old);
+                }
+            }
+        }
+    }
+}

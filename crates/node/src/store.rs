@@ -1,0 +1,119 @@
+//! The authenticated state on disk: a QMDB `current` database whose keys are the SHA-256 of the
+//! state machine's keys, and the adapter that lets `medchain_state` read and write a speculative
+//! batch of it.
+//!
+//! Keys are hashed so that QMDB's compressed index (which looks at a key's first bytes) spreads
+//! them evenly; `medchain_state` keys all start with a one-byte table tag. A proof for a state key
+//! is a QMDB key-value proof for its hash.
+
+use commonware_codec::RangeCfg;
+use commonware_cryptography::{Hasher, Sha256, sha256};
+use commonware_glue::stateful::db::{DatabaseSet, Shared};
+use commonware_parallel::Sequential;
+use commonware_runtime::{Spawner, buffer::paged::CacheRef};
+use commonware_storage::{
+    Context as StorageContext,
+    journal::contiguous::variable::Config as VariableJournalConfig,
+    mmr::{self, full::Config as MerkleConfig},
+    qmdb::current::{VariableConfig, unordered::variable},
+    translator::TwoCap,
+};
+use commonware_utils::{NZU64, NZUsize};
+use medchain_state::{Store, StoreError};
+use std::num::NonZeroUsize;
+
+/// Largest value the state machine stores under one key (a consent with its sealed
+/// re-encryption fragments is the largest).
+pub const STATE_VALUE_MAX_BYTES: usize = 256 * 1024;
+/// Bitmap chunk of the `current` database: one SHA-256 digest, the smallest proofs.
+pub const STATE_BITMAP_CHUNK_BYTES: usize = 32;
+const IO_BUFFER_BYTES: NonZeroUsize = NZUsize!(1 << 16);
+
+/// The ledger's authenticated state database.
+pub type StateDb<E> = variable::Db<
+    mmr::Family,
+    E,
+    sha256::Digest,
+    Vec<u8>,
+    Sha256,
+    TwoCap,
+    STATE_BITMAP_CHUNK_BYTES,
+    Sequential,
+>;
+
+/// The database set `commonware_glue::stateful` manages for the ledger.
+pub type StateSet<E> = Shared<StateDb<E>>;
+
+/// A speculative batch of state writes on top of a parent block's state.
+pub type StateBatch<E> = <StateSet<E> as DatabaseSet<E>>::Unmerkleized;
+
+/// A sealed batch with its roots computed.
+pub type StateMerkleized<E> = <StateSet<E> as DatabaseSet<E>>::Merkleized;
+
+/// The configuration of the state database, in partitions named after `prefix`.
+pub fn state_db_config<E: StorageContext + Spawner>(
+    prefix: &str,
+    page_cache: CacheRef,
+) -> <StateSet<E> as DatabaseSet<E>>::Config {
+    VariableConfig {
+        merkle_config: MerkleConfig {
+            journal_partition: format!("{prefix}-state-merkle"),
+            metadata_partition: format!("{prefix}-state-merkle-meta"),
+            items_per_blob: NZU64!(4096),
+            write_buffer: IO_BUFFER_BYTES,
+            replay_buffer: IO_BUFFER_BYTES,
+            strategy: Sequential,
+            page_cache: page_cache.clone(),
+        },
+        journal_config: VariableJournalConfig {
+            partition: format!("{prefix}-state-log"),
+            items_per_section: NZU64!(4096),
+            compression: None,
+            codec_config: ((), (RangeCfg::from(0..=STATE_VALUE_MAX_BYTES), ())),
+            page_cache,
+            write_buffer: IO_BUFFER_BYTES,
+            replay_buffer: IO_BUFFER_BYTES,
+        },
+        grafted_metadata_partition: format!("{prefix}-state-grafted"),
+        translator: TwoCap,
+        init_cache: Some(NZUsize!(1 << 16)),
+        init_buffer: NZUsize!(1 << 21),
+        init_concurrency: (),
+    }
+}
+
+/// The QMDB key under which a state-machine key is stored.
+pub fn state_key_digest(key: &[u8]) -> sha256::Digest {
+    Sha256::hash(key)
+}
+
+/// Lets `medchain_state` execute transactions against a speculative QMDB batch.
+pub struct BatchStore<E: StorageContext + Spawner> {
+    // `write` consumes the batch and returns it, so it is moved out and back in.
+    batch: Option<StateBatch<E>>,
+}
+
+impl<E: StorageContext + Spawner> BatchStore<E> {
+    pub fn new(batch: StateBatch<E>) -> Self {
+        Self { batch: Some(batch) }
+    }
+
+    pub fn into_batch(self) -> StateBatch<E> {
+        self.batch.expect("batch is always present between calls")
+    }
+}
+
+impl<E: StorageContext + Spawner> Store for BatchStore<E> {
+    async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let batch = self.batch.as_ref().expect("batch is always present between calls");
+        batch
+            .get(&state_key_digest(key))
+            .await
+            .map_err(|e| StoreError::new(format!("state database read failed: {e}")))
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        let batch = self.batch.take().expect("batch is always present between calls");
+        self.batch = Some(batch.write(state_key_digest(&key), value));
+    }
+}

@@ -1,0 +1,82 @@
+//! The JSON bodies of the HTTP API (`/v1`), shared by the node that serves them and the client
+//! that reads them, so the two cannot drift apart. Binary values travel as lowercase hex.
+
+use serde::{Deserialize, Serialize};
+
+/// Every error response: `{ "error": { "code": "...", "message": "..." } }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// A stable machine-readable `code` and a `message` that says what to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// `GET /v1/status`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusResponse {
+    pub chain_id: String,
+    pub chain_name: String,
+    /// Height of the latest finalized block (0 before the first block).
+    pub height: u64,
+    pub latest_block: Option<String>,
+    pub state_root: Option<String>,
+    pub latest_block_time_ms: Option<u64>,
+    /// Validator public keys (hex), in consensus order.
+    pub validators: Vec<String>,
+    pub mempool_size: usize,
+    pub committed_transactions: u64,
+}
+
+/// `POST /v1/tx` body: a signed transaction in its canonical binary encoding, as hex.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    pub transaction: String,
+}
+
+/// What a node knows about a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TxStatusResponse {
+    pub hash: String,
+    /// `pending`, `committed` or `rejected`.
+    pub status: String,
+    pub height: Option<u64>,
+    pub error: Option<ErrorDetail>,
+}
+
+/// `GET /v1/accounts/{account}/nonce`: the nonce the account's next transaction must carry,
+/// counting its transactions still waiting in this node's mempool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NonceResponse {
+    pub account: String,
+    pub next_nonce: u64,
+}
+
+/// `GET /v1/blocks/{height}`: a finalized block with the certificate that proves it final.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlockResponse {
+    pub height: u64,
+    pub digest: String,
+    pub parent: String,
+    pub timestamp_ms: u64,
+    pub proposer: String,
+    pub transactions_root: String,
+    pub state_root: String,
+    pub transaction_hashes: Vec<String>,
+    /// The block in its canonical encoding (hex), which the finalization certifies by digest.
+    pub block: String,
+    /// The finalization certificate (hex, commonware simplex ed25519 encoding); absent for genesis.
+    pub finalization: Option<String>,
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system packages the build needs, once: m4 (the bundled GMP under Paillier's
+# `rug` is configured with it), python3-venv (the peer implementations the cross-tests and
+# benchmarks compare against) and pkg-config. Safe to run repeatedly.
+set -euo pipefail
+need=()
+command -v m4 >/dev/null 2>&1 || need+=(m4)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need[@]}" >&2
+fi

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace: installs what the build needs, builds once, then runs the
+# tests (the Python peers for the cross-implementation tests are installed on first use).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+scripts/setup.sh
+scripts/py-peers.sh >/dev/null
+cargo build --workspace --all-targets
+cargo test --workspace --no-fail-fast
