@@ -1,0 +1,40 @@
+//! The one error type of this crate: a value that decoded (or deserialised)
+//! but breaks a ledger rule that needs no state to check.
+
+use crate::phi_guard::PhiViolation;
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ValidationError {
+    #[error("{limit} exceeded: got {got}, at most {max} allowed; split the request or shorten the value")]
+    LimitExceeded {
+        limit: &'static str,
+        max: u64,
+        got: u64,
+    },
+    #[error(
+        "institution id {0:?} is not a slug: use 3 to 32 characters from a-z, 0-9 and '-', starting and ending with a letter or digit"
+    )]
+    InstitutionId(String),
+    #[error("free text looks like it contains a direct identifier ({0}); remove it, the ledger must hold no PHI")]
+    DirectIdentifier(#[from] PhiViolation),
+    #[error("invalid consent policy: {0}")]
+    Policy(&'static str),
+    #[error("invalid transaction: {0}")]
+    Transaction(&'static str),
+    #[error("invalid genesis document: {0}")]
+    Genesis(String),
+}
+
+impl ValidationError {
+    pub(crate) fn check_len(limit: &'static str, got: usize, max: usize) -> Result<(), Self> {
+        if got > max {
+            return Err(Self::LimitExceeded {
+                limit,
+                max: max as u64,
+                got: got as u64,
+            });
+        }
+        Ok(())
+    }
+}

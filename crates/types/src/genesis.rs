@@ -1,0 +1,217 @@
+//! The genesis document: the founding institutions, validators and (optionally)
+//! staff. Written as TOML by operators; its canonical encoding's hash is the chain id.
+
+use crate::codec_util::{read_str, str_encode_size, vec_cfg, write_str};
+use crate::codes::{InstitutionKind, Role};
+use crate::error::ValidationError;
+use crate::ids::{AccountId, ChainId, InstitutionId, derive};
+use crate::{hexser, impl_struct_codec, limits};
+use bytes::BufMut;
+use commonware_codec::{Buf, Encode, EncodeSize, Error, Read, ReadExt, Write};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GenesisInstitution {
+    pub id: InstitutionId,
+    pub kind: InstitutionKind,
+    pub admin: AccountId,
+}
+impl_struct_codec!(GenesisInstitution { id: (), kind: (), admin: () });
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GenesisValidator {
+    pub account: AccountId,
+    pub institution: InstitutionId,
+    /// `host:port` other validators dial.
+    pub p2p_address: String,
+    /// `host:port` of the node's HTTP API.
+    pub http_address: String,
+}
+
+impl Write for GenesisValidator {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.account.write(buf);
+        self.institution.write(buf);
+        write_str(&self.p2p_address, buf);
+        write_str(&self.http_address, buf);
+    }
+}
+
+impl EncodeSize for GenesisValidator {
+    fn encode_size(&self) -> usize {
+        self.account.encode_size()
+            + self.institution.encode_size()
+            + str_encode_size(&self.p2p_address)
+            + str_encode_size(&self.http_address)
+    }
+}
+
+impl Read for GenesisValidator {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(Self {
+            account: AccountId::read(buf)?,
+            institution: InstitutionId::read(buf)?,
+            p2p_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
+            http_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GenesisMember {
+    pub account: AccountId,
+    pub institution: InstitutionId,
+    pub role: Role,
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub pre_public_key: [u8; 33],
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub encryption_key: [u8; 32],
+}
+impl_struct_codec!(GenesisMember {
+    account: (),
+    institution: (),
+    role: (),
+    pre_public_key: (),
+    encryption_key: (),
+});
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Genesis {
+    pub chain_name: String,
+    pub genesis_time_ms: u64,
+    pub institutions: Vec<GenesisInstitution>,
+    pub validators: Vec<GenesisValidator>,
+    #[serde(default)]
+    pub members: Vec<GenesisMember>,
+}
+
+impl Write for Genesis {
+    fn write(&self, buf: &mut impl BufMut) {
+        write_str(&self.chain_name, buf);
+        self.genesis_time_ms.write(buf);
+        self.institutions.write(buf);
+        self.validators.write(buf);
+        self.members.write(buf);
+    }
+}
+
+impl EncodeSize for Genesis {
+    fn encode_size(&self) -> usize {
+        str_encode_size(&self.chain_name)
+            + self.genesis_time_ms.encode_size()
+            + self.institutions.encode_size()
+            + self.validators.encode_size()
+            + self.members.encode_size()
+    }
+}
+
+impl Read for Genesis {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(Self {
+            chain_name: read_str(buf, 1, limits::CHAIN_NAME_SIZE_MAX_BYTES)?,
+            genesis_time_ms: u64::read(buf)?,
+            institutions: Vec::read_cfg(buf, &vec_cfg(limits::GENESIS_INSTITUTIONS_MAX))?,
+            validators: Vec::read_cfg(buf, &vec_cfg(limits::VALIDATORS_MAX))?,
+            members: Vec::read_cfg(buf, &vec_cfg(limits::GENESIS_MEMBERS_MAX))?,
+        })
+    }
+}
+
+impl Genesis {
+    /// BLAKE3 (derive-key mode) of the canonical encoding.
+    pub fn chain_id(&self) -> ChainId {
+        ChainId(derive("medchain 2026 genesis document v1", &[&self.encode()]))
+    }
+
+    /// Every rule a genesis must meet before a chain can start from it.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let name_ok = !self.chain_name.is_empty() && self.chain_name.len() <= limits::CHAIN_NAME_SIZE_MAX_BYTES;
+        if !name_ok {
+            return Err(ValidationError::Genesis(format!(
+                "chain_name must be 1 to {} bytes",
+                limits::CHAIN_NAME_SIZE_MAX_BYTES
+            )));
+        }
+        ValidationError::check_len("genesis_institutions_max", self.institutions.len(), limits::GENESIS_INSTITUTIONS_MAX)?;
+        ValidationError::check_len("validators_max", self.validators.len(), limits::VALIDATORS_MAX)?;
+        ValidationError::check_len("genesis_members_max", self.members.len(), limits::GENESIS_MEMBERS_MAX)?;
+        let institutions = self.institution_ids()?;
+        self.validate_validators(&institutions)?;
+        self.validate_accounts(&institutions)
+    }
+
+    fn institution_ids(&self) -> Result<BTreeSet<&InstitutionId>, ValidationError> {
+        let mut ids = BTreeSet::new();
+        for institution in &self.institutions {
+            if !ids.insert(&institution.id) {
+                return Err(ValidationError::Genesis(format!("institution {} is listed twice", institution.id)));
+            }
+        }
+        Ok(ids)
+    }
+
+    fn validate_validators(&self, institutions: &BTreeSet<&InstitutionId>) -> Result<(), ValidationError> {
+        if self.validators.is_empty() {
+            return Err(ValidationError::Genesis("list at least one validator".into()));
+        }
+        let mut seen = BTreeSet::new();
+        for validator in &self.validators {
+            if !seen.insert(&validator.account) {
+                return Err(ValidationError::Genesis(format!("validator {} is listed twice", validator.account)));
+            }
+            if !institutions.contains(&validator.institution) {
+                return Err(ValidationError::Genesis(format!(
+                    "validator {} names institution {} which is not in `institutions`",
+                    validator.account, validator.institution
+                )));
+            }
+            for address in [&validator.p2p_address, &validator.http_address] {
+                if address.is_empty() || address.len() > limits::ADDRESS_SIZE_MAX_BYTES {
+                    return Err(ValidationError::Genesis(format!(
+                        "validator {} has an address that is empty or over {} bytes",
+                        validator.account,
+                        limits::ADDRESS_SIZE_MAX_BYTES
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Admins and members are distinct accounts; staff are never admins here.
+    fn validate_accounts(&self, institutions: &BTreeSet<&InstitutionId>) -> Result<(), ValidationError> {
+        let mut accounts = BTreeSet::new();
+        for institution in &self.institutions {
+            if !accounts.insert(&institution.admin) {
+                return Err(ValidationError::Genesis(format!("account {} is used twice", institution.admin)));
+            }
+        }
+        for member in &self.members {
+            if !institutions.contains(&member.institution) {
+                return Err(ValidationError::Genesis(format!(
+                    "member {} names institution {} which is not in `institutions`",
+                    member.account, member.institution
+                )));
+            }
+            if member.role == Role::Admin {
+                return Err(ValidationError::Genesis(format!(
+                    "member {} has role admin; admins are given per institution",
+                    member.account
+                )));
+            }
+            if !accounts.insert(&member.account) {
+                return Err(ValidationError::Genesis(format!("account {} is used twice", member.account)));
+            }
+        }
+        Ok(())
+    }
+}

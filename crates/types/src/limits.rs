@@ -1,0 +1,50 @@
+//! Every bound the ledger enforces, as a named constant with its unit last.
+//! Decoders and `validate()` check against these; each one is hit by a test
+//! (limit accepted, limit + 1 refused). Changing one is a protocol change.
+
+/// Canonical encoding of one signed transaction.
+pub const TX_SIZE_MAX_BYTES: usize = 64 * 1024;
+/// Sum of the canonical encodings of a block's transactions.
+pub const BLOCK_SIZE_MAX_BYTES: usize = 4 * 1024 * 1024;
+/// Transactions in one block.
+pub const BLOCK_TRANSACTIONS_MAX: usize = 2_048;
+/// Opaque Umbral capsule of a record (98 bytes for secp256k1; room for a versioned format).
+pub const CAPSULE_SIZE_MAX_BYTES: usize = 256;
+/// Categories or record ids named in one consent's data scope.
+pub const CONSENT_SCOPE_MAX_ITEMS: usize = 64;
+/// Actors named in one consent provision.
+pub const CONSENT_ACTORS_MAX: usize = 16;
+/// Actions in one provision (there are 3 distinct actions).
+pub const CONSENT_ACTIONS_MAX: usize = 3;
+/// Purposes of use in one provision (there are 7 distinct codes).
+pub const CONSENT_PURPOSES_MAX: usize = 7;
+/// Deny exceptions nested in one permit.
+pub const CONSENT_EXCEPTIONS_MAX: usize = 8;
+/// Sealed re-encryption fragments in one grant (one per validator at most).
+pub const SEALED_FRAGMENTS_MAX: usize = 64;
+/// One sealed (HPKE-encrypted) re-encryption key fragment.
+pub const SEALED_FRAGMENT_SIZE_MAX_BYTES: usize = 512;
+/// Break-glass justification text (UTF-8 bytes).
+pub const JUSTIFICATION_SIZE_MAX_BYTES: usize = 256;
+/// How long a membership proposal stays open.
+pub const PROPOSAL_TTL_MAX_BLOCKS: u64 = 100_000;
+/// Active (unrevoked) consents one pseudonym may hold at a time.
+pub const CONSENTS_PER_PATIENT_MAX: usize = 64;
+/// Validators in the consortium (also bounds the validator-set value in state).
+pub const VALIDATORS_MAX: usize = 64;
+/// Size of the off-chain ciphertext a record may describe.
+pub const RECORD_SIZE_MAX_BYTES: u64 = 1024 * 1024 * 1024;
+/// Institution slug length, lower bound.
+pub const INSTITUTION_ID_SIZE_MIN_BYTES: usize = 3;
+/// Institution slug length, upper bound.
+pub const INSTITUTION_ID_SIZE_MAX_BYTES: usize = 32;
+/// Genesis chain name.
+pub const CHAIN_NAME_SIZE_MAX_BYTES: usize = 64;
+/// A validator's p2p or HTTP address string in the genesis document.
+pub const ADDRESS_SIZE_MAX_BYTES: usize = 256;
+/// Institutions listed in the genesis document.
+pub const GENESIS_INSTITUTIONS_MAX: usize = 256;
+/// Members listed in the genesis document.
+pub const GENESIS_MEMBERS_MAX: usize = 4_096;
+/// Access-log entries returned by one page of the access-log query.
+pub const ACCESS_LOG_PAGE_MAX_ENTRIES: usize = 256;

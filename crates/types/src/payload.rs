@@ -1,0 +1,395 @@
+//! What a transaction asks for: one variant per transaction type, each with
+//! exactly one handler in `medchain-state`.
+
+use crate::codec_util::{bytes_cfg, opt_str_encode_size, read_opt_str, vec_cfg, write_opt_str};
+use crate::codes::{InstitutionKind, Purpose, RecordCategory, Role};
+use crate::consent::ConsentPolicy;
+use crate::error::ValidationError;
+use crate::ids::{AccountId, ConsentId, InstitutionId, ProposalId, RecordId};
+use crate::{hexser, impl_struct_codec, limits, phi_guard};
+use bytes::{BufMut, Bytes};
+use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt, Write};
+use serde::{Deserialize, Serialize};
+
+/// A change to the consortium that needs more than 2/3 of the validators.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum MembershipChange {
+    AdmitInstitution {
+        id: InstitutionId,
+        kind: InstitutionKind,
+        admin: AccountId,
+    },
+    RemoveInstitution {
+        id: InstitutionId,
+    },
+    AddValidator {
+        institution: InstitutionId,
+        validator: AccountId,
+    },
+    RemoveValidator {
+        validator: AccountId,
+    },
+}
+
+impl Write for MembershipChange {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            MembershipChange::AdmitInstitution { id, kind, admin } => {
+                buf.put_u8(0);
+                id.write(buf);
+                kind.write(buf);
+                admin.write(buf);
+            }
+            MembershipChange::RemoveInstitution { id } => {
+                buf.put_u8(1);
+                id.write(buf);
+            }
+            MembershipChange::AddValidator { institution, validator } => {
+                buf.put_u8(2);
+                institution.write(buf);
+                validator.write(buf);
+            }
+            MembershipChange::RemoveValidator { validator } => {
+                buf.put_u8(3);
+                validator.write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for MembershipChange {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            MembershipChange::AdmitInstitution { id, kind, admin } => {
+                id.encode_size() + kind.encode_size() + admin.encode_size()
+            }
+            MembershipChange::RemoveInstitution { id } => id.encode_size(),
+            MembershipChange::AddValidator { institution, validator } => {
+                institution.encode_size() + validator.encode_size()
+            }
+            MembershipChange::RemoveValidator { validator } => validator.encode_size(),
+        }
+    }
+}
+
+impl Read for MembershipChange {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        match u8::read(buf)? {
+            0 => Ok(MembershipChange::AdmitInstitution {
+                id: InstitutionId::read(buf)?,
+                kind: InstitutionKind::read(buf)?,
+                admin: AccountId::read(buf)?,
+            }),
+            1 => Ok(MembershipChange::RemoveInstitution { id: InstitutionId::read(buf)? }),
+            2 => Ok(MembershipChange::AddValidator {
+                institution: InstitutionId::read(buf)?,
+                validator: AccountId::read(buf)?,
+            }),
+            3 => Ok(MembershipChange::RemoveValidator { validator: AccountId::read(buf)? }),
+            other => Err(Error::InvalidEnum(other)),
+        }
+    }
+}
+
+/// One Umbral re-encryption key fragment, sealed (HPKE) to one validator. Opaque here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SealedFragment {
+    pub validator: AccountId,
+    #[serde(with = "hexser::bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub ciphertext: Bytes,
+}
+impl_struct_codec!(SealedFragment {
+    validator: (),
+    ciphertext: bytes_cfg(limits::SEALED_FRAGMENT_SIZE_MAX_BYTES),
+});
+
+/// The transaction types. Field docs say what the ledger stores; there is no
+/// field for a name, MRN, birth date or any other direct identifier.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Payload {
+    /// Governance: a validator opens a proposal (and approves it by doing so).
+    ProposeMembership { change: MembershipChange, ttl_blocks: u64 },
+    /// Governance: a validator approves or rejects an open proposal.
+    Vote { proposal: ProposalId, approve: bool },
+    /// Directory: an institution's admin registers one of its staff.
+    RegisterMember {
+        account: AccountId,
+        role: Role,
+        /// secp256k1 compressed point (Umbral PRE public key), opaque here.
+        #[serde(with = "hexser::array")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        pre_public_key: [u8; 33],
+        /// X25519 public key for sealed deliveries.
+        #[serde(with = "hexser::array")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        encryption_key: [u8; 32],
+    },
+    /// Directory: an institution's admin revokes one of its staff.
+    RevokeMember { account: AccountId },
+    /// Patients: the sender key becomes a pseudonym at `institution`.
+    RegisterPseudonym {
+        institution: InstitutionId,
+        #[serde(with = "hexser::array")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        pre_public_key: [u8; 33],
+    },
+    /// Patients: allow (or stop) break-glass reads by clinicians of `institution`.
+    SetEmergencyAccess { institution: InstitutionId, enabled: bool },
+    /// Records: a clinician registers an encrypted off-chain record.
+    CreateRecord {
+        patient: AccountId,
+        category: RecordCategory,
+        size_bytes: u64,
+        #[serde(with = "hexser::array")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        content_hash: [u8; 32],
+        #[serde(with = "hexser::bytes")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        capsule: Bytes,
+    },
+    /// Consent: the patient grants a policy and hands each validator its sealed fragment.
+    GrantConsent {
+        policy: ConsentPolicy,
+        reencryption_fragments: Vec<SealedFragment>,
+    },
+    /// Consent: the patient revokes one of its consents.
+    RevokeConsent { consent: ConsentId },
+    /// Access: a member asks to read a record; decided and logged on chain.
+    RequestAccess {
+        record: RecordId,
+        purpose: Purpose,
+        /// Only with purpose ETREAT; checked by the PHI guard.
+        justification: Option<String>,
+    },
+}
+
+impl Payload {
+    /// A short stable name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Payload::ProposeMembership { .. } => "propose_membership",
+            Payload::Vote { .. } => "vote",
+            Payload::RegisterMember { .. } => "register_member",
+            Payload::RevokeMember { .. } => "revoke_member",
+            Payload::RegisterPseudonym { .. } => "register_pseudonym",
+            Payload::SetEmergencyAccess { .. } => "set_emergency_access",
+            Payload::CreateRecord { .. } => "create_record",
+            Payload::GrantConsent { .. } => "grant_consent",
+            Payload::RevokeConsent { .. } => "revoke_consent",
+            Payload::RequestAccess { .. } => "request_access",
+        }
+    }
+
+    /// Rules that need no ledger state: limits (also for values that never went
+    /// through the decoder, e.g. from JSON), consent structure, the PHI guard.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        match self {
+            Payload::ProposeMembership { ttl_blocks, .. } => {
+                if *ttl_blocks == 0 {
+                    return Err(ValidationError::Transaction("ttl_blocks must be at least 1"));
+                }
+                let max = limits::PROPOSAL_TTL_MAX_BLOCKS;
+                if *ttl_blocks > max {
+                    return Err(ValidationError::LimitExceeded { limit: "proposal_ttl_max_blocks", max, got: *ttl_blocks });
+                }
+                Ok(())
+            }
+            Payload::CreateRecord { size_bytes, capsule, .. } => {
+                ValidationError::check_len("capsule_size_max_bytes", capsule.len(), limits::CAPSULE_SIZE_MAX_BYTES)?;
+                if capsule.is_empty() {
+                    return Err(ValidationError::Transaction("a record needs its PRE capsule"));
+                }
+                let max = limits::RECORD_SIZE_MAX_BYTES;
+                if *size_bytes > max {
+                    return Err(ValidationError::LimitExceeded { limit: "record_size_max_bytes", max, got: *size_bytes });
+                }
+                Ok(())
+            }
+            Payload::GrantConsent { policy, reencryption_fragments } => {
+                policy.validate()?;
+                validate_fragments(reencryption_fragments)
+            }
+            Payload::RequestAccess { purpose, justification, .. } => validate_justification(*purpose, justification.as_deref()),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn validate_fragments(fragments: &[SealedFragment]) -> Result<(), ValidationError> {
+    ValidationError::check_len("sealed_fragments_max", fragments.len(), limits::SEALED_FRAGMENTS_MAX)?;
+    for fragment in fragments {
+        ValidationError::check_len(
+            "sealed_fragment_size_max_bytes",
+            fragment.ciphertext.len(),
+            limits::SEALED_FRAGMENT_SIZE_MAX_BYTES,
+        )?;
+    }
+    let mut validators: Vec<&AccountId> = fragments.iter().map(|f| &f.validator).collect();
+    validators.sort();
+    if validators.windows(2).any(|w| w[0] == w[1]) {
+        return Err(ValidationError::Transaction("two fragments are sealed to the same validator"));
+    }
+    Ok(())
+}
+
+fn validate_justification(purpose: Purpose, justification: Option<&str>) -> Result<(), ValidationError> {
+    match (purpose, justification) {
+        (Purpose::Etreat, None) => Err(ValidationError::Transaction(
+            "break-glass (purpose ETREAT) needs a justification",
+        )),
+        (Purpose::Etreat, Some(text)) => {
+            ValidationError::check_len("justification_size_max_bytes", text.len(), limits::JUSTIFICATION_SIZE_MAX_BYTES)?;
+            if text.trim().is_empty() {
+                return Err(ValidationError::Transaction("the break-glass justification is empty"));
+            }
+            phi_guard::check(text).map_err(ValidationError::from)
+        }
+        (_, Some(_)) => Err(ValidationError::Transaction(
+            "a justification is only accepted with purpose ETREAT; drop it",
+        )),
+        (_, None) => Ok(()),
+    }
+}
+
+impl Write for Payload {
+    fn write(&self, buf: &mut impl BufMut) {
+        buf.put_u8(self.tag());
+        match self {
+            Payload::ProposeMembership { change, ttl_blocks } => {
+                change.write(buf);
+                ttl_blocks.write(buf);
+            }
+            Payload::Vote { proposal, approve } => {
+                proposal.write(buf);
+                approve.write(buf);
+            }
+            Payload::RegisterMember { account, role, pre_public_key, encryption_key } => {
+                account.write(buf);
+                role.write(buf);
+                pre_public_key.write(buf);
+                encryption_key.write(buf);
+            }
+            Payload::RevokeMember { account } => account.write(buf),
+            Payload::RegisterPseudonym { institution, pre_public_key } => {
+                institution.write(buf);
+                pre_public_key.write(buf);
+            }
+            Payload::SetEmergencyAccess { institution, enabled } => {
+                institution.write(buf);
+                enabled.write(buf);
+            }
+            Payload::CreateRecord { patient, category, size_bytes, content_hash, capsule } => {
+                patient.write(buf);
+                category.write(buf);
+                size_bytes.write(buf);
+                content_hash.write(buf);
+                capsule.write(buf);
+            }
+            Payload::GrantConsent { policy, reencryption_fragments } => {
+                policy.write(buf);
+                reencryption_fragments.write(buf);
+            }
+            Payload::RevokeConsent { consent } => consent.write(buf),
+            Payload::RequestAccess { record, purpose, justification } => {
+                record.write(buf);
+                purpose.write(buf);
+                write_opt_str(justification.as_deref(), buf);
+            }
+        }
+    }
+}
+
+impl Payload {
+    fn tag(&self) -> u8 {
+        match self {
+            Payload::ProposeMembership { .. } => 0,
+            Payload::Vote { .. } => 1,
+            Payload::RegisterMember { .. } => 2,
+            Payload::RevokeMember { .. } => 3,
+            Payload::RegisterPseudonym { .. } => 4,
+            Payload::SetEmergencyAccess { .. } => 5,
+            Payload::CreateRecord { .. } => 6,
+            Payload::GrantConsent { .. } => 7,
+            Payload::RevokeConsent { .. } => 8,
+            Payload::RequestAccess { .. } => 9,
+        }
+    }
+}
+
+impl EncodeSize for Payload {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            Payload::ProposeMembership { change, ttl_blocks } => change.encode_size() + ttl_blocks.encode_size(),
+            Payload::Vote { proposal, approve } => proposal.encode_size() + approve.encode_size(),
+            Payload::RegisterMember { account, role, pre_public_key, encryption_key } => {
+                account.encode_size() + role.encode_size() + pre_public_key.encode_size() + encryption_key.encode_size()
+            }
+            Payload::RevokeMember { account } => account.encode_size(),
+            Payload::RegisterPseudonym { institution, pre_public_key } => {
+                institution.encode_size() + pre_public_key.encode_size()
+            }
+            Payload::SetEmergencyAccess { institution, enabled } => institution.encode_size() + enabled.encode_size(),
+            Payload::CreateRecord { patient, category, size_bytes, content_hash, capsule } => {
+                patient.encode_size()
+                    + category.encode_size()
+                    + size_bytes.encode_size()
+                    + content_hash.encode_size()
+                    + capsule.encode_size()
+            }
+            Payload::GrantConsent { policy, reencryption_fragments } => {
+                policy.encode_size() + reencryption_fragments.encode_size()
+            }
+            Payload::RevokeConsent { consent } => consent.encode_size(),
+            Payload::RequestAccess { record, purpose, justification } => {
+                record.encode_size() + purpose.encode_size() + opt_str_encode_size(justification.as_deref())
+            }
+        }
+    }
+}
+
+impl Read for Payload {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(match u8::read(buf)? {
+            0 => Payload::ProposeMembership { change: MembershipChange::read(buf)?, ttl_blocks: u64::read(buf)? },
+            1 => Payload::Vote { proposal: ProposalId::read(buf)?, approve: bool::read(buf)? },
+            2 => Payload::RegisterMember {
+                account: AccountId::read(buf)?,
+                role: Role::read(buf)?,
+                pre_public_key: <[u8; 33]>::read(buf)?,
+                encryption_key: <[u8; 32]>::read(buf)?,
+            },
+            3 => Payload::RevokeMember { account: AccountId::read(buf)? },
+            4 => Payload::RegisterPseudonym {
+                institution: InstitutionId::read(buf)?,
+                pre_public_key: <[u8; 33]>::read(buf)?,
+            },
+            5 => Payload::SetEmergencyAccess { institution: InstitutionId::read(buf)?, enabled: bool::read(buf)? },
+            6 => Payload::CreateRecord {
+                patient: AccountId::read(buf)?,
+                category: RecordCategory::read(buf)?,
+                size_bytes: u64::read(buf)?,
+                content_hash: <[u8; 32]>::read(buf)?,
+                capsule: Bytes::read_cfg(buf, &bytes_cfg(limits::CAPSULE_SIZE_MAX_BYTES))?,
+            },
+            7 => Payload::GrantConsent {
+                policy: ConsentPolicy::read(buf)?,
+                reencryption_fragments: Vec::read_cfg(buf, &vec_cfg(limits::SEALED_FRAGMENTS_MAX))?,
+            },
+            8 => Payload::RevokeConsent { consent: ConsentId::read(buf)? },
+            9 => Payload::RequestAccess {
+                record: RecordId::read(buf)?,
+                purpose: Purpose::read(buf)?,
+                justification: read_opt_str(buf, limits::JUSTIFICATION_SIZE_MAX_BYTES)?,
+            },
+            other => return Err(Error::InvalidEnum(other)),
+        })
+    }
+}
