@@ -1,1 +1,76 @@
-//! The deterministic medchain state machine (governance, directory, patients, records, consent, access) over an authenticated store. No network, no clock.
+//! The deterministic medchain state machine: governance, directory, patients,
+//! records, consent and access, over an abstract key-value [`Store`]. No
+//! network, no disk, no clock: block time comes from [`BlockEnv`]; the same
+//! blocks give the same state (and root) on every node.
+//!
+//! The node calls [`apply_genesis`] once, [`build_block`] when proposing,
+//! [`execute_block`] when verifying, [`check_transaction`] for mempool/API
+//! admission, and the [`query`] functions (with [`keys`] for proofs) to read.
+//! A failing transaction never leaves a write behind (it runs in an [`Overlay`]).
+//!
+//! ```
+//! use commonware_cryptography::{Signer, ed25519::PrivateKey};
+//! use futures::executor::block_on;
+//! use medchain_state::*;
+//! use medchain_types::*;
+//!
+//! let validator = PrivateKey::from_seed(1);
+//! let admin = PrivateKey::from_seed(2);
+//! let patient = PrivateKey::from_seed(3);
+//! let hospital = InstitutionId::new("st-mary").unwrap();
+//! let genesis = Genesis {
+//!     chain_name: "demo".into(),
+//!     genesis_time_ms: 0,
+//!     institutions: vec![GenesisInstitution {
+//!         id: hospital.clone(),
+//!         kind: InstitutionKind::Hospital,
+//!         admin: AccountId(admin.public_key()),
+//!     }],
+//!     validators: vec![GenesisValidator {
+//!         account: AccountId(validator.public_key()),
+//!         institution: hospital.clone(),
+//!         p2p_address: "127.0.0.1:3000".into(),
+//!         http_address: "127.0.0.1:8080".into(),
+//!     }],
+//!     members: vec![],
+//! };
+//! let mut store = MemoryStore::new();
+//! block_on(apply_genesis(&mut store, &genesis)).unwrap();
+//!
+//! let env = BlockEnv {
+//!     chain_id: genesis.chain_id(),
+//!     height: 1,
+//!     timestamp_ms: 1_000,
+//!     proposer: AccountId(validator.public_key()),
+//! };
+//! let tx = SignedTransaction::sign(&patient, Transaction {
+//!     chain_id: env.chain_id,
+//!     sender: AccountId(patient.public_key()),
+//!     nonce: 0,
+//!     payload: Payload::RegisterPseudonym { institution: hospital, pre_public_key: [2; 33] },
+//! });
+//! block_on(check_transaction(&store, &env, &tx)).unwrap();
+//! let built = block_on(build_block(&mut store, &env, vec![tx]));
+//! assert_eq!(built.included.len(), 1);
+//! let pseudonym = block_on(query::pseudonym(&store, &AccountId(patient.public_key()))).unwrap();
+//! assert_eq!(pseudonym.unwrap().registered_height, 1);
+//! ```
+
+pub mod access;
+mod consent;
+mod directory;
+pub mod entries;
+pub mod error;
+mod exec;
+mod governance;
+pub mod keys;
+mod patients;
+pub mod query;
+mod records;
+mod rw;
+pub mod store;
+
+pub use entries::*;
+pub use error::{BlockError, GenesisError, StateError, TxError};
+pub use exec::{BlockEnv, BuiltBlock, Outcome, Receipt, apply_genesis, build_block, check_transaction, execute_block};
+pub use store::{MemoryStore, Overlay, Store, StoreError, Writes, commit};

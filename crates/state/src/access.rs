@@ -1,0 +1,238 @@
+//! Access: every request is decided here, deterministically, and logged under
+//! the patient's pseudonym, denied ones too. Order of the rules:
+//! the patient and the record's author are always permitted; an inactive
+//! requester is denied; a matching deny consent or deny exception wins over any
+//! permit; an unrevoked, current permit that matches actor, action (a request is
+//! a read: `access`), purpose and data permits; otherwise purpose ETREAT from an
+//! active clinician is a break-glass read where the patient enabled emergency
+//! access for the clinician's institution (flagged `break_glass`); else deny.
+
+use crate::consent::patient_consents;
+use crate::entries::{AccessLogEntry, AccessReason, ConsentEntry, MemberEntry, RecordEntry};
+use crate::error::TxError;
+use crate::exec::{Call, Outcome};
+use crate::store::Store;
+use crate::{keys, rw};
+use medchain_types::{
+    AccountId, ConsentAction, ConsentActor, ConsentId, DataScope, Decision, Purpose, RecordId, Role,
+};
+
+/// Who asks, as far as the decision needs to know.
+pub struct Requester<'a> {
+    pub account: &'a AccountId,
+    /// None for a patient pseudonym.
+    pub member: Option<&'a MemberEntry>,
+    /// Unrevoked and institution still in the consortium.
+    pub active: bool,
+}
+
+/// Everything a decision depends on; no store access, so it is easy to test.
+pub struct AccessQuestion<'a> {
+    pub requester: Requester<'a>,
+    pub record: &'a RecordEntry,
+    pub purpose: Purpose,
+    /// The patient's unrevoked consents, in grant order.
+    pub consents: &'a [ConsentEntry],
+    /// The patient enabled emergency access for the requester's institution.
+    pub emergency_enabled: bool,
+    pub timestamp_ms: u64,
+}
+
+/// The reason (which implies the decision) and the consent that permitted, if any.
+pub fn decide(question: &AccessQuestion<'_>) -> (AccessReason, Option<ConsentId>) {
+    let requester = &question.requester;
+    if requester.account == &question.record.patient {
+        return (AccessReason::Patient, None);
+    }
+    let Some(member) = requester.member else {
+        return (AccessReason::RequesterNotMember, None);
+    };
+    if !requester.active {
+        return (AccessReason::RequesterInactive, None);
+    }
+    if requester.account == &question.record.author {
+        return (AccessReason::Author, None);
+    }
+    match evaluate_consents(question, member) {
+        ConsentVerdict::Denied => return (AccessReason::ConsentDenied, None),
+        ConsentVerdict::Excepted => return (AccessReason::ConsentException, None),
+        ConsentVerdict::Permitted(id) => return (AccessReason::Consent, Some(id)),
+        ConsentVerdict::NoneApplies => {}
+    }
+    if question.purpose != Purpose::Etreat {
+        return (AccessReason::NoConsent, None);
+    }
+    if member.role != Role::Clinician {
+        return (AccessReason::BreakGlassNotClinician, None);
+    }
+    if !question.emergency_enabled {
+        return (AccessReason::EmergencyAccessNotEnabled, None);
+    }
+    (AccessReason::BreakGlass, None)
+}
+
+enum ConsentVerdict {
+    Denied,
+    Excepted,
+    Permitted(ConsentId),
+    NoneApplies,
+}
+
+fn evaluate_consents(question: &AccessQuestion<'_>, member: &MemberEntry) -> ConsentVerdict {
+    let matcher = Matcher { account: question.requester.account, member, record: question.record, purpose: question.purpose };
+    let mut permitted = None;
+    let mut excepted = false;
+    let current = question
+        .consents
+        .iter()
+        .filter(|c| c.revoked_height.is_none() && c.policy.period.contains(question.timestamp_ms));
+    for consent in current {
+        let policy = &consent.policy;
+        if !matcher.matches(&policy.actors, &policy.actions, &policy.purposes, &policy.data, false) {
+            continue;
+        }
+        if policy.decision == Decision::Deny {
+            return ConsentVerdict::Denied;
+        }
+        let exception = policy
+            .exceptions
+            .iter()
+            .any(|e| matcher.matches(&e.actors, &e.actions, &e.purposes, &e.data, true));
+        if exception {
+            excepted = true;
+        } else if permitted.is_none() {
+            permitted = Some(consent.id);
+        }
+    }
+    match (excepted, permitted) {
+        (true, _) => ConsentVerdict::Excepted,
+        (false, Some(id)) => ConsentVerdict::Permitted(id),
+        (false, None) => ConsentVerdict::NoneApplies,
+    }
+}
+
+struct Matcher<'a> {
+    account: &'a AccountId,
+    member: &'a MemberEntry,
+    record: &'a RecordEntry,
+    purpose: Purpose,
+}
+
+impl Matcher<'_> {
+    /// In a nested exception an empty list means "any"; at the top it matches nothing.
+    fn matches(
+        &self,
+        actors: &[ConsentActor],
+        actions: &[ConsentAction],
+        purposes: &[Purpose],
+        data: &DataScope,
+        empty_is_any: bool,
+    ) -> bool {
+        let any_or = |empty: bool, hit: bool| (empty && empty_is_any) || hit;
+        any_or(actors.is_empty(), actors.iter().any(|a| self.actor(a)))
+            && any_or(actions.is_empty(), actions.contains(&ConsentAction::Access))
+            && any_or(purposes.is_empty(), purposes.contains(&self.purpose))
+            && self.data(data)
+    }
+
+    fn actor(&self, actor: &ConsentActor) -> bool {
+        match actor {
+            ConsentActor::Person(account) => account == self.account,
+            ConsentActor::Role { institution, role } => {
+                *role == self.member.role && institution.as_ref().is_none_or(|i| i == &self.member.institution)
+            }
+            ConsentActor::Institution(id) => id == &self.member.institution,
+        }
+    }
+
+    fn data(&self, data: &DataScope) -> bool {
+        match data {
+            DataScope::All => true,
+            DataScope::Categories(categories) => categories.contains(&self.record.category),
+            DataScope::Records(records) => records.contains(&self.record.id),
+        }
+    }
+}
+
+pub(crate) async fn request<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    record_id: &RecordId,
+    purpose: Purpose,
+    justification: Option<&str>,
+) -> Result<Outcome, TxError> {
+    let record: RecordEntry = rw::read(store, &keys::record(record_id), "record")
+        .await?
+        .ok_or(TxError::UnknownRecord(*record_id))?;
+    let member = rw::member(store, call.sender).await?;
+    if member.is_none() && rw::pseudonym(store, call.sender).await?.is_none() {
+        return Err(TxError::UnknownSender { sender: call.sender.clone() });
+    }
+    let active = match &member {
+        Some(entry) => rw::member_is_active(store, entry).await?,
+        None => false,
+    };
+    let emergency_enabled = match &member {
+        Some(entry) => store.get(&keys::emergency_access(&record.patient, &entry.institution)).await?.is_some(),
+        None => false,
+    };
+    let mut consents = Vec::new();
+    for id in patient_consents(store, &record.patient).await?.consents {
+        let consent: Option<ConsentEntry> = rw::read(store, &keys::consent(&id), "consent").await?;
+        consents.push(consent.ok_or_else(|| corrupt_index(&id))?);
+    }
+    let question = AccessQuestion {
+        requester: Requester { account: call.sender, member: member.as_ref(), active },
+        record: &record,
+        purpose,
+        consents: &consents,
+        emergency_enabled,
+        timestamp_ms: call.env.timestamp_ms,
+    };
+    let (reason, consent) = decide(&question);
+    let entry = log(store, call, &record, purpose, reason, consent, justification).await?;
+    Ok(Outcome::AccessDecided {
+        patient: record.patient,
+        sequence: entry.sequence,
+        decision: entry.decision,
+        reason,
+        break_glass: entry.break_glass,
+    })
+}
+
+fn corrupt_index(id: &ConsentId) -> TxError {
+    TxError::State(crate::error::StateError::Corrupt {
+        table: "patient_consents",
+        reason: format!("lists consent {id} which is not stored"),
+    })
+}
+
+async fn log<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    record: &RecordEntry,
+    purpose: Purpose,
+    reason: AccessReason,
+    consent: Option<ConsentId>,
+    justification: Option<&str>,
+) -> Result<AccessLogEntry, TxError> {
+    let count_key = keys::access_log_count(&record.patient);
+    let sequence: u64 = rw::read(store, &count_key, "access_log_count").await?.unwrap_or(0);
+    let entry = AccessLogEntry {
+        sequence,
+        record: record.id,
+        requester: call.sender.clone(),
+        purpose,
+        decision: reason.decision(),
+        reason,
+        consent,
+        break_glass: reason == AccessReason::BreakGlass,
+        justification: justification.map(str::to_owned),
+        height: call.env.height,
+        timestamp_ms: call.env.timestamp_ms,
+        tx_hash: call.tx_hash,
+    };
+    rw::write(store, keys::access_log(&record.patient, sequence), &entry);
+    rw::write(store, count_key, &(sequence + 1));
+    Ok(entry)
+}

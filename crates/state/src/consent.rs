@@ -1,0 +1,104 @@
+//! Consent: only the patient's own pseudonym key grants or revokes. A permit
+//! hands each validator a sealed re-encryption fragment (at least t = f + 1);
+//! a revoked consent is dropped from the patient's index and never applies again.
+
+use crate::entries::{ConsentEntry, PatientConsents, RecordEntry, ValidatorSet};
+use crate::error::TxError;
+use crate::exec::{Call, Outcome};
+use crate::store::Store;
+use crate::{keys, rw};
+use medchain_types::{AccountId, ConsentId, ConsentPolicy, DataScope, Decision, SealedFragment, limits};
+
+pub(crate) async fn grant<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    policy: &ConsentPolicy,
+    fragments: &[SealedFragment],
+) -> Result<Outcome, TxError> {
+    let patient = call.sender;
+    if rw::pseudonym(store, patient).await?.is_none() {
+        return Err(TxError::UnknownSender { sender: patient.clone() });
+    }
+    if let DataScope::Records(records) = &policy.data {
+        for record in records {
+            check_own_record(store, patient, record).await?;
+        }
+    }
+    let set = rw::validator_set(store).await?;
+    check_fragments(&set, policy.decision, fragments)?;
+    let mut index = patient_consents(store, patient).await?;
+    if index.consents.len() >= limits::CONSENTS_PER_PATIENT_MAX {
+        return Err(TxError::LimitExceeded {
+            limit: "consents_per_patient_max",
+            max: limits::CONSENTS_PER_PATIENT_MAX as u64,
+            got: index.consents.len() as u64 + 1,
+        });
+    }
+    let id = ConsentId::from_tx(&call.tx_hash);
+    index.consents.push(id);
+    let entry = ConsentEntry {
+        id,
+        patient: patient.clone(),
+        policy: policy.clone(),
+        fragments: fragments.to_vec(),
+        granted_height: call.env.height,
+        revoked_height: None,
+    };
+    rw::write(store, keys::consent(&id), &entry);
+    rw::write(store, keys::patient_consents(patient), &index);
+    Ok(Outcome::ConsentGranted { consent: id })
+}
+
+async fn check_own_record<S: Store>(store: &S, patient: &AccountId, record: &medchain_types::RecordId) -> Result<(), TxError> {
+    let entry: RecordEntry = rw::read(store, &keys::record(record), "record")
+        .await?
+        .ok_or(TxError::UnknownRecord(*record))?;
+    if &entry.patient != patient {
+        return Err(TxError::NotAuthorized(format!("record {record} belongs to another pseudonym")));
+    }
+    Ok(())
+}
+
+/// A permit needs fragments for at least t current validators; a deny carries none.
+fn check_fragments(set: &ValidatorSet, decision: Decision, fragments: &[SealedFragment]) -> Result<(), TxError> {
+    if decision == Decision::Deny {
+        if !fragments.is_empty() {
+            return Err(TxError::BadFragments("a deny consent releases nothing; send no fragments".into()));
+        }
+        return Ok(());
+    }
+    if let Some(stranger) = fragments.iter().find(|f| !set.contains(&f.validator)) {
+        return Err(TxError::BadFragments(format!("{} is not a current validator", stranger.validator)));
+    }
+    let threshold = set.reencryption_threshold();
+    if fragments.len() < threshold {
+        return Err(TxError::BadFragments(format!(
+            "{} fragments sealed, the current {} validators need at least {threshold}",
+            fragments.len(),
+            set.len()
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) async fn revoke<S: Store>(store: &mut S, call: &Call<'_>, id: &ConsentId) -> Result<Outcome, TxError> {
+    let mut entry: ConsentEntry = rw::read(store, &keys::consent(id), "consent")
+        .await?
+        .ok_or(TxError::UnknownConsent(*id))?;
+    if &entry.patient != call.sender {
+        return Err(TxError::NotAuthorized("only the patient who granted a consent can revoke it".into()));
+    }
+    if entry.revoked_height.is_some() {
+        return Err(TxError::AlreadyRevoked);
+    }
+    entry.revoked_height = Some(call.env.height);
+    let mut index = patient_consents(store, call.sender).await?;
+    index.consents.retain(|c| c != id);
+    rw::write(store, keys::consent(id), &entry);
+    rw::write(store, keys::patient_consents(call.sender), &index);
+    Ok(Outcome::ConsentRevoked { consent: *id })
+}
+
+pub(crate) async fn patient_consents<S: Store>(store: &S, patient: &AccountId) -> Result<PatientConsents, TxError> {
+    Ok(rw::read(store, &keys::patient_consents(patient), "patient_consents").await?.unwrap_or_default())
+}

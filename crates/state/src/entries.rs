@@ -1,0 +1,372 @@
+//! The values stored in state, one type per table. Each encodes canonically
+//! (it is hashed into the state root) and serialises to JSON for the API.
+
+use bytes::{BufMut, Bytes};
+use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt, Write};
+use medchain_types::codec_util::{bytes_cfg, opt_str_encode_size, read_opt_str, vec_cfg, write_opt_str};
+use medchain_types::{
+    AccountId, ChainId, ConsentId, ConsentPolicy, Decision, InstitutionId, InstitutionKind, MembershipChange,
+    ProposalId, Purpose, RecordCategory, RecordId, Role, SealedFragment, TxHash, hexser, impl_struct_codec,
+    impl_tag_codec, limits,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainEntry {
+    pub chain_id: ChainId,
+    pub genesis_time_ms: u64,
+}
+impl_struct_codec!(ChainEntry { chain_id: (), genesis_time_ms: () });
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InstitutionEntry {
+    pub id: InstitutionId,
+    pub kind: InstitutionKind,
+    pub admin: AccountId,
+    /// False once removed by governance; ids are never reused.
+    pub active: bool,
+    pub admitted_height: u64,
+    pub removed_height: Option<u64>,
+}
+impl_struct_codec!(InstitutionEntry {
+    id: (),
+    kind: (),
+    admin: (),
+    active: (),
+    admitted_height: (),
+    removed_height: (),
+});
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ValidatorEntry {
+    pub account: AccountId,
+    pub institution: InstitutionId,
+    pub since_height: u64,
+}
+impl_struct_codec!(ValidatorEntry { account: (), institution: (), since_height: () });
+
+/// The current validator set, sorted by account (one value so it reads in one get).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ValidatorSet {
+    pub validators: Vec<ValidatorEntry>,
+}
+impl_struct_codec!(ValidatorSet { validators: vec_cfg(limits::VALIDATORS_MAX) });
+
+impl ValidatorSet {
+    pub fn contains(&self, account: &AccountId) -> bool {
+        self.validators.iter().any(|v| &v.account == account)
+    }
+
+    pub fn len(&self) -> usize {
+        self.validators.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.validators.is_empty()
+    }
+
+    /// Fragments needed to re-encrypt: t = f + 1 for n = 3f + 1 (at least one honest validator).
+    pub fn reencryption_threshold(&self) -> usize {
+        self.validators.len().saturating_sub(1) / 3 + 1
+    }
+
+    pub(crate) fn insert(&mut self, entry: ValidatorEntry) {
+        self.validators.push(entry);
+        self.validators.sort_by(|a, b| a.account.cmp(&b.account));
+    }
+}
+
+/// A member's Umbral and X25519 public keys (admins admitted by governance have none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberKeys {
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub pre_public_key: [u8; 33],
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub encryption_key: [u8; 32],
+}
+impl_struct_codec!(MemberKeys { pre_public_key: (), encryption_key: () });
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberEntry {
+    pub account: AccountId,
+    pub institution: InstitutionId,
+    pub role: Role,
+    pub keys: Option<MemberKeys>,
+    pub registered_height: u64,
+    pub revoked_height: Option<u64>,
+}
+impl_struct_codec!(MemberEntry {
+    account: (),
+    institution: (),
+    role: (),
+    keys: (),
+    registered_height: (),
+    revoked_height: (),
+});
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PseudonymEntry {
+    pub account: AccountId,
+    pub institution: InstitutionId,
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub pre_public_key: [u8; 33],
+    pub registered_height: u64,
+}
+impl_struct_codec!(PseudonymEntry { account: (), institution: (), pre_public_key: (), registered_height: () });
+
+/// Present while the pseudonym allows break-glass reads by one institution.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmergencyAccessEntry {
+    pub enabled_height: u64,
+}
+impl_struct_codec!(EmergencyAccessEntry { enabled_height: () });
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordEntry {
+    pub id: RecordId,
+    pub patient: AccountId,
+    pub author: AccountId,
+    pub institution: InstitutionId,
+    pub category: RecordCategory,
+    pub size_bytes: u64,
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub content_hash: [u8; 32],
+    #[serde(with = "hexser::bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub capsule: Bytes,
+    pub created_height: u64,
+    pub created_ms: u64,
+}
+impl_struct_codec!(RecordEntry {
+    id: (),
+    patient: (),
+    author: (),
+    institution: (),
+    category: (),
+    size_bytes: (),
+    content_hash: (),
+    capsule: bytes_cfg(limits::CAPSULE_SIZE_MAX_BYTES),
+    created_height: (),
+    created_ms: (),
+});
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentEntry {
+    pub id: ConsentId,
+    pub patient: AccountId,
+    pub policy: ConsentPolicy,
+    pub fragments: Vec<SealedFragment>,
+    pub granted_height: u64,
+    /// Set by `RevokeConsent`; a revoked consent never applies again.
+    pub revoked_height: Option<u64>,
+}
+impl_struct_codec!(ConsentEntry {
+    id: (),
+    patient: (),
+    policy: (),
+    fragments: vec_cfg(limits::SEALED_FRAGMENTS_MAX),
+    granted_height: (),
+    revoked_height: (),
+});
+
+/// Ids of a pseudonym's unrevoked consents, in grant order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientConsents {
+    pub consents: Vec<ConsentId>,
+}
+impl_struct_codec!(PatientConsents { consents: vec_cfg(limits::CONSENTS_PER_PATIENT_MAX) });
+
+/// Stored status of a proposal. `Expired` is never stored: see `ProposalEntry::status_at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ProposalStatus {
+    Open,
+    /// Passed with more than 2/3 of validators and applied.
+    Applied,
+    /// Can no longer reach more than 2/3.
+    Rejected,
+    /// Passed, but the change no longer applied (e.g. the institution was removed meanwhile).
+    Inapplicable,
+    /// Still open past its expiry height.
+    Expired,
+}
+impl_tag_codec!(ProposalStatus { Open = 0, Applied = 1, Rejected = 2, Inapplicable = 3, Expired = 4 });
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProposalEntry {
+    pub id: ProposalId,
+    pub proposer: AccountId,
+    pub change: MembershipChange,
+    pub created_height: u64,
+    /// Last height at which a vote is accepted.
+    pub expires_height: u64,
+    pub approvals: Vec<AccountId>,
+    pub rejections: Vec<AccountId>,
+    pub status: ProposalStatus,
+    pub closed_height: Option<u64>,
+}
+impl_struct_codec!(ProposalEntry {
+    id: (),
+    proposer: (),
+    change: (),
+    created_height: (),
+    expires_height: (),
+    approvals: vec_cfg(limits::VALIDATORS_MAX),
+    rejections: vec_cfg(limits::VALIDATORS_MAX),
+    status: (),
+    closed_height: (),
+});
+
+impl ProposalEntry {
+    /// Status as seen at `height`: an open proposal past its expiry is expired.
+    /// Evaluated by block height, so every node agrees without a sweep.
+    pub fn status_at(&self, height: u64) -> ProposalStatus {
+        if self.status == ProposalStatus::Open && height > self.expires_height {
+            return ProposalStatus::Expired;
+        }
+        self.status
+    }
+}
+
+/// Why an access request was decided the way it was; stable codes for audit tools.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum AccessReason {
+    /// Permit: the requester is the record's patient.
+    Patient,
+    /// Permit: the requester wrote the record.
+    Author,
+    /// Permit: an unrevoked, current consent covers actor, action, purpose and data.
+    Consent,
+    /// Permit: emergency access (purpose ETREAT) enabled by the patient for the requester's institution.
+    BreakGlass,
+    /// Deny: a deny consent matches the request.
+    ConsentDenied,
+    /// Deny: a permit matched but one of its deny exceptions matches too.
+    ConsentException,
+    /// Deny: no consent covers the request.
+    NoConsent,
+    /// Deny: the requester was revoked or its institution removed.
+    RequesterInactive,
+    /// Deny: the requester is a patient pseudonym, not staff.
+    RequesterNotMember,
+    /// Deny: ETREAT requested but the patient did not enable emergency access for this institution.
+    EmergencyAccessNotEnabled,
+    /// Deny: ETREAT requested by someone who is not a clinician.
+    BreakGlassNotClinician,
+}
+impl_tag_codec!(AccessReason {
+    Patient = 0,
+    Author = 1,
+    Consent = 2,
+    BreakGlass = 3,
+    ConsentDenied = 4,
+    ConsentException = 5,
+    NoConsent = 6,
+    RequesterInactive = 7,
+    RequesterNotMember = 8,
+    EmergencyAccessNotEnabled = 9,
+    BreakGlassNotClinician = 10,
+});
+
+impl AccessReason {
+    pub fn decision(self) -> Decision {
+        match self {
+            AccessReason::Patient | AccessReason::Author | AccessReason::Consent | AccessReason::BreakGlass => {
+                Decision::Permit
+            }
+            _ => Decision::Deny,
+        }
+    }
+}
+
+/// One access request as logged, permitted or denied, under the record's patient.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessLogEntry {
+    pub sequence: u64,
+    pub record: RecordId,
+    pub requester: AccountId,
+    pub purpose: Purpose,
+    pub decision: Decision,
+    pub reason: AccessReason,
+    /// The consent that permitted the read, if one did.
+    pub consent: Option<ConsentId>,
+    /// Flagged for review: a read under emergency access.
+    pub break_glass: bool,
+    pub justification: Option<String>,
+    pub height: u64,
+    pub timestamp_ms: u64,
+    pub tx_hash: TxHash,
+}
+
+impl Write for AccessLogEntry {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.sequence.write(buf);
+        self.record.write(buf);
+        self.requester.write(buf);
+        self.purpose.write(buf);
+        self.decision.write(buf);
+        self.reason.write(buf);
+        self.consent.write(buf);
+        self.break_glass.write(buf);
+        write_opt_str(self.justification.as_deref(), buf);
+        self.height.write(buf);
+        self.timestamp_ms.write(buf);
+        self.tx_hash.write(buf);
+    }
+}
+
+impl EncodeSize for AccessLogEntry {
+    fn encode_size(&self) -> usize {
+        self.sequence.encode_size()
+            + self.record.encode_size()
+            + self.requester.encode_size()
+            + self.purpose.encode_size()
+            + self.decision.encode_size()
+            + self.reason.encode_size()
+            + self.consent.encode_size()
+            + self.break_glass.encode_size()
+            + opt_str_encode_size(self.justification.as_deref())
+            + self.height.encode_size()
+            + self.timestamp_ms.encode_size()
+            + self.tx_hash.encode_size()
+    }
+}
+
+impl Read for AccessLogEntry {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(Self {
+            sequence: u64::read(buf)?,
+            record: RecordId::read(buf)?,
+            requester: AccountId::read(buf)?,
+            purpose: Purpose::read(buf)?,
+            decision: Decision::read(buf)?,
+            reason: AccessReason::read(buf)?,
+            consent: Option::<ConsentId>::read_cfg(buf, &())?,
+            break_glass: bool::read(buf)?,
+            justification: read_opt_str(buf, limits::JUSTIFICATION_SIZE_MAX_BYTES)?,
+            height: u64::read(buf)?,
+            timestamp_ms: u64::read(buf)?,
+            tx_hash: TxHash::read(buf)?,
+        })
+    }
+}

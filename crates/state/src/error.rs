@@ -1,0 +1,139 @@
+//! The state machine's errors. `TxError::code()` is stable and machine-readable
+//! (the API maps it to HTTP errors); messages say what to do.
+
+use crate::entries::ProposalStatus;
+use crate::store::StoreError;
+use medchain_types::{
+    AccountId, ChainId, ConsentId, InstitutionId, PhiViolation, ProposalId, RecordId, ValidationError,
+};
+use thiserror::Error;
+
+/// Reading state failed: the store failed, or a stored value does not decode.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored {table} value does not decode ({reason}); the state is corrupt, resync this node")]
+    Corrupt { table: &'static str, reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum TxError {
+    #[error("the signature does not verify; sign the canonical transaction with the sender's key in namespace medchain/tx/v1")]
+    BadSignature,
+    #[error("transaction is for chain {got}, this chain is {expected}; rebuild it with this chain's id")]
+    WrongChain { expected: ChainId, got: ChainId },
+    #[error("nonce {got} was already used (next is {expected}); this transaction is a replay or a duplicate")]
+    NonceReplayed { expected: u64, got: u64 },
+    #[error("nonce {got} is ahead of the next nonce {expected}; submit the missing transactions first")]
+    NonceGap { expected: u64, got: u64 },
+    #[error("account {sender} is not registered for this action; register it first")]
+    UnknownSender { sender: AccountId },
+    #[error("not authorized: {0}")]
+    NotAuthorized(String),
+    #[error("{limit} exceeded: got {got}, at most {max} allowed; reduce the request")]
+    LimitExceeded { limit: &'static str, max: u64, got: u64 },
+    #[error("the justification looks like it contains {0}; use coded clinical wording, no identifiers")]
+    DirectIdentifier(PhiViolation),
+    #[error("{0}")]
+    Invalid(ValidationError),
+    #[error("account {account} is already registered as a member or pseudonym; use another key")]
+    AlreadyRegistered { account: AccountId },
+    #[error("no institution {0}; check the id or admit it through governance")]
+    UnknownInstitution(InstitutionId),
+    #[error("institution {0} has been removed from the consortium")]
+    InstitutionInactive(InstitutionId),
+    #[error("no member {0}; check the account")]
+    UnknownMember(AccountId),
+    #[error("no pseudonym {0}; the patient must register it first")]
+    UnknownPseudonym(AccountId),
+    #[error("no record {0}; check the id")]
+    UnknownRecord(RecordId),
+    #[error("no consent {0}; check the id")]
+    UnknownConsent(ConsentId),
+    #[error("no proposal {0}; check the id")]
+    UnknownProposal(ProposalId),
+    #[error("already revoked; nothing to do")]
+    AlreadyRevoked,
+    #[error("proposal {proposal} is {status:?} and takes no more votes")]
+    ProposalClosed { proposal: ProposalId, status: ProposalStatus },
+    #[error("validator already voted on proposal {proposal}; votes cannot be changed")]
+    AlreadyVoted { proposal: ProposalId },
+    #[error("membership change does not apply: {0}")]
+    InvalidChange(String),
+    #[error("re-encryption fragments are wrong: {0}")]
+    BadFragments(String),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+impl TxError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TxError::BadSignature => "bad_signature",
+            TxError::WrongChain { .. } => "wrong_chain",
+            TxError::NonceReplayed { .. } => "nonce_replayed",
+            TxError::NonceGap { .. } => "nonce_gap",
+            TxError::UnknownSender { .. } => "unknown_sender",
+            TxError::NotAuthorized(_) => "not_authorized",
+            TxError::LimitExceeded { .. } => "limit_exceeded",
+            TxError::DirectIdentifier(_) => "direct_identifier",
+            TxError::Invalid(_) => "invalid_transaction",
+            TxError::AlreadyRegistered { .. } => "already_registered",
+            TxError::UnknownInstitution(_) => "unknown_institution",
+            TxError::InstitutionInactive(_) => "institution_inactive",
+            TxError::UnknownMember(_) => "unknown_member",
+            TxError::UnknownPseudonym(_) => "unknown_pseudonym",
+            TxError::UnknownRecord(_) => "unknown_record",
+            TxError::UnknownConsent(_) => "unknown_consent",
+            TxError::UnknownProposal(_) => "unknown_proposal",
+            TxError::AlreadyRevoked => "already_revoked",
+            TxError::ProposalClosed { .. } => "proposal_closed",
+            TxError::AlreadyVoted { .. } => "already_voted",
+            TxError::InvalidChange(_) => "invalid_change",
+            TxError::BadFragments(_) => "bad_fragments",
+            TxError::State(_) => "state_unavailable",
+        }
+    }
+
+    /// True if the node's own storage failed: the transaction itself may be fine.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, TxError::State(_))
+    }
+}
+
+impl From<ValidationError> for TxError {
+    fn from(error: ValidationError) -> Self {
+        match error {
+            ValidationError::LimitExceeded { limit, max, got } => TxError::LimitExceeded { limit, max, got },
+            ValidationError::DirectIdentifier(kind) => TxError::DirectIdentifier(kind),
+            other => TxError::Invalid(other),
+        }
+    }
+}
+
+impl From<StoreError> for TxError {
+    fn from(error: StoreError) -> Self {
+        TxError::State(StateError::Store(error))
+    }
+}
+
+/// A block that must not be accepted: transaction `index` failed with `error`
+/// (block limits report the first transaction over the limit).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("block rejected: transaction {index}: {error}")]
+pub struct BlockError {
+    pub index: usize,
+    pub error: TxError,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum GenesisError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("the store already holds a chain ({0}); start from an empty store")]
+    AlreadyApplied(ChainId),
+    #[error(transparent)]
+    State(#[from] StateError),
+}

@@ -1,0 +1,206 @@
+//! Governance: the genesis consortium, and membership proposals that pass with
+//! more than 2/3 of the current validators (applied at once), fail as soon as
+//! that can no longer happen, and expire after their ttl in blocks.
+
+use crate::entries::{
+    InstitutionEntry, MemberEntry, ProposalEntry, ProposalStatus, ValidatorEntry, ValidatorSet,
+};
+use crate::error::TxError;
+use crate::exec::{Call, Outcome};
+use crate::store::Store;
+use crate::{keys, rw};
+use medchain_types::{AccountId, Genesis, InstitutionId, InstitutionKind, MembershipChange, ProposalId, Role, limits};
+
+pub(crate) fn write_genesis<S: Store>(store: &mut S, genesis: &Genesis) {
+    for institution in &genesis.institutions {
+        admit(store, &institution.id, institution.kind, &institution.admin, 0);
+    }
+    let mut set = ValidatorSet::default();
+    for validator in &genesis.validators {
+        set.insert(ValidatorEntry {
+            account: validator.account.clone(),
+            institution: validator.institution.clone(),
+            since_height: 0,
+        });
+    }
+    rw::write(store, keys::validator_set(), &set);
+}
+
+async fn require_validator<S: Store>(store: &S, sender: &AccountId) -> Result<ValidatorSet, TxError> {
+    let set = rw::validator_set(store).await?;
+    if !set.contains(sender) {
+        return Err(TxError::NotAuthorized(format!(
+            "only current validators propose and vote; {sender} is not one"
+        )));
+    }
+    Ok(set)
+}
+
+pub(crate) async fn propose<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    change: &MembershipChange,
+    ttl_blocks: u64,
+) -> Result<Outcome, TxError> {
+    let set = require_validator(store, call.sender).await?;
+    check_change(store, &set, change).await?;
+    let id = ProposalId::from_tx(&call.tx_hash);
+    let mut proposal = ProposalEntry {
+        id,
+        proposer: call.sender.clone(),
+        change: change.clone(),
+        created_height: call.env.height,
+        expires_height: call.env.height.saturating_add(ttl_blocks),
+        // Proposing is approving: a single-validator consortium can still govern itself.
+        approvals: vec![call.sender.clone()],
+        rejections: Vec::new(),
+        status: ProposalStatus::Open,
+        closed_height: None,
+    };
+    settle(store, &set, &mut proposal, call.env.height).await?;
+    rw::write(store, keys::proposal(&id), &proposal);
+    Ok(Outcome::ProposalOpened { proposal: id, status: proposal.status })
+}
+
+pub(crate) async fn vote<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    id: &ProposalId,
+    approve: bool,
+) -> Result<Outcome, TxError> {
+    let set = require_validator(store, call.sender).await?;
+    let mut proposal: ProposalEntry = rw::read(store, &keys::proposal(id), "proposal")
+        .await?
+        .ok_or(TxError::UnknownProposal(*id))?;
+    let status = proposal.status_at(call.env.height);
+    if status != ProposalStatus::Open {
+        return Err(TxError::ProposalClosed { proposal: *id, status });
+    }
+    if proposal.approvals.contains(call.sender) || proposal.rejections.contains(call.sender) {
+        return Err(TxError::AlreadyVoted { proposal: *id });
+    }
+    if approve {
+        proposal.approvals.push(call.sender.clone());
+    } else {
+        proposal.rejections.push(call.sender.clone());
+    }
+    settle(store, &set, &mut proposal, call.env.height).await?;
+    rw::write(store, keys::proposal(id), &proposal);
+    Ok(Outcome::Voted { proposal: *id, status: proposal.status })
+}
+
+/// Counts only votes of current validators: a removed validator's vote lapses.
+async fn settle<S: Store>(
+    store: &mut S,
+    set: &ValidatorSet,
+    proposal: &mut ProposalEntry,
+    height: u64,
+) -> Result<(), TxError> {
+    let n = set.len();
+    let approvals = proposal.approvals.iter().filter(|a| set.contains(a)).count();
+    let rejections = proposal.rejections.iter().filter(|a| set.contains(a)).count();
+    if 3 * approvals > 2 * n {
+        proposal.status = match check_change(store, set, &proposal.change).await {
+            Ok(()) => {
+                apply_change(store, set, &proposal.change, height).await?;
+                ProposalStatus::Applied
+            }
+            Err(TxError::State(e)) => return Err(TxError::State(e)),
+            Err(_) => ProposalStatus::Inapplicable,
+        };
+        proposal.closed_height = Some(height);
+    } else if 3 * (n - rejections) <= 2 * n {
+        proposal.status = ProposalStatus::Rejected;
+        proposal.closed_height = Some(height);
+    }
+    Ok(())
+}
+
+/// Preconditions of a change, checked when proposed and again when it passes.
+async fn check_change<S: Store>(store: &S, set: &ValidatorSet, change: &MembershipChange) -> Result<(), TxError> {
+    let invalid = |reason: String| Err(TxError::InvalidChange(reason));
+    match change {
+        MembershipChange::AdmitInstitution { id, admin, .. } => {
+            if rw::institution(store, id).await?.is_some() {
+                return invalid(format!("institution {id} exists or existed; ids are never reused"));
+            }
+            rw::ensure_unregistered(store, admin).await
+        }
+        MembershipChange::RemoveInstitution { id } => {
+            rw::active_institution(store, id).await?;
+            if set.validators.iter().all(|v| &v.institution == id) {
+                return invalid(format!("removing {id} would leave no validator"));
+            }
+            Ok(())
+        }
+        MembershipChange::AddValidator { institution, validator } => {
+            rw::active_institution(store, institution).await?;
+            if set.contains(validator) {
+                return invalid(format!("{validator} is already a validator"));
+            }
+            if set.len() >= limits::VALIDATORS_MAX {
+                return invalid(format!("the set is at validators_max ({})", limits::VALIDATORS_MAX));
+            }
+            Ok(())
+        }
+        MembershipChange::RemoveValidator { validator } => {
+            if !set.contains(validator) {
+                return invalid(format!("{validator} is not a validator"));
+            }
+            if set.len() == 1 {
+                return invalid("the last validator cannot be removed".into());
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn apply_change<S: Store>(
+    store: &mut S,
+    set: &ValidatorSet,
+    change: &MembershipChange,
+    height: u64,
+) -> Result<(), TxError> {
+    let mut next = set.clone();
+    match change {
+        MembershipChange::AdmitInstitution { id, kind, admin } => admit(store, id, *kind, admin, height),
+        MembershipChange::RemoveInstitution { id } => {
+            let mut entry = rw::active_institution(store, id).await?;
+            entry.active = false;
+            entry.removed_height = Some(height);
+            rw::write(store, keys::institution(id), &entry);
+            next.validators.retain(|v| &v.institution != id);
+        }
+        MembershipChange::AddValidator { institution, validator } => next.insert(ValidatorEntry {
+            account: validator.clone(),
+            institution: institution.clone(),
+            since_height: height,
+        }),
+        MembershipChange::RemoveValidator { validator } => next.validators.retain(|v| &v.account != validator),
+    }
+    assert!(!next.is_empty() && next.len() <= limits::VALIDATORS_MAX, "check_change keeps the set in bounds");
+    rw::write(store, keys::validator_set(), &next);
+    Ok(())
+}
+
+/// Registers the institution and its admin (admins carry no read keys: they manage staff).
+fn admit<S: Store>(store: &mut S, id: &InstitutionId, kind: InstitutionKind, admin: &AccountId, height: u64) {
+    let institution = InstitutionEntry {
+        id: id.clone(),
+        kind,
+        admin: admin.clone(),
+        active: true,
+        admitted_height: height,
+        removed_height: None,
+    };
+    rw::write(store, keys::institution(id), &institution);
+    let member = MemberEntry {
+        account: admin.clone(),
+        institution: id.clone(),
+        role: Role::Admin,
+        keys: None,
+        registered_height: height,
+        revoked_height: None,
+    };
+    rw::write(store, keys::member(admin), &member);
+}

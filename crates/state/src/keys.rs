@@ -1,0 +1,86 @@
+//! State keys: a one-byte table tag, then the canonical encoding of the key.
+//! Public so the node can produce a proof for the key behind any query.
+
+use commonware_codec::Encode;
+use medchain_types::{AccountId, ConsentId, InstitutionId, ProposalId, RecordId};
+
+/// Table tags. Never reuse or renumber one: they are part of the state root.
+pub mod table {
+    pub const CHAIN: u8 = 0x01;
+    pub const NONCE: u8 = 0x02;
+    pub const INSTITUTION: u8 = 0x03;
+    pub const VALIDATOR_SET: u8 = 0x04;
+    pub const MEMBER: u8 = 0x05;
+    pub const PSEUDONYM: u8 = 0x06;
+    pub const EMERGENCY_ACCESS: u8 = 0x07;
+    pub const RECORD: u8 = 0x08;
+    pub const CONSENT: u8 = 0x09;
+    pub const PATIENT_CONSENTS: u8 = 0x0a;
+    pub const PROPOSAL: u8 = 0x0b;
+    pub const ACCESS_LOG: u8 = 0x0c;
+    pub const ACCESS_LOG_COUNT: u8 = 0x0d;
+}
+
+fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = vec![tag];
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+/// The chain id and genesis time written by `apply_genesis`.
+pub fn chain() -> Vec<u8> {
+    vec![table::CHAIN]
+}
+
+pub fn nonce(account: &AccountId) -> Vec<u8> {
+    key(table::NONCE, &[&account.encode()])
+}
+
+pub fn institution(id: &InstitutionId) -> Vec<u8> {
+    key(table::INSTITUTION, &[&id.encode()])
+}
+
+/// The whole validator set is one value: the node reads it in one get.
+pub fn validator_set() -> Vec<u8> {
+    vec![table::VALIDATOR_SET]
+}
+
+pub fn member(account: &AccountId) -> Vec<u8> {
+    key(table::MEMBER, &[&account.encode()])
+}
+
+pub fn pseudonym(account: &AccountId) -> Vec<u8> {
+    key(table::PSEUDONYM, &[&account.encode()])
+}
+
+pub fn emergency_access(pseudonym: &AccountId, institution: &InstitutionId) -> Vec<u8> {
+    key(table::EMERGENCY_ACCESS, &[&pseudonym.encode(), &institution.encode()])
+}
+
+pub fn record(id: &RecordId) -> Vec<u8> {
+    key(table::RECORD, &[&id.encode()])
+}
+
+pub fn consent(id: &ConsentId) -> Vec<u8> {
+    key(table::CONSENT, &[&id.encode()])
+}
+
+/// The ids of a pseudonym's active (unrevoked) consents.
+pub fn patient_consents(pseudonym: &AccountId) -> Vec<u8> {
+    key(table::PATIENT_CONSENTS, &[&pseudonym.encode()])
+}
+
+pub fn proposal(id: &ProposalId) -> Vec<u8> {
+    key(table::PROPOSAL, &[&id.encode()])
+}
+
+/// One access-log entry; `sequence` counts from 0 per pseudonym.
+pub fn access_log(pseudonym: &AccountId, sequence: u64) -> Vec<u8> {
+    key(table::ACCESS_LOG, &[&pseudonym.encode(), &sequence.encode()])
+}
+
+pub fn access_log_count(pseudonym: &AccountId) -> Vec<u8> {
+    key(table::ACCESS_LOG_COUNT, &[&pseudonym.encode()])
+}
