@@ -200,13 +200,13 @@ async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> 
     let db = s.handles.stateful.subscribe_databases().await;
     let mut snapshot = SnapshotStore::new(db);
     let sender = tx.transaction.sender.clone();
-    let ledger_nonce = medchain_state::queries::next_nonce(&snapshot, &sender)
+    let ledger_nonce = medchain_state::query::next_nonce(&snapshot, &sender)
         .await
         .map_err(internal)?;
     let expected = s.handles.mempool.expected_nonce(&sender, ledger_nonce);
     // Pretend the waiting transactions executed, so the state machine checks this one at the
     // nonce it will actually run at.
-    medchain_state::queries::set_next_nonce(&mut snapshot, &sender, expected);
+    medchain_state::query::set_next_nonce(&mut snapshot, &sender, expected);
     let env = medchain_state::BlockEnv {
         chain_id: s.chain_id,
         height: s.handles.chain.tip().map_or(0, |t| t.height) + 1,
@@ -342,7 +342,7 @@ async fn next_nonce(
     })?;
     let s = &state.inner;
     let snapshot = SnapshotStore::new(s.handles.stateful.subscribe_databases().await);
-    let ledger = medchain_state::queries::next_nonce(&snapshot, &id).await.map_err(internal)?;
+    let ledger = medchain_state::query::next_nonce(&snapshot, &id).await.map_err(internal)?;
     Ok(Json(NonceResponse {
         account: id.to_string(),
         next_nonce: s.handles.mempool.expected_nonce(&id, ledger),

@@ -34,7 +34,7 @@ impl<E: StorageContext + Spawner> Store for SnapshotStore<E> {
         let db = self.db.read().await;
         db.get(&state_key_digest(key))
             .await
-            .map_err(|e| StoreError::new(format!("state database read failed: {e}")))
+            .map_err(|e| StoreError(format!("state database read failed: {e}")))
     }
 
     fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {

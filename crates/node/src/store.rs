@@ -109,7 +109,7 @@ impl<E: StorageContext + Spawner> Store for BatchStore<E> {
         batch
             .get(&state_key_digest(key))
             .await
-            .map_err(|e| StoreError::new(format!("state database read failed: {e}")))
+            .map_err(|e| StoreError(format!("state database read failed: {e}")))
     }
 
     fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
