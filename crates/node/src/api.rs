@@ -5,6 +5,7 @@
 //! Errors are `{ "error": { "code", "message" } }` with the matching HTTP status.
 
 use crate::{
+    queries,
     block::Block,
     engine::EngineHandles,
     mempool::{MempoolError, TxStatus},
@@ -51,6 +52,10 @@ struct Inner {
 }
 
 impl ApiState {
+    pub(crate) fn handles(&self) -> &EngineHandles<Context> {
+        &self.inner.handles
+    }
+
     pub fn new(
         genesis: Arc<Genesis>,
         validators: Set<ed25519::PublicKey>,
@@ -206,7 +211,10 @@ async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> 
     let expected = s.handles.mempool.expected_nonce(&sender, ledger_nonce);
     // Pretend the waiting transactions executed, so the state machine checks this one at the
     // nonce it will actually run at.
-    medchain_state::query::set_next_nonce(&mut snapshot, &sender, expected);
+    if expected != ledger_nonce {
+        use medchain_state::Store as _;
+        snapshot.put(medchain_state::keys::nonce(&sender), Some(expected.encode().to_vec()));
+    }
     let env = medchain_state::BlockEnv {
         chain_id: s.chain_id,
         height: s.handles.chain.tip().map_or(0, |t| t.height) + 1,
@@ -229,11 +237,14 @@ fn now_ms() -> u64 {
 /// The HTTP status for a state-machine refusal code.
 fn tx_error_status(code: &str) -> StatusCode {
     match code {
-        "bad_signature" | "wrong_chain" | "malformed" => StatusCode::BAD_REQUEST,
-        "unknown_sender" | "not_authorized" | "not_patient" | "inactive" => StatusCode::FORBIDDEN,
-        "nonce_replayed" | "nonce_gap" | "already_exists" => StatusCode::CONFLICT,
+        "bad_signature" | "wrong_chain" | "invalid_transaction" => StatusCode::BAD_REQUEST,
+        "unknown_sender" | "not_authorized" | "institution_inactive" => StatusCode::FORBIDDEN,
+        "nonce_replayed" | "nonce_gap" | "already_registered" | "already_revoked" | "already_voted"
+        | "proposal_closed" => StatusCode::CONFLICT,
         "limit_exceeded" => StatusCode::PAYLOAD_TOO_LARGE,
-        "not_found" => StatusCode::NOT_FOUND,
+        "unknown_institution" | "unknown_member" | "unknown_pseudonym" | "unknown_record"
+        | "unknown_consent" | "unknown_proposal" => StatusCode::NOT_FOUND,
+        "state_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -249,7 +260,7 @@ fn mempool_error(e: MempoolError) -> ApiError {
     ApiError::new(status, code, e.to_string())
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
+pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
@@ -415,6 +426,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tx/{hash}", get(tx_status))
         .route("/v1/accounts/{account}/nonce", get(next_nonce))
         .route("/v1/blocks/{height}", get(block_at))
+        .route("/v1/records/{id}", get(queries::record))
+        .route("/v1/consents/{id}", get(queries::consent))
+        .route("/v1/patients/{pseudonym}", get(queries::pseudonym))
+        .route("/v1/patients/{pseudonym}/access-log", get(queries::access_log))
+        .route("/v1/members/{account}", get(queries::member))
+        .route("/v1/institutions/{id}", get(queries::institution))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(not_found)

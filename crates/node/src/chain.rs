@@ -3,8 +3,9 @@
 
 use crate::block::Block;
 use commonware_cryptography::{Digestible as _, sha256};
+use std::collections::VecDeque;
 use std::sync::{
-    Arc,
+    Arc, Mutex,
     atomic::{AtomicU64, Ordering},
 };
 use tokio::sync::watch;
@@ -18,11 +19,16 @@ pub struct FinalizedTip {
     pub timestamp_ms: u64,
 }
 
+/// Finalized state roots remembered, so a read of the state database can name the block whose
+/// root it proves against (the database may run up to a block ahead of the recorded tip).
+const RECENT_ROOTS_MAX: usize = 256;
+
 /// A cheaply cloneable view of the finalized chain.
 #[derive(Clone)]
 pub struct ChainView {
     tip: watch::Sender<Option<FinalizedTip>>,
     committed_transactions: Arc<AtomicU64>,
+    recent_roots: Arc<Mutex<VecDeque<(sha256::Digest, u64)>>>,
 }
 
 impl Default for ChainView {
@@ -36,6 +42,7 @@ impl ChainView {
         Self {
             tip: watch::channel(None).0,
             committed_transactions: Arc::new(AtomicU64::new(0)),
+            recent_roots: Arc::new(Mutex::new(VecDeque::new())),
         }
     }
 
@@ -49,6 +56,12 @@ impl ChainView {
         }
         self.committed_transactions
             .fetch_add(block.transactions.len() as u64, Ordering::Relaxed);
+        if let Ok(mut roots) = self.recent_roots.lock() {
+            roots.push_back((block.state_root, height));
+            while roots.len() > RECENT_ROOTS_MAX {
+                roots.pop_front();
+            }
+        }
         self.tip.send_replace(Some(FinalizedTip {
             height,
             digest: block.digest(),
@@ -60,6 +73,12 @@ impl ChainView {
     /// The latest finalized block, if any block beyond genesis was finalized.
     pub fn tip(&self) -> Option<FinalizedTip> {
         self.tip.borrow().clone()
+    }
+
+    /// The height of the recent finalized block with this state root.
+    pub fn height_of_state_root(&self, root: &sha256::Digest) -> Option<u64> {
+        let roots = self.recent_roots.lock().ok()?;
+        roots.iter().rev().find(|(r, _)| r == root).map(|(_, h)| *h)
     }
 
     /// Transactions committed since this node started.

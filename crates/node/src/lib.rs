@@ -16,3 +16,4 @@ pub mod config;
 pub mod run;
 pub mod snapshot;
 pub mod verify;
+pub mod queries;

@@ -1,0 +1,206 @@
+//! Ledger reads with proofs: each value comes with a QMDB key-value proof against the state
+//! root of a finalized block, so a client that checks the block's finalization certificate
+//! (see `verify`) needs to trust no node.
+
+use crate::{
+    api::{ApiError, ApiState, internal},
+    store::{STATE_BITMAP_CHUNK_BYTES, StateDb, state_key_digest},
+};
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+    http::StatusCode,
+};
+use commonware_codec::{DecodeExt as _, Encode as _, Read};
+use commonware_cryptography::sha256;
+use commonware_runtime::tokio::Context;
+use commonware_storage::{mmr, qmdb::current::proof::constant::KeyValueProof};
+use medchain_state::keys;
+use medchain_types::{AccountId, ConsentId, InstitutionId, RecordId};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Most digests a served proof may carry (a tree of 2^64 operations needs fewer).
+pub const PROOF_DIGESTS_MAX: usize = 256;
+/// How long a read waits for the state database and the finalized tip to agree.
+const SNAPSHOT_SETTLE_MAX_MS: u64 = 2_000;
+
+/// The proof that `value` is the current value of `state_key` at `height`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StateProof {
+    /// The state machine's key (hex); QMDB stores it under its SHA-256.
+    pub state_key: String,
+    /// The value's canonical encoding (hex), which the proof authenticates.
+    pub value: String,
+    /// The QMDB key-value proof (hex, commonware encoding).
+    pub proof: String,
+    /// The finalized block whose state root the proof verifies against.
+    pub height: u64,
+    pub state_root: String,
+}
+
+/// A value read from the ledger with its proof.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Proven<T> {
+    pub value: T,
+    pub proof: StateProof,
+}
+
+/// Reads several state keys under one snapshot and proves each.
+async fn read_proven(state: &ApiState, state_keys: &[Vec<u8>]) -> Result<Vec<Option<StateProof>>, ApiError> {
+    let handles = state.handles();
+    let shared = handles.stateful.subscribe_databases().await;
+    let deadline = std::time::Instant::now() + Duration::from_millis(SNAPSHOT_SETTLE_MAX_MS);
+    loop {
+        {
+            let db = shared.read().await;
+            let root = db.root();
+            if let Some(height) = handles.chain.height_of_state_root(&root) {
+                return prove_all(&db, state_keys, height, root).await;
+            }
+        }
+        // The database applied a block whose finalization the application has not recorded
+        // yet (or vice versa); they agree again within one block.
+        if std::time::Instant::now() >= deadline {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "state_unavailable",
+                "no finalized block matches the state yet; retry in a moment",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn prove_all(
+    db: &StateDb<Context>,
+    state_keys: &[Vec<u8>],
+    height: u64,
+    root: sha256::Digest,
+) -> Result<Vec<Option<StateProof>>, ApiError> {
+    let mut out = Vec::with_capacity(state_keys.len());
+    for key in state_keys {
+        let digest = state_key_digest(key);
+        let Some(value) = db.get(&digest).await.map_err(internal)? else {
+            out.push(None);
+            continue;
+        };
+        let proof = db.key_value_proof(digest).await.map_err(internal)?;
+        out.push(Some(StateProof {
+            state_key: hex::encode(key),
+            value: hex::encode(&value),
+            proof: hex::encode(proof.encode()),
+            height,
+            state_root: hex::encode(root),
+        }));
+    }
+    Ok(out)
+}
+
+fn decode_entry<T: Read<Cfg = ()>>(proof: &StateProof) -> Result<T, ApiError> {
+    let bytes = hex::decode(&proof.value).map_err(internal)?;
+    T::decode(bytes.as_slice()).map_err(internal)
+}
+
+async fn proven_one<T: Read<Cfg = ()>>(state: &ApiState, key: Vec<u8>, what: &str) -> Result<Json<Proven<T>>, ApiError> {
+    let proof = read_proven(state, &[key]).await?.pop().flatten().ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what} on the ledger"))
+    })?;
+    Ok(Json(Proven {
+        value: decode_entry(&proof)?,
+        proof,
+    }))
+}
+
+fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
+    text.parse().map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "malformed", format!("{what} is malformed")))
+}
+
+pub async fn record(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<Proven<medchain_state::RecordEntry>>, ApiError> {
+    let id: RecordId = parse(&id, "record id (64 hex characters)")?;
+    proven_one(&state, keys::record(&id), "record").await
+}
+
+pub async fn consent(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<Proven<medchain_state::ConsentEntry>>, ApiError> {
+    let id: ConsentId = parse(&id, "consent id (64 hex characters)")?;
+    proven_one(&state, keys::consent(&id), "consent").await
+}
+
+pub async fn pseudonym(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<Proven<medchain_state::PseudonymEntry>>, ApiError> {
+    let id: AccountId = parse(&id, "pseudonym (64 hex characters)")?;
+    proven_one(&state, keys::pseudonym(&id), "pseudonym").await
+}
+
+pub async fn member(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<Proven<medchain_state::MemberEntry>>, ApiError> {
+    let id: AccountId = parse(&id, "account (64 hex characters)")?;
+    proven_one(&state, keys::member(&id), "member").await
+}
+
+pub async fn institution(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<Proven<medchain_state::InstitutionEntry>>, ApiError> {
+    let id = InstitutionId::new(&id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
+    proven_one(&state, keys::institution(&id), "institution").await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PageParams {
+    /// First sequence number to return.
+    #[serde(default)]
+    pub from: u64,
+    /// Entries to return (at most 256).
+    #[serde(default = "default_page")]
+    pub limit: usize,
+}
+
+fn default_page() -> usize {
+    medchain_types::limits::ACCESS_LOG_PAGE_MAX_ENTRIES
+}
+
+/// A page of a pseudonym's access log, each entry proven, with the proven total count.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AccessLogResponse {
+    pub total: u64,
+    pub total_proof: Option<StateProof>,
+    pub entries: Vec<Proven<medchain_state::AccessLogEntry>>,
+    pub next: Option<u64>,
+}
+
+pub async fn access_log(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<AccessLogResponse>, ApiError> {
+    let id: AccountId = parse(&id, "pseudonym (64 hex characters)")?;
+    let count_key = keys::access_log_count(&id);
+    let count = read_proven(&state, std::slice::from_ref(&count_key)).await?.pop().flatten();
+    let total: u64 = match &count {
+        Some(proof) => decode_entry(proof)?,
+        None => 0,
+    };
+    let limit = page.limit.min(medchain_types::limits::ACCESS_LOG_PAGE_MAX_ENTRIES) as u64;
+    let end = page.from.saturating_add(limit).min(total);
+    let entry_keys: Vec<_> = (page.from..end).map(|seq| keys::access_log(&id, seq)).collect();
+    let mut entries = Vec::new();
+    for proof in read_proven(&state, &entry_keys).await?.into_iter().flatten() {
+        entries.push(Proven {
+            value: decode_entry(&proof)?,
+            proof,
+        });
+    }
+    Ok(Json(AccessLogResponse {
+        total,
+        total_proof: count,
+        entries,
+        next: (end < total).then_some(end),
+    }))
+}
+
+/// Checks a served proof against a state root (from a block whose finality was verified).
+pub fn verify_state_proof(proof: &StateProof, state_root: &sha256::Digest) -> bool {
+    let (Ok(key), Ok(value), Ok(bytes)) = (hex::decode(&proof.state_key), hex::decode(&proof.value), hex::decode(&proof.proof)) else {
+        return false;
+    };
+    let Ok(kv_proof) = KeyValueProof::<mmr::Family, sha256::Digest, STATE_BITMAP_CHUNK_BYTES>::decode_cfg(bytes.as_slice(), &PROOF_DIGESTS_MAX) else {
+        return false;
+    };
+    StateDb::<Context>::verify_key_value_proof(state_key_digest(&key), value, &kv_proof, state_root)
+}
