@@ -127,7 +127,8 @@ impl KeyFrag {
     }
 
     /// Checks U1 = rk·U, then the proxy signature. A key the fragment says was signed must be
-    /// supplied; a supplied key the fragment did not sign is ignored (as umbral-pre does).
+    /// supplied; a supplied key the fragment did not sign is left out of the proxy signature's
+    /// message (as umbral-pre does).
     pub fn verify(
         self,
         verifying_pk: &PublicKey,
@@ -152,6 +153,21 @@ impl KeyFrag {
         );
         if !self.signature_for_proxy.verify(verifying_pk, &message) {
             return Err(UmbralError::KeyFragSignatureInvalid);
+        }
+        // Stricter than umbral-pre: when both keys are known, also check the signature the
+        // receiver will check, so a proxy never re-encrypts with a fragment that yields
+        // capsule fragments the receiver must reject.
+        if let (Some(delegating_pk), Some(receiving_pk)) = (delegating_pk, receiving_pk) {
+            let message = kfrag_signature_message(
+                &self.id,
+                &self.commitment,
+                &self.precursor,
+                Some(delegating_pk),
+                Some(receiving_pk),
+            );
+            if !self.signature_for_receiver.verify(verifying_pk, &message) {
+                return Err(UmbralError::KeyFragSignatureInvalid);
+            }
         }
         Ok(VerifiedKeyFrag(self))
     }
