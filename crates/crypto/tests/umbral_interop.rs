@@ -1,0 +1,220 @@
+//! Cross-implementation checks against the Python wheel `umbral-pre==0.11.0` (the GPL reference,
+//! run as a separate process through bench/peers/umbral_peer.py, never linked): objects made by
+//! either side are decoded, verified, re-encrypted and opened by the other. Also replays a
+//! committed set of objects made by the wheel, so the check runs without Python too.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use medchain_crypto::umbral::*;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use serde_json::{Value, json};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn bytes(doc: &Value, key: &str) -> Vec<u8> {
+    hex::decode(doc[key].as_str().unwrap_or_else(|| panic!("missing {key}"))).unwrap()
+}
+
+fn list(doc: &Value, key: &str) -> Vec<Vec<u8>> {
+    doc[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| hex::decode(v.as_str().unwrap()).unwrap())
+        .collect()
+}
+
+/// Runs the Python peer in `mode` with `request` on stdin and returns its JSON answer.
+fn python_peer(mode: &str, request: &Value) -> Value {
+    let root = repo_root();
+    let venv = Command::new(root.join("scripts/py-peers.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        venv.status.success(),
+        "scripts/py-peers.sh failed: {}",
+        String::from_utf8_lossy(&venv.stderr)
+    );
+    let python = String::from_utf8(venv.stdout).unwrap().trim().to_string();
+    let mut child = Command::new(python)
+        .arg(root.join("bench/peers/umbral_peer.py"))
+        .arg(mode)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "python peer failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Everything Rust can check about a set of objects produced by umbral-pre.
+fn rust_accepts_python_objects(doc: &Value) {
+    let threshold = doc["threshold"].as_u64().unwrap() as usize;
+    let plaintext = bytes(doc, "plaintext");
+    let delegating_sk = SecretKey::from_be_bytes(&bytes(doc, "delegating_sk")).unwrap();
+    let delegating_pk = PublicKey::from_compressed_bytes(&bytes(doc, "delegating_pk")).unwrap();
+    let receiving_sk = SecretKey::from_be_bytes(&bytes(doc, "receiving_sk")).unwrap();
+    let receiving_pk = PublicKey::from_compressed_bytes(&bytes(doc, "receiving_pk")).unwrap();
+    let verifying_pk = PublicKey::from_compressed_bytes(&bytes(doc, "verifying_pk")).unwrap();
+    assert_eq!(delegating_sk.public_key(), delegating_pk);
+    assert_eq!(receiving_sk.public_key(), receiving_pk);
+
+    let capsule_bytes = bytes(doc, "capsule");
+    let capsule = Capsule::from_bytes(&capsule_bytes).unwrap();
+    assert_eq!(
+        capsule.to_bytes(),
+        capsule_bytes,
+        "re-encoding is byte-identical"
+    );
+    let ciphertext = bytes(doc, "ciphertext");
+    assert_eq!(
+        decrypt_original(&delegating_sk, &capsule, &ciphertext).unwrap(),
+        plaintext
+    );
+
+    let kfrags: Vec<VerifiedKeyFrag> = list(doc, "kfrags")
+        .iter()
+        .map(|raw| {
+            let kfrag = KeyFrag::from_bytes(raw).unwrap();
+            assert_eq!(&kfrag.to_bytes(), raw);
+            kfrag
+                .verify(&verifying_pk, Some(&delegating_pk), Some(&receiving_pk))
+                .unwrap()
+        })
+        .collect();
+    let python_cfrags: Vec<VerifiedCapsuleFrag> = list(doc, "cfrags")
+        .iter()
+        .map(|raw| {
+            let cfrag = CapsuleFrag::from_bytes(raw).unwrap();
+            assert_eq!(&cfrag.to_bytes(), raw);
+            cfrag
+                .verify(&capsule, &verifying_pk, &delegating_pk, &receiving_pk)
+                .unwrap()
+        })
+        .collect();
+
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    let rust_cfrags: Vec<VerifiedCapsuleFrag> = kfrags
+        .iter()
+        .map(|kfrag| reencrypt(&mut rng, &capsule, kfrag).unwrap())
+        .collect();
+    // E1, V1, kfrag id and precursor are deterministic: the first 140 msgpack bytes agree.
+    for (ours, theirs) in rust_cfrags.iter().zip(&python_cfrags) {
+        assert_eq!(ours.to_bytes()[..140], theirs.to_bytes()[..140]);
+    }
+    let open = |cfrags: &[VerifiedCapsuleFrag]| {
+        decrypt_reencrypted(&receiving_sk, &delegating_pk, &capsule, cfrags, &ciphertext)
+    };
+    assert_eq!(open(&python_cfrags[..threshold]).unwrap(), plaintext);
+    assert_eq!(
+        open(&rust_cfrags[rust_cfrags.len() - threshold..]).unwrap(),
+        plaintext
+    );
+    let mut mixed = rust_cfrags[..1].to_vec();
+    mixed.extend_from_slice(&python_cfrags[1..threshold]);
+    assert_eq!(open(&mixed).unwrap(), plaintext);
+    assert_eq!(
+        open(&python_cfrags[..threshold - 1]).unwrap_err(),
+        UmbralError::ReencryptedKeyCheckFailed {
+            cfrags_count: threshold - 1
+        }
+    );
+}
+
+#[test]
+fn committed_python_vectors_open_in_rust() {
+    let path = repo_root().join("crates/crypto/tests/vectors/umbral_python_0.11.0.json");
+    let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    rust_accepts_python_objects(&doc);
+}
+
+#[test]
+fn python_encrypts_and_delegates_rust_reencrypts_and_decrypts() {
+    let request = json!({ "plaintext": hex::encode(b"{\"resourceType\":\"Condition\"}"), "threshold": 2, "shares": 4 });
+    let mut doc = python_peer("produce", &request);
+    doc["plaintext"] = request["plaintext"].clone();
+    doc["threshold"] = request["threshold"].clone();
+    rust_accepts_python_objects(&doc);
+}
+
+#[test]
+fn rust_encrypts_and_delegates_python_reencrypts_and_decrypts() {
+    let mut rng = ChaCha20Rng::seed_from_u64(2026);
+    let plaintext = b"{\"resourceType\":\"Observation\",\"valueQuantity\":{\"value\":7.2}}";
+    let delegating_sk = SecretKey::random(&mut rng);
+    let receiving_sk = SecretKey::random(&mut rng);
+    let signer = Signer::new(&SecretKey::random(&mut rng));
+    let (delegating_pk, receiving_pk) = (delegating_sk.public_key(), receiving_sk.public_key());
+    let (capsule, ciphertext) = encrypt(&mut rng, &delegating_pk, plaintext).unwrap();
+    let params = KeyFragParams {
+        threshold: 3,
+        shares: 5,
+        sign_delegating_key: true,
+        sign_receiving_key: false,
+    };
+    let kfrags = generate_kfrags(&mut rng, &delegating_sk, &receiving_pk, &signer, params).unwrap();
+    let cfrags: Vec<VerifiedCapsuleFrag> = kfrags
+        .iter()
+        .map(|kfrag| reencrypt(&mut rng, &capsule, kfrag).unwrap())
+        .collect();
+    let hexes = |items: Vec<Vec<u8>>| items.into_iter().map(hex::encode).collect::<Vec<_>>();
+    let request = json!({
+        "delegating_pk": hex::encode(delegating_pk.to_compressed_bytes()),
+        "receiving_sk": hex::encode(receiving_sk.to_be_bytes().as_ref()),
+        "verifying_pk": hex::encode(signer.verifying_key().to_compressed_bytes()),
+        "capsule": hex::encode(capsule.to_bytes()),
+        "ciphertext": hex::encode(&ciphertext),
+        "kfrags": hexes(kfrags.iter().map(VerifiedKeyFrag::to_bytes).collect()),
+        "cfrags": hexes(cfrags.iter().map(VerifiedCapsuleFrag::to_bytes).collect()),
+        "threshold": 3,
+    });
+    let answer = python_peer("consume", &request);
+    assert_eq!(bytes(&answer, "plaintext_with_python_cfrags"), plaintext);
+    assert_eq!(bytes(&answer, "plaintext_with_rust_cfrags"), plaintext);
+    assert_eq!(
+        answer["kfrags_bytes_equal"],
+        json!([true, true, true, true, true])
+    );
+    let python_cfrags: Vec<VerifiedCapsuleFrag> = list(&answer, "cfrags")
+        .iter()
+        .map(|raw| {
+            CapsuleFrag::from_bytes(raw)
+                .unwrap()
+                .verify(
+                    &capsule,
+                    &signer.verifying_key(),
+                    &delegating_pk,
+                    &receiving_pk,
+                )
+                .unwrap()
+        })
+        .collect();
+    let opened = decrypt_reencrypted(
+        &receiving_sk,
+        &delegating_pk,
+        &capsule,
+        &python_cfrags[2..],
+        &ciphertext,
+    );
+    assert_eq!(opened.unwrap(), plaintext);
+}
