@@ -2,10 +2,10 @@
 //! decapsulation as in umbral-pre 0.11.0, notes A.4): a capsule (E, V, s) carries a key seed to
 //! a public key A, opened by a directly or, re-encrypted, by any t verified capsule fragments.
 
-use k256::elliptic_curve::ops::MulByGeneratorVartime;
+use k256::elliptic_curve::ops::{LinearCombination, MulByGeneratorVartime};
 use k256::{ProjectivePoint, Scalar};
 use rand_core::CryptoRng;
-use zeroize::Zeroize;
+use zeroize::Zeroizing;
 
 use super::cfrag::VerifiedCapsuleFrag;
 use super::dem::KeySeed;
@@ -91,17 +91,19 @@ pub fn encapsulate<R: CryptoRng + ?Sized>(
     rng: &mut R,
     delegating_pk: &PublicKey,
 ) -> Result<(Capsule, KeySeed), UmbralError> {
-    let mut r = random_nonzero_scalar(rng);
-    let mut u = random_nonzero_scalar(rng);
-    let e = Point::new(ProjectivePoint::mul_by_generator(&r), "capsule point E")?;
-    let v = Point::new(ProjectivePoint::mul_by_generator(&u), "capsule point V")?;
-    let s = u + r * capsule_hash(&e, &v);
-    let mut ru = r + u;
-    let seed = key_seed_of(delegating_pk.point().point * ru);
-    r.zeroize();
-    u.zeroize();
-    ru.zeroize();
-    Ok((Capsule { e, v, s }, seed?))
+    let r = Zeroizing::new(random_nonzero_scalar(rng));
+    let u = Zeroizing::new(random_nonzero_scalar(rng));
+    let [e, v] = Point::new_batch(
+        [
+            ProjectivePoint::mul_by_generator(&r),
+            ProjectivePoint::mul_by_generator(&u),
+        ],
+        ["capsule point E", "capsule point V"],
+    )?;
+    let s = *u + *r * capsule_hash(&e, &v);
+    let r_plus_u = Zeroizing::new(*r + *u);
+    let seed = key_seed_of(delegating_pk.point().point * *r_plus_u)?;
+    Ok((Capsule { e, v, s }, seed))
 }
 
 /// The delegator opens its own capsule: seed = a·(E + V).
@@ -131,38 +133,7 @@ pub fn decapsulate_reencrypted(
     if cfrags.iter().any(|cfrag| cfrag.precursor() != precursor) {
         return Err(UmbralError::MismatchedCapsuleFrags);
     }
-    let receiving_pk = receiving_sk.public_key();
-    let dh_point = Point::new(precursor.point * receiving_sk.scalar(), "receiver DH point")?;
-    let share_indices: Vec<Scalar> = cfrags
-        .iter()
-        .map(|cfrag| {
-            ScalarHash::new(DST_POLYNOMIAL_ARG)
-                .point(precursor)
-                .point(receiving_pk.point())
-                .point(&dh_point)
-                .chain(cfrag.kfrag_id())
-                .finalize()
-        })
-        .collect();
-    let lambdas = lagrange_at_zero(&share_indices)?;
-    let e_terms: Vec<_> = cfrags
-        .iter()
-        .zip(&lambdas)
-        .map(|(c, l)| (c.e1().point, *l))
-        .collect();
-    let v_terms: Vec<_> = cfrags
-        .iter()
-        .zip(&lambdas)
-        .map(|(c, l)| (c.v1().point, *l))
-        .collect();
-    let e_prime = lincomb(&e_terms);
-    let v_prime = lincomb(&v_terms);
-
-    let d = ScalarHash::new(DST_SHARED_SECRET)
-        .point(precursor)
-        .point(receiving_pk.point())
-        .point(&dh_point)
-        .finalize();
+    let (e_prime, v_prime, d) = combine(receiving_sk, precursor, cfrags)?;
     // E' = (a/d)·E and V' = (a/d)·V exactly when the fragments combine correctly, and then
     // (s/d)·A = h·E' + V' follows from s·g = V + h·E.
     let h = capsule_hash(&capsule.e, &capsule.v);
@@ -172,12 +143,40 @@ pub fn decapsulate_reencrypted(
             cfrags_count: cfrags.len(),
         });
     }
-    key_seed_of((e_prime + v_prime) * d)
+    key_seed_of((e_prime + v_prime) * *d)
 }
 
-fn lincomb(terms: &[(ProjectivePoint, Scalar)]) -> ProjectivePoint {
-    use k256::elliptic_curve::ops::LinearCombination;
-    ProjectivePoint::lincomb(terms)
+/// Lagrange-combines the fragments at zero: (E', V') = Σ λ_i·(E1_i, V1_i), with the share
+/// indices x_i and the secret d rederived from the receiver's DH with the precursor.
+fn combine(
+    receiving_sk: &SecretKey,
+    precursor: &Point,
+    cfrags: &[VerifiedCapsuleFrag],
+) -> Result<(ProjectivePoint, ProjectivePoint, Zeroizing<Scalar>), UmbralError> {
+    let receiving_pk = receiving_sk.public_key();
+    let dh_point = Point::new(precursor.point * receiving_sk.scalar(), "receiver DH point")?;
+    let hash = |dst| {
+        ScalarHash::new(dst)
+            .point(precursor)
+            .point(receiving_pk.point())
+            .point(&dh_point)
+    };
+    let share_indices: Vec<Scalar> = cfrags
+        .iter()
+        .map(|cfrag| hash(DST_POLYNOMIAL_ARG).chain(cfrag.kfrag_id()).finalize())
+        .collect();
+    let lambdas = lagrange_at_zero(&share_indices)?;
+    let terms = |pick: fn(&VerifiedCapsuleFrag) -> &Point| -> Vec<(ProjectivePoint, Scalar)> {
+        cfrags
+            .iter()
+            .zip(&lambdas)
+            .map(|(cfrag, lambda)| (pick(cfrag).point, *lambda))
+            .collect()
+    };
+    let e_prime = ProjectivePoint::lincomb(terms(VerifiedCapsuleFrag::e1).as_slice());
+    let v_prime = ProjectivePoint::lincomb(terms(VerifiedCapsuleFrag::v1).as_slice());
+    let d = Zeroizing::new(hash(DST_SHARED_SECRET).finalize());
+    Ok((e_prime, v_prime, d))
 }
 
 /// λ_i = Π_{j≠i} x_j / (x_j − x_i), with one inversion for all denominators.

@@ -5,7 +5,7 @@
 use k256::elliptic_curve::ops::LinearCombination;
 use k256::{ProjectivePoint, Scalar};
 use rand_core::CryptoRng;
-use zeroize::Zeroize;
+use zeroize::Zeroizing;
 
 use super::UmbralError;
 use super::capsule::Capsule;
@@ -70,25 +70,35 @@ pub fn reencrypt<R: CryptoRng + ?Sized>(
 ) -> Result<VerifiedCapsuleFrag, UmbralError> {
     let kfrag = kfrag.kfrag();
     let rk = kfrag.key();
-    let e1 = Point::new(capsule.e.point * rk, "cfrag point E1")?;
-    let v1 = Point::new(capsule.v.point * rk, "cfrag point V1")?;
-    let mut t = random_nonzero_scalar(rng);
-    let commitments = (
-        Point::new(capsule.e.point * t, "proof point E2"),
-        Point::new(capsule.v.point * t, "proof point V2"),
-        Point::new(Point::parameter_u().point * t, "proof point U2"),
-    );
+    // Zeroizing: the nonce t and rk together give away rk through z3.
+    let t = Zeroizing::new(random_nonzero_scalar(rng));
+    let u = Point::parameter_u();
+    let [e1, v1, e2, v2, kfrag_pok] = Point::new_batch(
+        [
+            capsule.e.point * rk,
+            capsule.v.point * rk,
+            capsule.e.point * *t,
+            capsule.v.point * *t,
+            u.point * *t,
+        ],
+        [
+            "cfrag point E1",
+            "cfrag point V1",
+            "proof point E2",
+            "proof point V2",
+            "proof point U2",
+        ],
+    )?;
     let mut proof = ReencryptionProof {
-        e2: commitments.0?,
-        v2: commitments.1?,
+        e2,
+        v2,
         kfrag_commitment: kfrag.commitment,
-        kfrag_pok: commitments.2?,
+        kfrag_pok,
         signature: Scalar::ZERO,
         kfrag_signature: kfrag.signature_for_receiver,
     };
     let h = challenge(capsule, &e1, &v1, &proof);
-    proof.signature = t + h * rk;
-    t.zeroize();
+    proof.signature = *t + h * rk;
     Ok(VerifiedCapsuleFrag(CapsuleFrag {
         e1,
         v1,

@@ -4,7 +4,7 @@
 
 use k256::elliptic_curve::group::GroupEncoding;
 use k256::elliptic_curve::ops::ReduceNonZero;
-use k256::elliptic_curve::{Generate, Group, PrimeField};
+use k256::elliptic_curve::{BatchNormalize, Generate, Group, PrimeField};
 use k256::sha2::{Digest, Sha256};
 use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 use rand_core::CryptoRng;
@@ -50,6 +50,29 @@ impl Point {
         let mut bytes = [0u8; POINT_SIZE_BYTES];
         bytes.copy_from_slice(encoded.as_slice());
         Ok(Self { point, bytes })
+    }
+
+    /// `new` for several points with one field inversion instead of N (re-encryption makes five).
+    pub(crate) fn new_batch<const N: usize>(
+        points: [ProjectivePoint; N],
+        what: [&'static str; N],
+    ) -> Result<[Self; N], UmbralError> {
+        if let Some(index) = points
+            .iter()
+            .position(|point| bool::from(point.is_identity()))
+        {
+            return Err(UmbralError::IdentityPoint { what: what[index] });
+        }
+        let affine =
+            <ProjectivePoint as BatchNormalize<[ProjectivePoint; N]>>::batch_normalize(&points);
+        Ok(std::array::from_fn(|index| {
+            let mut bytes = [0u8; POINT_SIZE_BYTES];
+            bytes.copy_from_slice(affine[index].to_bytes().as_slice());
+            Self {
+                point: points[index],
+                bytes,
+            }
+        }))
     }
 
     /// Accepts only `02|03 || x` with x a canonical field element on the curve.

@@ -6,7 +6,7 @@ use std::fmt;
 
 use k256::{ProjectivePoint, Scalar};
 use rand_core::CryptoRng;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::capsule::{DST_POLYNOMIAL_ARG, DST_SHARED_SECRET};
 use super::group::{
@@ -211,6 +211,65 @@ impl VerifiedKeyFrag {
     }
 }
 
+/// The per-grant values every fragment is computed from. `coefficients` is the secret polynomial
+/// f with f(0) = a·d⁻¹; it is zeroized when the grant is done.
+struct Delegation<'a> {
+    precursor: Point,
+    dh_point: Point,
+    delegating_pk: PublicKey,
+    receiving_pk: &'a PublicKey,
+    coefficients: Zeroizing<Vec<Scalar>>,
+}
+
+impl Delegation<'_> {
+    fn fragment<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        signer: &Signer,
+        params: KeyFragParams,
+    ) -> Result<VerifiedKeyFrag, UmbralError> {
+        let mut id = [0u8; KFRAG_ID_SIZE_BYTES];
+        rng.fill_bytes(&mut id);
+        let share_index = ScalarHash::new(DST_POLYNOMIAL_ARG)
+            .point(&self.precursor)
+            .point(self.receiving_pk.point())
+            .point(&self.dh_point)
+            .chain(&id)
+            .finalize();
+        // Horner's rule from the highest coefficient down.
+        let key = self
+            .coefficients
+            .iter()
+            .rev()
+            .fold(Scalar::ZERO, |acc, c| acc * share_index + c);
+        let commitment = Point::new(Point::parameter_u().point * key, "kfrag commitment")?;
+        let sign = |a: Option<&PublicKey>, b: Option<&PublicKey>| {
+            signer.sign(&kfrag_signature_message(
+                &id,
+                &commitment,
+                &self.precursor,
+                a,
+                b,
+            ))
+        };
+        let signature_for_receiver = sign(Some(&self.delegating_pk), Some(self.receiving_pk));
+        let signature_for_proxy = sign(
+            Some(&self.delegating_pk).filter(|_| params.sign_delegating_key),
+            Some(self.receiving_pk).filter(|_| params.sign_receiving_key),
+        );
+        Ok(VerifiedKeyFrag(KeyFrag {
+            id,
+            key,
+            precursor: self.precursor,
+            commitment,
+            signature_for_proxy,
+            signature_for_receiver,
+            delegating_key_signed: params.sign_delegating_key,
+            receiving_key_signed: params.sign_receiving_key,
+        }))
+    }
+}
+
 /// Splits the re-encryption key from `delegating_sk` to `receiving_pk` into `params.shares`
 /// fragments, any `params.threshold` of which re-encrypt a capsule for the receiver.
 pub fn generate_kfrags<R: CryptoRng + ?Sized>(
@@ -230,56 +289,30 @@ pub fn generate_kfrags<R: CryptoRng + ?Sized>(
             max_shares: KFRAG_SHARES_MAX_COUNT,
         });
     }
-    let mut precursor_secret = random_nonzero_scalar(rng);
+    let precursor_secret = Zeroizing::new(random_nonzero_scalar(rng));
     let precursor = Point::new(
         ProjectivePoint::mul_by_generator(&precursor_secret),
         "precursor",
     )?;
-    let dh_point = Point::new(receiving_pk.point().point * precursor_secret, "DH point")?;
-    precursor_secret.zeroize();
-    let d = ScalarHash::new(DST_SHARED_SECRET)
-        .point(&precursor)
-        .point(receiving_pk.point())
-        .point(&dh_point)
-        .finalize();
-    let mut coefficients = Vec::with_capacity(threshold);
-    coefficients.push(*delegating_sk.scalar() * invert_nonzero(&d));
-    coefficients.extend((1..threshold).map(|_| random_nonzero_scalar(rng)));
-    let delegating_pk = delegating_sk.public_key();
-    let fragment = |rng: &mut R| -> Result<VerifiedKeyFrag, UmbralError> {
-        let mut id = [0u8; KFRAG_ID_SIZE_BYTES];
-        rng.fill_bytes(&mut id);
-        let share_index = ScalarHash::new(DST_POLYNOMIAL_ARG)
+    let dh_point = Point::new(receiving_pk.point().point * *precursor_secret, "DH point")?;
+    let d = Zeroizing::new(
+        ScalarHash::new(DST_SHARED_SECRET)
             .point(&precursor)
             .point(receiving_pk.point())
             .point(&dh_point)
-            .chain(&id)
-            .finalize();
-        let key = coefficients
-            .iter()
-            .rev()
-            .fold(Scalar::ZERO, |acc, c| acc * share_index + c);
-        let commitment = Point::new(Point::parameter_u().point * key, "kfrag commitment")?;
-        let sign = |a: Option<&PublicKey>, b: Option<&PublicKey>| {
-            signer.sign(&kfrag_signature_message(&id, &commitment, &precursor, a, b))
-        };
-        let signature_for_receiver = sign(Some(&delegating_pk), Some(receiving_pk));
-        let signature_for_proxy = sign(
-            Some(&delegating_pk).filter(|_| params.sign_delegating_key),
-            Some(receiving_pk).filter(|_| params.sign_receiving_key),
-        );
-        Ok(VerifiedKeyFrag(KeyFrag {
-            id,
-            key,
-            precursor,
-            commitment,
-            signature_for_proxy,
-            signature_for_receiver,
-            delegating_key_signed: params.sign_delegating_key,
-            receiving_key_signed: params.sign_receiving_key,
-        }))
+            .finalize(),
+    );
+    let mut coefficients = Zeroizing::new(Vec::with_capacity(threshold));
+    coefficients.push(*delegating_sk.scalar() * invert_nonzero(&d));
+    coefficients.extend((1..threshold).map(|_| random_nonzero_scalar(rng)));
+    let delegation = Delegation {
+        precursor,
+        dh_point,
+        delegating_pk: delegating_sk.public_key(),
+        receiving_pk,
+        coefficients,
     };
-    let kfrags = (0..shares).map(|_| fragment(rng)).collect();
-    coefficients.iter_mut().for_each(Zeroize::zeroize);
-    kfrags
+    (0..shares)
+        .map(|_| delegation.fragment(rng, signer, params))
+        .collect()
 }

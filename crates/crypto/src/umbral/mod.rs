@@ -8,6 +8,13 @@
 //! each validator `reencrypt`s the capsule with its fragment, and the grantee verifies t capsule
 //! fragments and calls `decapsulate_reencrypted`. Every decoder is strict: one encoding per object.
 //!
+//! Where we are stricter than umbral-pre 0.11.0 (honest umbral-pre objects are all accepted):
+//! only `fixarray` + `bin8` msgpack without trailing bytes; high-S ECDSA signatures refused; a
+//! key fragment must embed the constant U; `KeyFrag::verify` also checks the receiver's signature
+//! when both keys are given; `1 <= t <= n <= KFRAG_SHARES_MAX_COUNT`; DEM payloads are capped at
+//! `DEM_PLAINTEXT_MAX_BYTES`. Our ECDSA nonces are RFC 6979 without added entropy, so seeded runs
+//! are reproducible (signatures differ from umbral-pre's but verify on both sides).
+//!
 //! ```
 //! use medchain_crypto::umbral::*;
 //! # use rand_core::SeedableRng;
