@@ -221,6 +221,85 @@ fn cfrag_for_another_capsule_fails_verification() {
 }
 
 #[test]
+fn cfrag_checked_against_wrong_keys_is_refused() {
+    let mut rng = rng(24);
+    let grant = Grant::new(&mut rng, 2, 3);
+    let cfrag = reencrypt(&mut rng, &grant.capsule, &grant.kfrags[0])
+        .unwrap()
+        .unverify();
+    let stranger = SecretKey::random(&mut rng).public_key();
+    let check = |verifying: &PublicKey, delegating: &PublicKey, receiving: &PublicKey| {
+        cfrag
+            .verify(&grant.capsule, verifying, delegating, receiving)
+            .map(|_| ())
+    };
+    let (verifying_pk, delegating_pk, receiving_pk) = (
+        grant.signer.verifying_key(),
+        grant.delegating_sk.public_key(),
+        grant.receiving_sk.public_key(),
+    );
+    let refused = Err(UmbralError::CapsuleFragSignatureInvalid);
+    assert_eq!(check(&stranger, &delegating_pk, &receiving_pk), refused);
+    assert_eq!(check(&verifying_pk, &stranger, &receiving_pk), refused);
+    assert_eq!(check(&verifying_pk, &delegating_pk, &stranger), refused);
+    assert_eq!(check(&verifying_pk, &delegating_pk, &receiving_pk), Ok(()));
+}
+
+#[test]
+fn another_receiver_cannot_open_reencrypted_capsule() {
+    let mut rng = rng(25);
+    let grant = Grant::new(&mut rng, 2, 3);
+    let cfrags = grant.cfrags(&mut rng);
+    let eavesdropper = SecretKey::random(&mut rng);
+    let opened = decapsulate_reencrypted(
+        &eavesdropper,
+        &grant.delegating_sk.public_key(),
+        &grant.capsule,
+        &cfrags[..2],
+    );
+    assert_eq!(
+        opened,
+        Err(UmbralError::ReencryptedKeyCheckFailed { cfrags_count: 2 })
+    );
+}
+
+#[test]
+fn reencrypted_payload_decrypts_for_the_receiver() {
+    let mut rng = rng(26);
+    let delegating_sk = SecretKey::random(&mut rng);
+    let receiving_sk = SecretKey::random(&mut rng);
+    let signer = Signer::new(&SecretKey::random(&mut rng));
+    let (capsule, ciphertext) =
+        encrypt(&mut rng, &delegating_sk.public_key(), b"HbA1c 6.1%").unwrap();
+    let params = KeyFragParams {
+        threshold: 2,
+        shares: 4,
+        sign_delegating_key: false,
+        sign_receiving_key: true,
+    };
+    let kfrags = generate_kfrags(
+        &mut rng,
+        &delegating_sk,
+        &receiving_sk.public_key(),
+        &signer,
+        params,
+    )
+    .unwrap();
+    let cfrags: Vec<_> = kfrags[2..]
+        .iter()
+        .map(|k| reencrypt(&mut rng, &capsule, k).unwrap())
+        .collect();
+    let plaintext = decrypt_reencrypted(
+        &receiving_sk,
+        &delegating_sk.public_key(),
+        &capsule,
+        &cfrags,
+        &ciphertext,
+    );
+    assert_eq!(plaintext.unwrap(), b"HbA1c 6.1%");
+}
+
+#[test]
 fn kfrag_verification_needs_the_signed_keys() {
     let mut rng = rng(9);
     let grant = Grant::new(&mut rng, 2, 3);

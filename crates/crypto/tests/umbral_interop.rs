@@ -133,11 +133,13 @@ fn rust_accepts_python_objects(doc: &Value) {
     let mut mixed = rust_cfrags[..1].to_vec();
     mixed.extend_from_slice(&python_cfrags[1..threshold]);
     assert_eq!(open(&mixed).unwrap(), plaintext);
+    let below_threshold = match threshold - 1 {
+        0 => UmbralError::NoCapsuleFrags,
+        cfrags_count => UmbralError::ReencryptedKeyCheckFailed { cfrags_count },
+    };
     assert_eq!(
         open(&python_cfrags[..threshold - 1]).unwrap_err(),
-        UmbralError::ReencryptedKeyCheckFailed {
-            cfrags_count: threshold - 1
-        }
+        below_threshold
     );
 }
 
@@ -157,9 +159,11 @@ fn python_encrypts_and_delegates_rust_reencrypts_and_decrypts() {
     rust_accepts_python_objects(&doc);
 }
 
-#[test]
-fn rust_encrypts_and_delegates_python_reencrypts_and_decrypts() {
-    let mut rng = ChaCha20Rng::seed_from_u64(2026);
+/// Rust makes a grant with the given signing flags; Python verifies, re-encrypts and decrypts;
+/// Rust then opens with Python's capsule fragments.
+fn python_opens_rust_grant(seed: u64, sign_delegating_key: bool, sign_receiving_key: bool) {
+    println!("rng seed = {seed}, flags = ({sign_delegating_key}, {sign_receiving_key})");
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let plaintext = b"{\"resourceType\":\"Observation\",\"valueQuantity\":{\"value\":7.2}}";
     let delegating_sk = SecretKey::random(&mut rng);
     let receiving_sk = SecretKey::random(&mut rng);
@@ -169,8 +173,8 @@ fn rust_encrypts_and_delegates_python_reencrypts_and_decrypts() {
     let params = KeyFragParams {
         threshold: 3,
         shares: 5,
-        sign_delegating_key: true,
-        sign_receiving_key: false,
+        sign_delegating_key,
+        sign_receiving_key,
     };
     let kfrags = generate_kfrags(&mut rng, &delegating_sk, &receiving_pk, &signer, params).unwrap();
     let cfrags: Vec<VerifiedCapsuleFrag> = kfrags
@@ -217,4 +221,28 @@ fn rust_encrypts_and_delegates_python_reencrypts_and_decrypts() {
         &ciphertext,
     );
     assert_eq!(opened.unwrap(), plaintext);
+}
+
+#[test]
+fn rust_encrypts_and_delegates_python_reencrypts_and_decrypts() {
+    for (seed, sign_delegating_key, sign_receiving_key) in [
+        (2026, true, true),
+        (2027, true, false),
+        (2028, false, true),
+        (2029, false, false),
+    ] {
+        python_opens_rust_grant(seed, sign_delegating_key, sign_receiving_key);
+    }
+}
+
+#[test]
+fn every_signature_python_makes_passes_our_strict_decoder() {
+    // 64 kfrags carry 128 ECDSA signatures and their cfrags 64 more; all must be low-S and
+    // verify, or our refusal of high-S would break interop.
+    let request = json!({ "plaintext": hex::encode(b"x"), "threshold": 1, "shares": 64 });
+    let mut doc = python_peer("produce", &request);
+    doc["plaintext"] = request["plaintext"].clone();
+    doc["threshold"] = request["threshold"].clone();
+    assert_eq!(list(&doc, "kfrags").len(), 64);
+    rust_accepts_python_objects(&doc);
 }
