@@ -7,7 +7,9 @@ never linked). One JSON object on stdin, one on stdout; all byte values are hex 
   produce  {plaintext, threshold, shares}        python encrypts, makes kfrags, re-encrypts
   consume  {delegating_pk, receiving_sk, verifying_pk, capsule, ciphertext, kfrags, cfrags, threshold}
                                                   python verifies Rust's objects, re-encrypts, decrypts
-  bench    {iterations, threshold, shares}       ops/s of reencrypt and decrypt_reencrypted
+  factory  {seed, labels}                        SecretKeyFactory make_key / make_secret / make_factory
+  bench    {reencrypt_iterations, decrypt_iterations, threshold, shares}
+                                                  ops/s of reencrypt and decrypt_reencrypted
 """
 import json
 import sys
@@ -78,6 +80,20 @@ def consume(request):
     }
 
 
+def factory(request):
+    root = u.SecretKeyFactory.from_secure_randomness(unhex(request["seed"]))
+    results = []
+    for label_hex in request["labels"]:
+        label = unhex(label_hex)
+        results.append({
+            "label": label_hex,
+            "key": hx(root.make_key(label).to_be_bytes()),
+            "secret": hx(root.make_secret(label)),
+            "child_key": hx(root.make_factory(label).make_key(b"child").to_be_bytes()),
+        })
+    return {"seed": request["seed"], "derivations": results}
+
+
 def ops_per_second(operation, iterations):
     operation()  # warm-up: first call pays lazy initialisation
     start = time.perf_counter()
@@ -87,15 +103,16 @@ def ops_per_second(operation, iterations):
 
 
 def bench(request):
-    iterations, threshold = request["iterations"], request["threshold"]
+    threshold = request["threshold"]
     plaintext = bytes(32)
     delegating_sk, receiving_sk, _, capsule, ciphertext, kfrags = make_grant(
         threshold, request["shares"], plaintext)
     cfrags = [u.reencrypt(capsule, kfrag) for kfrag in kfrags[:threshold]]
     delegating_pk = delegating_sk.public_key()
-    reencrypt = ops_per_second(lambda: u.reencrypt(capsule, kfrags[0]), iterations)
+    reencrypt = ops_per_second(lambda: u.reencrypt(capsule, kfrags[0]),
+                               request["reencrypt_iterations"])
     decrypt = ops_per_second(lambda: u.decrypt_reencrypted(
-        receiving_sk, delegating_pk, capsule, cfrags, ciphertext), iterations)
+        receiving_sk, delegating_pk, capsule, cfrags, ciphertext), request["decrypt_iterations"])
     return {"reencrypt_ops_per_s": reencrypt, "decrypt_reencrypted_ops_per_s": decrypt,
             "umbral_pre_version": "0.11.0"}
 
@@ -103,7 +120,7 @@ def bench(request):
 def main():
     mode = sys.argv[1]
     request = json.load(sys.stdin)
-    handlers = {"produce": produce, "consume": consume, "bench": bench}
+    handlers = {"produce": produce, "consume": consume, "factory": factory, "bench": bench}
     json.dump(handlers[mode](request), sys.stdout)
     sys.stdout.write("\n")
 

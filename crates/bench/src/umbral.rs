@@ -113,7 +113,8 @@ fn repo_root() -> PathBuf {
 /// One round of the Python peer: (reencrypt ops/s, decrypt_reencrypted ops/s).
 fn theirs(python: &str) -> anyhow::Result<(f64, f64)> {
     let request = serde_json::json!({
-        "iterations": REENCRYPT_ITERATIONS_COUNT.min(DECRYPT_ITERATIONS_COUNT),
+        "reencrypt_iterations": REENCRYPT_ITERATIONS_COUNT,
+        "decrypt_iterations": DECRYPT_ITERATIONS_COUNT,
         "threshold": THRESHOLD_COUNT,
         "shares": SHARES_COUNT,
     });

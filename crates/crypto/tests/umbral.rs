@@ -620,6 +620,40 @@ fn secrets_are_not_debug_printed() {
     assert!(!format!("{:?}", grant.signer).contains(&sk_hex));
 }
 
+#[test]
+fn key_factory_refuses_bad_seeds_and_long_labels() {
+    assert_eq!(
+        SecretKeyFactory::from_secure_randomness(&[1u8; 31]).unwrap_err(),
+        UmbralError::InvalidLength {
+            what: "secret key factory seed",
+            expected_bytes: SECRET_KEY_FACTORY_SEED_SIZE_BYTES,
+            actual_bytes: 31
+        }
+    );
+    let factory = SecretKeyFactory::from_secure_randomness(&[1u8; 32]).unwrap();
+    let at_limit = vec![b'x'; KEY_LABEL_MAX_BYTES];
+    let over = vec![b'x'; KEY_LABEL_MAX_BYTES + 1];
+    let too_long = UmbralError::LabelTooLong {
+        label_bytes: KEY_LABEL_MAX_BYTES + 1,
+        max_bytes: KEY_LABEL_MAX_BYTES,
+    };
+    assert!(factory.make_key(&at_limit).is_ok());
+    assert_eq!(factory.make_key(&over).unwrap_err(), too_long);
+    assert_eq!(factory.make_secret(&over).unwrap_err(), too_long);
+    assert_eq!(factory.make_factory(&over).unwrap_err(), too_long);
+    assert_eq!(format!("{factory:?}"), "SecretKeyFactory(<redacted>)");
+}
+
+#[test]
+fn key_factory_labels_separate_keys() {
+    let factory = SecretKeyFactory::from_secure_randomness(&[9u8; 32]).unwrap();
+    let first = factory.make_key(b"pseudonym/hospital-1").unwrap();
+    let again = factory.make_key(b"pseudonym/hospital-1").unwrap();
+    let other = factory.make_key(b"pseudonym/hospital-2").unwrap();
+    assert_eq!(first.public_key(), again.public_key());
+    assert_ne!(first.public_key(), other.public_key());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
 

@@ -246,3 +246,59 @@ fn every_signature_python_makes_passes_our_strict_decoder() {
     assert_eq!(list(&doc, "kfrags").len(), 64);
     rust_accepts_python_objects(&doc);
 }
+
+/// Checks every derivation in a `factory` answer of the peer against our SecretKeyFactory.
+fn rust_matches_python_key_factory(doc: &Value) {
+    let factory = SecretKeyFactory::from_secure_randomness(&bytes(doc, "seed")).unwrap();
+    let derivations = doc["derivations"].as_array().unwrap();
+    assert!(!derivations.is_empty());
+    for derivation in derivations {
+        let label = bytes(derivation, "label");
+        let key = factory.make_key(&label).unwrap();
+        assert_eq!(key.to_be_bytes().as_slice(), bytes(derivation, "key"));
+        assert_eq!(
+            factory.make_secret(&label).unwrap().as_slice(),
+            bytes(derivation, "secret")
+        );
+        let child = factory
+            .make_factory(&label)
+            .unwrap()
+            .make_key(b"child")
+            .unwrap();
+        assert_eq!(
+            child.to_be_bytes().as_slice(),
+            bytes(derivation, "child_key")
+        );
+    }
+}
+
+#[test]
+fn committed_python_key_factory_vectors_match() {
+    let path =
+        repo_root().join("crates/crypto/tests/vectors/umbral_python_0.11.0_key_factory.json");
+    let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    rust_matches_python_key_factory(&doc);
+}
+
+#[test]
+fn key_factory_matches_python_on_seeded_random_seeds_and_labels() {
+    use rand_core::Rng;
+    let mut rng = ChaCha20Rng::seed_from_u64(4242);
+    println!("rng seed = 4242");
+    for _ in 0..4 {
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let labels: Vec<String> = (0..8)
+            .map(|_| {
+                let mut label = vec![0u8; (rng.next_u32() % 65) as usize];
+                rng.fill_bytes(&mut label);
+                hex::encode(label)
+            })
+            .collect();
+        let answer = python_peer(
+            "factory",
+            &json!({ "seed": hex::encode(seed), "labels": labels }),
+        );
+        rust_matches_python_key_factory(&answer);
+    }
+}

@@ -44,6 +44,14 @@ impl SecretKey {
         PublicKey(point)
     }
 
+    pub(crate) fn from_nonzero_scalar(scalar: Scalar) -> Self {
+        assert!(
+            !bool::from(scalar.is_zero()),
+            "hash-to-scalar output is never zero"
+        );
+        Self(scalar)
+    }
+
     pub(crate) fn scalar(&self) -> &Scalar {
         &self.0
     }

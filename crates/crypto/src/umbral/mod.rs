@@ -37,6 +37,7 @@
 mod capsule;
 mod cfrag;
 mod dem;
+mod factory;
 mod group;
 mod keys;
 mod kfrag;
@@ -50,6 +51,10 @@ pub use cfrag::{
     CFRAG_SIMPLE_SIZE_BYTES, CFRAG_SIZE_BYTES, CapsuleFrag, VerifiedCapsuleFrag, reencrypt,
 };
 pub use dem::{DEM_NONCE_SIZE_BYTES, DEM_PLAINTEXT_MAX_BYTES, DEM_TAG_SIZE_BYTES, KeySeed};
+pub use factory::{
+    DERIVED_SECRET_SIZE_BYTES, KEY_LABEL_MAX_BYTES, SECRET_KEY_FACTORY_SEED_SIZE_BYTES,
+    SecretKeyFactory,
+};
 pub use group::PARAMETER_U_BYTES;
 pub use keys::{PublicKey, SIGNATURE_SIZE_BYTES, SecretKey, Signature, Signer};
 pub use kfrag::{
@@ -154,6 +159,13 @@ pub enum UmbralError {
          or fragments of another capsule or grant; collect at least t verified fragments"
     )]
     ReencryptedKeyCheckFailed { cfrags_count: usize },
+    #[error(
+        "key label of {label_bytes} bytes exceeds {max_bytes}; labels name a purpose, keep them short"
+    )]
+    LabelTooLong {
+        label_bytes: usize,
+        max_bytes: usize,
+    },
     #[error(
         "plaintext of {plaintext_bytes} bytes exceeds the DEM limit of {max_bytes}; use the chunked envelope"
     )]
