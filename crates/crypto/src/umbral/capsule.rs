@@ -1,6 +1,7 @@
-//! The Umbral KEM (Nuñez 2018, §3 Encapsulate/Decapsulate; capsule check and threshold
-//! decapsulation as in umbral-pre 0.11.0, notes A.4): a capsule (E, V, s) carries a key seed to
-//! a public key A, opened by a directly or, re-encrypted, by any t verified capsule fragments.
+//! The Umbral KEM (Nuñez 2018, §3 "The Umbral PRE cryptosystem": Encapsulate, Decapsulate,
+//! Combine), with the capsule check and the checked threshold opening of umbral-pre 0.11.0
+//! (notes A.4): a capsule (E, V, s) carries a key seed to a public key A; A's owner opens it
+//! directly, a grantee opens it from any t verified capsule fragments.
 
 use k256::elliptic_curve::ops::{LinearCombination, MulByGeneratorVartime};
 use k256::{ProjectivePoint, Scalar};

@@ -1,6 +1,6 @@
-//! Capsule fragments (Nuñez 2018, §3 ReEncapsulate, and the proof of correct re-encryption as in
-//! umbral-pre 0.11.0, notes A.4): a proxy computes (E1, V1) = rk·(E, V) and a Chaum–Pedersen proof
-//! that log_E E1 = log_V V1 = log_U U1, so the receiver can reject a cheating proxy.
+//! Capsule fragments (Nuñez 2018, §3 ReEncFrag, plus the proof of correct re-encryption that
+//! umbral-pre 0.11.0 attaches, notes A.4): a proxy computes (E1, V1) = rk·(E, V) and a
+//! Chaum–Pedersen proof that log_E E1 = log_V V1 = log_U U1, so a cheating proxy is caught.
 
 use k256::elliptic_curve::ops::LinearCombination;
 use k256::{ProjectivePoint, Scalar};
@@ -24,7 +24,7 @@ pub const CFRAG_SIMPLE_SIZE_BYTES: usize = 359;
 const DST_CFRAG_VERIFICATION: &[u8] = b"CFRAG_VERIFICATION";
 
 /// DLEQ proof: commitments E2 = t·E, V2 = t·V, U2 = t·U, response z3 = t + h·rk, plus the
-/// delegator's signature over the kfrag (binding U1 to the grant).
+/// grant signer's signature over the kfrag, which binds U1 = rk·U to this grant's keys.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 struct ReencryptionProof {
     e2: Point,
@@ -35,6 +35,8 @@ struct ReencryptionProof {
     kfrag_signature: Signature,
 }
 
+/// One proxy's re-encryption of one capsule, as it arrives from the network: decode, then
+/// `verify` against the capsule and the grant's keys before using it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct CapsuleFrag {
     e1: Point,
@@ -194,7 +196,7 @@ impl CapsuleFrag {
         bytes
     }
 
-    /// Checks the delegator's signature over the kfrag (with both public keys), then the three
+    /// Checks the signer's signature over the kfrag (with both public keys), then the three
     /// DLEQ equations z3·X = X2 + h·X1 for X in (E, V, U).
     pub fn verify(
         self,
