@@ -571,6 +571,60 @@ fn capsule_with_non_canonical_s_is_refused() {
     );
 }
 
+/// Adds one to the big-endian scalar at `bytes[range]` (the test scalars are far below n − 1).
+fn increment_scalar(bytes: &mut [u8]) {
+    use k256::elliptic_curve::PrimeField;
+    let current: [u8; 32] = bytes.try_into().unwrap();
+    let scalar = Option::<k256::Scalar>::from(k256::Scalar::from_repr(current.into())).unwrap();
+    bytes.copy_from_slice(&(scalar + k256::Scalar::ONE).to_repr());
+}
+
+#[test]
+fn forged_capsule_fails_self_check() {
+    let mut rng = rng(27);
+    let grant = Grant::new(&mut rng, 1, 1);
+    let mut bytes = grant.capsule.to_bytes();
+    increment_scalar(&mut bytes[CAPSULE_SIZE_BYTES - 32..]);
+    assert_eq!(
+        Capsule::from_bytes(&bytes),
+        Err(UmbralError::CapsuleCheckFailed)
+    );
+    let mut swapped = grant.capsule.to_bytes();
+    swapped.copy_within(3..36, 38);
+    assert_eq!(
+        Capsule::from_bytes(&swapped),
+        Err(UmbralError::CapsuleCheckFailed)
+    );
+}
+
+#[test]
+fn cfrag_with_altered_proof_response_is_refused() {
+    let mut rng = rng(28);
+    let grant = Grant::new(&mut rng, 2, 3);
+    let cfrag = reencrypt(&mut rng, &grant.capsule, &grant.kfrags[0]).unwrap();
+    let mut bytes = cfrag.to_bytes();
+    // z3 sits just before the 64-byte signature and its 2-byte bin8 header.
+    let z3_start = CFRAG_SIZE_BYTES - 66 - 32;
+    increment_scalar(&mut bytes[z3_start..z3_start + 32]);
+    assert_eq!(
+        grant.verify_cfrag(&bytes),
+        Err(UmbralError::CapsuleFragProofInvalid)
+    );
+}
+
+#[test]
+fn kfrag_with_altered_key_fails_commitment_check() {
+    let mut rng = rng(29);
+    let grant = Grant::new(&mut rng, 2, 3);
+    let mut bytes = grant.kfrags[0].to_bytes();
+    // key: after fixarray, params [U] (36), id (34), and its own 2-byte header.
+    increment_scalar(&mut bytes[73..105]);
+    assert_eq!(
+        grant.verify_kfrag(&bytes),
+        Err(UmbralError::KeyFragCommitmentMismatch)
+    );
+}
+
 #[test]
 fn kfrag_with_foreign_parameter_point_is_refused() {
     let mut rng = rng(21);
@@ -676,6 +730,22 @@ proptest! {
             UmbralError::ReencryptedKeyCheckFailed { cfrags_count: threshold - 1 }
         };
         prop_assert_eq!(grant.open(&chosen[..threshold - 1]).unwrap_err(), expected);
+    }
+
+    #[test]
+    fn substituted_bytes_in_a_cfrag_are_rejected(
+        seed in any::<u64>(),
+        edits in proptest::collection::vec((0usize..CFRAG_SIZE_BYTES, 1u8..=255), 1..4),
+    ) {
+        let mut rng = rng(seed);
+        let grant = Grant::new(&mut rng, 1, 1);
+        let cfrag = reencrypt(&mut rng, &grant.capsule, &grant.kfrags[0]).unwrap();
+        let mut bytes = cfrag.to_bytes();
+        for (index, delta) in edits {
+            bytes[index] = bytes[index].wrapping_add(delta);
+        }
+        prop_assume!(bytes != cfrag.to_bytes());
+        prop_assert!(grant.verify_cfrag(&bytes).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{Key, KeyInit, XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
+use k256::elliptic_curve::subtle::ConstantTimeEq;
 use k256::sha2::Sha256;
 use rand_core::CryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -20,8 +21,17 @@ pub const DEM_TAG_SIZE_BYTES: usize = 16;
 
 /// The encapsulated secret: the compressed shared point (r + u)·A. Whoever holds it can derive
 /// the data key, so it is zeroized on drop and never printed.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct KeySeed([u8; POINT_SIZE_BYTES]);
+
+/// Constant-time, so comparing a candidate seed leaks nothing about the real one.
+impl PartialEq for KeySeed {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for KeySeed {}
 
 impl KeySeed {
     pub(crate) fn new(bytes: [u8; POINT_SIZE_BYTES]) -> Self {
