@@ -708,6 +708,18 @@ fn key_factory_labels_separate_keys() {
     assert_ne!(first.public_key(), other.public_key());
 }
 
+#[test]
+fn zeroize_wipes_secret_key_and_key_seed() {
+    use zeroize::Zeroize;
+    let mut rng = rng(30);
+    let mut sk = SecretKey::random(&mut rng);
+    let (_, mut seed) = encapsulate(&mut rng, &sk.public_key()).unwrap();
+    sk.zeroize();
+    seed.zeroize();
+    assert_eq!(*sk.to_be_bytes(), [0u8; 32]);
+    assert_eq!(*seed.as_bytes(), [0u8; 33]);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
 

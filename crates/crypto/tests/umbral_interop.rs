@@ -67,6 +67,41 @@ fn python_peer(mode: &str, request: &Value) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+type GrantKeys<'a> = (&'a PublicKey, &'a PublicKey, &'a PublicKey);
+
+/// Decodes (re-encoding must give the same bytes) and verifies key fragments.
+fn verified_kfrags(
+    raws: &[Vec<u8>],
+    (verifying, delegating, receiving): GrantKeys,
+) -> Vec<VerifiedKeyFrag> {
+    raws.iter()
+        .map(|raw| {
+            let kfrag = KeyFrag::from_bytes(raw).unwrap();
+            assert_eq!(&kfrag.to_bytes(), raw);
+            kfrag
+                .verify(verifying, Some(delegating), Some(receiving))
+                .unwrap()
+        })
+        .collect()
+}
+
+/// Decodes (re-encoding must give the same bytes) and verifies capsule fragments.
+fn verified_cfrags(
+    raws: &[Vec<u8>],
+    capsule: &Capsule,
+    (verifying, delegating, receiving): GrantKeys,
+) -> Vec<VerifiedCapsuleFrag> {
+    raws.iter()
+        .map(|raw| {
+            let cfrag = CapsuleFrag::from_bytes(raw).unwrap();
+            assert_eq!(&cfrag.to_bytes(), raw);
+            cfrag
+                .verify(capsule, verifying, delegating, receiving)
+                .unwrap()
+        })
+        .collect()
+}
+
 /// Everything Rust can check about a set of objects produced by umbral-pre.
 fn rust_accepts_python_objects(doc: &Value) {
     let threshold = doc["threshold"].as_u64().unwrap() as usize;
@@ -92,26 +127,9 @@ fn rust_accepts_python_objects(doc: &Value) {
         plaintext
     );
 
-    let kfrags: Vec<VerifiedKeyFrag> = list(doc, "kfrags")
-        .iter()
-        .map(|raw| {
-            let kfrag = KeyFrag::from_bytes(raw).unwrap();
-            assert_eq!(&kfrag.to_bytes(), raw);
-            kfrag
-                .verify(&verifying_pk, Some(&delegating_pk), Some(&receiving_pk))
-                .unwrap()
-        })
-        .collect();
-    let python_cfrags: Vec<VerifiedCapsuleFrag> = list(doc, "cfrags")
-        .iter()
-        .map(|raw| {
-            let cfrag = CapsuleFrag::from_bytes(raw).unwrap();
-            assert_eq!(&cfrag.to_bytes(), raw);
-            cfrag
-                .verify(&capsule, &verifying_pk, &delegating_pk, &receiving_pk)
-                .unwrap()
-        })
-        .collect();
+    let keys = (&verifying_pk, &delegating_pk, &receiving_pk);
+    let kfrags = verified_kfrags(&list(doc, "kfrags"), keys);
+    let python_cfrags = verified_cfrags(&list(doc, "cfrags"), &capsule, keys);
 
     let mut rng = ChaCha20Rng::seed_from_u64(99);
     let rust_cfrags: Vec<VerifiedCapsuleFrag> = kfrags
@@ -199,20 +217,8 @@ fn python_opens_rust_grant(seed: u64, sign_delegating_key: bool, sign_receiving_
         answer["kfrags_bytes_equal"],
         json!([true, true, true, true, true])
     );
-    let python_cfrags: Vec<VerifiedCapsuleFrag> = list(&answer, "cfrags")
-        .iter()
-        .map(|raw| {
-            CapsuleFrag::from_bytes(raw)
-                .unwrap()
-                .verify(
-                    &capsule,
-                    &signer.verifying_key(),
-                    &delegating_pk,
-                    &receiving_pk,
-                )
-                .unwrap()
-        })
-        .collect();
+    let keys = (&signer.verifying_key(), &delegating_pk, &receiving_pk);
+    let python_cfrags = verified_cfrags(&list(&answer, "cfrags"), &capsule, keys);
     let opened = decrypt_reencrypted(
         &receiving_sk,
         &delegating_pk,
