@@ -159,11 +159,69 @@ impl ScalarHash {
     /// `(w mod (n-1)) + 1` for the digest read as a big-endian integer w: never zero, so the
     /// result can always be inverted (k256's `reduce_nonzero` is exactly this map).
     pub(crate) fn finalize(self) -> Scalar {
-        let digest: [u8; 32] = self.0.finalize().into();
-        <Scalar as ReduceNonZero<FieldBytes>>::reduce_nonzero(&FieldBytes::from(digest))
+        nonzero_scalar_from_digest(self.0.finalize().into())
     }
+}
+
+fn nonzero_scalar_from_digest(digest: [u8; 32]) -> Scalar {
+    <Scalar as ReduceNonZero<FieldBytes>>::reduce_nonzero(&FieldBytes::from(digest))
 }
 
 pub(crate) fn sha256(message: &[u8]) -> [u8; 32] {
     Sha256::digest(message).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_hex(text: &str) -> [u8; 32] {
+        let padded = format!("{text:0>64}");
+        std::array::from_fn(|i| u8::from_str_radix(&padded[2 * i..2 * i + 2], 16).unwrap())
+    }
+
+    fn scalar_hex(scalar: &Scalar) -> String {
+        scalar_to_bytes(scalar)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    const N_MINUS_1: &str = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140";
+
+    /// `(w mod (n-1)) + 1` at its boundaries, where `w mod n` would differ.
+    #[test]
+    fn hash_to_scalar_maps_w_to_w_mod_n_minus_1_plus_1() {
+        let cases = [
+            ("0", "1"),
+            (
+                "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd036413f",
+                N_MINUS_1,
+            ),
+            (N_MINUS_1, "1"),
+            (
+                "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+                "2",
+            ),
+            (&"f".repeat(64), "14551231950b75fc4402da1732fc9bec0"),
+        ];
+        for (w, expected) in cases {
+            let scalar = nonzero_scalar_from_digest(from_hex(w));
+            assert_eq!(scalar_hex(&scalar), format!("{expected:0>64}"), "w = {w}");
+        }
+    }
+
+    #[test]
+    fn dst_is_prefixed_with_its_u32_big_endian_length() {
+        let expected = nonzero_scalar_from_digest(sha256(b"\x00\x00\x00\x0eCAPSULE_POINTSabc"));
+        assert_eq!(
+            ScalarHash::new(b"CAPSULE_POINTS").chain(b"abc").finalize(),
+            expected
+        );
+    }
+
+    #[test]
+    fn parameter_u_decodes_to_the_constant() {
+        assert_eq!(Point::parameter_u().bytes, PARAMETER_U_BYTES);
+    }
 }
