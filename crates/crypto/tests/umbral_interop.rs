@@ -1,7 +1,8 @@
 //! Cross-implementation checks against the Python wheel `umbral-pre==0.11.0` (the GPL reference,
 //! run as a separate process through bench/peers/umbral_peer.py, never linked): objects made by
 //! either side are decoded, verified, re-encrypted and opened by the other. Also replays a
-//! committed set of objects made by the wheel, so the check runs without Python too.
+//! committed set of objects made by the wheel, so the check runs without Python too. The live
+//! tests get their interpreter from scripts/py-peers.sh, which needs PyPI on its first run.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
