@@ -18,7 +18,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use commonware_codec::{DecodeExt as _, Encode as _};
+use commonware_codec::Encode as _;
 use commonware_consensus::{marshal::Identifier, types::Height};
 use commonware_cryptography::{Digestible as _, ed25519};
 use commonware_runtime::{Metrics as _, tokio::Context};
@@ -174,7 +174,7 @@ async fn submit(
             format!("transaction is {} bytes; the limit is {}", bytes.len(), limits::TX_SIZE_MAX_BYTES),
         ));
     }
-    let tx = SignedTransaction::decode(bytes.as_slice()).map_err(|e| {
+    let tx = SignedTransaction::decode_bounded(&bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed",
@@ -315,6 +315,8 @@ async fn block_at(State(state): State<ApiState>, Path(height): Path<u64>) -> Res
             .ok_or_else(|| {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no finalized block at height {height} yet"))
             })?
+            .inner()
+            .clone()
     };
     let finalization = if height == 0 {
         None

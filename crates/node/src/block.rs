@@ -2,7 +2,7 @@
 //! proposed in, and the transactions. Only this module and `engine` know commonware's types.
 
 use commonware_codec::{
-    Buf, BufMut, Encode, EncodeSize, Error as CodecError, FixedSize, MaxEncodeSize, RangeCfg,
+    Buf, Encode, EncodeSize, Error as CodecError, FixedSize, MaxEncodeSize, RangeCfg,
     Read, ReadExt as _, Write,
 };
 use commonware_consensus::{
@@ -11,6 +11,7 @@ use commonware_consensus::{
     types::{Epoch, Height, Round, View},
 };
 use commonware_cryptography::{Digest as _, Digestible, Hasher, Sha256, ed25519, sha256};
+use commonware_runtime::BufMut;
 use commonware_storage::mmr::Location;
 use commonware_utils::range::NonEmptyRange;
 use medchain_types::{SignedTransaction, limits};
@@ -129,7 +130,7 @@ impl Digestible for Block {
     type Digest = sha256::Digest;
 
     fn digest(&self) -> sha256::Digest {
-        Sha256::hash(&self.encode())
+        Sha256::hash(&[&self.encode()])
     }
 }
 

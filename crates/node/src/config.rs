@@ -98,5 +98,5 @@ pub fn load_validator_key(path: &Path) -> Result<ed25519::PrivateKey, ConfigErro
         message,
     };
     let bytes = hex::decode(text.trim()).map_err(|e| key_error(e.to_string()))?;
-    ed25519::PrivateKey::decode(bytes.as_slice()).map_err(|e| key_error(e.to_string()))
+    ed25519::PrivateKey::decode(commonware_codec::Copying(bytes.as_slice())).map_err(|e| key_error(e.to_string()))
 }

@@ -12,7 +12,7 @@ use crate::{
     block::Block,
     chain::ChainView,
     mempool::Mempool,
-    store::{StateDb, StateSet, state_db_config},
+    store::{NoStateSync, StateSet, state_db_config},
 };
 use commonware_broadcast::buffered;
 use commonware_consensus::{
@@ -36,18 +36,16 @@ use commonware_cryptography::{
 };
 use commonware_glue::stateful::{
     Config as StatefulConfig, Mailbox as StatefulMailbox, PruneConfig, Stateful, SyncPlan,
-    db::{DatabaseSet, SyncEngineConfig, p2p as qmdb_resolver},
-    probe::{self, Probe},
+    db::{DatabaseSet, SyncEngineConfig},
 };
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{
     Clock, Handle, Metrics, Spawner, Storage, Supervisor as _, buffer::paged::CacheRef,
 };
-use commonware_storage::{archive::prunable, mmr, translator::TwoCap};
+use commonware_storage::{archive::prunable, translator::TwoCap};
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set, union};
 use medchain_types::Genesis;
-use rand::Rng;
 use std::{
     num::{NonZeroU64, NonZeroUsize},
     sync::Arc,
@@ -60,8 +58,6 @@ const EPOCH_LENGTH_BLOCKS: NonZeroU64 = NZU64!(u64::MAX);
 const MAILBOX_SIZE_MESSAGES: NonZeroUsize = NZUsize!(1024);
 const IO_BUFFER_BYTES: NonZeroUsize = NZUsize!(1 << 16);
 const ARCHIVE_ITEMS_PER_SECTION: NonZeroU64 = NZU64!(4096);
-/// Largest state-sync response, in operations.
-const STATE_SYNC_BATCH_OPERATIONS: NonZeroU64 = NZU64!(1024);
 
 /// The consensus namespace; signatures made under it cannot be replayed on another protocol.
 pub fn consensus_namespace(chain_name: &str) -> Vec<u8> {
@@ -80,9 +76,7 @@ pub mod channel {
     pub const RESOLVER: u64 = 2;
     pub const BACKFILL: u64 = 3;
     pub const BROADCAST: u64 = 4;
-    pub const STATE_SYNC: u64 = 5;
-    pub const PROBE: u64 = 6;
-    pub const ALL: [u64; 7] = [VOTES, CERTIFICATES, RESOLVER, BACKFILL, BROADCAST, STATE_SYNC, PROBE];
+    pub const ALL: [u64; 5] = [VOTES, CERTIFICATES, RESOLVER, BACKFILL, BROADCAST];
 }
 
 /// Consensus timing; defaults suit validators on one LAN or machine.
@@ -121,7 +115,7 @@ pub struct EngineConfig {
 
 /// The handles a running validator exposes to the API and to tests.
 #[derive(Clone)]
-pub struct EngineHandles<E: Clock + Spawner + Storage + Metrics + Rng> {
+pub struct EngineHandles<E: Clock + Spawner + Storage + Metrics + rand::CryptoRng> {
     pub marshal: MarshalMailbox<ed25519_scheme::Scheme, Standard<Block>>,
     pub stateful: StatefulMailbox<E, LedgerApp>,
     pub mempool: Mempool,
@@ -134,12 +128,6 @@ pub fn max_message_size(validators: u32) -> u32 {
     commonware_p2p::max_message_size(&[
         simplex::max_payload_size::<ed25519_scheme::Scheme, commonware_cryptography::sha256::Digest>(validators),
         marshal::max_payload_size::<Standard<Block>, ed25519_scheme::Scheme>(validators, &()),
-        probe::max_payload_size::<Standard<Block>, ed25519_scheme::Scheme>(validators),
-        qmdb_resolver::max_payload_size::<mmr::Family, commonware_cryptography::sha256::Digest>(
-            STATE_SYNC_BATCH_OPERATIONS,
-            // Operations carry variable values; bound them by the state's value limit.
-            crate::store::STATE_VALUE_MAX_BYTES + 128,
-        ),
     ])
 }
 
@@ -178,15 +166,13 @@ pub async fn start<E, S, R, P, B, O>(
 ) -> (Handle<()>, EngineHandles<E>)
 where
     O: Reporter<Activity = marshal::Update<Block>>,
-    E: Clock + Spawner + Storage + Metrics + Rng + commonware_storage::Context + Clone,
+    E: Clock + Spawner + Storage + Metrics + rand::CryptoRng + commonware_storage::Context,
     S: Sender<PublicKey = ed25519::PublicKey>,
     R: Receiver<PublicKey = ed25519::PublicKey>,
     P: Provider<PublicKey = ed25519::PublicKey> + Clone,
     B: Blocker<PublicKey = ed25519::PublicKey> + Clone,
 {
     assert_eq!(channels.len(), channel::ALL.len(), "one channel pair per engine channel");
-    let probe_net = channels.pop().expect("probe channel");
-    let state_sync_net = channels.pop().expect("state sync channel");
     let broadcast_net = channels.pop().expect("broadcast channel");
     let backfill_net = channels.pop().expect("backfill channel");
     let resolver_net = channels.pop().expect("resolver channel");
@@ -230,7 +216,7 @@ where
 
     let finalizations_by_height = prunable::Archive::init(
         context.child("finalizations_by_height"),
-        archive_config(&prefix, "finalizations", page_cache.clone(), ()),
+        archive_config(&prefix, "finalizations", page_cache.clone(), config.validators.len()),
     )
     .await
     .expect("finalizations archive opens (is the data directory writable?)");
@@ -244,7 +230,7 @@ where
     let initial = <StateSet<E> as DatabaseSet<E>>::initial_sync_targets();
     let genesis_block = Block::genesis(
         config.genesis.genesis_time_ms,
-        initial_canonical_root::<E>(),
+        initial.root,
         initial.root,
         initial.range,
         config.validators.iter().next().expect("at least one validator").clone(),
@@ -252,16 +238,6 @@ where
 
     let plan = SyncPlan::init(context.child("plan"), prefix.clone()).await;
     let provider = ConstantProvider::new(scheme.clone());
-    let (probe, probe_mailbox) = Probe::new(probe::Config {
-        context: context.child("probe"),
-        provider: provider.clone(),
-        strategy: Sequential,
-        mailbox_size: MAILBOX_SIZE_MESSAGES,
-        blocker: blocker.clone(),
-        minimum_epoch: Epoch::zero(),
-        retry_timeout: NZDuration!(Duration::from_millis(500)),
-    });
-    probe.start(probe_net);
 
     let genesis_digested = commonware_cryptography::Digested::precomputed(genesis_block.clone(), genesis_block.digest());
     let (marshal_actor, marshal_mailbox, floor) = MarshalActor::<_, Standard<Block>, _, _, _, _, _>::init(
@@ -288,24 +264,6 @@ where
     )
     .await;
 
-    let (qmdb_resolver_actor, state_sync_resolver) =
-        qmdb_resolver::Actor::<_, ed25519::PublicKey, _, _, mmr::Family, StateDb<E>>::new(
-            context.child("state_sync"),
-            qmdb_resolver::Config {
-                peer_provider: peers.clone(),
-                blocker: blocker.clone(),
-                database: None,
-                mailbox_size: MAILBOX_SIZE_MESSAGES,
-                me: Some(public_key.clone()),
-                fetch_timeout: NZDuration!(Duration::from_secs(2)),
-                fetch_retry_delay: Duration::from_millis(100),
-                max_serve_ops: STATE_SYNC_BATCH_OPERATIONS,
-                priority_requests: false,
-                priority_responses: false,
-            },
-        );
-    qmdb_resolver_actor.start(state_sync_net);
-
     let application = LedgerApp::new(
         config.genesis.clone(),
         genesis_block.clone(),
@@ -321,9 +279,9 @@ where
             marshal: (marshal_mailbox.clone(), floor),
             mailbox_size: MAILBOX_SIZE_MESSAGES,
             plan,
-            resolvers: state_sync_resolver,
+            resolvers: NoStateSync::<E>::new(),
             sync_config: SyncEngineConfig {
-                fetch_batch_size: STATE_SYNC_BATCH_OPERATIONS,
+                fetch_batch_size: NZU64!(1024),
                 apply_batch_size: NZU64!(1024),
                 max_outstanding_requests: NZUsize!(8),
             },
@@ -338,7 +296,6 @@ where
         FixedEpocher::new(EPOCH_LENGTH_BLOCKS),
     );
     marshal_actor.start(observe(stateful_mailbox.clone()), buffer, resolver);
-    probe_mailbox.attach(marshal_mailbox.clone());
     stateful_actor.start();
 
     let timeouts = &config.timeouts;
@@ -384,12 +341,4 @@ where
             genesis_block,
         },
     )
-}
-
-/// The canonical root of the empty state database (the genesis block's state root).
-fn initial_canonical_root<E>() -> commonware_cryptography::sha256::Digest {
-    // The canonical root of an empty `current` database equals its ops root combined with an
-    // empty activity bitmap; glue exposes the ops-root target, which is all the genesis block
-    // needs to commit to, so the genesis block carries the ops root in both fields.
-    <StateSet<E> as DatabaseSet<E>>::initial_sync_targets().root
 }

@@ -4,17 +4,17 @@
 
 use crate::{
     api::{ApiError, ApiState, internal},
-    store::{STATE_BITMAP_CHUNK_BYTES, StateDb, state_key_digest},
+    store::{STATE_BITMAP_CHUNK_BYTES, StateDb, StateValue, state_key_digest},
 };
 use axum::{
     Json,
     extract::{Path, Query, State},
     http::StatusCode,
 };
-use commonware_codec::{DecodeExt as _, Encode as _, Read};
+use commonware_codec::{Decode as _, DecodeExt as _, Encode as _, Read};
 use commonware_cryptography::sha256;
 use commonware_runtime::tokio::Context;
-use commonware_storage::{mmr, qmdb::current::proof::constant::KeyValueProof};
+use commonware_storage::{mmr, qmdb::current::unordered::proof::constant::KeyValueProof};
 use medchain_state::keys;
 use medchain_types::{AccountId, ConsentId, InstitutionId, RecordId};
 use serde::{Deserialize, Serialize};
@@ -88,7 +88,7 @@ async fn prove_all(
         let proof = db.key_value_proof(digest).await.map_err(internal)?;
         out.push(Some(StateProof {
             state_key: hex::encode(key),
-            value: hex::encode(&value),
+            value: hex::encode(&value.0),
             proof: hex::encode(proof.encode()),
             height,
             state_root: hex::encode(root),
@@ -99,7 +99,7 @@ async fn prove_all(
 
 fn decode_entry<T: Read<Cfg = ()>>(proof: &StateProof) -> Result<T, ApiError> {
     let bytes = hex::decode(&proof.value).map_err(internal)?;
-    T::decode(bytes.as_slice()).map_err(internal)
+    T::decode(commonware_codec::Copying(bytes.as_slice())).map_err(internal)
 }
 
 async fn proven_one<T: Read<Cfg = ()>>(state: &ApiState, key: Vec<u8>, what: &str) -> Result<Json<Proven<T>>, ApiError> {
@@ -199,8 +199,8 @@ pub fn verify_state_proof(proof: &StateProof, state_root: &sha256::Digest) -> bo
     let (Ok(key), Ok(value), Ok(bytes)) = (hex::decode(&proof.state_key), hex::decode(&proof.value), hex::decode(&proof.proof)) else {
         return false;
     };
-    let Ok(kv_proof) = KeyValueProof::<mmr::Family, sha256::Digest, STATE_BITMAP_CHUNK_BYTES>::decode_cfg(bytes.as_slice(), &PROOF_DIGESTS_MAX) else {
+    let Ok(kv_proof) = KeyValueProof::<mmr::Family, sha256::Digest, STATE_BITMAP_CHUNK_BYTES>::decode_cfg(commonware_codec::Copying(bytes.as_slice()), &PROOF_DIGESTS_MAX) else {
         return false;
     };
-    StateDb::<Context>::verify_key_value_proof(state_key_digest(&key), value, &kv_proof, state_root)
+    StateDb::<Context>::verify_key_value_proof(state_key_digest(&key), StateValue(value), &kv_proof, state_root)
 }

@@ -115,7 +115,7 @@ pub fn run_validator(config: NodeConfig) -> Result<(), RunError> {
         )
         .await;
 
-        let state = ApiState::new(genesis.clone(), validators, handles, context.clone());
+        let state = ApiState::new(genesis.clone(), validators, handles, context.child("api"));
         let http = config.http_listen;
         let server = context.child("http").spawn(move |_| async move {
             if let Err(e) = api::serve(http, state).await {

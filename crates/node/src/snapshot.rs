@@ -34,6 +34,7 @@ impl<E: StorageContext + Spawner> Store for SnapshotStore<E> {
         let db = self.db.read().await;
         db.get(&state_key_digest(key))
             .await
+            .map(|value| value.map(|v| v.0))
             .map_err(|e| StoreError(format!("state database read failed: {e}")))
     }
 

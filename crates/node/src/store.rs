@@ -6,21 +6,24 @@
 //! them evenly; `medchain_state` keys all start with a one-byte table tag. A proof for a state key
 //! is a QMDB key-value proof for its hash.
 
-use commonware_codec::RangeCfg;
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, RangeCfg, Read, Write};
 use commonware_cryptography::{Hasher, Sha256, sha256};
-use commonware_glue::stateful::db::{DatabaseSet, Shared};
+use commonware_glue::stateful::db::{AttachableResolver, DatabaseSet, Shared};
 use commonware_parallel::Sequential;
-use commonware_runtime::{Spawner, buffer::paged::CacheRef};
+use commonware_runtime::{BufMut, Spawner, buffer::paged::CacheRef};
 use commonware_storage::{
     Context as StorageContext,
     journal::contiguous::variable::Config as VariableJournalConfig,
     mmr::{self, full::Config as MerkleConfig},
-    qmdb::current::{VariableConfig, unordered::variable},
+    qmdb::{
+        current::{VariableConfig, unordered::variable},
+        sync,
+    },
     translator::TwoCap,
 };
 use commonware_utils::{NZU64, NZUsize};
 use medchain_state::{Store, StoreError};
-use std::num::NonZeroUsize;
+use std::{marker::PhantomData, num::NonZeroUsize};
 
 /// Largest value the state machine stores under one key (a consent with its sealed
 /// re-encryption fragments is the largest).
@@ -29,12 +32,39 @@ pub const STATE_VALUE_MAX_BYTES: usize = 256 * 1024;
 pub const STATE_BITMAP_CHUNK_BYTES: usize = 32;
 const IO_BUFFER_BYTES: NonZeroUsize = NZUsize!(1 << 16);
 
+/// A state value: the canonical encoding of a state-machine entry, at most
+/// `STATE_VALUE_MAX_BYTES` long. Its own type so its decoder carries the bound (the state-sync
+/// protocol needs values whose codec takes no configuration).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateValue(pub Vec<u8>);
+
+impl Write for StateValue {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.0.write(buf);
+    }
+}
+
+impl EncodeSize for StateValue {
+    fn encode_size(&self) -> usize {
+        self.0.encode_size()
+    }
+}
+
+impl Read for StateValue {
+    type Cfg = ();
+
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let range: RangeCfg<usize> = (0..=STATE_VALUE_MAX_BYTES).into();
+        Ok(Self(Vec::<u8>::read_cfg(buf, &(range, ()))?))
+    }
+}
+
 /// The ledger's authenticated state database.
 pub type StateDb<E> = variable::Db<
     mmr::Family,
     E,
     sha256::Digest,
-    Vec<u8>,
+    StateValue,
     Sha256,
     TwoCap,
     STATE_BITMAP_CHUNK_BYTES,
@@ -69,7 +99,7 @@ pub fn state_db_config<E: StorageContext + Spawner>(
             partition: format!("{prefix}-state-log"),
             items_per_section: NZU64!(4096),
             compression: None,
-            codec_config: ((), (RangeCfg::from(0..=STATE_VALUE_MAX_BYTES), ())),
+            codec_config: ((), ()),
             page_cache,
             write_buffer: IO_BUFFER_BYTES,
             replay_buffer: IO_BUFFER_BYTES,
@@ -84,7 +114,7 @@ pub fn state_db_config<E: StorageContext + Spawner>(
 
 /// The QMDB key under which a state-machine key is stored.
 pub fn state_key_digest(key: &[u8]) -> sha256::Digest {
-    Sha256::hash(key)
+    Sha256::hash(&[key])
 }
 
 /// Lets `medchain_state` execute transactions against a speculative QMDB batch.
@@ -109,11 +139,58 @@ impl<E: StorageContext + Spawner> Store for BatchStore<E> {
         batch
             .get(&state_key_digest(key))
             .await
+            .map(|value| value.map(|v| v.0))
             .map_err(|e| StoreError(format!("state database read failed: {e}")))
     }
 
     fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
         let batch = self.batch.take().expect("batch is always present between calls");
-        self.batch = Some(batch.write(state_key_digest(&key), value));
+        self.batch = Some(batch.write(state_key_digest(&key), value.map(StateValue)));
     }
+}
+
+/// The state-sync source this node plugs into `glue::stateful`: it refuses every request.
+///
+/// A node that is behind catches up by fetching finalized blocks from its peers (marshal
+/// backfill) and re-executing them, which also re-checks every block. Syncing QMDB state
+/// directly from peers needs commonware's p2p state resolver, which only serves databases
+/// whose values have a fixed size; ours are variable-length entries.
+pub struct NoStateSync<E>(PhantomData<fn() -> E>);
+
+impl<E> NoStateSync<E> {
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<E> Default for NoStateSync<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> Clone for NoStateSync<E> {
+    fn clone(&self) -> Self {
+        Self::new()
+    }
+}
+
+/// Why a state-sync request was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("state sync from peers is not supported; the node catches up by replaying finalized blocks")]
+pub struct StateSyncUnsupported;
+
+impl<E: StorageContext + Spawner> sync::Source for NoStateSync<E> {
+    type Family = mmr::Family;
+    type Digest = sha256::Digest;
+    type Op = <StateDb<E> as sync::Database>::Op;
+    type Error = StateSyncUnsupported;
+
+    async fn serve(&self, _request: sync::Request<mmr::Family>) -> sync::source::Result<Self> {
+        Err(StateSyncUnsupported)
+    }
+}
+
+impl<E: StorageContext + Spawner> AttachableResolver<StateDb<E>> for NoStateSync<E> {
+    async fn attach_database(&self, _db: Shared<StateDb<E>>) {}
 }

@@ -4,7 +4,7 @@
 //! genesis document.
 
 use crate::{block::Block, engine::consensus_namespace};
-use commonware_codec::{DecodeExt as _, Read as _};
+use commonware_codec::{Decode as _, DecodeExt as _};
 use commonware_consensus::simplex::{scheme::ed25519 as ed25519_scheme, types::Finalization};
 use commonware_cryptography::{Digestible as _, ed25519, sha256};
 use commonware_parallel::Sequential;
@@ -55,7 +55,7 @@ pub fn validator_set(genesis: &Genesis) -> Result<Set<ed25519::PublicKey>, Verif
 pub fn finalized_block(genesis: &Genesis, response: &BlockResponse) -> Result<VerifiedBlock, VerifyError> {
     let validators = validator_set(genesis)?;
     let bytes = hex::decode(&response.block).map_err(|e| VerifyError::MalformedBlock(e.to_string()))?;
-    let block = Block::decode(bytes.as_slice()).map_err(|e| VerifyError::MalformedBlock(e.to_string()))?;
+    let block = Block::decode(commonware_codec::Copying(bytes.as_slice())).map_err(|e| VerifyError::MalformedBlock(e.to_string()))?;
     let digest: sha256::Digest = block.digest();
     if hex::encode(digest) != response.digest || block.height.get() != response.height {
         return Err(VerifyError::Inconsistent("digest or height"));
@@ -68,8 +68,8 @@ pub fn finalized_block(genesis: &Genesis, response: &BlockResponse) -> Result<Ve
         .as_ref()
         .ok_or(VerifyError::MissingCertificate(response.height))?;
     let certificate = hex::decode(certificate).map_err(|e| VerifyError::MalformedCertificate(e.to_string()))?;
-    let finalization = Finalization::<ed25519_scheme::Scheme, sha256::Digest>::read_cfg(
-        &mut certificate.as_slice(),
+    let finalization = Finalization::<ed25519_scheme::Scheme, sha256::Digest>::decode_cfg(
+        commonware_codec::Copying(certificate.as_slice()),
         &validators.len(),
     )
     .map_err(|e| VerifyError::MalformedCertificate(e.to_string()))?;
