@@ -7,7 +7,8 @@ use clap::{Args, Subcommand};
 use commonware_cryptography::{Signer as _, ed25519};
 use medchain_client::Client;
 use medchain_types::{
-    AccountId, ChainId, ConsentId, InstitutionId, Payload, RecordId, SignedTransaction, Transaction,
+    AccountId, ChainId, ConsentId, InstitutionId, Payload, RecordId, SignedTransaction,
+    Transaction,
     api::TxStatusResponse,
     codes::{ConsentAction, Decision, Purpose, RecordCategory, Role},
     consent::{ConsentActor, ConsentPolicy, DataScope, Period},
@@ -40,7 +41,9 @@ impl IdentityArgs {
     pub fn load(&self) -> Result<Identity> {
         match (&self.key, &self.as_name) {
             (Some(path), _) => Identity::load_sealed(path),
-            (None, Some(name)) => IdentityFile::load(&demo_identities_path(&self.data_dir))?.get(name),
+            (None, Some(name)) => {
+                IdentityFile::load(&demo_identities_path(&self.data_dir))?.get(name)
+            }
             (None, None) => bail!("say who you are: --key FILE or --as NAME"),
         }
     }
@@ -212,7 +215,10 @@ pub fn keys(cmd: KeysCommand) -> Result<()> {
             println!("wrote {}", out.display());
             print_identity(&identity, None)
         }
-        KeysCommand::Show { identity, institution } => {
+        KeysCommand::Show {
+            identity,
+            institution,
+        } => {
             let identity = identity.load()?;
             let institution = institution.map(|s| InstitutionId::new(&s)).transpose()?;
             print_identity(&identity, institution.as_ref())
@@ -230,9 +236,18 @@ fn print_identity(identity: &Identity, institution: Option<&InstitutionId>) -> R
     };
     let keys = identity.keys_at(&at)?;
     println!("institution:     {}", at.as_str());
-    println!("account:         {}", AccountId::from(keys.signing.public_key()));
-    println!("pre public key:  {}", hex::encode(crate::identity::pre_public_key(&keys)?));
-    println!("encryption key:  {}", hex::encode(keys.encryption.public_key().to_bytes()));
+    println!(
+        "account:         {}",
+        AccountId::from(keys.signing.public_key())
+    );
+    println!(
+        "pre public key:  {}",
+        hex::encode(crate::identity::pre_public_key(&keys)?)
+    );
+    println!(
+        "encryption key:  {}",
+        hex::encode(keys.encryption.public_key().to_bytes())
+    );
     Ok(())
 }
 
@@ -249,9 +264,16 @@ pub async fn status(args: ApiArgs) -> Result<()> {
 }
 
 /// Signs `payload` as `key`'s account with its next nonce, submits it and waits for the result.
-pub async fn submit(client: &Client, key: &ed25519::PrivateKey, payload: Payload) -> Result<TxStatusResponse> {
+pub async fn submit(
+    client: &Client,
+    key: &ed25519::PrivateKey,
+    payload: Payload,
+) -> Result<TxStatusResponse> {
     let status = client.status().await?;
-    let chain_id: ChainId = status.chain_id.parse().context("node reported a malformed chain id")?;
+    let chain_id: ChainId = status
+        .chain_id
+        .parse()
+        .context("node reported a malformed chain id")?;
     let sender = AccountId::from(key.public_key());
     let nonce = client.next_nonce(&sender).await?;
     let tx = SignedTransaction::sign(
@@ -269,11 +291,18 @@ pub async fn submit(client: &Client, key: &ed25519::PrivateKey, payload: Payload
 fn report(outcome: &TxStatusResponse) -> Result<()> {
     match outcome.status.as_str() {
         "committed" => {
-            println!("committed at height {} (transaction {})", outcome.height.unwrap_or(0), outcome.hash);
+            println!(
+                "committed at height {} (transaction {})",
+                outcome.height.unwrap_or(0),
+                outcome.hash
+            );
             Ok(())
         }
         "pending" => {
-            println!("submitted; still pending after 30 s (transaction {})", outcome.hash);
+            println!(
+                "submitted; still pending after 30 s (transaction {})",
+                outcome.hash
+            );
             Ok(())
         }
         other => bail!("transaction {} is {other}", outcome.hash),
@@ -304,7 +333,9 @@ pub async fn record(cmd: RecordCommand) -> Result<()> {
         category: parse_code::<RecordCategory>("record category", &category)?,
         size_bytes,
         content_hash,
-        capsule: hex::decode(capsule.trim()).context("--capsule must be hex")?.into(),
+        capsule: hex::decode(capsule.trim())
+            .context("--capsule must be hex")?
+            .into(),
     };
     let outcome = submit(&client, &keys.signing, payload).await?;
     report(&outcome)?;
@@ -317,9 +348,11 @@ pub async fn record(cmd: RecordCommand) -> Result<()> {
 
 /// BLAKE3 and size of a file, streamed so any size fits in constant memory.
 fn hash_file(path: &Path) -> Result<([u8; 32], u64)> {
-    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut hasher = blake3::Hasher::new();
-    let size = std::io::copy(&mut file, &mut hasher).with_context(|| format!("cannot read {}", path.display()))?;
+    let size = std::io::copy(&mut file, &mut hasher)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     Ok((*hasher.finalize().as_bytes(), size))
 }
 
@@ -342,7 +375,9 @@ pub async fn consent(cmd: ConsentCommand) -> Result<()> {
             let keys = identity.keys_at(&InstitutionId::new(&institution)?)?;
             let mut actors = Vec::new();
             for g in grantee {
-                actors.push(ConsentActor::Person(g.parse().context("--grantee must be a hex account")?));
+                actors.push(ConsentActor::Person(
+                    g.parse().context("--grantee must be a hex account")?,
+                ));
             }
             for i in grantee_institution {
                 actors.push(ConsentActor::Institution(InstitutionId::new(&i)?));
@@ -358,19 +393,40 @@ pub async fn consent(cmd: ConsentCommand) -> Result<()> {
                 });
             }
             if actors.is_empty() {
-                bail!("name who the consent is for: --grantee, --grantee-institution or --grantee-role");
+                bail!(
+                    "name who the consent is for: --grantee, --grantee-institution or --grantee-role"
+                );
             }
-            let purposes = purpose.iter().map(|p| parse_code::<Purpose>("purpose", p)).collect::<Result<_>>()?;
+            let purposes = purpose
+                .iter()
+                .map(|p| parse_code::<Purpose>("purpose", p))
+                .collect::<Result<_>>()?;
             let data = if !record.is_empty() {
-                DataScope::Records(record.iter().map(|r| r.parse().context("--record must be a hex record id")).collect::<Result<_>>()?)
+                DataScope::Records(
+                    record
+                        .iter()
+                        .map(|r| r.parse().context("--record must be a hex record id"))
+                        .collect::<Result<_>>()?,
+                )
             } else if !category.is_empty() {
-                DataScope::Categories(category.iter().map(|c| parse_code::<RecordCategory>("record category", c)).collect::<Result<_>>()?)
+                DataScope::Categories(
+                    category
+                        .iter()
+                        .map(|c| parse_code::<RecordCategory>("record category", c))
+                        .collect::<Result<_>>()?,
+                )
             } else {
                 DataScope::All
             };
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis() as u64;
             let policy = ConsentPolicy {
-                decision: if deny { Decision::Deny } else { Decision::Permit },
+                decision: if deny {
+                    Decision::Deny
+                } else {
+                    Decision::Permit
+                },
                 actors,
                 actions: vec![ConsentAction::Access],
                 purposes,
@@ -393,7 +449,8 @@ pub async fn consent(cmd: ConsentCommand) -> Result<()> {
             .await?;
             report(&outcome)?;
             if outcome.status == "committed" {
-                let tx_hash: medchain_types::TxHash = outcome.hash.parse().context("malformed hash")?;
+                let tx_hash: medchain_types::TxHash =
+                    outcome.hash.parse().context("malformed hash")?;
                 println!("consent id: {}", ConsentId::from_tx(&tx_hash));
             }
             Ok(())
@@ -408,7 +465,9 @@ pub async fn consent(cmd: ConsentCommand) -> Result<()> {
             let keys = identity.keys_at(&InstitutionId::new(&institution)?)?;
             let client = Client::new(&api.api)?;
             let payload = Payload::RevokeConsent {
-                consent: consent.parse().context("--consent must be a hex consent id")?,
+                consent: consent
+                    .parse()
+                    .context("--consent must be a hex consent id")?,
             };
             report(&submit(&client, &keys.signing, payload).await?)
         }
@@ -451,7 +510,11 @@ pub async fn access(cmd: AccessCommand) -> Result<()> {
 }
 
 pub async fn audit(cmd: AuditCommand) -> Result<()> {
-    let AuditCommand::Block { api, height, genesis } = cmd;
+    let AuditCommand::Block {
+        api,
+        height,
+        genesis,
+    } = cmd;
     let genesis = medchain_node::config::load_genesis(&genesis)?;
     let client = Client::new(&api.api)?;
     let response = client.block(height).await?;

@@ -36,7 +36,10 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
                 institution,
                 pre_public_key: pre_public_key(&keys)?,
             };
-            expect_committed(submit(client, &keys.signing, payload).await?, "register a pseudonym")?;
+            expect_committed(
+                submit(client, &keys.signing, payload).await?,
+                "register a pseudonym",
+            )?;
         }
         identities.insert(name, &patient);
         patients.push(patient);
@@ -59,8 +62,11 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
     let sealed = envelope::encrypt(&data_key, nonce_prefix, DEMO_OBSERVATION.as_bytes())?;
     let blobs = layout.root.join("demo").join("blobs");
     std::fs::create_dir_all(&blobs).context("cannot create the demo blob directory")?;
-    std::fs::write(blobs.join(hex::encode(sealed.summary.content_hash)), &sealed.envelope)
-        .context("cannot store the demo record's ciphertext")?;
+    std::fs::write(
+        blobs.join(hex::encode(sealed.summary.content_hash)),
+        &sealed.envelope,
+    )
+    .context("cannot store the demo record's ciphertext")?;
     let created = submit(
         client,
         &alice.signing,
@@ -77,10 +83,14 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
     let record = RecordId::from_tx(&created.hash.parse()?);
 
     // patient-1 lets dr-bob read lab results for treatment for 30 days.
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64;
     let policy = ConsentPolicy {
         decision: Decision::Permit,
-        actors: vec![ConsentActor::Person(AccountId::from(bob.signing.public_key()))],
+        actors: vec![ConsentActor::Person(AccountId::from(
+            bob.signing.public_key(),
+        ))],
         actions: vec![ConsentAction::Access],
         purposes: vec![Purpose::Treat],
         period: Period {
@@ -94,7 +104,10 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
         policy,
         reencryption_fragments: Vec::new(),
     };
-    expect_committed(submit(client, &patient.signing, grant).await?, "grant consent")?;
+    expect_committed(
+        submit(client, &patient.signing, grant).await?,
+        "grant consent",
+    )?;
 
     // patient-2 allows break-glass access by riverside's clinicians.
     let patient2 = patients[1].keys_at(&riverside)?;
@@ -102,7 +115,10 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
         institution: riverside,
         enabled: true,
     };
-    expect_committed(submit(client, &patient2.signing, emergency).await?, "enable emergency access")?;
+    expect_committed(
+        submit(client, &patient2.signing, emergency).await?,
+        "enable emergency access",
+    )?;
 
     // dr-bob reads under consent.
     let request = Payload::RequestAccess {
@@ -110,7 +126,10 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
         purpose: Purpose::Treat,
         justification: None,
     };
-    expect_committed(submit(client, &bob.signing, request).await?, "request access")?;
+    expect_committed(
+        submit(client, &bob.signing, request).await?,
+        "request access",
+    )?;
     println!("demo membership ready: 3 patients, record {record} for patient-1, consent to dr-bob");
     Ok(())
 }
@@ -119,6 +138,13 @@ fn expect_committed(outcome: medchain_types::api::TxStatusResponse, what: &str) 
     if outcome.status == "committed" {
         return Ok(());
     }
-    let reason = outcome.error.map(|e| format!("{}: {}", e.code, e.message)).unwrap_or_default();
-    bail!("could not {what}: transaction {} is {} {reason}", outcome.hash, outcome.status)
+    let reason = outcome
+        .error
+        .map(|e| format!("{}: {}", e.code, e.message))
+        .unwrap_or_default();
+    bail!(
+        "could not {what}: transaction {} is {} {reason}",
+        outcome.hash,
+        outcome.status
+    )
 }

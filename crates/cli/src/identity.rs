@@ -6,7 +6,10 @@
 
 use anyhow::{Context as _, Result, bail};
 use commonware_cryptography::Signer as _;
-use medchain_crypto::keys::{MasterSeed, PseudonymKeys, file::{KeyFileParams, open_key_file, seal_key_file}};
+use medchain_crypto::keys::{
+    MasterSeed, PseudonymKeys,
+    file::{KeyFileParams, open_key_file, seal_key_file},
+};
 use medchain_types::{AccountId, InstitutionId};
 use serde::{Deserialize, Serialize};
 use std::{
@@ -53,7 +56,9 @@ impl Identity {
     pub fn member_keys(&self) -> Result<PseudonymKeys> {
         match &self.home {
             Some(home) => self.keys_at(home),
-            None => bail!("this identity has no home institution; it is a patient identity, name an institution"),
+            None => bail!(
+                "this identity has no home institution; it is a patient identity, name an institution"
+            ),
         }
     }
 
@@ -79,11 +84,14 @@ impl Identity {
 
     /// Loads an identity from a passphrase-sealed key file.
     pub fn load_sealed(path: &Path) -> Result<Self> {
-        let passphrase = Zeroizing::new(
-            std::env::var(PASSPHRASE_ENV)
-                .with_context(|| format!("set {PASSPHRASE_ENV} to the passphrase of {}", path.display()))?,
-        );
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read key file {}", path.display()))?;
+        let passphrase = Zeroizing::new(std::env::var(PASSPHRASE_ENV).with_context(|| {
+            format!(
+                "set {PASSPHRASE_ENV} to the passphrase of {}",
+                path.display()
+            )
+        })?);
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read key file {}", path.display()))?;
         let secret = open_key_file(&bytes, passphrase.as_bytes())
             .with_context(|| format!("cannot open key file {}", path.display()))?;
         SealedIdentity::decode(&secret)
@@ -91,11 +99,16 @@ impl Identity {
 
     /// Writes this identity to a new passphrase-sealed key file (never overwrites).
     pub fn save_sealed(&self, path: &Path) -> Result<()> {
-        let passphrase = Zeroizing::new(
-            std::env::var(PASSPHRASE_ENV).with_context(|| format!("set {PASSPHRASE_ENV} to the passphrase to seal the key with"))?,
-        );
+        let passphrase = Zeroizing::new(std::env::var(PASSPHRASE_ENV).with_context(|| {
+            format!("set {PASSPHRASE_ENV} to the passphrase to seal the key with")
+        })?);
         let secret = SealedIdentity::encode(self);
-        let sealed = seal_key_file(&mut rand::rng(), &secret, passphrase.as_bytes(), KeyFileParams::RECOMMENDED)?;
+        let sealed = seal_key_file(
+            &mut rand::rng(),
+            &secret,
+            passphrase.as_bytes(),
+            KeyFileParams::RECOMMENDED,
+        )?;
         write_new_secret_file(path, &sealed)
     }
 }
@@ -114,11 +127,14 @@ impl SealedIdentity {
 
     fn decode(secret: &[u8]) -> Result<Identity> {
         if secret.len() < 32 {
-            bail!("key file content is too short to hold a seed; was it written by `medchain keys generate`?");
+            bail!(
+                "key file content is too short to hold a seed; was it written by `medchain keys generate`?"
+            );
         }
         let seed = MasterSeed::from_slice(&secret[..32])?;
         let home = if secret.len() > 32 {
-            let slug = std::str::from_utf8(&secret[32..]).context("key file names an institution that is not UTF-8")?;
+            let slug = std::str::from_utf8(&secret[32..])
+                .context("key file names an institution that is not UTF-8")?;
             Some(InstitutionId::new(slug)?)
         } else {
             None
@@ -166,7 +182,11 @@ impl IdentityFile {
         })?;
         let bytes = Zeroizing::new(hex::decode(&stored.seed).context("identity seed is not hex")?);
         let seed = MasterSeed::from_slice(&bytes)?;
-        let home = stored.institution.as_deref().map(InstitutionId::new).transpose()?;
+        let home = stored
+            .institution
+            .as_deref()
+            .map(InstitutionId::new)
+            .transpose()?;
         Ok(Identity { seed, home })
     }
 
@@ -175,14 +195,20 @@ impl IdentityFile {
     }
 
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}; was the consortium created with `medchain up`?", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("{} is not a valid identities file", path.display()))
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read {}; was the consortium created with `medchain up`?",
+                path.display()
+            )
+        })?;
+        toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid identities file", path.display()))
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         let text = toml::to_string_pretty(self).context("cannot encode identities")?;
         write_new_secret_file(path, text.as_bytes())
@@ -213,8 +239,10 @@ pub fn write_new_secret_file(path: &Path, contents: &[u8]) -> Result<()> {
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
-    file.write_all(contents).with_context(|| format!("cannot write {}", path.display()))?;
-    file.sync_all().with_context(|| format!("cannot sync {}", path.display()))?;
+    file.write_all(contents)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.sync_all()
+        .with_context(|| format!("cannot sync {}", path.display()))?;
     Ok(())
 }
 

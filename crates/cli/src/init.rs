@@ -9,13 +9,13 @@
 //! ```
 
 use crate::identity::{Identity, IdentityFile, write_new_secret_file};
+use anyhow::{Context as _, Result, bail};
 use commonware_codec::Encode as _;
 use commonware_cryptography::Signer as _;
-use anyhow::{Context as _, Result, bail};
 use medchain_node::config::NodeConfig;
 use medchain_types::{
-    Genesis, GenesisInstitution, GenesisMember, GenesisValidator, InstitutionId,
-    InstitutionKind, Role,
+    Genesis, GenesisInstitution, GenesisMember, GenesisValidator, InstitutionId, InstitutionKind,
+    Role,
 };
 use std::{
     net::SocketAddr,
@@ -71,10 +71,19 @@ impl Layout {
 }
 
 /// Ports of validator `index` given the first validator's HTTP address.
-pub fn addresses(http_first: SocketAddr, p2p_base_port: u16, index: usize) -> Result<(SocketAddr, SocketAddr)> {
+pub fn addresses(
+    http_first: SocketAddr,
+    p2p_base_port: u16,
+    index: usize,
+) -> Result<(SocketAddr, SocketAddr)> {
     let offset = u16::try_from(index).context("validator index out of range")?;
-    let http_port = http_first.port().checked_add(offset).context("HTTP port out of range; choose a lower --http port")?;
-    let p2p_port = p2p_base_port.checked_add(offset).context("p2p port out of range")?;
+    let http_port = http_first
+        .port()
+        .checked_add(offset)
+        .context("HTTP port out of range; choose a lower --http port")?;
+    let p2p_port = p2p_base_port
+        .checked_add(offset)
+        .context("p2p port out of range")?;
     let mut http = http_first;
     http.set_port(http_port);
     let p2p = SocketAddr::new(http_first.ip(), p2p_port);
@@ -82,13 +91,24 @@ pub fn addresses(http_first: SocketAddr, p2p_base_port: u16, index: usize) -> Re
 }
 
 /// Creates a new consortium in `root`, refusing to overwrite an existing one.
-pub fn create(root: &Path, validators: usize, http_first: SocketAddr, p2p_base_port: u16, chain_name: &str) -> Result<Genesis> {
+pub fn create(
+    root: &Path,
+    validators: usize,
+    http_first: SocketAddr,
+    p2p_base_port: u16,
+    chain_name: &str,
+) -> Result<Genesis> {
     if !(1..=LOCAL_VALIDATORS_MAX).contains(&validators) {
-        bail!("--validators must be between 1 and {LOCAL_VALIDATORS_MAX} (n = 3f+1 tolerates f faults; 4 is the usual choice)");
+        bail!(
+            "--validators must be between 1 and {LOCAL_VALIDATORS_MAX} (n = 3f+1 tolerates f faults; 4 is the usual choice)"
+        );
     }
     let layout = Layout::new(root);
     if layout.genesis().exists() {
-        bail!("{} already holds a consortium; use another --data-dir or remove it", root.display());
+        bail!(
+            "{} already holds a consortium; use another --data-dir or remove it",
+            root.display()
+        );
     }
     std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
 
@@ -155,7 +175,8 @@ fn write_node_files(
     http: SocketAddr,
 ) -> Result<()> {
     let dir = layout.node_dir(index);
-    std::fs::create_dir_all(dir.join("storage")).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(dir.join("storage"))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     let secret = zeroize::Zeroizing::new(hex::encode(key.encode()));
     write_new_secret_file(&dir.join("validator.key"), secret.as_bytes())?;
     let config = NodeConfig {

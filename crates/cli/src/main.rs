@@ -19,7 +19,11 @@ const DEFAULT_P2P_BASE_PORT: u16 = 7100;
 const DEFAULT_DATA_DIR: &str = ".medchain";
 
 #[derive(Parser)]
-#[command(name = "medchain", version, about = "A consortium blockchain for sharing medical records under patient consent")]
+#[command(
+    name = "medchain",
+    version,
+    about = "A consortium blockchain for sharing medical records under patient consent"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -95,7 +99,9 @@ fn run(cli: Cli) -> Result<()> {
         // The validator owns its runtime (commonware's tokio runner), so it starts outside ours.
         Command::Node { config } => commands::node(&config),
         command => {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(run_async(command))
         }
     }
@@ -133,7 +139,10 @@ async fn run_async(command: Command) -> Result<()> {
                 genesis.validators.len(),
                 data_dir.display()
             );
-            println!("start it with: medchain up --data-dir {} --validators {validators}", data_dir.display());
+            println!(
+                "start it with: medchain up --data-dir {} --validators {validators}",
+                data_dir.display()
+            );
             Ok(())
         }
         Command::Keys(cmd) => commands::keys(cmd),

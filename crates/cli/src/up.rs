@@ -51,7 +51,13 @@ pub async fn run(options: UpOptions) -> Result<()> {
             options.validators,
             options.data_dir.display()
         );
-        init::create(&options.data_dir, options.validators, options.http, options.p2p_base_port, &options.chain_name)?
+        init::create(
+            &options.data_dir,
+            options.validators,
+            options.http,
+            options.p2p_base_port,
+            &options.chain_name,
+        )?
     } else {
         let genesis = medchain_node::config::load_genesis(&layout.genesis())?;
         if genesis.validators.len() != options.validators {
@@ -67,32 +73,51 @@ pub async fn run(options: UpOptions) -> Result<()> {
     };
 
     let exe = std::env::current_exe().context("cannot find the medchain executable")?;
-    let mut consortium = Consortium { children: Vec::new() };
+    let mut consortium = Consortium {
+        children: Vec::new(),
+    };
     for index in 0..genesis.validators.len() {
         let child = spawn_node(&exe, &layout, index)?;
         consortium.children.push((index, child));
     }
 
-    let urls: Vec<String> = genesis.validators.iter().map(|v| format!("http://{}", v.http_address)).collect();
-    let clients: Vec<Client> = urls.iter().map(|u| Client::new(u)).collect::<Result<_, _>>()?;
-    wait_until(NODE_START_TIMEOUT_MS, &mut consortium, &layout, async || {
-        for client in &clients {
-            if client.status().await.is_err() {
-                return false;
+    let urls: Vec<String> = genesis
+        .validators
+        .iter()
+        .map(|v| format!("http://{}", v.http_address))
+        .collect();
+    let clients: Vec<Client> = urls
+        .iter()
+        .map(|u| Client::new(u))
+        .collect::<Result<_, _>>()?;
+    wait_until(
+        NODE_START_TIMEOUT_MS,
+        &mut consortium,
+        &layout,
+        async || {
+            for client in &clients {
+                if client.status().await.is_err() {
+                    return false;
+                }
             }
-        }
-        true
-    })
+            true
+        },
+    )
     .await
     .context("validators did not start; see their node.log files")?;
-    wait_until(FIRST_BLOCK_TIMEOUT_MS, &mut consortium, &layout, async || {
-        matches!(clients[0].status().await, Ok(s) if s.height >= 1)
-    })
+    wait_until(
+        FIRST_BLOCK_TIMEOUT_MS,
+        &mut consortium,
+        &layout,
+        async || matches!(clients[0].status().await, Ok(s) if s.height >= 1),
+    )
     .await
     .context("the consortium did not finalize a block; see the node.log files")?;
 
     if fresh {
-        demo::populate(&clients[0], &layout).await.context("demo membership could not be set up")?;
+        demo::populate(&clients[0], &layout)
+            .await
+            .context("demo membership could not be set up")?;
     }
     print_ready(&genesis, &urls, &layout);
 
@@ -156,16 +181,18 @@ async fn wait_until(
 }
 
 fn report_exits(consortium: &mut Consortium, layout: &Layout) {
-    consortium.children.retain_mut(|(index, child)| match child.try_wait() {
-        Ok(Some(status)) => {
-            eprintln!(
-                "validator {index} exited ({status}); the others continue. Log: {}",
-                layout.node_log(*index).display()
-            );
-            false
-        }
-        _ => true,
-    });
+    consortium
+        .children
+        .retain_mut(|(index, child)| match child.try_wait() {
+            Ok(Some(status)) => {
+                eprintln!(
+                    "validator {index} exited ({status}); the others continue. Log: {}",
+                    layout.node_log(*index).display()
+                );
+                false
+            }
+            _ => true,
+        });
 }
 
 fn stop_all(children: &mut Vec<(usize, Child)>) {
@@ -190,7 +217,10 @@ fn stop_all(children: &mut Vec<(usize, Child)>) {
 
 fn terminate(child: &Child) {
     if let Ok(pid) = i32::try_from(child.id()) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
     }
 }
 
@@ -208,8 +238,14 @@ fn print_ready(genesis: &medchain_types::Genesis, urls: &[String], layout: &Layo
     }
     println!("  OpenAPI:    {}/v1/openapi.json", urls[0]);
     println!("  Metrics:    {}/metrics", urls[0]);
-    println!("  Logs:       {}", layout.root.join("validators/node-*/node.log").display());
-    println!("  Identities: {} (demo keys for the CLI)", layout.identities().display());
+    println!(
+        "  Logs:       {}",
+        layout.root.join("validators/node-*/node.log").display()
+    );
+    println!(
+        "  Identities: {} (demo keys for the CLI)",
+        layout.identities().display()
+    );
     println!("  Try:        medchain status --api {}", urls[0]);
     println!("Press Ctrl-C to stop.");
 }

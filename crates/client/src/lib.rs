@@ -12,7 +12,9 @@
 use commonware_codec::Encode as _;
 use medchain_types::{
     AccountId, SignedTransaction,
-    api::{BlockResponse, ErrorBody, NonceResponse, StatusResponse, SubmitRequest, TxStatusResponse},
+    api::{
+        BlockResponse, ErrorBody, NonceResponse, StatusResponse, SubmitRequest, TxStatusResponse,
+    },
 };
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -30,7 +32,11 @@ pub enum ClientError {
     Unreachable { url: String, source: reqwest::Error },
     /// The node answered with an API error.
     #[error("{message} ({code}, HTTP {status})")]
-    Api { status: u16, code: String, message: String },
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
     #[error("the node's answer could not be read: {0}")]
     BadResponse(String),
 }
@@ -78,7 +84,11 @@ impl Client {
     }
 
     /// Submits a signed transaction; with `wait`, returns once it is committed or rejected.
-    pub async fn submit(&self, tx: &SignedTransaction, wait: bool) -> Result<TxStatusResponse, ClientError> {
+    pub async fn submit(
+        &self,
+        tx: &SignedTransaction,
+        wait: bool,
+    ) -> Result<TxStatusResponse, ClientError> {
         let body = SubmitRequest {
             transaction: hex::encode(tx.encode()),
         };
@@ -117,7 +127,8 @@ impl Client {
             .await
             .map_err(|e| ClientError::BadResponse(e.to_string()))?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| ClientError::BadResponse(e.to_string()));
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| ClientError::BadResponse(e.to_string()));
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(body) => Err(ClientError::Api {

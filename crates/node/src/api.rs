@@ -5,10 +5,10 @@
 //! Errors are `{ "error": { "code", "message" } }` with the matching HTTP status.
 
 use crate::{
-    queries,
     block::Block,
     engine::EngineHandles,
     mempool::{MempoolError, TxStatus},
+    queries,
     snapshot::SnapshotStore,
 };
 use axum::{
@@ -25,7 +25,10 @@ use commonware_runtime::{Metrics as _, tokio::Context};
 use commonware_utils::ordered::Set;
 use medchain_types::{
     ChainId, Genesis, SignedTransaction, TxHash,
-    api::{BlockResponse, ErrorBody, ErrorDetail, NonceResponse, StatusResponse, SubmitRequest, TxStatusResponse},
+    api::{
+        BlockResponse, ErrorBody, ErrorDetail, NonceResponse, StatusResponse, SubmitRequest,
+        TxStatusResponse,
+    },
     limits,
 };
 use serde::Deserialize;
@@ -115,7 +118,11 @@ async fn status(State(state): State<ApiState>) -> Json<StatusResponse> {
         latest_block: tip.as_ref().map(|t| hex::encode(t.digest)),
         state_root: tip.as_ref().map(|t| hex::encode(t.state_root)),
         latest_block_time_ms: tip.as_ref().map(|t| t.timestamp_ms),
-        validators: s.validators.iter().map(|v| hex::encode(v.as_ref())).collect(),
+        validators: s
+            .validators
+            .iter()
+            .map(|v| hex::encode(v.as_ref()))
+            .collect(),
         mempool_size: s.handles.mempool.len(),
         committed_transactions: s.handles.chain.committed_transactions(),
     })
@@ -165,13 +172,21 @@ async fn submit(
     JsonBody(request): JsonBody<SubmitRequest>,
 ) -> Result<Response, ApiError> {
     let bytes = hex::decode(request.transaction.trim()).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed", format!("transaction is not hex: {e}"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!("transaction is not hex: {e}"),
+        )
     })?;
     if bytes.len() > limits::TX_SIZE_MAX_BYTES {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "limit_exceeded",
-            format!("transaction is {} bytes; the limit is {}", bytes.len(), limits::TX_SIZE_MAX_BYTES),
+            format!(
+                "transaction is {} bytes; the limit is {}",
+                bytes.len(),
+                limits::TX_SIZE_MAX_BYTES
+            ),
         ));
     }
     let tx = SignedTransaction::decode_bounded(&bytes).map_err(|e| {
@@ -192,7 +207,11 @@ async fn submit(
         TxStatus::Committed { .. } => StatusCode::OK,
         TxStatus::Pending => StatusCode::ACCEPTED,
         TxStatus::Rejected { code, message } => {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code.clone(), message.clone()));
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code.clone(),
+                message.clone(),
+            ));
         }
     };
     Ok((code, Json(status_response(&hash, &outcome))).into_response())
@@ -213,7 +232,10 @@ async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> 
     // nonce it will actually run at.
     if expected != ledger_nonce {
         use medchain_state::Store as _;
-        snapshot.put(medchain_state::keys::nonce(&sender), Some(expected.encode().to_vec()));
+        snapshot.put(
+            medchain_state::keys::nonce(&sender),
+            Some(expected.encode().to_vec()),
+        );
     }
     let env = medchain_state::BlockEnv {
         chain_id: s.chain_id,
@@ -224,7 +246,10 @@ async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> 
     medchain_state::check_transaction(&snapshot, &env, &tx)
         .await
         .map_err(|e| ApiError::new(tx_error_status(e.code()), e.code(), e.to_string()))?;
-    s.handles.mempool.insert(tx, ledger_nonce).map_err(mempool_error)
+    s.handles
+        .mempool
+        .insert(tx, ledger_nonce)
+        .map_err(mempool_error)
 }
 
 fn now_ms() -> u64 {
@@ -239,11 +264,15 @@ fn tx_error_status(code: &str) -> StatusCode {
     match code {
         "bad_signature" | "wrong_chain" | "invalid_transaction" => StatusCode::BAD_REQUEST,
         "unknown_sender" | "not_authorized" | "institution_inactive" => StatusCode::FORBIDDEN,
-        "nonce_replayed" | "nonce_gap" | "already_registered" | "already_revoked" | "already_voted"
-        | "proposal_closed" => StatusCode::CONFLICT,
+        "nonce_replayed" | "nonce_gap" | "already_registered" | "already_revoked"
+        | "already_voted" | "proposal_closed" => StatusCode::CONFLICT,
         "limit_exceeded" => StatusCode::PAYLOAD_TOO_LARGE,
-        "unknown_institution" | "unknown_member" | "unknown_pseudonym" | "unknown_record"
-        | "unknown_consent" | "unknown_proposal" => StatusCode::NOT_FOUND,
+        "unknown_institution"
+        | "unknown_member"
+        | "unknown_pseudonym"
+        | "unknown_record"
+        | "unknown_consent"
+        | "unknown_proposal" => StatusCode::NOT_FOUND,
         "state_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
@@ -277,7 +306,11 @@ async fn wait_for_outcome(state: &ApiState, hash: &TxHash) -> TxStatus {
             return status;
         }
         let next = s.handles.chain.tip().map_or(1, |t| t.height + 1);
-        let _ = tokio::time::timeout(Duration::from_millis(250), s.handles.chain.wait_for_height(next)).await;
+        let _ = tokio::time::timeout(
+            Duration::from_millis(250),
+            s.handles.chain.wait_for_height(next),
+        )
+        .await;
     }
 }
 
@@ -285,9 +318,16 @@ async fn wait_for_outcome(state: &ApiState, hash: &TxHash) -> TxStatus {
     get, path = "/v1/tx/{hash}", params(("hash" = String, Path, description = "transaction hash, hex")),
     responses((status = 200, body = TxStatusResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
-async fn tx_status(State(state): State<ApiState>, Path(hash): Path<String>) -> Result<Json<TxStatusResponse>, ApiError> {
+async fn tx_status(
+    State(state): State<ApiState>,
+    Path(hash): Path<String>,
+) -> Result<Json<TxStatusResponse>, ApiError> {
     let hash: TxHash = hash.parse().map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed", "hash must be 64 hex characters")
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "hash must be 64 hex characters",
+        )
     })?;
     let status = state.inner.handles.mempool.status(&hash).ok_or_else(|| {
         ApiError::new(
@@ -303,7 +343,10 @@ async fn tx_status(State(state): State<ApiState>, Path(hash): Path<String>) -> R
     get, path = "/v1/blocks/{height}", params(("height" = u64, Path, description = "block height")),
     responses((status = 200, body = BlockResponse), (status = 404, body = ErrorBody))
 )]
-async fn block_at(State(state): State<ApiState>, Path(height): Path<u64>) -> Result<Json<BlockResponse>, ApiError> {
+async fn block_at(
+    State(state): State<ApiState>,
+    Path(height): Path<u64>,
+) -> Result<Json<BlockResponse>, ApiError> {
     let s = &state.inner;
     let block: Block = if height == 0 {
         s.handles.genesis_block.clone()
@@ -313,7 +356,11 @@ async fn block_at(State(state): State<ApiState>, Path(height): Path<u64>) -> Res
             .get_block(Identifier::Height(Height::new(height)))
             .await
             .ok_or_else(|| {
-                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no finalized block at height {height} yet"))
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("no finalized block at height {height} yet"),
+                )
             })?
             .inner()
             .clone()
@@ -335,7 +382,11 @@ async fn block_at(State(state): State<ApiState>, Path(height): Path<u64>) -> Res
         proposer: hex::encode(block.proposer().as_ref()),
         transactions_root: hex::encode(block.transactions_root),
         state_root: hex::encode(block.state_root),
-        transaction_hashes: block.transactions.iter().map(|t| t.hash().to_string()).collect(),
+        transaction_hashes: block
+            .transactions
+            .iter()
+            .map(|t| t.hash().to_string())
+            .collect(),
         block: hex::encode(block.encode()),
         finalization,
     }))
@@ -351,11 +402,17 @@ async fn next_nonce(
     Path(account): Path<String>,
 ) -> Result<Json<NonceResponse>, ApiError> {
     let id: medchain_types::AccountId = account.parse().map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed", "account must be 64 hex characters (an Ed25519 public key)")
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "account must be 64 hex characters (an Ed25519 public key)",
+        )
     })?;
     let s = &state.inner;
     let snapshot = SnapshotStore::new(s.handles.stateful.subscribe_databases().await);
-    let ledger = medchain_state::query::next_nonce(&snapshot, &id).await.map_err(internal)?;
+    let ledger = medchain_state::query::next_nonce(&snapshot, &id)
+        .await
+        .map_err(internal)?;
     Ok(Json(NonceResponse {
         account: id.to_string(),
         next_nonce: s.handles.mempool.expected_nonce(&id, ledger),
@@ -378,8 +435,19 @@ where
             Ok(Json(value)) => Ok(Self(value)),
             Err(rejection) => {
                 let status = rejection.status();
-                let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "limit_exceeded" } else { "malformed" };
-                Err(ApiError::new(status, code, format!("{}; send JSON as described in /v1/openapi.json", rejection.body_text())))
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "limit_exceeded"
+                } else {
+                    "malformed"
+                };
+                Err(ApiError::new(
+                    status,
+                    code,
+                    format!(
+                        "{}; send JSON as described in /v1/openapi.json",
+                        rejection.body_text()
+                    ),
+                ))
             }
         }
     }
@@ -406,9 +474,20 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "medchain API", description = "A consortium ledger for medical record sharing."),
+    info(
+        title = "medchain API",
+        description = "A consortium ledger for medical record sharing."
+    ),
     paths(status, submit, tx_status, next_nonce, block_at),
-    components(schemas(ErrorBody, ErrorDetail, StatusResponse, SubmitRequest, TxStatusResponse, NonceResponse, BlockResponse))
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        StatusResponse,
+        SubmitRequest,
+        TxStatusResponse,
+        NonceResponse,
+        BlockResponse
+    ))
 )]
 pub struct ApiDoc;
 
@@ -417,7 +496,11 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /v1/openapi.json")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see /v1/openapi.json",
+    )
 }
 
 /// The API's routes.
@@ -431,7 +514,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/records/{id}", get(queries::record))
         .route("/v1/consents/{id}", get(queries::consent))
         .route("/v1/patients/{pseudonym}", get(queries::pseudonym))
-        .route("/v1/patients/{pseudonym}/access-log", get(queries::access_log))
+        .route(
+            "/v1/patients/{pseudonym}/access-log",
+            get(queries::access_log),
+        )
         .route("/v1/members/{account}", get(queries::member))
         .route("/v1/institutions/{id}", get(queries::institution))
         .route("/v1/openapi.json", get(openapi))

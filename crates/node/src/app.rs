@@ -11,7 +11,7 @@ use crate::{
     mempool::Mempool,
     store::{BatchStore, StateBatch, StateMerkleized, StateSet},
 };
-use commonware_consensus::{Heightable as _, marshal::ancestry::Ancestry, simplex::scheme::ed25519};
+use commonware_consensus::{marshal::ancestry::Ancestry, simplex::scheme::ed25519};
 use commonware_cryptography::Digestible as _;
 use commonware_glue::stateful::{
     Application, Finality, Input, Proposed,
@@ -44,11 +44,27 @@ pub struct LedgerApp {
 }
 
 impl LedgerApp {
-    pub fn new(genesis: Arc<Genesis>, genesis_block: Block, mempool: Mempool, chain: ChainView) -> Self {
-        Self { chain_id: genesis.chain_id(), genesis, genesis_block, mempool, chain }
+    pub fn new(
+        genesis: Arc<Genesis>,
+        genesis_block: Block,
+        mempool: Mempool,
+        chain: ChainView,
+    ) -> Self {
+        Self {
+            chain_id: genesis.chain_id(),
+            genesis,
+            genesis_block,
+            mempool,
+            chain,
+        }
     }
 
-    fn env(&self, height: u64, timestamp_ms: u64, proposer: &commonware_cryptography::ed25519::PublicKey) -> BlockEnv {
+    fn env(
+        &self,
+        height: u64,
+        timestamp_ms: u64,
+        proposer: &commonware_cryptography::ed25519::PublicKey,
+    ) -> BlockEnv {
         BlockEnv {
             chain_id: self.chain_id,
             height,
@@ -88,7 +104,11 @@ fn now_ms<E: Clock>(context: &E) -> u64 {
 /// The sync target and canonical root a merkleized batch commits to.
 fn roots<E: StorageContext + Spawner>(
     merkleized: &StateMerkleized<E>,
-) -> (commonware_cryptography::sha256::Digest, commonware_cryptography::sha256::Digest, commonware_utils::range::NonEmptyRange<commonware_storage::mmr::Location>) {
+) -> (
+    commonware_cryptography::sha256::Digest,
+    commonware_cryptography::sha256::Digest,
+    commonware_utils::range::NonEmptyRange<commonware_storage::mmr::Location>,
+) {
     let bounds = merkleized.bounds();
     (
         merkleized.root(),
@@ -141,7 +161,9 @@ where
         let built = build_block(&mut store, &env, candidates).await;
         for (hash, error) in built.rejected {
             debug!(%hash, code = error.code(), "transaction dropped while building a block");
-            input.provider.rejected(hash, error.code().to_string(), error.to_string());
+            input
+                .provider
+                .rejected(hash, error.code().to_string(), error.to_string());
         }
         let transactions: Vec<_> = built.included.into_iter().map(|(tx, _)| tx).collect();
         let merkleized = match store.into_batch().merkleize().await {
@@ -178,7 +200,10 @@ where
         let block = block.inner().clone();
         if finality == Finality::Candidate {
             let parent = ancestry.next().await?;
-            if !self.header_is_valid(&context.0, &block, parent.inner()).await {
+            if !self
+                .header_is_valid(&context.0, &block, parent.inner())
+                .await
+            {
                 return None;
             }
         }
@@ -195,7 +220,10 @@ where
         let merkleized = store.into_batch().merkleize().await.ok()?;
         let (state_root, _, _) = roots::<E>(&merkleized);
         if state_root != block.state_root {
-            warn!(height, "refusing a block whose state root does not match its execution");
+            warn!(
+                height,
+                "refusing a block whose state root does not match its execution"
+            );
             return None;
         }
         Some(merkleized)
@@ -221,7 +249,11 @@ where
         self.mempool.committed(height, &block.transactions);
         self.chain.finalized(block);
         if !block.transactions.is_empty() {
-            info!(height, transactions = block.transactions.len(), "block finalized");
+            info!(
+                height,
+                transactions = block.transactions.len(),
+                "block finalized"
+            );
         }
     }
 }
@@ -243,7 +275,10 @@ impl LedgerApp {
             return false;
         }
         if block.transactions_root != transactions_root(&block.transactions) {
-            warn!(height, "refusing a block whose transactions root does not match");
+            warn!(
+                height,
+                "refusing a block whose transactions root does not match"
+            );
             return false;
         }
         // A timestamp slightly ahead of our clock is waited for, one far ahead refused: a

@@ -2,8 +2,8 @@
 //! proposed in, and the transactions. Only this module and `engine` know commonware's types.
 
 use commonware_codec::{
-    Buf, Encode, EncodeSize, Error as CodecError, FixedSize, MaxEncodeSize, RangeCfg,
-    Read, ReadExt as _, Write,
+    Buf, Encode, EncodeSize, Error as CodecError, FixedSize, MaxEncodeSize, RangeCfg, Read,
+    ReadExt as _, Write,
 };
 use commonware_consensus::{
     Block as ConsensusBlock, BoundedBlock, CertifiableBlock, Heightable,

@@ -50,7 +50,11 @@ impl ChainView {
     /// restart is harmless).
     pub fn finalized(&self, block: &Block) {
         let height = block.height.get();
-        let fresh = self.tip.borrow().as_ref().is_none_or(|tip| tip.height < height);
+        let fresh = self
+            .tip
+            .borrow()
+            .as_ref()
+            .is_none_or(|tip| tip.height < height);
         if !fresh {
             return;
         }

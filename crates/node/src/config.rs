@@ -67,7 +67,11 @@ impl NodeConfig {
             message: e.to_string(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for file in [&mut config.genesis_file, &mut config.key_file, &mut config.storage_dir] {
+        for file in [
+            &mut config.genesis_file,
+            &mut config.key_file,
+            &mut config.storage_dir,
+        ] {
             if file.is_relative() {
                 *file = base.join(&*file);
             }
@@ -98,5 +102,6 @@ pub fn load_validator_key(path: &Path) -> Result<ed25519::PrivateKey, ConfigErro
         message,
     };
     let bytes = hex::decode(text.trim()).map_err(|e| key_error(e.to_string()))?;
-    ed25519::PrivateKey::decode(commonware_codec::Copying(bytes.as_slice())).map_err(|e| key_error(e.to_string()))
+    ed25519::PrivateKey::decode(commonware_codec::Copying(bytes.as_slice()))
+        .map_err(|e| key_error(e.to_string()))
 }

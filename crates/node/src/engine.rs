@@ -40,9 +40,7 @@ use commonware_glue::stateful::{
 };
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
-use commonware_runtime::{
-    Clock, Handle, Metrics, Spawner, Storage, Supervisor as _, buffer::paged::CacheRef,
-};
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::{archive::prunable, translator::TwoCap};
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set, union};
 use medchain_types::Genesis;
@@ -126,14 +124,21 @@ pub struct EngineHandles<E: Clock + Spawner + Storage + Metrics + rand::CryptoRn
 /// The largest message any channel carries, for the p2p layer's frame limit.
 pub fn max_message_size(validators: u32) -> u32 {
     commonware_p2p::max_message_size(&[
-        simplex::max_payload_size::<ed25519_scheme::Scheme, commonware_cryptography::sha256::Digest>(validators),
+        simplex::max_payload_size::<ed25519_scheme::Scheme, commonware_cryptography::sha256::Digest>(
+            validators,
+        ),
         marshal::max_payload_size::<Standard<Block>, ed25519_scheme::Scheme>(validators, &()),
     ])
 }
 
 /// The archive configuration for marshal's finalized blocks and certificates. Nothing is
 /// pruned: the ledger's history serves audits and lets any node catch up from genesis.
-fn archive_config<C>(prefix: &str, name: &str, cache: CacheRef, codec: C) -> prunable::Config<TwoCap, C> {
+fn archive_config<C>(
+    prefix: &str,
+    name: &str,
+    cache: CacheRef,
+    codec: C,
+) -> prunable::Config<TwoCap, C> {
     prunable::Config {
         translator: TwoCap,
         metadata_partition: format!("{prefix}-{name}-metadata"),
@@ -172,7 +177,11 @@ where
     P: Provider<PublicKey = ed25519::PublicKey> + Clone,
     B: Blocker<PublicKey = ed25519::PublicKey> + Clone,
 {
-    assert_eq!(channels.len(), channel::ALL.len(), "one channel pair per engine channel");
+    assert_eq!(
+        channels.len(),
+        channel::ALL.len(),
+        "one channel pair per engine channel"
+    );
     let broadcast_net = channels.pop().expect("broadcast channel");
     let backfill_net = channels.pop().expect("backfill channel");
     let resolver_net = channels.pop().expect("resolver channel");
@@ -182,8 +191,12 @@ where
     let public_key = config.signer.public_key();
     let prefix = config.partition_prefix.clone();
     let namespace = consensus_namespace(&config.genesis.chain_name);
-    let scheme = ed25519_scheme::Scheme::signer(&namespace, config.validators.clone(), config.signer.clone())
-        .expect("this node's key is one of the validators");
+    let scheme = ed25519_scheme::Scheme::signer(
+        &namespace,
+        config.validators.clone(),
+        config.signer.clone(),
+    )
+    .expect("this node's key is one of the validators");
     let page_cache = CacheRef::new(NZU16!(16_384), config.page_cache_pages);
 
     let resolver = marshal_resolver::init(
@@ -216,7 +229,12 @@ where
 
     let finalizations_by_height = prunable::Archive::init(
         context.child("finalizations_by_height"),
-        archive_config(&prefix, "finalizations", page_cache.clone(), config.validators.len()),
+        archive_config(
+            &prefix,
+            "finalizations",
+            page_cache.clone(),
+            config.validators.len(),
+        ),
     )
     .await
     .expect("finalizations archive opens (is the data directory writable?)");
@@ -233,36 +251,45 @@ where
         initial.root,
         initial.root,
         initial.range,
-        config.validators.iter().next().expect("at least one validator").clone(),
+        config
+            .validators
+            .iter()
+            .next()
+            .expect("at least one validator")
+            .clone(),
     );
 
     let plan = SyncPlan::init(context.child("plan"), prefix.clone()).await;
     let provider = ConstantProvider::new(scheme.clone());
 
-    let genesis_digested = commonware_cryptography::Digested::precomputed(genesis_block.clone(), genesis_block.digest());
-    let (marshal_actor, marshal_mailbox, floor) = MarshalActor::<_, Standard<Block>, _, _, _, _, _>::init(
-        context.child("marshal"),
-        finalizations_by_height,
-        finalized_blocks,
-        marshal::Config {
-            provider: provider.clone(),
-            epocher: FixedEpocher::new(EPOCH_LENGTH_BLOCKS),
-            start: plan.marshal_start(genesis_digested),
-            partition_prefix: prefix.clone(),
-            mailbox_size: MAILBOX_SIZE_MESSAGES,
-            view_retention: ViewDelta::new(10),
-            prunable_items_per_section: ARCHIVE_ITEMS_PER_SECTION,
-            page_cache: page_cache.clone(),
-            replay_buffer: IO_BUFFER_BYTES,
-            key_write_buffer: IO_BUFFER_BYTES,
-            value_write_buffer: IO_BUFFER_BYTES,
-            block_codec_config: (),
-            max_repair: NZUsize!(16),
-            max_pending_acks: NZUsize!(4),
-            strategy: Sequential,
-        },
-    )
-    .await;
+    let genesis_digested = commonware_cryptography::Digested::precomputed(
+        genesis_block.clone(),
+        genesis_block.digest(),
+    );
+    let (marshal_actor, marshal_mailbox, floor) =
+        MarshalActor::<_, Standard<Block>, _, _, _, _, _>::init(
+            context.child("marshal"),
+            finalizations_by_height,
+            finalized_blocks,
+            marshal::Config {
+                provider: provider.clone(),
+                epocher: FixedEpocher::new(EPOCH_LENGTH_BLOCKS),
+                start: plan.marshal_start(genesis_digested),
+                partition_prefix: prefix.clone(),
+                mailbox_size: MAILBOX_SIZE_MESSAGES,
+                view_retention: ViewDelta::new(10),
+                prunable_items_per_section: ARCHIVE_ITEMS_PER_SECTION,
+                page_cache: page_cache.clone(),
+                replay_buffer: IO_BUFFER_BYTES,
+                key_write_buffer: IO_BUFFER_BYTES,
+                value_write_buffer: IO_BUFFER_BYTES,
+                block_codec_config: (),
+                max_repair: NZUsize!(16),
+                max_pending_acks: NZUsize!(4),
+                strategy: Sequential,
+            },
+        )
+        .await;
 
     let application = LedgerApp::new(
         config.genesis.clone(),

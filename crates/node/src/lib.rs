@@ -5,15 +5,15 @@
 //! reads come back from storage with proofs. The node never decides whether a transaction is
 //! allowed: it asks `medchain_state`.
 
+pub mod api;
 pub mod app;
 pub mod block;
 pub mod chain;
+pub mod config;
 pub mod engine;
 pub mod mempool;
-pub mod store;
-pub mod api;
-pub mod config;
+pub mod queries;
 pub mod run;
 pub mod snapshot;
+pub mod store;
 pub mod verify;
-pub mod queries;

@@ -73,7 +73,9 @@ impl Mempool {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A poisoned lock means a panic elsewhere already took the node down; the data is a
         // cache of pending work, so continuing with it is safe.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The nonce a new transaction of `sender` must carry, counting its waiting transactions.
@@ -128,7 +130,12 @@ impl Mempool {
         let mut queues: Vec<_> = inner
             .senders
             .values()
-            .map(|s| s.waiting.range(s.committed_nonce..).map(|(_, tx)| tx).peekable())
+            .map(|s| {
+                s.waiting
+                    .range(s.committed_nonce..)
+                    .map(|(_, tx)| tx)
+                    .peekable()
+            })
             .collect();
         let mut chosen = Vec::new();
         let mut bytes = 0usize;

@@ -47,7 +47,10 @@ pub struct Proven<T> {
 }
 
 /// Reads several state keys under one snapshot and proves each.
-async fn read_proven(state: &ApiState, state_keys: &[Vec<u8>]) -> Result<Vec<Option<StateProof>>, ApiError> {
+async fn read_proven(
+    state: &ApiState,
+    state_keys: &[Vec<u8>],
+) -> Result<Vec<Option<StateProof>>, ApiError> {
     let handles = state.handles();
     let shared = handles.stateful.subscribe_databases().await;
     let deadline = std::time::Instant::now() + Duration::from_millis(SNAPSHOT_SETTLE_MAX_MS);
@@ -102,10 +105,22 @@ fn decode_entry<T: Read<Cfg = ()>>(proof: &StateProof) -> Result<T, ApiError> {
     T::decode(commonware_codec::Copying(bytes.as_slice())).map_err(internal)
 }
 
-async fn proven_one<T: Read<Cfg = ()>>(state: &ApiState, key: Vec<u8>, what: &str) -> Result<Json<Proven<T>>, ApiError> {
-    let proof = read_proven(state, &[key]).await?.pop().flatten().ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what} on the ledger"))
-    })?;
+async fn proven_one<T: Read<Cfg = ()>>(
+    state: &ApiState,
+    key: Vec<u8>,
+    what: &str,
+) -> Result<Json<Proven<T>>, ApiError> {
+    let proof = read_proven(state, &[key])
+        .await?
+        .pop()
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no such {what} on the ledger"),
+            )
+        })?;
     Ok(Json(Proven {
         value: decode_entry(&proof)?,
         proof,
@@ -113,31 +128,53 @@ async fn proven_one<T: Read<Cfg = ()>>(state: &ApiState, key: Vec<u8>, what: &st
 }
 
 fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
-    text.parse().map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "malformed", format!("{what} is malformed")))
+    text.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!("{what} is malformed"),
+        )
+    })
 }
 
-pub async fn record(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<Proven<medchain_state::RecordEntry>>, ApiError> {
+pub async fn record(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Proven<medchain_state::RecordEntry>>, ApiError> {
     let id: RecordId = parse(&id, "record id (64 hex characters)")?;
     proven_one(&state, keys::record(&id), "record").await
 }
 
-pub async fn consent(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<Proven<medchain_state::ConsentEntry>>, ApiError> {
+pub async fn consent(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Proven<medchain_state::ConsentEntry>>, ApiError> {
     let id: ConsentId = parse(&id, "consent id (64 hex characters)")?;
     proven_one(&state, keys::consent(&id), "consent").await
 }
 
-pub async fn pseudonym(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<Proven<medchain_state::PseudonymEntry>>, ApiError> {
+pub async fn pseudonym(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Proven<medchain_state::PseudonymEntry>>, ApiError> {
     let id: AccountId = parse(&id, "pseudonym (64 hex characters)")?;
     proven_one(&state, keys::pseudonym(&id), "pseudonym").await
 }
 
-pub async fn member(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<Proven<medchain_state::MemberEntry>>, ApiError> {
+pub async fn member(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Proven<medchain_state::MemberEntry>>, ApiError> {
     let id: AccountId = parse(&id, "account (64 hex characters)")?;
     proven_one(&state, keys::member(&id), "member").await
 }
 
-pub async fn institution(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<Proven<medchain_state::InstitutionEntry>>, ApiError> {
-    let id = InstitutionId::new(&id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
+pub async fn institution(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Proven<medchain_state::InstitutionEntry>>, ApiError> {
+    let id = InstitutionId::new(&id)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
     proven_one(&state, keys::institution(&id), "institution").await
 }
 
@@ -171,16 +208,27 @@ pub async fn access_log(
 ) -> Result<Json<AccessLogResponse>, ApiError> {
     let id: AccountId = parse(&id, "pseudonym (64 hex characters)")?;
     let count_key = keys::access_log_count(&id);
-    let count = read_proven(&state, std::slice::from_ref(&count_key)).await?.pop().flatten();
+    let count = read_proven(&state, std::slice::from_ref(&count_key))
+        .await?
+        .pop()
+        .flatten();
     let total: u64 = match &count {
         Some(proof) => decode_entry(proof)?,
         None => 0,
     };
-    let limit = page.limit.min(medchain_types::limits::ACCESS_LOG_PAGE_MAX_ENTRIES) as u64;
+    let limit = page
+        .limit
+        .min(medchain_types::limits::ACCESS_LOG_PAGE_MAX_ENTRIES) as u64;
     let end = page.from.saturating_add(limit).min(total);
-    let entry_keys: Vec<_> = (page.from..end).map(|seq| keys::access_log(&id, seq)).collect();
+    let entry_keys: Vec<_> = (page.from..end)
+        .map(|seq| keys::access_log(&id, seq))
+        .collect();
     let mut entries = Vec::new();
-    for proof in read_proven(&state, &entry_keys).await?.into_iter().flatten() {
+    for proof in read_proven(&state, &entry_keys)
+        .await?
+        .into_iter()
+        .flatten()
+    {
         entries.push(Proven {
             value: decode_entry(&proof)?,
             proof,
@@ -196,11 +244,25 @@ pub async fn access_log(
 
 /// Checks a served proof against a state root (from a block whose finality was verified).
 pub fn verify_state_proof(proof: &StateProof, state_root: &sha256::Digest) -> bool {
-    let (Ok(key), Ok(value), Ok(bytes)) = (hex::decode(&proof.state_key), hex::decode(&proof.value), hex::decode(&proof.proof)) else {
+    let (Ok(key), Ok(value), Ok(bytes)) = (
+        hex::decode(&proof.state_key),
+        hex::decode(&proof.value),
+        hex::decode(&proof.proof),
+    ) else {
         return false;
     };
-    let Ok(kv_proof) = KeyValueProof::<mmr::Family, sha256::Digest, STATE_BITMAP_CHUNK_BYTES>::decode_cfg(commonware_codec::Copying(bytes.as_slice()), &PROOF_DIGESTS_MAX) else {
+    let Ok(kv_proof) =
+        KeyValueProof::<mmr::Family, sha256::Digest, STATE_BITMAP_CHUNK_BYTES>::decode_cfg(
+            commonware_codec::Copying(bytes.as_slice()),
+            &PROOF_DIGESTS_MAX,
+        )
+    else {
         return false;
     };
-    StateDb::<Context>::verify_key_value_proof(state_key_digest(&key), StateValue(value), &kv_proof, state_root)
+    StateDb::<Context>::verify_key_value_proof(
+        state_key_digest(&key),
+        StateValue(value),
+        &kv_proof,
+        state_root,
+    )
 }

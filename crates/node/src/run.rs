@@ -10,12 +10,15 @@ use crate::{
 };
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519};
 use commonware_p2p::{Address, AddressableManager as _, authenticated::lookup};
-use commonware_runtime::{Metrics as _, Quota, Runner as _, Spawner as _, Supervisor as _, tokio};
+use commonware_runtime::{Quota, Runner as _, Spawner as _, Supervisor as _, tokio};
 use commonware_stream::{
     cups::{self, Cups},
     sake::{self, Sake},
 };
-use commonware_utils::{NZU32, NZUsize, TryCollect as _, ordered::{Map, Set}};
+use commonware_utils::{
+    NZU32, NZUsize, TryCollect as _,
+    ordered::{Map, Set},
+};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tracing::{error, info};
 
@@ -27,7 +30,9 @@ const P2P_CHANNEL_QUOTA_PER_SECOND: u32 = 10_000;
 pub enum RunError {
     #[error("{0}")]
     Config(#[from] crate::config::ConfigError),
-    #[error("this node's key {0} is not a validator in the genesis; check key_file and genesis_file")]
+    #[error(
+        "this node's key {0} is not a validator in the genesis; check key_file and genesis_file"
+    )]
     NotAValidator(String),
     #[error("validator address {address:?} in the genesis is not host:port: {source}")]
     BadAddress {
@@ -46,10 +51,13 @@ pub fn run_validator(config: NodeConfig) -> Result<(), RunError> {
 
     let mut peers = Vec::new();
     for v in &genesis.validators {
-        let address: SocketAddr = v.p2p_address.parse().map_err(|source| RunError::BadAddress {
-            address: v.p2p_address.clone(),
-            source,
-        })?;
+        let address: SocketAddr = v
+            .p2p_address
+            .parse()
+            .map_err(|source| RunError::BadAddress {
+                address: v.p2p_address.clone(),
+                source,
+            })?;
         peers.push((v.account.0.clone(), Address::from(address)));
     }
     let validators: Set<ed25519::PublicKey> = peers
@@ -60,8 +68,10 @@ pub fn run_validator(config: NodeConfig) -> Result<(), RunError> {
     if validators.position(&me).is_none() {
         return Err(RunError::NotAValidator(hex::encode(me.as_ref())));
     }
-    let peer_map: Map<ed25519::PublicKey, Address> =
-        peers.into_iter().try_collect().map_err(|_| RunError::DuplicateValidator)?;
+    let peer_map: Map<ed25519::PublicKey, Address> = peers
+        .into_iter()
+        .try_collect()
+        .map_err(|_| RunError::DuplicateValidator)?;
 
     let runtime = tokio::Config::new()
         .with_storage_directory(config.storage_dir.clone())
@@ -90,7 +100,9 @@ pub fn run_validator(config: NodeConfig) -> Result<(), RunError> {
         oracle.track(0, peer_map);
         let channels: Vec<_> = channel::ALL
             .iter()
-            .map(|id| network.register(*id, Quota::per_second(NZU32!(P2P_CHANNEL_QUOTA_PER_SECOND))))
+            .map(|id| {
+                network.register(*id, Quota::per_second(NZU32!(P2P_CHANNEL_QUOTA_PER_SECOND)))
+            })
             .collect();
         network.start();
 

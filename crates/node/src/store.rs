@@ -135,7 +135,10 @@ impl<E: StorageContext + Spawner> BatchStore<E> {
 
 impl<E: StorageContext + Spawner> Store for BatchStore<E> {
     async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let batch = self.batch.as_ref().expect("batch is always present between calls");
+        let batch = self
+            .batch
+            .as_ref()
+            .expect("batch is always present between calls");
         batch
             .get(&state_key_digest(key))
             .await
@@ -144,7 +147,10 @@ impl<E: StorageContext + Spawner> Store for BatchStore<E> {
     }
 
     fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
-        let batch = self.batch.take().expect("batch is always present between calls");
+        let batch = self
+            .batch
+            .take()
+            .expect("batch is always present between calls");
         self.batch = Some(batch.write(state_key_digest(&key), value.map(StateValue)));
     }
 }
@@ -177,7 +183,9 @@ impl<E> Clone for NoStateSync<E> {
 
 /// Why a state-sync request was refused.
 #[derive(Debug, thiserror::Error)]
-#[error("state sync from peers is not supported; the node catches up by replaying finalized blocks")]
+#[error(
+    "state sync from peers is not supported; the node catches up by replaying finalized blocks"
+)]
 pub struct StateSyncUnsupported;
 
 impl<E: StorageContext + Spawner> sync::Source for NoStateSync<E> {

@@ -31,7 +31,9 @@ pub enum VerifyError {
     MalformedCertificate(String),
     #[error("the node sent no finalization certificate for height {0}")]
     MissingCertificate(u64),
-    #[error("the certificate is for another block (digest differs): the node served inconsistent data")]
+    #[error(
+        "the certificate is for another block (digest differs): the node served inconsistent data"
+    )]
     WrongBlock,
     #[error("the certificate's signatures do not verify against the genesis validators")]
     BadSignatures,
@@ -52,10 +54,15 @@ pub fn validator_set(genesis: &Genesis) -> Result<Set<ed25519::PublicKey>, Verif
 }
 
 /// Checks that `response` is a block finalized by the validators of `genesis`.
-pub fn finalized_block(genesis: &Genesis, response: &BlockResponse) -> Result<VerifiedBlock, VerifyError> {
+pub fn finalized_block(
+    genesis: &Genesis,
+    response: &BlockResponse,
+) -> Result<VerifiedBlock, VerifyError> {
     let validators = validator_set(genesis)?;
-    let bytes = hex::decode(&response.block).map_err(|e| VerifyError::MalformedBlock(e.to_string()))?;
-    let block = Block::decode(commonware_codec::Copying(bytes.as_slice())).map_err(|e| VerifyError::MalformedBlock(e.to_string()))?;
+    let bytes =
+        hex::decode(&response.block).map_err(|e| VerifyError::MalformedBlock(e.to_string()))?;
+    let block = Block::decode(commonware_codec::Copying(bytes.as_slice()))
+        .map_err(|e| VerifyError::MalformedBlock(e.to_string()))?;
     let digest: sha256::Digest = block.digest();
     if hex::encode(digest) != response.digest || block.height.get() != response.height {
         return Err(VerifyError::Inconsistent("digest or height"));
@@ -67,7 +74,8 @@ pub fn finalized_block(genesis: &Genesis, response: &BlockResponse) -> Result<Ve
         .finalization
         .as_ref()
         .ok_or(VerifyError::MissingCertificate(response.height))?;
-    let certificate = hex::decode(certificate).map_err(|e| VerifyError::MalformedCertificate(e.to_string()))?;
+    let certificate =
+        hex::decode(certificate).map_err(|e| VerifyError::MalformedCertificate(e.to_string()))?;
     let finalization = Finalization::<ed25519_scheme::Scheme, sha256::Digest>::decode_cfg(
         commonware_codec::Copying(certificate.as_slice()),
         &validators.len(),
@@ -76,7 +84,10 @@ pub fn finalized_block(genesis: &Genesis, response: &BlockResponse) -> Result<Ve
     if finalization.proposal.payload != digest {
         return Err(VerifyError::WrongBlock);
     }
-    let verifier = ed25519_scheme::Scheme::verifier(&consensus_namespace(&genesis.chain_name), validators.clone());
+    let verifier = ed25519_scheme::Scheme::verifier(
+        &consensus_namespace(&genesis.chain_name),
+        validators.clone(),
+    );
     if !finalization.verify(&mut rand::rng(), &verifier, &Sequential) {
         return Err(VerifyError::BadSignatures);
     }

@@ -6,11 +6,11 @@
 
 use commonware_codec::Encode as _;
 use commonware_consensus::{marshal::Identifier, types::Height};
-use commonware_cryptography::{Digestible as _, Signer as _, ed25519};
+use commonware_cryptography::{Digestible as _, Hasher as _, Signer as _, ed25519};
 use commonware_glue::simulate::{
     action::{Action, Crash, Schedule},
     engine::{EngineDefinition, InitContext},
-    exit::ProcessedHeightAtLeast,
+    exit::ExitCondition,
     plan::PlanBuilder,
     processed::ProcessedHeight,
     property::Property,
@@ -37,6 +37,10 @@ const LOAD_TRANSACTIONS_PER_VALIDATOR: u64 = 120;
 const HOSPITAL: &str = "st-mary-hospital";
 
 fn seed() -> u64 {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let seed = std::env::var("MEDCHAIN_SIM_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -53,7 +57,9 @@ struct Ledger {
 
 impl Ledger {
     fn new() -> Self {
-        let signers: Vec<_> = (0..VALIDATORS as u64).map(ed25519::PrivateKey::from_seed).collect();
+        let signers: Vec<_> = (0..VALIDATORS as u64)
+            .map(ed25519::PrivateKey::from_seed)
+            .collect();
         let genesis = Genesis {
             chain_name: "medchain-sim".into(),
             genesis_time_ms: 0,
@@ -82,12 +88,15 @@ impl Ledger {
     }
 
     fn validator_set(&self) -> Set<ed25519::PublicKey> {
-        self.signers.iter().map(|s| s.public_key()).try_collect().unwrap()
+        self.signers
+            .iter()
+            .map(|s| s.public_key())
+            .try_collect()
+            .unwrap()
     }
 }
 
 /// What a test can inspect of a running validator.
-#[derive(Clone)]
 struct NodeState {
     handles: EngineHandles<deterministic::Context>,
 }
@@ -103,7 +112,9 @@ fn registration(genesis: &Genesis, key_seed: u64) -> SignedTransaction {
     let key = ed25519::PrivateKey::from_seed(key_seed);
     let mut pre_public_key = [0u8; 33];
     pre_public_key[0] = 2;
-    pre_public_key[1..].copy_from_slice(&commonware_cryptography::Sha256::hash(&key_seed.to_be_bytes()).encode()[..32]);
+    pre_public_key[1..].copy_from_slice(
+        &commonware_cryptography::Sha256::hash(&[&key_seed.to_be_bytes()]).encode()[..32],
+    );
     let tx = Transaction {
         chain_id: genesis.chain_id(),
         sender: AccountId(key.public_key()),
@@ -185,6 +196,7 @@ impl EngineDefinition for Ledger {
 
 /// Every active validator finalized the same blocks (so the same transactions, in the same
 /// order) up to the lowest height they all reached, and transactions were committed.
+#[derive(Clone)]
 struct CommittedTransactionsAgree {
     min_transactions: usize,
 }
@@ -217,7 +229,7 @@ impl Property<ed25519::PublicKey, NodeState> for CommittedTransactionsAgree {
                     match digest {
                         None => {
                             digest = Some(block.digest());
-                            committed += block.transactions.len();
+                            committed += block.inner().transactions.len();
                         }
                         Some(d) if d != block.digest() => {
                             return Err(format!("validators disagree on block {height}"));
@@ -226,21 +238,67 @@ impl Property<ed25519::PublicKey, NodeState> for CommittedTransactionsAgree {
                     }
                 }
             }
+            println!(
+                "{} validators agree on {lowest} blocks holding {committed} transactions",
+                states.len()
+            );
             if committed < self.min_transactions {
-                return Err(format!("only {committed} transactions committed up to height {lowest}"));
+                return Err(format!(
+                    "only {committed} transactions committed up to height {lowest}"
+                ));
             }
             Ok(())
         })
     }
 }
 
-fn run(schedule: Schedule<ed25519::PublicKey>, required_height: u64) {
+/// Done once `honest` validators have finalized and applied `required` blocks (the harness
+/// counts a crashed validator as still expected, which a permanently silent one never meets).
+#[derive(Clone)]
+struct HonestHeightAtLeast {
+    required: u64,
+    honest: usize,
+}
+
+impl ExitCondition<ed25519::PublicKey, NodeState> for HonestHeightAtLeast {
+    fn name(&self) -> &str {
+        "honest_height_at_least"
+    }
+
+    fn requires_polling(&self) -> bool {
+        true
+    }
+
+    fn reached<'a>(
+        &'a self,
+        _tracker: &'a ProgressTracker<ed25519::PublicKey>,
+        states: &'a [&'a NodeState],
+        target_count: usize,
+    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send + 'a>> {
+        Box::pin(async move {
+            let mut reached = 0;
+            for state in states {
+                if state.processed_height().await >= self.required {
+                    reached += 1;
+                }
+            }
+            Ok(reached >= self.honest.min(target_count))
+        })
+    }
+}
+
+fn run(schedule: Schedule<ed25519::PublicKey>, required_height: u64, honest: usize) {
     let engine = Ledger::new();
     PlanBuilder::new(engine)
         .seed(seed())
         .crash(Crash::Schedule(schedule))
-        .exit_condition(ProcessedHeightAtLeast::new(required_height))
-        .property(CommittedTransactionsAgree { min_transactions: 100 })
+        .exit_condition(HonestHeightAtLeast {
+            required: required_height,
+            honest,
+        })
+        .property(CommittedTransactionsAgree {
+            min_transactions: 100,
+        })
         .timeout(Duration::from_secs(600))
         .run()
         .expect("the consortium keeps finalizing and agrees on committed transactions");
@@ -276,7 +334,7 @@ fn partition_heals_and_chain_keeps_finalizing() {
         schedule = schedule.at(Duration::from_secs(2), cut(other, &keys[0]));
     }
     schedule = schedule.at(Duration::from_secs(5), Action::Heal(healthy()));
-    run(schedule, 40);
+    run(schedule, 40, VALIDATORS);
 }
 
 #[test]
@@ -285,7 +343,7 @@ fn crashed_validator_restarts_and_catches_up() {
     let schedule = Schedule::new()
         .at(Duration::from_secs(2), Action::Crash(keys[1].clone()))
         .at(Duration::from_secs(5), Action::Restart(keys[1].clone()));
-    run(schedule, 40);
+    run(schedule, 40, VALIDATORS);
 }
 
 #[test]
@@ -294,5 +352,5 @@ fn silent_byzantine_validator_cannot_stall_the_chain() {
     // Validator 3 goes silent for the rest of the run: it neither votes nor proposes, and
     // the other three (a quorum of 2f+1 = 3) keep finalizing.
     let schedule = Schedule::new().at(Duration::from_secs(1), Action::Crash(keys[3].clone()));
-    run(schedule, 40);
+    run(schedule, 40, VALIDATORS - 1);
 }

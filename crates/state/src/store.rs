@@ -93,7 +93,10 @@ pub type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 impl<'a, S: Store> Overlay<'a, S> {
     pub fn new(base: &'a S) -> Self {
-        Self { base, writes: BTreeMap::new() }
+        Self {
+            base,
+            writes: BTreeMap::new(),
+        }
     }
 
     pub fn into_writes(self) -> Writes {
