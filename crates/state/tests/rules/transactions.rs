@@ -125,7 +125,7 @@ fn block_size_max_bytes_is_enforced_before_anything_executes() {
     let fragments: Vec<SealedFragment> = (0..limits::SEALED_FRAGMENTS_MAX as u64)
         .map(|i| SealedFragment {
             validator: account(&key(20_000 + i)),
-            ciphertext: vec![0u8; limits::SEALED_FRAGMENT_SIZE_MAX_BYTES].into(),
+            ciphertext: vec![0u8; 512].into(),
         })
         .collect();
     let payload = Payload::GrantConsent { policy: permit_person(&key(1)), reencryption_fragments: fragments };
