@@ -79,7 +79,12 @@ enum ConsentVerdict {
 }
 
 fn evaluate_consents(question: &AccessQuestion<'_>, member: &MemberEntry) -> ConsentVerdict {
-    let matcher = Matcher { account: question.requester.account, member, record: question.record, purpose: question.purpose };
+    let matcher = Matcher {
+        account: question.requester.account,
+        member,
+        record: question.record,
+        purpose: question.purpose,
+    };
     let mut permitted = None;
     let mut excepted = false;
     let current = question
@@ -88,7 +93,13 @@ fn evaluate_consents(question: &AccessQuestion<'_>, member: &MemberEntry) -> Con
         .filter(|c| c.revoked_height.is_none() && c.policy.period.contains(question.timestamp_ms));
     for consent in current {
         let policy = &consent.policy;
-        if !matcher.matches(&policy.actors, &policy.actions, &policy.purposes, &policy.data, false) {
+        if !matcher.matches(
+            &policy.actors,
+            &policy.actions,
+            &policy.purposes,
+            &policy.data,
+            false,
+        ) {
             continue;
         }
         if policy.decision == Decision::Deny {
@@ -139,7 +150,10 @@ impl Matcher<'_> {
         match actor {
             ConsentActor::Person(account) => account == self.account,
             ConsentActor::Role { institution, role } => {
-                *role == self.member.role && institution.as_ref().is_none_or(|i| i == &self.member.institution)
+                *role == self.member.role
+                    && institution
+                        .as_ref()
+                        .is_none_or(|i| i == &self.member.institution)
             }
             ConsentActor::Institution(id) => id == &self.member.institution,
         }
@@ -166,14 +180,19 @@ pub(crate) async fn request<S: Store>(
         .ok_or(TxError::UnknownRecord(*record_id))?;
     let member = rw::member(store, call.sender).await?;
     if member.is_none() && rw::pseudonym(store, call.sender).await?.is_none() {
-        return Err(TxError::UnknownSender { sender: call.sender.clone() });
+        return Err(TxError::UnknownSender {
+            sender: Box::new(call.sender.clone()),
+        });
     }
     let active = match &member {
         Some(entry) => rw::member_is_active(store, entry).await?,
         None => false,
     };
     let emergency_enabled = match &member {
-        Some(entry) => store.get(&keys::emergency_access(&record.patient, &entry.institution)).await?.is_some(),
+        Some(entry) => store
+            .get(&keys::emergency_access(&record.patient, &entry.institution))
+            .await?
+            .is_some(),
         None => false,
     };
     let mut consents = Vec::new();
@@ -182,7 +201,11 @@ pub(crate) async fn request<S: Store>(
         consents.push(consent.ok_or_else(|| corrupt_index(&id))?);
     }
     let question = AccessQuestion {
-        requester: Requester { account: call.sender, member: member.as_ref(), active },
+        requester: Requester {
+            account: call.sender,
+            member: member.as_ref(),
+            active,
+        },
         record: &record,
         purpose,
         consents: &consents,
@@ -190,7 +213,16 @@ pub(crate) async fn request<S: Store>(
         timestamp_ms: call.env.timestamp_ms,
     };
     let (reason, consent) = decide(&question);
-    let entry = log(store, call, &record, purpose, reason, consent, justification).await?;
+    let entry = log(
+        store,
+        call,
+        &record,
+        purpose,
+        reason,
+        consent,
+        justification,
+    )
+    .await?;
     Ok(Outcome::AccessDecided {
         patient: record.patient,
         sequence: entry.sequence,
@@ -217,7 +249,9 @@ async fn log<S: Store>(
     justification: Option<&str>,
 ) -> Result<AccessLogEntry, TxError> {
     let count_key = keys::access_log_count(&record.patient);
-    let sequence: u64 = rw::read(store, &count_key, "access_log_count").await?.unwrap_or(0);
+    let sequence: u64 = rw::read(store, &count_key, "access_log_count")
+        .await?
+        .unwrap_or(0);
     let entry = AccessLogEntry {
         sequence,
         record: record.id,

@@ -7,7 +7,9 @@ use crate::error::TxError;
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
 use crate::{keys, rw};
-use medchain_types::{AccountId, ConsentId, ConsentPolicy, DataScope, Decision, SealedFragment, limits};
+use medchain_types::{
+    AccountId, ConsentId, ConsentPolicy, DataScope, Decision, SealedFragment, limits,
+};
 
 pub(crate) async fn grant<S: Store>(
     store: &mut S,
@@ -17,7 +19,9 @@ pub(crate) async fn grant<S: Store>(
 ) -> Result<Outcome, TxError> {
     let patient = call.sender;
     if rw::pseudonym(store, patient).await?.is_none() {
-        return Err(TxError::UnknownSender { sender: patient.clone() });
+        return Err(TxError::UnknownSender {
+            sender: Box::new(patient.clone()),
+        });
     }
     if let DataScope::Records(records) = &policy.data {
         for record in records {
@@ -49,26 +53,41 @@ pub(crate) async fn grant<S: Store>(
     Ok(Outcome::ConsentGranted { consent: id })
 }
 
-async fn check_own_record<S: Store>(store: &S, patient: &AccountId, record: &medchain_types::RecordId) -> Result<(), TxError> {
+async fn check_own_record<S: Store>(
+    store: &S,
+    patient: &AccountId,
+    record: &medchain_types::RecordId,
+) -> Result<(), TxError> {
     let entry: RecordEntry = rw::read(store, &keys::record(record), "record")
         .await?
         .ok_or(TxError::UnknownRecord(*record))?;
     if &entry.patient != patient {
-        return Err(TxError::NotAuthorized(format!("record {record} belongs to another pseudonym")));
+        return Err(TxError::NotAuthorized(format!(
+            "record {record} belongs to another pseudonym"
+        )));
     }
     Ok(())
 }
 
 /// A permit needs fragments for at least t current validators; a deny carries none.
-fn check_fragments(set: &ValidatorSet, decision: Decision, fragments: &[SealedFragment]) -> Result<(), TxError> {
+fn check_fragments(
+    set: &ValidatorSet,
+    decision: Decision,
+    fragments: &[SealedFragment],
+) -> Result<(), TxError> {
     if decision == Decision::Deny {
         if !fragments.is_empty() {
-            return Err(TxError::BadFragments("a deny consent releases nothing; send no fragments".into()));
+            return Err(TxError::BadFragments(
+                "a deny consent releases nothing; send no fragments".into(),
+            ));
         }
         return Ok(());
     }
     if let Some(stranger) = fragments.iter().find(|f| !set.contains(&f.validator)) {
-        return Err(TxError::BadFragments(format!("{} is not a current validator", stranger.validator)));
+        return Err(TxError::BadFragments(format!(
+            "{} is not a current validator",
+            stranger.validator
+        )));
     }
     let threshold = set.reencryption_threshold();
     if fragments.len() < threshold {
@@ -81,12 +100,18 @@ fn check_fragments(set: &ValidatorSet, decision: Decision, fragments: &[SealedFr
     Ok(())
 }
 
-pub(crate) async fn revoke<S: Store>(store: &mut S, call: &Call<'_>, id: &ConsentId) -> Result<Outcome, TxError> {
+pub(crate) async fn revoke<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    id: &ConsentId,
+) -> Result<Outcome, TxError> {
     let mut entry: ConsentEntry = rw::read(store, &keys::consent(id), "consent")
         .await?
         .ok_or(TxError::UnknownConsent(*id))?;
     if &entry.patient != call.sender {
-        return Err(TxError::NotAuthorized("only the patient who granted a consent can revoke it".into()));
+        return Err(TxError::NotAuthorized(
+            "only the patient who granted a consent can revoke it".into(),
+        ));
     }
     if entry.revoked_height.is_some() {
         return Err(TxError::AlreadyRevoked);
@@ -99,6 +124,13 @@ pub(crate) async fn revoke<S: Store>(store: &mut S, call: &Call<'_>, id: &Consen
     Ok(Outcome::ConsentRevoked { consent: *id })
 }
 
-pub(crate) async fn patient_consents<S: Store>(store: &S, patient: &AccountId) -> Result<PatientConsents, TxError> {
-    Ok(rw::read(store, &keys::patient_consents(patient), "patient_consents").await?.unwrap_or_default())
+pub(crate) async fn patient_consents<S: Store>(
+    store: &S,
+    patient: &AccountId,
+) -> Result<PatientConsents, TxError> {
+    Ok(
+        rw::read(store, &keys::patient_consents(patient), "patient_consents")
+            .await?
+            .unwrap_or_default(),
+    )
 }

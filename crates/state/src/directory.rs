@@ -14,7 +14,10 @@ pub(crate) fn write_genesis_members<S: Store>(store: &mut S, genesis: &Genesis) 
             account: member.account.clone(),
             institution: member.institution.clone(),
             role: member.role,
-            keys: Some(MemberKeys { pre_public_key: member.pre_public_key, encryption_key: member.encryption_key }),
+            keys: Some(MemberKeys {
+                pre_public_key: member.pre_public_key,
+                encryption_key: member.encryption_key,
+            }),
             registered_height: 0,
             revoked_height: None,
         };
@@ -30,7 +33,8 @@ pub(crate) async fn register_member<S: Store>(
     pre_public_key: &[u8; 33],
     encryption_key: &[u8; 32],
 ) -> Result<Outcome, TxError> {
-    let admin = rw::active_member_with_role(store, call.sender, Role::Admin, "register members").await?;
+    let admin =
+        rw::active_member_with_role(store, call.sender, Role::Admin, "register members").await?;
     if role == Role::Admin {
         return Err(TxError::NotAuthorized(
             "admins are admitted with their institution by governance, not registered".into(),
@@ -41,12 +45,17 @@ pub(crate) async fn register_member<S: Store>(
         account: account.clone(),
         institution: admin.institution,
         role,
-        keys: Some(MemberKeys { pre_public_key: *pre_public_key, encryption_key: *encryption_key }),
+        keys: Some(MemberKeys {
+            pre_public_key: *pre_public_key,
+            encryption_key: *encryption_key,
+        }),
         registered_height: call.env.height,
         revoked_height: None,
     };
     rw::write(store, keys::member(account), &entry);
-    Ok(Outcome::MemberRegistered { account: account.clone() })
+    Ok(Outcome::MemberRegistered {
+        account: account.clone(),
+    })
 }
 
 pub(crate) async fn revoke_member<S: Store>(
@@ -54,8 +63,11 @@ pub(crate) async fn revoke_member<S: Store>(
     call: &Call<'_>,
     account: &AccountId,
 ) -> Result<Outcome, TxError> {
-    let admin = rw::active_member_with_role(store, call.sender, Role::Admin, "revoke members").await?;
-    let mut entry = rw::member(store, account).await?.ok_or_else(|| TxError::UnknownMember(account.clone()))?;
+    let admin =
+        rw::active_member_with_role(store, call.sender, Role::Admin, "revoke members").await?;
+    let mut entry = rw::member(store, account)
+        .await?
+        .ok_or_else(|| TxError::UnknownMember(Box::new(account.clone())))?;
     if entry.institution != admin.institution {
         return Err(TxError::NotAuthorized(format!(
             "{account} belongs to {}, not to {}",
@@ -63,12 +75,16 @@ pub(crate) async fn revoke_member<S: Store>(
         )));
     }
     if entry.role == Role::Admin {
-        return Err(TxError::NotAuthorized("an admin leaves only with its institution".into()));
+        return Err(TxError::NotAuthorized(
+            "an admin leaves only with its institution".into(),
+        ));
     }
     if entry.revoked_height.is_some() {
         return Err(TxError::AlreadyRevoked);
     }
     entry.revoked_height = Some(call.env.height);
     rw::write(store, keys::member(account), &entry);
-    Ok(Outcome::MemberRevoked { account: account.clone() })
+    Ok(Outcome::MemberRevoked {
+        account: account.clone(),
+    })
 }

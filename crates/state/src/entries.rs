@@ -3,11 +3,13 @@
 
 use bytes::{BufMut, Bytes};
 use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt, Write};
-use medchain_types::codec_util::{bytes_cfg, opt_str_encode_size, read_opt_str, vec_cfg, write_opt_str};
+use medchain_types::codec_util::{
+    bytes_cfg, opt_str_encode_size, read_opt_str, vec_cfg, write_opt_str,
+};
 use medchain_types::{
-    AccountId, ChainId, ConsentId, ConsentPolicy, Decision, InstitutionId, InstitutionKind, MembershipChange,
-    ProposalId, Purpose, RecordCategory, RecordId, Role, SealedFragment, TxHash, hexser, impl_struct_codec,
-    impl_tag_codec, limits,
+    AccountId, ChainId, ConsentId, ConsentPolicy, Decision, InstitutionId, InstitutionKind,
+    MembershipChange, ProposalId, Purpose, RecordCategory, RecordId, Role, SealedFragment, TxHash,
+    hexser, impl_struct_codec, impl_tag_codec, limits,
 };
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +19,10 @@ pub struct ChainEntry {
     pub chain_id: ChainId,
     pub genesis_time_ms: u64,
 }
-impl_struct_codec!(ChainEntry { chain_id: (), genesis_time_ms: () });
+impl_struct_codec!(ChainEntry {
+    chain_id: (),
+    genesis_time_ms: ()
+});
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -46,7 +51,11 @@ pub struct ValidatorEntry {
     pub institution: InstitutionId,
     pub since_height: u64,
 }
-impl_struct_codec!(ValidatorEntry { account: (), institution: (), since_height: () });
+impl_struct_codec!(ValidatorEntry {
+    account: (),
+    institution: (),
+    since_height: ()
+});
 
 /// The current validator set, sorted by account (one value so it reads in one get).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +63,9 @@ impl_struct_codec!(ValidatorEntry { account: (), institution: (), since_height: 
 pub struct ValidatorSet {
     pub validators: Vec<ValidatorEntry>,
 }
-impl_struct_codec!(ValidatorSet { validators: vec_cfg(limits::VALIDATORS_MAX) });
+impl_struct_codec!(ValidatorSet {
+    validators: vec_cfg(limits::VALIDATORS_MAX)
+});
 
 impl ValidatorSet {
     pub fn contains(&self, account: &AccountId) -> bool {
@@ -91,7 +102,10 @@ pub struct MemberKeys {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
     pub encryption_key: [u8; 32],
 }
-impl_struct_codec!(MemberKeys { pre_public_key: (), encryption_key: () });
+impl_struct_codec!(MemberKeys {
+    pre_public_key: (),
+    encryption_key: ()
+});
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -122,7 +136,12 @@ pub struct PseudonymEntry {
     pub pre_public_key: [u8; 33],
     pub registered_height: u64,
 }
-impl_struct_codec!(PseudonymEntry { account: (), institution: (), pre_public_key: (), registered_height: () });
+impl_struct_codec!(PseudonymEntry {
+    account: (),
+    institution: (),
+    pre_public_key: (),
+    registered_height: ()
+});
 
 /// Present while the pseudonym allows break-glass reads by one institution.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,7 +207,9 @@ impl_struct_codec!(ConsentEntry {
 pub struct PatientConsents {
     pub consents: Vec<ConsentId>,
 }
-impl_struct_codec!(PatientConsents { consents: vec_cfg(limits::CONSENTS_PER_PATIENT_MAX) });
+impl_struct_codec!(PatientConsents {
+    consents: vec_cfg(limits::CONSENTS_PER_PATIENT_MAX)
+});
 
 /// Stored status of a proposal. `Expired` is never stored: see `ProposalEntry::status_at`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,9 +310,10 @@ impl_tag_codec!(AccessReason {
 impl AccessReason {
     pub fn decision(self) -> Decision {
         match self {
-            AccessReason::Patient | AccessReason::Author | AccessReason::Consent | AccessReason::BreakGlass => {
-                Decision::Permit
-            }
+            AccessReason::Patient
+            | AccessReason::Author
+            | AccessReason::Consent
+            | AccessReason::BreakGlass => Decision::Permit,
             _ => Decision::Deny,
         }
     }

@@ -4,7 +4,8 @@
 use crate::entries::ProposalStatus;
 use crate::store::StoreError;
 use medchain_types::{
-    AccountId, ChainId, ConsentId, InstitutionId, PhiViolation, ProposalId, RecordId, ValidationError,
+    AccountId, ChainId, ConsentId, InstitutionId, PhiViolation, ProposalId, RecordId,
+    ValidationError,
 };
 use thiserror::Error;
 
@@ -13,40 +14,58 @@ use thiserror::Error;
 pub enum StateError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("stored {table} value does not decode ({reason}); the state is corrupt, resync this node")]
+    #[error(
+        "stored {table} value does not decode ({reason}); the state is corrupt, resync this node"
+    )]
     Corrupt { table: &'static str, reason: String },
 }
 
+/// Accounts are boxed: an `AccountId` carries its decompressed Ed25519 point
+/// (192 bytes), and every `Result<_, TxError>` would pay for it.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum TxError {
-    #[error("the signature does not verify; sign the canonical transaction with the sender's key in namespace medchain/tx/v1")]
+    #[error(
+        "the signature does not verify; sign the canonical transaction with the sender's key in namespace medchain/tx/v1"
+    )]
     BadSignature,
-    #[error("transaction is for chain {got}, this chain is {expected}; rebuild it with this chain's id")]
+    #[error(
+        "transaction is for chain {got}, this chain is {expected}; rebuild it with this chain's id"
+    )]
     WrongChain { expected: ChainId, got: ChainId },
-    #[error("nonce {got} was already used (next is {expected}); this transaction is a replay or a duplicate")]
+    #[error(
+        "nonce {got} was already used (next is {expected}); this transaction is a replay or a duplicate"
+    )]
     NonceReplayed { expected: u64, got: u64 },
-    #[error("nonce {got} is ahead of the next nonce {expected}; submit the missing transactions first")]
+    #[error(
+        "nonce {got} is ahead of the next nonce {expected}; submit the missing transactions first"
+    )]
     NonceGap { expected: u64, got: u64 },
     #[error("account {sender} is not registered for this action; register it first")]
-    UnknownSender { sender: AccountId },
+    UnknownSender { sender: Box<AccountId> },
     #[error("not authorized: {0}")]
     NotAuthorized(String),
     #[error("{limit} exceeded: got {got}, at most {max} allowed; reduce the request")]
-    LimitExceeded { limit: &'static str, max: u64, got: u64 },
-    #[error("the justification looks like it contains {0}; use coded clinical wording, no identifiers")]
+    LimitExceeded {
+        limit: &'static str,
+        max: u64,
+        got: u64,
+    },
+    #[error(
+        "the justification looks like it contains {0}; use coded clinical wording, no identifiers"
+    )]
     DirectIdentifier(PhiViolation),
     #[error("{0}")]
     Invalid(ValidationError),
     #[error("account {account} is already registered as a member or pseudonym; use another key")]
-    AlreadyRegistered { account: AccountId },
+    AlreadyRegistered { account: Box<AccountId> },
     #[error("no institution {0}; check the id or admit it through governance")]
     UnknownInstitution(InstitutionId),
     #[error("institution {0} has been removed from the consortium")]
     InstitutionInactive(InstitutionId),
     #[error("no member {0}; check the account")]
-    UnknownMember(AccountId),
+    UnknownMember(Box<AccountId>),
     #[error("no pseudonym {0}; the patient must register it first")]
-    UnknownPseudonym(AccountId),
+    UnknownPseudonym(Box<AccountId>),
     #[error("no record {0}; check the id")]
     UnknownRecord(RecordId),
     #[error("no consent {0}; check the id")]
@@ -56,7 +75,10 @@ pub enum TxError {
     #[error("already revoked; nothing to do")]
     AlreadyRevoked,
     #[error("proposal {proposal} is {status:?} and takes no more votes")]
-    ProposalClosed { proposal: ProposalId, status: ProposalStatus },
+    ProposalClosed {
+        proposal: ProposalId,
+        status: ProposalStatus,
+    },
     #[error("validator already voted on proposal {proposal}; votes cannot be changed")]
     AlreadyVoted { proposal: ProposalId },
     #[error("membership change does not apply: {0}")]
@@ -106,7 +128,9 @@ impl TxError {
 impl From<ValidationError> for TxError {
     fn from(error: ValidationError) -> Self {
         match error {
-            ValidationError::LimitExceeded { limit, max, got } => TxError::LimitExceeded { limit, max, got },
+            ValidationError::LimitExceeded { limit, max, got } => {
+                TxError::LimitExceeded { limit, max, got }
+            }
             ValidationError::DirectIdentifier(kind) => TxError::DirectIdentifier(kind),
             other => TxError::Invalid(other),
         }

@@ -27,15 +27,36 @@ pub struct BlockEnv {
 #[serde(tag = "type", rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Outcome {
-    ProposalOpened { proposal: ProposalId, status: ProposalStatus },
-    Voted { proposal: ProposalId, status: ProposalStatus },
-    MemberRegistered { account: AccountId },
-    MemberRevoked { account: AccountId },
-    PseudonymRegistered { account: AccountId },
-    EmergencyAccessSet { institution: InstitutionId, enabled: bool },
-    RecordCreated { record: RecordId },
-    ConsentGranted { consent: ConsentId },
-    ConsentRevoked { consent: ConsentId },
+    ProposalOpened {
+        proposal: ProposalId,
+        status: ProposalStatus,
+    },
+    Voted {
+        proposal: ProposalId,
+        status: ProposalStatus,
+    },
+    MemberRegistered {
+        account: AccountId,
+    },
+    MemberRevoked {
+        account: AccountId,
+    },
+    PseudonymRegistered {
+        account: AccountId,
+    },
+    EmergencyAccessSet {
+        institution: InstitutionId,
+        enabled: bool,
+    },
+    RecordCreated {
+        record: RecordId,
+    },
+    ConsentGranted {
+        consent: ConsentId,
+    },
+    ConsentRevoked {
+        consent: ConsentId,
+    },
     /// Logged as entry `sequence` of the patient's access log.
     AccessDecided {
         patient: AccountId,
@@ -69,7 +90,10 @@ pub async fn apply_genesis<S: Store>(store: &mut S, genesis: &Genesis) -> Result
     if let Some(existing) = rw::read::<_, ChainEntry>(store, &keys::chain(), "chain").await? {
         return Err(GenesisError::AlreadyApplied(existing.chain_id));
     }
-    let chain = ChainEntry { chain_id: genesis.chain_id(), genesis_time_ms: genesis.genesis_time_ms };
+    let chain = ChainEntry {
+        chain_id: genesis.chain_id(),
+        genesis_time_ms: genesis.genesis_time_ms,
+    };
     rw::write(store, keys::chain(), &chain);
     governance::write_genesis(store, genesis);
     directory::write_genesis_members(store, genesis);
@@ -78,7 +102,11 @@ pub async fn apply_genesis<S: Store>(store: &mut S, genesis: &Genesis) -> Result
 
 /// Full admission check for the mempool and the API: signature, then every
 /// rule, against `env` (the next block's expected height and time). Writes nothing.
-pub async fn check_transaction<S: Store>(store: &S, env: &BlockEnv, tx: &SignedTransaction) -> Result<(), TxError> {
+pub async fn check_transaction<S: Store>(
+    store: &S,
+    env: &BlockEnv,
+    tx: &SignedTransaction,
+) -> Result<(), TxError> {
     if !tx.verify() {
         return Err(TxError::BadSignature);
     }
@@ -94,12 +122,17 @@ pub async fn execute_block<S: Store>(
     txs: &[SignedTransaction],
 ) -> Result<Vec<Receipt>, BlockError> {
     check_block_limits(txs)?;
-    verify_batch(txs).map_err(|e| BlockError { index: e.first_bad_index, error: TxError::BadSignature })?;
+    verify_batch(txs).map_err(|e| BlockError {
+        index: e.first_bad_index,
+        error: TxError::BadSignature,
+    })?;
     let mut block = Overlay::new(&*store);
     let mut receipts = Vec::with_capacity(txs.len());
     for (index, tx) in txs.iter().enumerate() {
         let mut overlay = Overlay::new(&block);
-        let receipt = apply_transaction(&mut overlay, env, tx).await.map_err(|error| BlockError { index, error })?;
+        let receipt = apply_transaction(&mut overlay, env, tx)
+            .await
+            .map_err(|error| BlockError { index, error })?;
         let writes = overlay.into_writes();
         commit(&mut block, writes);
         receipts.push(receipt);
@@ -116,7 +149,10 @@ fn check_block_limits(txs: &[SignedTransaction]) -> Result<(), BlockError> {
             max: limits::BLOCK_TRANSACTIONS_MAX as u64,
             got: txs.len() as u64,
         };
-        return Err(BlockError { index: limits::BLOCK_TRANSACTIONS_MAX, error });
+        return Err(BlockError {
+            index: limits::BLOCK_TRANSACTIONS_MAX,
+            error,
+        });
     }
     let mut total_bytes = 0usize;
     for (index, tx) in txs.iter().enumerate() {
@@ -135,8 +171,16 @@ fn check_block_limits(txs: &[SignedTransaction]) -> Result<(), BlockError> {
 
 /// Proposes a block: takes candidates in order, skips (and reports) those
 /// that fail, defers those that no longer fit, and writes the included ones.
-pub async fn build_block<S: Store>(store: &mut S, env: &BlockEnv, candidates: Vec<SignedTransaction>) -> BuiltBlock {
-    let mut built = BuiltBlock { included: Vec::new(), rejected: Vec::new(), deferred: Vec::new() };
+pub async fn build_block<S: Store>(
+    store: &mut S,
+    env: &BlockEnv,
+    candidates: Vec<SignedTransaction>,
+) -> BuiltBlock {
+    let mut built = BuiltBlock {
+        included: Vec::new(),
+        rejected: Vec::new(),
+        deferred: Vec::new(),
+    };
     let mut total_bytes = 0usize;
     for tx in candidates {
         let size = tx.encode_size();
@@ -165,22 +209,39 @@ pub async fn build_block<S: Store>(store: &mut S, env: &BlockEnv, candidates: Ve
 
 /// Everything but the signature: chain, stateless rules, nonce, the payload's handler.
 /// Writes go to `store`, which callers make an overlay so a failure leaves nothing.
-async fn apply_transaction<S: Store>(store: &mut S, env: &BlockEnv, tx: &SignedTransaction) -> Result<Receipt, TxError> {
+async fn apply_transaction<S: Store>(
+    store: &mut S,
+    env: &BlockEnv,
+    tx: &SignedTransaction,
+) -> Result<Receipt, TxError> {
     let transaction = &tx.transaction;
     if transaction.chain_id != env.chain_id {
-        return Err(TxError::WrongChain { expected: env.chain_id, got: transaction.chain_id });
+        return Err(TxError::WrongChain {
+            expected: env.chain_id,
+            got: transaction.chain_id,
+        });
     }
     tx.validate()?;
     let sender = &transaction.sender;
     let expected = next_nonce_of(store, sender).await?;
     if transaction.nonce < expected {
-        return Err(TxError::NonceReplayed { expected, got: transaction.nonce });
+        return Err(TxError::NonceReplayed {
+            expected,
+            got: transaction.nonce,
+        });
     }
     if transaction.nonce > expected {
-        return Err(TxError::NonceGap { expected, got: transaction.nonce });
+        return Err(TxError::NonceGap {
+            expected,
+            got: transaction.nonce,
+        });
     }
     let tx_hash = tx.hash();
-    let call = Call { env, sender, tx_hash };
+    let call = Call {
+        env,
+        sender,
+        tx_hash,
+    };
     let outcome = dispatch(store, &call, &transaction.payload).await?;
     rw::write(store, keys::nonce(sender), &(expected + 1));
     Ok(Receipt { tx_hash, outcome })
@@ -193,31 +254,55 @@ pub(crate) struct Call<'a> {
     pub tx_hash: TxHash,
 }
 
-async fn dispatch<S: Store>(store: &mut S, call: &Call<'_>, payload: &Payload) -> Result<Outcome, TxError> {
+async fn dispatch<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    payload: &Payload,
+) -> Result<Outcome, TxError> {
     match payload {
-        Payload::ProposeMembership { change, ttl_blocks } => governance::propose(store, call, change, *ttl_blocks).await,
-        Payload::Vote { proposal, approve } => governance::vote(store, call, proposal, *approve).await,
-        Payload::RegisterMember { account, role, pre_public_key, encryption_key } => {
-            directory::register_member(store, call, account, *role, pre_public_key, encryption_key).await
+        Payload::ProposeMembership { change, ttl_blocks } => {
+            governance::propose(store, call, change, *ttl_blocks).await
+        }
+        Payload::Vote { proposal, approve } => {
+            governance::vote(store, call, proposal, *approve).await
+        }
+        Payload::RegisterMember {
+            account,
+            role,
+            pre_public_key,
+            encryption_key,
+        } => {
+            directory::register_member(store, call, account, *role, pre_public_key, encryption_key)
+                .await
         }
         Payload::RevokeMember { account } => directory::revoke_member(store, call, account).await,
-        Payload::RegisterPseudonym { institution, pre_public_key } => {
-            patients::register_pseudonym(store, call, institution, pre_public_key).await
-        }
-        Payload::SetEmergencyAccess { institution, enabled } => {
-            patients::set_emergency_access(store, call, institution, *enabled).await
-        }
+        Payload::RegisterPseudonym {
+            institution,
+            pre_public_key,
+        } => patients::register_pseudonym(store, call, institution, pre_public_key).await,
+        Payload::SetEmergencyAccess {
+            institution,
+            enabled,
+        } => patients::set_emergency_access(store, call, institution, *enabled).await,
         Payload::CreateRecord { .. } => records::create_record(store, call, payload).await,
-        Payload::GrantConsent { policy, reencryption_fragments } => {
-            consent::grant(store, call, policy, reencryption_fragments).await
-        }
+        Payload::GrantConsent {
+            policy,
+            reencryption_fragments,
+        } => consent::grant(store, call, policy, reencryption_fragments).await,
         Payload::RevokeConsent { consent: id } => consent::revoke(store, call, id).await,
-        Payload::RequestAccess { record, purpose, justification } => {
-            access::request(store, call, record, *purpose, justification.as_deref()).await
-        }
+        Payload::RequestAccess {
+            record,
+            purpose,
+            justification,
+        } => access::request(store, call, record, *purpose, justification.as_deref()).await,
     }
 }
 
-pub(crate) async fn next_nonce_of<S: Store>(store: &S, account: &AccountId) -> Result<u64, TxError> {
-    Ok(rw::read::<_, u64>(store, &keys::nonce(account), "nonce").await?.unwrap_or(0))
+pub(crate) async fn next_nonce_of<S: Store>(
+    store: &S,
+    account: &AccountId,
+) -> Result<u64, TxError> {
+    Ok(rw::read::<_, u64>(store, &keys::nonce(account), "nonce")
+        .await?
+        .unwrap_or(0))
 }

@@ -9,11 +9,19 @@ use crate::error::TxError;
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
 use crate::{keys, rw};
-use medchain_types::{AccountId, Genesis, InstitutionId, InstitutionKind, MembershipChange, ProposalId, Role, limits};
+use medchain_types::{
+    AccountId, Genesis, InstitutionId, InstitutionKind, MembershipChange, ProposalId, Role, limits,
+};
 
 pub(crate) fn write_genesis<S: Store>(store: &mut S, genesis: &Genesis) {
     for institution in &genesis.institutions {
-        admit(store, &institution.id, institution.kind, &institution.admin, 0);
+        admit(
+            store,
+            &institution.id,
+            institution.kind,
+            &institution.admin,
+            0,
+        );
     }
     let mut set = ValidatorSet::default();
     for validator in &genesis.validators {
@@ -26,7 +34,10 @@ pub(crate) fn write_genesis<S: Store>(store: &mut S, genesis: &Genesis) {
     rw::write(store, keys::validator_set(), &set);
 }
 
-async fn require_validator<S: Store>(store: &S, sender: &AccountId) -> Result<ValidatorSet, TxError> {
+async fn require_validator<S: Store>(
+    store: &S,
+    sender: &AccountId,
+) -> Result<ValidatorSet, TxError> {
     let set = rw::validator_set(store).await?;
     if !set.contains(sender) {
         return Err(TxError::NotAuthorized(format!(
@@ -59,7 +70,10 @@ pub(crate) async fn propose<S: Store>(
     };
     settle(store, &set, &mut proposal, call.env.height).await?;
     rw::write(store, keys::proposal(&id), &proposal);
-    Ok(Outcome::ProposalOpened { proposal: id, status: proposal.status })
+    Ok(Outcome::ProposalOpened {
+        proposal: id,
+        status: proposal.status,
+    })
 }
 
 pub(crate) async fn vote<S: Store>(
@@ -74,7 +88,10 @@ pub(crate) async fn vote<S: Store>(
         .ok_or(TxError::UnknownProposal(*id))?;
     let status = proposal.status_at(call.env.height);
     if status != ProposalStatus::Open {
-        return Err(TxError::ProposalClosed { proposal: *id, status });
+        return Err(TxError::ProposalClosed {
+            proposal: *id,
+            status,
+        });
     }
     if proposal.approvals.contains(call.sender) || proposal.rejections.contains(call.sender) {
         return Err(TxError::AlreadyVoted { proposal: *id });
@@ -86,7 +103,10 @@ pub(crate) async fn vote<S: Store>(
     }
     settle(store, &set, &mut proposal, call.env.height).await?;
     rw::write(store, keys::proposal(id), &proposal);
-    Ok(Outcome::Voted { proposal: *id, status: proposal.status })
+    Ok(Outcome::Voted {
+        proposal: *id,
+        status: proposal.status,
+    })
 }
 
 /// Counts only votes of current validators: a removed validator's vote lapses.
@@ -97,8 +117,16 @@ async fn settle<S: Store>(
     height: u64,
 ) -> Result<(), TxError> {
     let n = set.len();
-    let approvals = proposal.approvals.iter().filter(|a| set.contains(a)).count();
-    let rejections = proposal.rejections.iter().filter(|a| set.contains(a)).count();
+    let approvals = proposal
+        .approvals
+        .iter()
+        .filter(|a| set.contains(a))
+        .count();
+    let rejections = proposal
+        .rejections
+        .iter()
+        .filter(|a| set.contains(a))
+        .count();
     if 3 * approvals > 2 * n {
         proposal.status = match check_change(store, set, &proposal.change).await {
             Ok(()) => {
@@ -117,12 +145,18 @@ async fn settle<S: Store>(
 }
 
 /// Preconditions of a change, checked when proposed and again when it passes.
-async fn check_change<S: Store>(store: &S, set: &ValidatorSet, change: &MembershipChange) -> Result<(), TxError> {
+async fn check_change<S: Store>(
+    store: &S,
+    set: &ValidatorSet,
+    change: &MembershipChange,
+) -> Result<(), TxError> {
     let invalid = |reason: String| Err(TxError::InvalidChange(reason));
     match change {
         MembershipChange::AdmitInstitution { id, admin, .. } => {
             if rw::institution(store, id).await?.is_some() {
-                return invalid(format!("institution {id} exists or existed; ids are never reused"));
+                return invalid(format!(
+                    "institution {id} exists or existed; ids are never reused"
+                ));
             }
             rw::ensure_unregistered(store, admin).await
         }
@@ -133,13 +167,19 @@ async fn check_change<S: Store>(store: &S, set: &ValidatorSet, change: &Membersh
             }
             Ok(())
         }
-        MembershipChange::AddValidator { institution, validator } => {
+        MembershipChange::AddValidator {
+            institution,
+            validator,
+        } => {
             rw::active_institution(store, institution).await?;
             if set.contains(validator) {
                 return invalid(format!("{validator} is already a validator"));
             }
             if set.len() >= limits::VALIDATORS_MAX {
-                return invalid(format!("the set is at validators_max ({})", limits::VALIDATORS_MAX));
+                return invalid(format!(
+                    "the set is at validators_max ({})",
+                    limits::VALIDATORS_MAX
+                ));
             }
             Ok(())
         }
@@ -163,7 +203,9 @@ async fn apply_change<S: Store>(
 ) -> Result<(), TxError> {
     let mut next = set.clone();
     match change {
-        MembershipChange::AdmitInstitution { id, kind, admin } => admit(store, id, *kind, admin, height),
+        MembershipChange::AdmitInstitution { id, kind, admin } => {
+            admit(store, id, *kind, admin, height)
+        }
         MembershipChange::RemoveInstitution { id } => {
             let mut entry = rw::active_institution(store, id).await?;
             entry.active = false;
@@ -171,20 +213,34 @@ async fn apply_change<S: Store>(
             rw::write(store, keys::institution(id), &entry);
             next.validators.retain(|v| &v.institution != id);
         }
-        MembershipChange::AddValidator { institution, validator } => next.insert(ValidatorEntry {
+        MembershipChange::AddValidator {
+            institution,
+            validator,
+        } => next.insert(ValidatorEntry {
             account: validator.clone(),
             institution: institution.clone(),
             since_height: height,
         }),
-        MembershipChange::RemoveValidator { validator } => next.validators.retain(|v| &v.account != validator),
+        MembershipChange::RemoveValidator { validator } => {
+            next.validators.retain(|v| &v.account != validator)
+        }
     }
-    assert!(!next.is_empty() && next.len() <= limits::VALIDATORS_MAX, "check_change keeps the set in bounds");
+    assert!(
+        !next.is_empty() && next.len() <= limits::VALIDATORS_MAX,
+        "check_change keeps the set in bounds"
+    );
     rw::write(store, keys::validator_set(), &next);
     Ok(())
 }
 
 /// Registers the institution and its admin (admins carry no read keys: they manage staff).
-fn admit<S: Store>(store: &mut S, id: &InstitutionId, kind: InstitutionKind, admin: &AccountId, height: u64) {
+fn admit<S: Store>(
+    store: &mut S,
+    id: &InstitutionId,
+    kind: InstitutionKind,
+    admin: &AccountId,
+    height: u64,
+) {
     let institution = InstitutionEntry {
         id: id.clone(),
         kind,

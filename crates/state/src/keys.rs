@@ -56,7 +56,10 @@ pub fn pseudonym(account: &AccountId) -> Vec<u8> {
 }
 
 pub fn emergency_access(pseudonym: &AccountId, institution: &InstitutionId) -> Vec<u8> {
-    key(table::EMERGENCY_ACCESS, &[&pseudonym.encode(), &institution.encode()])
+    key(
+        table::EMERGENCY_ACCESS,
+        &[&pseudonym.encode(), &institution.encode()],
+    )
 }
 
 pub fn record(id: &RecordId) -> Vec<u8> {
@@ -78,7 +81,10 @@ pub fn proposal(id: &ProposalId) -> Vec<u8> {
 
 /// One access-log entry; `sequence` counts from 0 per pseudonym.
 pub fn access_log(pseudonym: &AccountId, sequence: u64) -> Vec<u8> {
-    key(table::ACCESS_LOG, &[&pseudonym.encode(), &sequence.encode()])
+    key(
+        table::ACCESS_LOG,
+        &[&pseudonym.encode(), &sequence.encode()],
+    )
 }
 
 pub fn access_log_count(pseudonym: &AccountId) -> Vec<u8> {

@@ -72,5 +72,8 @@ pub mod store;
 
 pub use entries::*;
 pub use error::{BlockError, GenesisError, StateError, TxError};
-pub use exec::{BlockEnv, BuiltBlock, Outcome, Receipt, apply_genesis, build_block, check_transaction, execute_block};
+pub use exec::{
+    BlockEnv, BuiltBlock, Outcome, Receipt, apply_genesis, build_block, check_transaction,
+    execute_block,
+};
 pub use store::{MemoryStore, Overlay, Store, StoreError, Writes, commit};

@@ -23,7 +23,9 @@ pub(crate) async fn register_pseudonym<S: Store>(
         registered_height: call.env.height,
     };
     rw::write(store, keys::pseudonym(call.sender), &entry);
-    Ok(Outcome::PseudonymRegistered { account: call.sender.clone() })
+    Ok(Outcome::PseudonymRegistered {
+        account: call.sender.clone(),
+    })
 }
 
 pub(crate) async fn set_emergency_access<S: Store>(
@@ -33,15 +35,26 @@ pub(crate) async fn set_emergency_access<S: Store>(
     enabled: bool,
 ) -> Result<Outcome, TxError> {
     if rw::pseudonym(store, call.sender).await?.is_none() {
-        return Err(TxError::UnknownSender { sender: call.sender.clone() });
+        return Err(TxError::UnknownSender {
+            sender: Box::new(call.sender.clone()),
+        });
     }
     let key = keys::emergency_access(call.sender, institution);
     if enabled {
         rw::active_institution(store, institution).await?;
-        rw::write(store, key, &EmergencyAccessEntry { enabled_height: call.env.height });
+        rw::write(
+            store,
+            key,
+            &EmergencyAccessEntry {
+                enabled_height: call.env.height,
+            },
+        );
     } else {
         // Disabling is always allowed, even for an institution removed since.
         store.put(key, None);
     }
-    Ok(Outcome::EmergencyAccessSet { institution: institution.clone(), enabled })
+    Ok(Outcome::EmergencyAccessSet {
+        institution: institution.clone(),
+        enabled,
+    })
 }

@@ -2,8 +2,8 @@
 //! prove any answer with a proof for that key against a finalized state root.
 
 use crate::entries::{
-    AccessLogEntry, ChainEntry, ConsentEntry, InstitutionEntry, MemberEntry, PatientConsents, ProposalEntry,
-    PseudonymEntry, RecordEntry, ValidatorSet,
+    AccessLogEntry, ChainEntry, ConsentEntry, InstitutionEntry, MemberEntry, PatientConsents,
+    ProposalEntry, PseudonymEntry, RecordEntry, ValidatorSet,
 };
 use crate::error::StateError;
 use crate::store::Store;
@@ -15,7 +15,10 @@ pub async fn chain<S: Store>(store: &S) -> Result<Option<ChainEntry>, StateError
     rw::read(store, &keys::chain(), "chain").await
 }
 
-pub async fn institution<S: Store>(store: &S, id: &InstitutionId) -> Result<Option<InstitutionEntry>, StateError> {
+pub async fn institution<S: Store>(
+    store: &S,
+    id: &InstitutionId,
+) -> Result<Option<InstitutionEntry>, StateError> {
     rw::institution(store, id).await
 }
 
@@ -27,7 +30,10 @@ pub struct MemberView {
     pub active: bool,
 }
 
-pub async fn member<S: Store>(store: &S, account: &AccountId) -> Result<Option<MemberView>, StateError> {
+pub async fn member<S: Store>(
+    store: &S,
+    account: &AccountId,
+) -> Result<Option<MemberView>, StateError> {
     let Some(member) = rw::member(store, account).await? else {
         return Ok(None);
     };
@@ -39,7 +45,10 @@ pub async fn validators<S: Store>(store: &S) -> Result<ValidatorSet, StateError>
     rw::validator_set(store).await
 }
 
-pub async fn pseudonym<S: Store>(store: &S, account: &AccountId) -> Result<Option<PseudonymEntry>, StateError> {
+pub async fn pseudonym<S: Store>(
+    store: &S,
+    account: &AccountId,
+) -> Result<Option<PseudonymEntry>, StateError> {
     rw::pseudonym(store, account).await
 }
 
@@ -48,27 +57,43 @@ pub async fn emergency_access<S: Store>(
     pseudonym: &AccountId,
     institution: &InstitutionId,
 ) -> Result<bool, StateError> {
-    Ok(store.get(&keys::emergency_access(pseudonym, institution)).await?.is_some())
+    Ok(store
+        .get(&keys::emergency_access(pseudonym, institution))
+        .await?
+        .is_some())
 }
 
 pub async fn record<S: Store>(store: &S, id: &RecordId) -> Result<Option<RecordEntry>, StateError> {
     rw::read(store, &keys::record(id), "record").await
 }
 
-pub async fn consent<S: Store>(store: &S, id: &ConsentId) -> Result<Option<ConsentEntry>, StateError> {
+pub async fn consent<S: Store>(
+    store: &S,
+    id: &ConsentId,
+) -> Result<Option<ConsentEntry>, StateError> {
     rw::read(store, &keys::consent(id), "consent").await
 }
 
 /// The pseudonym's unrevoked consents, in grant order (revoked ones stay readable by id).
-pub async fn patient_consents<S: Store>(store: &S, pseudonym: &AccountId) -> Result<Vec<ConsentEntry>, StateError> {
-    let index: PatientConsents =
-        rw::read(store, &keys::patient_consents(pseudonym), "patient_consents").await?.unwrap_or_default();
+pub async fn patient_consents<S: Store>(
+    store: &S,
+    pseudonym: &AccountId,
+) -> Result<Vec<ConsentEntry>, StateError> {
+    let index: PatientConsents = rw::read(
+        store,
+        &keys::patient_consents(pseudonym),
+        "patient_consents",
+    )
+    .await?
+    .unwrap_or_default();
     let mut consents = Vec::with_capacity(index.consents.len());
     for id in index.consents {
-        let entry = consent(store, &id).await?.ok_or_else(|| StateError::Corrupt {
-            table: "patient_consents",
-            reason: format!("lists consent {id} which is not stored"),
-        })?;
+        let entry = consent(store, &id)
+            .await?
+            .ok_or_else(|| StateError::Corrupt {
+                table: "patient_consents",
+                reason: format!("lists consent {id} which is not stored"),
+            })?;
         consents.push(entry);
     }
     Ok(consents)
@@ -92,7 +117,13 @@ pub async fn access_log<S: Store>(
     from: u64,
     limit: usize,
 ) -> Result<AccessLogPage, StateError> {
-    let total: u64 = rw::read(store, &keys::access_log_count(pseudonym), "access_log_count").await?.unwrap_or(0);
+    let total: u64 = rw::read(
+        store,
+        &keys::access_log_count(pseudonym),
+        "access_log_count",
+    )
+    .await?
+    .unwrap_or(0);
     let limit = limit.min(limits::ACCESS_LOG_PAGE_MAX_ENTRIES) as u64;
     let end = from.saturating_add(limit).min(total);
     let mut entries = Vec::new();
@@ -104,14 +135,23 @@ pub async fn access_log<S: Store>(
         })?);
     }
     let next = (end < total).then_some(end);
-    Ok(AccessLogPage { entries, total, next })
+    Ok(AccessLogPage {
+        entries,
+        total,
+        next,
+    })
 }
 
-pub async fn proposal<S: Store>(store: &S, id: &ProposalId) -> Result<Option<ProposalEntry>, StateError> {
+pub async fn proposal<S: Store>(
+    store: &S,
+    id: &ProposalId,
+) -> Result<Option<ProposalEntry>, StateError> {
     rw::read(store, &keys::proposal(id), "proposal").await
 }
 
 /// The nonce the account's next transaction must carry.
 pub async fn next_nonce<S: Store>(store: &S, account: &AccountId) -> Result<u64, StateError> {
-    Ok(rw::read::<_, u64>(store, &keys::nonce(account), "nonce").await?.unwrap_or(0))
+    Ok(rw::read::<_, u64>(store, &keys::nonce(account), "nonce")
+        .await?
+        .unwrap_or(0))
 }

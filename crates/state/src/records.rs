@@ -8,12 +8,26 @@ use crate::store::Store;
 use crate::{keys, rw};
 use medchain_types::{Payload, RecordId, Role};
 
-pub(crate) async fn create_record<S: Store>(store: &mut S, call: &Call<'_>, payload: &Payload) -> Result<Outcome, TxError> {
-    let Payload::CreateRecord { patient, category, size_bytes, content_hash, capsule } = payload else {
+pub(crate) async fn create_record<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    payload: &Payload,
+) -> Result<Outcome, TxError> {
+    let Payload::CreateRecord {
+        patient,
+        category,
+        size_bytes,
+        content_hash,
+        capsule,
+    } = payload
+    else {
         unreachable!("dispatch routes only CreateRecord here");
     };
-    let author = rw::active_member_with_role(store, call.sender, Role::Clinician, "create records").await?;
-    let pseudonym = rw::pseudonym(store, patient).await?.ok_or_else(|| TxError::UnknownPseudonym(patient.clone()))?;
+    let author =
+        rw::active_member_with_role(store, call.sender, Role::Clinician, "create records").await?;
+    let pseudonym = rw::pseudonym(store, patient)
+        .await?
+        .ok_or_else(|| TxError::UnknownPseudonym(Box::new(patient.clone())))?;
     if pseudonym.institution != author.institution {
         return Err(TxError::NotAuthorized(format!(
             "pseudonym {patient} is registered at {}, the clinician works at {}",

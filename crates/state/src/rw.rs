@@ -18,7 +18,10 @@ pub(crate) async fn read<S: Store, T: Read<Cfg = ()>>(
     };
     T::decode_cfg(raw, &())
         .map(Some)
-        .map_err(|e| StateError::Corrupt { table, reason: e.to_string() })
+        .map_err(|e| StateError::Corrupt {
+            table,
+            reason: e.to_string(),
+        })
 }
 
 pub(crate) fn write<S: Store, T: Encode>(store: &mut S, key: Vec<u8>, value: &T) {
@@ -26,10 +29,15 @@ pub(crate) fn write<S: Store, T: Encode>(store: &mut S, key: Vec<u8>, value: &T)
 }
 
 pub(crate) async fn validator_set<S: Store>(store: &S) -> Result<ValidatorSet, StateError> {
-    Ok(read(store, &keys::validator_set(), "validator_set").await?.unwrap_or_default())
+    Ok(read(store, &keys::validator_set(), "validator_set")
+        .await?
+        .unwrap_or_default())
 }
 
-pub(crate) async fn member<S: Store>(store: &S, account: &AccountId) -> Result<Option<MemberEntry>, StateError> {
+pub(crate) async fn member<S: Store>(
+    store: &S,
+    account: &AccountId,
+) -> Result<Option<MemberEntry>, StateError> {
     read(store, &keys::member(account), "member").await
 }
 
@@ -48,8 +56,13 @@ pub(crate) async fn institution<S: Store>(
 }
 
 /// The institution, which must exist and not have been removed.
-pub(crate) async fn active_institution<S: Store>(store: &S, id: &InstitutionId) -> Result<InstitutionEntry, TxError> {
-    let entry = institution(store, id).await?.ok_or_else(|| TxError::UnknownInstitution(id.clone()))?;
+pub(crate) async fn active_institution<S: Store>(
+    store: &S,
+    id: &InstitutionId,
+) -> Result<InstitutionEntry, TxError> {
+    let entry = institution(store, id)
+        .await?
+        .ok_or_else(|| TxError::UnknownInstitution(id.clone()))?;
     if !entry.active {
         return Err(TxError::InstitutionInactive(id.clone()));
     }
@@ -58,11 +71,16 @@ pub(crate) async fn active_institution<S: Store>(store: &S, id: &InstitutionId) 
 
 /// A member is active while it is unrevoked and its institution is in the
 /// consortium: removing an institution deactivates all its members at once.
-pub(crate) async fn member_is_active<S: Store>(store: &S, member: &MemberEntry) -> Result<bool, StateError> {
+pub(crate) async fn member_is_active<S: Store>(
+    store: &S,
+    member: &MemberEntry,
+) -> Result<bool, StateError> {
     if member.revoked_height.is_some() {
         return Ok(false);
     }
-    Ok(institution(store, &member.institution).await?.is_some_and(|i| i.active))
+    Ok(institution(store, &member.institution)
+        .await?
+        .is_some_and(|i| i.active))
 }
 
 /// The sender as an active member with `role`.
@@ -74,7 +92,9 @@ pub(crate) async fn active_member_with_role<S: Store>(
 ) -> Result<MemberEntry, TxError> {
     let entry = member(store, sender)
         .await?
-        .ok_or_else(|| TxError::UnknownSender { sender: sender.clone() })?;
+        .ok_or_else(|| TxError::UnknownSender {
+            sender: Box::new(sender.clone()),
+        })?;
     if !member_is_active(store, &entry).await? {
         return Err(TxError::NotAuthorized(format!(
             "{sender} is revoked or its institution was removed; it cannot {action}"
@@ -90,9 +110,14 @@ pub(crate) async fn active_member_with_role<S: Store>(
 }
 
 /// One key is one identity: a member, or a pseudonym, never both, never twice.
-pub(crate) async fn ensure_unregistered<S: Store>(store: &S, account: &AccountId) -> Result<(), TxError> {
+pub(crate) async fn ensure_unregistered<S: Store>(
+    store: &S,
+    account: &AccountId,
+) -> Result<(), TxError> {
     if member(store, account).await?.is_some() || pseudonym(store, account).await?.is_some() {
-        return Err(TxError::AlreadyRegistered { account: account.clone() });
+        return Err(TxError::AlreadyRegistered {
+            account: Box::new(account.clone()),
+        });
     }
     Ok(())
 }

@@ -93,7 +93,10 @@ pub type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 impl<'a, S: Store> Overlay<'a, S> {
     pub fn new(base: &'a S) -> Self {
-        Self { base, writes: BTreeMap::new() }
+        Self {
+            base,
+            writes: BTreeMap::new(),
+        }
     }
 
     pub fn into_writes(self) -> Writes {
@@ -109,12 +112,10 @@ pub fn commit<S: Store>(store: &mut S, writes: Writes) {
 }
 
 impl<S: Store> Store for Overlay<'_, S> {
-    fn get(&self, key: &[u8]) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send {
-        async move {
-            match self.writes.get(key) {
-                Some(buffered) => Ok(buffered.clone()),
-                None => self.base.get(key).await,
-            }
+    async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.writes.get(key) {
+            Some(buffered) => Ok(buffered.clone()),
+            None => self.base.get(key).await,
         }
     }
 

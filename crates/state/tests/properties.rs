@@ -59,7 +59,12 @@ fn world() -> World {
     // Three of four patients are registered up front so most random steps can succeed.
     let mut patients: Vec<PrivateKey> = (0..3).map(|i| chain.patient(ST_MARY, 950 + i)).collect();
     patients.push(key(953));
-    World { chain, clinicians, patients, records: Vec::new() }
+    World {
+        chain,
+        clinicians,
+        patients,
+        records: Vec::new(),
+    }
 }
 
 impl World {
@@ -75,7 +80,12 @@ impl World {
                 continue;
             }
             let nonce = block_on(query::next_nonce(&self.chain.store, &sender)).unwrap();
-            let tx = Transaction { chain_id: self.chain.genesis.chain_id(), sender, nonce, payload };
+            let tx = Transaction {
+                chain_id: self.chain.genesis.chain_id(),
+                sender,
+                nonce,
+                payload,
+            };
             txs.push(SignedTransaction::sign(&signer, tx));
         }
         txs
@@ -85,28 +95,56 @@ impl World {
         match op {
             Op::RegisterPatient(p) => (
                 self.patients[*p].clone(),
-                Some(Payload::RegisterPseudonym { institution: inst(ST_MARY), pre_public_key: [3; 33] }),
+                Some(Payload::RegisterPseudonym {
+                    institution: inst(ST_MARY),
+                    pre_public_key: [3; 33],
+                }),
             ),
             Op::EnableEmergency(p) => (
                 self.patients[*p].clone(),
-                Some(Payload::SetEmergencyAccess { institution: inst(ST_MARY), enabled: true }),
+                Some(Payload::SetEmergencyAccess {
+                    institution: inst(ST_MARY),
+                    enabled: true,
+                }),
             ),
-            Op::CreateRecord(c, p) => (self.clinicians[*c].clone(), Some(record_payload(&self.patients[*p], RecordCategory::Encounter))),
+            Op::CreateRecord(c, p) => (
+                self.clinicians[*c].clone(),
+                Some(record_payload(
+                    &self.patients[*p],
+                    RecordCategory::Encounter,
+                )),
+            ),
             Op::Grant(p, c) => {
                 let fragments = self.chain.fragments(2);
-                let payload = Payload::GrantConsent { policy: permit_person(&self.clinicians[*c]), reencryption_fragments: fragments };
+                let payload = Payload::GrantConsent {
+                    policy: permit_person(&self.clinicians[*c]),
+                    reencryption_fragments: fragments,
+                };
                 (self.patients[*p].clone(), Some(payload))
             }
             Op::RevokeFirstConsent(p) => {
-                let consents = block_on(query::patient_consents(&self.chain.store, &account(&self.patients[*p]))).unwrap();
-                let payload = consents.first().map(|c| Payload::RevokeConsent { consent: c.id });
+                let consents = block_on(query::patient_consents(
+                    &self.chain.store,
+                    &account(&self.patients[*p]),
+                ))
+                .unwrap();
+                let payload = consents
+                    .first()
+                    .map(|c| Payload::RevokeConsent { consent: c.id });
                 (self.patients[*p].clone(), payload)
             }
             Op::Request(c, r, emergency) => {
                 let payload = (!self.records.is_empty()).then(|| {
-                    let (purpose, justification) =
-                        if *emergency { (Purpose::Etreat, Some("suspected sepsis".to_string())) } else { (Purpose::Treat, None) };
-                    Payload::RequestAccess { record: self.records[r % self.records.len()], purpose, justification }
+                    let (purpose, justification) = if *emergency {
+                        (Purpose::Etreat, Some("suspected sepsis".to_string()))
+                    } else {
+                        (Purpose::Treat, None)
+                    };
+                    Payload::RequestAccess {
+                        record: self.records[r % self.records.len()],
+                        purpose,
+                        justification,
+                    }
                 });
                 (self.clinicians[*c].clone(), payload)
             }
@@ -145,30 +183,61 @@ proptest! {
 }
 
 /// Each patient's own script: register, enable emergency access, grant, revoke.
-fn patient_script(chain: &Chain, patient: &PrivateKey, clinician: &PrivateKey) -> Vec<SignedTransaction> {
+fn patient_script(
+    chain: &Chain,
+    patient: &PrivateKey,
+    clinician: &PrivateKey,
+) -> Vec<SignedTransaction> {
     let payloads = [
-        Payload::RegisterPseudonym { institution: inst(ST_MARY), pre_public_key: [3; 33] },
-        Payload::SetEmergencyAccess { institution: inst(CITY_LAB), enabled: true },
-        Payload::GrantConsent { policy: permit_person(clinician), reencryption_fragments: chain.fragments(2) },
-        Payload::GrantConsent { policy: permit_person(patient), reencryption_fragments: chain.fragments(3) },
+        Payload::RegisterPseudonym {
+            institution: inst(ST_MARY),
+            pre_public_key: [3; 33],
+        },
+        Payload::SetEmergencyAccess {
+            institution: inst(CITY_LAB),
+            enabled: true,
+        },
+        Payload::GrantConsent {
+            policy: permit_person(clinician),
+            reencryption_fragments: chain.fragments(2),
+        },
+        Payload::GrantConsent {
+            policy: permit_person(patient),
+            reencryption_fragments: chain.fragments(3),
+        },
     ];
     let mut txs: Vec<SignedTransaction> = payloads
         .into_iter()
         .enumerate()
         .map(|(nonce, payload)| {
-            let tx = Transaction { chain_id: chain.genesis.chain_id(), sender: account(patient), nonce: nonce as u64, payload };
+            let tx = Transaction {
+                chain_id: chain.genesis.chain_id(),
+                sender: account(patient),
+                nonce: nonce as u64,
+                payload,
+            };
             SignedTransaction::sign(patient, tx)
         })
         .collect();
     let first_grant = ConsentId::from_tx(&txs[2].hash());
-    let revoke = Transaction { chain_id: chain.genesis.chain_id(), sender: account(patient), nonce: 4, payload: Payload::RevokeConsent { consent: first_grant } };
+    let revoke = Transaction {
+        chain_id: chain.genesis.chain_id(),
+        sender: account(patient),
+        nonce: 4,
+        payload: Payload::RevokeConsent {
+            consent: first_grant,
+        },
+    };
     txs.push(SignedTransaction::sign(patient, revoke));
     txs
 }
 
 /// Interleaves the scripts by sorting (key, patient) pairs: each patient keeps its own order.
 fn interleave(scripts: &[Vec<SignedTransaction>], keys: &[u32]) -> Vec<SignedTransaction> {
-    let owners = scripts.iter().enumerate().flat_map(|(patient, script)| script.iter().map(move |_| patient));
+    let owners = scripts
+        .iter()
+        .enumerate()
+        .flat_map(|(patient, script)| script.iter().map(move |_| patient));
     let mut slots: Vec<(u32, usize)> = keys.iter().copied().zip(owners).collect();
     slots.sort();
     let mut next = vec![0usize; scripts.len()];
@@ -187,13 +256,17 @@ fn achieved(store: &MemoryStore, patients: &[PrivateKey]) -> Vec<String> {
         .iter()
         .map(|p| {
             let who = account(p);
-            let pseudonym = block_on(query::pseudonym(store, &who)).unwrap().map(|e| e.institution);
-            let emergency = block_on(query::emergency_access(store, &who, &inst(CITY_LAB))).unwrap();
-            let consents: Vec<(ConsentId, ConsentPolicy, usize)> = block_on(query::patient_consents(store, &who))
+            let pseudonym = block_on(query::pseudonym(store, &who))
                 .unwrap()
-                .into_iter()
-                .map(|c| (c.id, c.policy, c.fragments.len()))
-                .collect();
+                .map(|e| e.institution);
+            let emergency =
+                block_on(query::emergency_access(store, &who, &inst(CITY_LAB))).unwrap();
+            let consents: Vec<(ConsentId, ConsentPolicy, usize)> =
+                block_on(query::patient_consents(store, &who))
+                    .unwrap()
+                    .into_iter()
+                    .map(|c| (c.id, c.policy, c.fragments.len()))
+                    .collect();
             let nonce = block_on(query::next_nonce(store, &who)).unwrap();
             format!("{who} {pseudonym:?} {emergency} {consents:?} {nonce}")
         })

@@ -51,7 +51,9 @@ impl EncodeSize for ConsentActor {
     fn encode_size(&self) -> usize {
         1 + match self {
             ConsentActor::Person(account) => account.encode_size(),
-            ConsentActor::Role { institution, role } => institution.encode_size() + role.encode_size(),
+            ConsentActor::Role { institution, role } => {
+                institution.encode_size() + role.encode_size()
+            }
             ConsentActor::Institution(id) => id.encode_size(),
         }
     }
@@ -90,9 +92,15 @@ impl DataScope {
             DataScope::Records(list) => list.len(),
         };
         if items == 0 {
-            return Err(ValidationError::Policy("a data scope list must name at least one item; use `all` for everything"));
+            return Err(ValidationError::Policy(
+                "a data scope list must name at least one item; use `all` for everything",
+            ));
         }
-        ValidationError::check_len("consent_scope_max_items", items, limits::CONSENT_SCOPE_MAX_ITEMS)
+        ValidationError::check_len(
+            "consent_scope_max_items",
+            items,
+            limits::CONSENT_SCOPE_MAX_ITEMS,
+        )
     }
 }
 
@@ -143,7 +151,10 @@ pub struct Period {
     pub start_ms: u64,
     pub end_ms: u64,
 }
-impl_struct_codec!(Period { start_ms: (), end_ms: () });
+impl_struct_codec!(Period {
+    start_ms: (),
+    end_ms: ()
+});
 
 impl Period {
     pub fn contains(&self, timestamp_ms: u64) -> bool {
@@ -169,9 +180,21 @@ impl_struct_codec!(ConsentProvision {
 
 impl ConsentProvision {
     fn validate_lists(&self) -> Result<(), ValidationError> {
-        ValidationError::check_len("consent_actors_max", self.actors.len(), limits::CONSENT_ACTORS_MAX)?;
-        ValidationError::check_len("consent_actions_max", self.actions.len(), limits::CONSENT_ACTIONS_MAX)?;
-        ValidationError::check_len("consent_purposes_max", self.purposes.len(), limits::CONSENT_PURPOSES_MAX)?;
+        ValidationError::check_len(
+            "consent_actors_max",
+            self.actors.len(),
+            limits::CONSENT_ACTORS_MAX,
+        )?;
+        ValidationError::check_len(
+            "consent_actions_max",
+            self.actions.len(),
+            limits::CONSENT_ACTIONS_MAX,
+        )?;
+        ValidationError::check_len(
+            "consent_purposes_max",
+            self.purposes.len(),
+            limits::CONSENT_PURPOSES_MAX,
+        )?;
         self.data.validate()
     }
 }
@@ -215,7 +238,9 @@ impl ConsentPolicy {
             ));
         }
         if self.period.start_ms >= self.period.end_ms {
-            return Err(ValidationError::Policy("period.start_ms must be before period.end_ms"));
+            return Err(ValidationError::Policy(
+                "period.start_ms must be before period.end_ms",
+            ));
         }
         ValidationError::check_len(
             "consent_exceptions_max",
@@ -227,6 +252,8 @@ impl ConsentPolicy {
                 "exceptions are deny provisions inside a permit; a deny consent cannot carry them",
             ));
         }
-        self.exceptions.iter().try_for_each(ConsentProvision::validate_lists)
+        self.exceptions
+            .iter()
+            .try_for_each(ConsentProvision::validate_lists)
     }
 }

@@ -6,7 +6,9 @@ use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ValidationError {
-    #[error("{limit} exceeded: got {got}, at most {max} allowed; split the request or shorten the value")]
+    #[error(
+        "{limit} exceeded: got {got}, at most {max} allowed; split the request or shorten the value"
+    )]
     LimitExceeded {
         limit: &'static str,
         max: u64,
@@ -16,7 +18,9 @@ pub enum ValidationError {
         "institution id {0:?} is not a slug: use 3 to 32 characters from a-z, 0-9 and '-', starting and ending with a letter or digit"
     )]
     InstitutionId(String),
-    #[error("free text looks like it contains a direct identifier ({0}); remove it, the ledger must hold no PHI")]
+    #[error(
+        "free text looks like it contains a direct identifier ({0}); remove it, the ledger must hold no PHI"
+    )]
     DirectIdentifier(#[from] PhiViolation),
     #[error("invalid consent policy: {0}")]
     Policy(&'static str),

@@ -18,7 +18,11 @@ pub struct GenesisInstitution {
     pub kind: InstitutionKind,
     pub admin: AccountId,
 }
-impl_struct_codec!(GenesisInstitution { id: (), kind: (), admin: () });
+impl_struct_codec!(GenesisInstitution {
+    id: (),
+    kind: (),
+    admin: ()
+});
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -129,21 +133,37 @@ impl Read for Genesis {
 impl Genesis {
     /// BLAKE3 (derive-key mode) of the canonical encoding.
     pub fn chain_id(&self) -> ChainId {
-        ChainId(derive("medchain 2026 genesis document v1", &[&self.encode()]))
+        ChainId(derive(
+            "medchain 2026 genesis document v1",
+            &[&self.encode()],
+        ))
     }
 
     /// Every rule a genesis must meet before a chain can start from it.
     pub fn validate(&self) -> Result<(), ValidationError> {
-        let name_ok = !self.chain_name.is_empty() && self.chain_name.len() <= limits::CHAIN_NAME_SIZE_MAX_BYTES;
+        let name_ok = !self.chain_name.is_empty()
+            && self.chain_name.len() <= limits::CHAIN_NAME_SIZE_MAX_BYTES;
         if !name_ok {
             return Err(ValidationError::Genesis(format!(
                 "chain_name must be 1 to {} bytes",
                 limits::CHAIN_NAME_SIZE_MAX_BYTES
             )));
         }
-        ValidationError::check_len("genesis_institutions_max", self.institutions.len(), limits::GENESIS_INSTITUTIONS_MAX)?;
-        ValidationError::check_len("validators_max", self.validators.len(), limits::VALIDATORS_MAX)?;
-        ValidationError::check_len("genesis_members_max", self.members.len(), limits::GENESIS_MEMBERS_MAX)?;
+        ValidationError::check_len(
+            "genesis_institutions_max",
+            self.institutions.len(),
+            limits::GENESIS_INSTITUTIONS_MAX,
+        )?;
+        ValidationError::check_len(
+            "validators_max",
+            self.validators.len(),
+            limits::VALIDATORS_MAX,
+        )?;
+        ValidationError::check_len(
+            "genesis_members_max",
+            self.members.len(),
+            limits::GENESIS_MEMBERS_MAX,
+        )?;
         let institutions = self.institution_ids()?;
         self.validate_validators(&institutions)?;
         self.validate_accounts(&institutions)
@@ -153,20 +173,31 @@ impl Genesis {
         let mut ids = BTreeSet::new();
         for institution in &self.institutions {
             if !ids.insert(&institution.id) {
-                return Err(ValidationError::Genesis(format!("institution {} is listed twice", institution.id)));
+                return Err(ValidationError::Genesis(format!(
+                    "institution {} is listed twice",
+                    institution.id
+                )));
             }
         }
         Ok(ids)
     }
 
-    fn validate_validators(&self, institutions: &BTreeSet<&InstitutionId>) -> Result<(), ValidationError> {
+    fn validate_validators(
+        &self,
+        institutions: &BTreeSet<&InstitutionId>,
+    ) -> Result<(), ValidationError> {
         if self.validators.is_empty() {
-            return Err(ValidationError::Genesis("list at least one validator".into()));
+            return Err(ValidationError::Genesis(
+                "list at least one validator".into(),
+            ));
         }
         let mut seen = BTreeSet::new();
         for validator in &self.validators {
             if !seen.insert(&validator.account) {
-                return Err(ValidationError::Genesis(format!("validator {} is listed twice", validator.account)));
+                return Err(ValidationError::Genesis(format!(
+                    "validator {} is listed twice",
+                    validator.account
+                )));
             }
             if !institutions.contains(&validator.institution) {
                 return Err(ValidationError::Genesis(format!(
@@ -188,11 +219,17 @@ impl Genesis {
     }
 
     /// Admins and members are distinct accounts; staff are never admins here.
-    fn validate_accounts(&self, institutions: &BTreeSet<&InstitutionId>) -> Result<(), ValidationError> {
+    fn validate_accounts(
+        &self,
+        institutions: &BTreeSet<&InstitutionId>,
+    ) -> Result<(), ValidationError> {
         let mut accounts = BTreeSet::new();
         for institution in &self.institutions {
             if !accounts.insert(&institution.admin) {
-                return Err(ValidationError::Genesis(format!("account {} is used twice", institution.admin)));
+                return Err(ValidationError::Genesis(format!(
+                    "account {} is used twice",
+                    institution.admin
+                )));
             }
         }
         for member in &self.members {
@@ -209,7 +246,10 @@ impl Genesis {
                 )));
             }
             if !accounts.insert(&member.account) {
-                return Err(ValidationError::Genesis(format!("account {} is used twice", member.account)));
+                return Err(ValidationError::Genesis(format!(
+                    "account {} is used twice",
+                    member.account
+                )));
             }
         }
         Ok(())

@@ -202,7 +202,8 @@ impl InstitutionId {
     pub fn new(slug: impl Into<String>) -> Result<Self, ValidationError> {
         let slug = slug.into();
         let bytes = slug.as_bytes();
-        let length_ok = (limits::INSTITUTION_ID_SIZE_MIN_BYTES..=limits::INSTITUTION_ID_SIZE_MAX_BYTES)
+        let length_ok = (limits::INSTITUTION_ID_SIZE_MIN_BYTES
+            ..=limits::INSTITUTION_ID_SIZE_MAX_BYTES)
             .contains(&bytes.len());
         let chars_ok = bytes
             .iter()

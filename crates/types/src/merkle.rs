@@ -14,11 +14,18 @@ pub struct MerkleDomain {
 /// Root over leaf payloads, in the given order.
 pub fn merkle_root<L: AsRef<[u8]>>(domain: MerkleDomain, leaves: &[L]) -> [u8; 32] {
     if leaves.is_empty() {
-        return *blake3::Hasher::new_derive_key(domain.empty).finalize().as_bytes();
+        return *blake3::Hasher::new_derive_key(domain.empty)
+            .finalize()
+            .as_bytes();
     }
     let mut level: Vec<[u8; 32]> = leaves
         .iter()
-        .map(|leaf| *blake3::Hasher::new_derive_key(domain.leaf).update(leaf.as_ref()).finalize().as_bytes())
+        .map(|leaf| {
+            *blake3::Hasher::new_derive_key(domain.leaf)
+                .update(leaf.as_ref())
+                .finalize()
+                .as_bytes()
+        })
         .collect();
     while level.len() > 1 {
         level = level

@@ -46,7 +46,10 @@ impl Write for MembershipChange {
                 buf.put_u8(1);
                 id.write(buf);
             }
-            MembershipChange::AddValidator { institution, validator } => {
+            MembershipChange::AddValidator {
+                institution,
+                validator,
+            } => {
                 buf.put_u8(2);
                 institution.write(buf);
                 validator.write(buf);
@@ -66,9 +69,10 @@ impl EncodeSize for MembershipChange {
                 id.encode_size() + kind.encode_size() + admin.encode_size()
             }
             MembershipChange::RemoveInstitution { id } => id.encode_size(),
-            MembershipChange::AddValidator { institution, validator } => {
-                institution.encode_size() + validator.encode_size()
-            }
+            MembershipChange::AddValidator {
+                institution,
+                validator,
+            } => institution.encode_size() + validator.encode_size(),
             MembershipChange::RemoveValidator { validator } => validator.encode_size(),
         }
     }
@@ -83,12 +87,16 @@ impl Read for MembershipChange {
                 kind: InstitutionKind::read(buf)?,
                 admin: AccountId::read(buf)?,
             }),
-            1 => Ok(MembershipChange::RemoveInstitution { id: InstitutionId::read(buf)? }),
+            1 => Ok(MembershipChange::RemoveInstitution {
+                id: InstitutionId::read(buf)?,
+            }),
             2 => Ok(MembershipChange::AddValidator {
                 institution: InstitutionId::read(buf)?,
                 validator: AccountId::read(buf)?,
             }),
-            3 => Ok(MembershipChange::RemoveValidator { validator: AccountId::read(buf)? }),
+            3 => Ok(MembershipChange::RemoveValidator {
+                validator: AccountId::read(buf)?,
+            }),
             other => Err(Error::InvalidEnum(other)),
         }
     }
@@ -115,7 +123,10 @@ impl_struct_codec!(SealedFragment {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Payload {
     /// Governance: a validator opens a proposal (and approves it by doing so).
-    ProposeMembership { change: MembershipChange, ttl_blocks: u64 },
+    ProposeMembership {
+        change: MembershipChange,
+        ttl_blocks: u64,
+    },
     /// Governance: a validator approves or rejects an open proposal.
     Vote { proposal: ProposalId, approve: bool },
     /// Directory: an institution's admin registers one of its staff.
@@ -141,7 +152,10 @@ pub enum Payload {
         pre_public_key: [u8; 33],
     },
     /// Patients: allow (or stop) break-glass reads by clinicians of `institution`.
-    SetEmergencyAccess { institution: InstitutionId, enabled: bool },
+    SetEmergencyAccess {
+        institution: InstitutionId,
+        enabled: bool,
+    },
     /// Records: a clinician registers an encrypted off-chain record.
     CreateRecord {
         patient: AccountId,
@@ -193,37 +207,68 @@ impl Payload {
         match self {
             Payload::ProposeMembership { ttl_blocks, .. } => {
                 if *ttl_blocks == 0 {
-                    return Err(ValidationError::Transaction("ttl_blocks must be at least 1"));
+                    return Err(ValidationError::Transaction(
+                        "ttl_blocks must be at least 1",
+                    ));
                 }
                 let max = limits::PROPOSAL_TTL_MAX_BLOCKS;
                 if *ttl_blocks > max {
-                    return Err(ValidationError::LimitExceeded { limit: "proposal_ttl_max_blocks", max, got: *ttl_blocks });
+                    return Err(ValidationError::LimitExceeded {
+                        limit: "proposal_ttl_max_blocks",
+                        max,
+                        got: *ttl_blocks,
+                    });
                 }
                 Ok(())
             }
-            Payload::CreateRecord { size_bytes, capsule, .. } => {
-                ValidationError::check_len("capsule_size_max_bytes", capsule.len(), limits::CAPSULE_SIZE_MAX_BYTES)?;
+            Payload::CreateRecord {
+                size_bytes,
+                capsule,
+                ..
+            } => {
+                ValidationError::check_len(
+                    "capsule_size_max_bytes",
+                    capsule.len(),
+                    limits::CAPSULE_SIZE_MAX_BYTES,
+                )?;
                 if capsule.is_empty() {
-                    return Err(ValidationError::Transaction("a record needs its PRE capsule"));
+                    return Err(ValidationError::Transaction(
+                        "a record needs its PRE capsule",
+                    ));
                 }
                 let max = limits::RECORD_SIZE_MAX_BYTES;
                 if *size_bytes > max {
-                    return Err(ValidationError::LimitExceeded { limit: "record_size_max_bytes", max, got: *size_bytes });
+                    return Err(ValidationError::LimitExceeded {
+                        limit: "record_size_max_bytes",
+                        max,
+                        got: *size_bytes,
+                    });
                 }
                 Ok(())
             }
-            Payload::GrantConsent { policy, reencryption_fragments } => {
+            Payload::GrantConsent {
+                policy,
+                reencryption_fragments,
+            } => {
                 policy.validate()?;
                 validate_fragments(reencryption_fragments)
             }
-            Payload::RequestAccess { purpose, justification, .. } => validate_justification(*purpose, justification.as_deref()),
+            Payload::RequestAccess {
+                purpose,
+                justification,
+                ..
+            } => validate_justification(*purpose, justification.as_deref()),
             _ => Ok(()),
         }
     }
 }
 
 fn validate_fragments(fragments: &[SealedFragment]) -> Result<(), ValidationError> {
-    ValidationError::check_len("sealed_fragments_max", fragments.len(), limits::SEALED_FRAGMENTS_MAX)?;
+    ValidationError::check_len(
+        "sealed_fragments_max",
+        fragments.len(),
+        limits::SEALED_FRAGMENTS_MAX,
+    )?;
     for fragment in fragments {
         ValidationError::check_len(
             "sealed_fragment_size_max_bytes",
@@ -234,20 +279,31 @@ fn validate_fragments(fragments: &[SealedFragment]) -> Result<(), ValidationErro
     let mut validators: Vec<&AccountId> = fragments.iter().map(|f| &f.validator).collect();
     validators.sort();
     if validators.windows(2).any(|w| w[0] == w[1]) {
-        return Err(ValidationError::Transaction("two fragments are sealed to the same validator"));
+        return Err(ValidationError::Transaction(
+            "two fragments are sealed to the same validator",
+        ));
     }
     Ok(())
 }
 
-fn validate_justification(purpose: Purpose, justification: Option<&str>) -> Result<(), ValidationError> {
+fn validate_justification(
+    purpose: Purpose,
+    justification: Option<&str>,
+) -> Result<(), ValidationError> {
     match (purpose, justification) {
         (Purpose::Etreat, None) => Err(ValidationError::Transaction(
             "break-glass (purpose ETREAT) needs a justification",
         )),
         (Purpose::Etreat, Some(text)) => {
-            ValidationError::check_len("justification_size_max_bytes", text.len(), limits::JUSTIFICATION_SIZE_MAX_BYTES)?;
+            ValidationError::check_len(
+                "justification_size_max_bytes",
+                text.len(),
+                limits::JUSTIFICATION_SIZE_MAX_BYTES,
+            )?;
             if text.trim().is_empty() {
-                return Err(ValidationError::Transaction("the break-glass justification is empty"));
+                return Err(ValidationError::Transaction(
+                    "the break-glass justification is empty",
+                ));
             }
             phi_guard::check(text).map_err(ValidationError::from)
         }
@@ -270,34 +326,58 @@ impl Write for Payload {
                 proposal.write(buf);
                 approve.write(buf);
             }
-            Payload::RegisterMember { account, role, pre_public_key, encryption_key } => {
+            Payload::RegisterMember {
+                account,
+                role,
+                pre_public_key,
+                encryption_key,
+            } => {
                 account.write(buf);
                 role.write(buf);
                 pre_public_key.write(buf);
                 encryption_key.write(buf);
             }
             Payload::RevokeMember { account } => account.write(buf),
-            Payload::RegisterPseudonym { institution, pre_public_key } => {
+            Payload::RegisterPseudonym {
+                institution,
+                pre_public_key,
+            } => {
                 institution.write(buf);
                 pre_public_key.write(buf);
             }
-            Payload::SetEmergencyAccess { institution, enabled } => {
+            Payload::SetEmergencyAccess {
+                institution,
+                enabled,
+            } => {
                 institution.write(buf);
                 enabled.write(buf);
             }
-            Payload::CreateRecord { patient, category, size_bytes, content_hash, capsule } => {
+            Payload::CreateRecord {
+                patient,
+                category,
+                size_bytes,
+                content_hash,
+                capsule,
+            } => {
                 patient.write(buf);
                 category.write(buf);
                 size_bytes.write(buf);
                 content_hash.write(buf);
                 capsule.write(buf);
             }
-            Payload::GrantConsent { policy, reencryption_fragments } => {
+            Payload::GrantConsent {
+                policy,
+                reencryption_fragments,
+            } => {
                 policy.write(buf);
                 reencryption_fragments.write(buf);
             }
             Payload::RevokeConsent { consent } => consent.write(buf),
-            Payload::RequestAccess { record, purpose, justification } => {
+            Payload::RequestAccess {
+                record,
+                purpose,
+                justification,
+            } => {
                 record.write(buf);
                 purpose.write(buf);
                 write_opt_str(justification.as_deref(), buf);
@@ -326,29 +406,56 @@ impl Payload {
 impl EncodeSize for Payload {
     fn encode_size(&self) -> usize {
         1 + match self {
-            Payload::ProposeMembership { change, ttl_blocks } => change.encode_size() + ttl_blocks.encode_size(),
+            Payload::ProposeMembership { change, ttl_blocks } => {
+                change.encode_size() + ttl_blocks.encode_size()
+            }
             Payload::Vote { proposal, approve } => proposal.encode_size() + approve.encode_size(),
-            Payload::RegisterMember { account, role, pre_public_key, encryption_key } => {
-                account.encode_size() + role.encode_size() + pre_public_key.encode_size() + encryption_key.encode_size()
+            Payload::RegisterMember {
+                account,
+                role,
+                pre_public_key,
+                encryption_key,
+            } => {
+                account.encode_size()
+                    + role.encode_size()
+                    + pre_public_key.encode_size()
+                    + encryption_key.encode_size()
             }
             Payload::RevokeMember { account } => account.encode_size(),
-            Payload::RegisterPseudonym { institution, pre_public_key } => {
-                institution.encode_size() + pre_public_key.encode_size()
-            }
-            Payload::SetEmergencyAccess { institution, enabled } => institution.encode_size() + enabled.encode_size(),
-            Payload::CreateRecord { patient, category, size_bytes, content_hash, capsule } => {
+            Payload::RegisterPseudonym {
+                institution,
+                pre_public_key,
+            } => institution.encode_size() + pre_public_key.encode_size(),
+            Payload::SetEmergencyAccess {
+                institution,
+                enabled,
+            } => institution.encode_size() + enabled.encode_size(),
+            Payload::CreateRecord {
+                patient,
+                category,
+                size_bytes,
+                content_hash,
+                capsule,
+            } => {
                 patient.encode_size()
                     + category.encode_size()
                     + size_bytes.encode_size()
                     + content_hash.encode_size()
                     + capsule.encode_size()
             }
-            Payload::GrantConsent { policy, reencryption_fragments } => {
-                policy.encode_size() + reencryption_fragments.encode_size()
-            }
+            Payload::GrantConsent {
+                policy,
+                reencryption_fragments,
+            } => policy.encode_size() + reencryption_fragments.encode_size(),
             Payload::RevokeConsent { consent } => consent.encode_size(),
-            Payload::RequestAccess { record, purpose, justification } => {
-                record.encode_size() + purpose.encode_size() + opt_str_encode_size(justification.as_deref())
+            Payload::RequestAccess {
+                record,
+                purpose,
+                justification,
+            } => {
+                record.encode_size()
+                    + purpose.encode_size()
+                    + opt_str_encode_size(justification.as_deref())
             }
         }
     }
@@ -358,20 +465,31 @@ impl Read for Payload {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
         Ok(match u8::read(buf)? {
-            0 => Payload::ProposeMembership { change: MembershipChange::read(buf)?, ttl_blocks: u64::read(buf)? },
-            1 => Payload::Vote { proposal: ProposalId::read(buf)?, approve: bool::read(buf)? },
+            0 => Payload::ProposeMembership {
+                change: MembershipChange::read(buf)?,
+                ttl_blocks: u64::read(buf)?,
+            },
+            1 => Payload::Vote {
+                proposal: ProposalId::read(buf)?,
+                approve: bool::read(buf)?,
+            },
             2 => Payload::RegisterMember {
                 account: AccountId::read(buf)?,
                 role: Role::read(buf)?,
                 pre_public_key: <[u8; 33]>::read(buf)?,
                 encryption_key: <[u8; 32]>::read(buf)?,
             },
-            3 => Payload::RevokeMember { account: AccountId::read(buf)? },
+            3 => Payload::RevokeMember {
+                account: AccountId::read(buf)?,
+            },
             4 => Payload::RegisterPseudonym {
                 institution: InstitutionId::read(buf)?,
                 pre_public_key: <[u8; 33]>::read(buf)?,
             },
-            5 => Payload::SetEmergencyAccess { institution: InstitutionId::read(buf)?, enabled: bool::read(buf)? },
+            5 => Payload::SetEmergencyAccess {
+                institution: InstitutionId::read(buf)?,
+                enabled: bool::read(buf)?,
+            },
             6 => Payload::CreateRecord {
                 patient: AccountId::read(buf)?,
                 category: RecordCategory::read(buf)?,
@@ -383,7 +501,9 @@ impl Read for Payload {
                 policy: ConsentPolicy::read(buf)?,
                 reencryption_fragments: Vec::read_cfg(buf, &vec_cfg(limits::SEALED_FRAGMENTS_MAX))?,
             },
-            8 => Payload::RevokeConsent { consent: ConsentId::read(buf)? },
+            8 => Payload::RevokeConsent {
+                consent: ConsentId::read(buf)?,
+            },
             9 => Payload::RequestAccess {
                 record: RecordId::read(buf)?,
                 purpose: Purpose::read(buf)?,

@@ -33,10 +33,14 @@ impl fmt::Display for PhiViolation {
             PhiViolation::ControlCharacter => "a control character",
             PhiViolation::Url => "a URL",
             PhiViolation::EmailAddress => "an e-mail address",
-            PhiViolation::DigitRun => "a run of 6 or more digits, like a record or social security number",
+            PhiViolation::DigitRun => {
+                "a run of 6 or more digits, like a record or social security number"
+            }
             PhiViolation::PhoneNumber => "a phone-number-like group of 7 or more digits",
             PhiViolation::Date => "a date",
-            PhiViolation::NumberSequence => "a sequence of 4 or more number groups, like an IP address",
+            PhiViolation::NumberSequence => {
+                "a sequence of 4 or more number groups, like an IP address"
+            }
         })
     }
 }
@@ -92,7 +96,10 @@ fn numeric_clusters(text: &str) -> Vec<NumericCluster> {
             i += 1;
             continue;
         }
-        let mut cluster = NumericCluster { groups: Vec::new(), separators: Vec::new() };
+        let mut cluster = NumericCluster {
+            groups: Vec::new(),
+            separators: Vec::new(),
+        };
         loop {
             let start = i;
             while i < chars.len() && chars[i].is_ascii_digit() {
@@ -100,11 +107,16 @@ fn numeric_clusters(text: &str) -> Vec<NumericCluster> {
             }
             cluster.groups.push(i - start);
             let sep_start = i;
-            while i < chars.len() && SEPARATOR_CHARS.contains(chars[i]) && i - sep_start < SEPARATOR_RUN_MAX_CHARS {
+            while i < chars.len()
+                && SEPARATOR_CHARS.contains(chars[i])
+                && i - sep_start < SEPARATOR_RUN_MAX_CHARS
+            {
                 i += 1;
             }
             if i > sep_start && i < chars.len() && chars[i].is_ascii_digit() {
-                cluster.separators.push(chars[sep_start..i].iter().collect());
+                cluster
+                    .separators
+                    .push(chars[sep_start..i].iter().collect());
             } else {
                 i = sep_start;
                 break;
@@ -120,13 +132,19 @@ impl NumericCluster {
         if self.groups.iter().any(|len| *len >= 6) {
             return Err(PhiViolation::DigitRun);
         }
-        let date_separators = self.separators.iter().all(|s| s == "/" || s == "-" || s == ".");
+        let date_separators = self
+            .separators
+            .iter()
+            .all(|s| s == "/" || s == "-" || s == ".");
         let same_separator = self.separators.windows(2).all(|w| w[0] == w[1]);
         let years = self.groups.iter().filter(|len| **len == 4).count();
         let day_or_month = self.groups.iter().filter(|len| **len <= 2).count();
         // d.m.y / y-m-d / m/d/yy: two short groups and a year or a third short group.
         let full_date = self.groups.len() == 3 && day_or_month + years == 3 && years <= 1;
-        let month_year = self.groups.len() == 2 && years == 1 && day_or_month == 1 && !self.separators.contains(&".".to_string());
+        let month_year = self.groups.len() == 2
+            && years == 1
+            && day_or_month == 1
+            && !self.separators.contains(&".".to_string());
         if date_separators && same_separator && (full_date || month_year) {
             return Err(PhiViolation::Date);
         }
@@ -142,9 +160,30 @@ impl NumericCluster {
 }
 
 const MONTHS: [&str; 24] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
-    "sept", "oct", "nov", "dec",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
 ];
 
 fn month_next_to_number(text: &str) -> bool {

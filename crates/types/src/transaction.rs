@@ -28,13 +28,21 @@ pub struct Transaction {
     pub nonce: u64,
     pub payload: Payload,
 }
-impl_struct_codec!(Transaction { chain_id: (), sender: (), nonce: (), payload: () });
+impl_struct_codec!(Transaction {
+    chain_id: (),
+    sender: (),
+    nonce: (),
+    payload: ()
+});
 
 impl Transaction {
     /// Domain-separated BLAKE3 of the canonical encoding. The signature is not
     /// hashed: Ed25519 signatures may have several encodings, the transaction not.
     pub fn hash(&self) -> TxHash {
-        TxHash(derive("medchain 2026 transaction hash v1", &[&self.encode()]))
+        TxHash(derive(
+            "medchain 2026 transaction hash v1",
+            &[&self.encode()],
+        ))
     }
 }
 
@@ -42,7 +50,10 @@ impl Transaction {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedTransaction {
     pub transaction: Transaction,
-    #[serde(serialize_with = "serialize_signature", deserialize_with = "deserialize_signature")]
+    #[serde(
+        serialize_with = "serialize_signature",
+        deserialize_with = "deserialize_signature"
+    )]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
     pub signature: ed25519::Signature,
 }
@@ -50,7 +61,10 @@ pub struct SignedTransaction {
 impl SignedTransaction {
     pub fn sign(key: &ed25519::PrivateKey, transaction: Transaction) -> Self {
         let signature = key.sign(TX_NAMESPACE, &transaction.encode());
-        Self { transaction, signature }
+        Self {
+            transaction,
+            signature,
+        }
     }
 
     pub fn hash(&self) -> TxHash {
@@ -60,7 +74,10 @@ impl SignedTransaction {
     /// True if the signature is the sender's over this transaction.
     pub fn verify(&self) -> bool {
         let message = self.transaction.encode();
-        self.transaction.sender.0.verify(TX_NAMESPACE, &message, &self.signature)
+        self.transaction
+            .sender
+            .0
+            .verify(TX_NAMESPACE, &message, &self.signature)
     }
 
     /// Decodes one transaction received from outside (API body, p2p),
@@ -74,7 +91,11 @@ impl SignedTransaction {
 
     /// Stateless checks: size and payload rules (not the signature).
     pub fn validate(&self) -> Result<(), ValidationError> {
-        ValidationError::check_len("tx_size_max_bytes", self.encode_size(), limits::TX_SIZE_MAX_BYTES)?;
+        ValidationError::check_len(
+            "tx_size_max_bytes",
+            self.encode_size(),
+            limits::TX_SIZE_MAX_BYTES,
+        )?;
         self.transaction.payload.validate()
     }
 }
@@ -95,10 +116,16 @@ impl EncodeSize for SignedTransaction {
 impl Read for SignedTransaction {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
-        let tx = Self { transaction: Transaction::read(buf)?, signature: ed25519::Signature::read(buf)? };
+        let tx = Self {
+            transaction: Transaction::read(buf)?,
+            signature: ed25519::Signature::read(buf)?,
+        };
         // Every field is bounded already; this keeps the whole within the protocol limit too.
         if tx.encode_size() > limits::TX_SIZE_MAX_BYTES {
-            return Err(Error::Invalid("SignedTransaction", "larger than tx_size_max_bytes"));
+            return Err(Error::Invalid(
+                "SignedTransaction",
+                "larger than tx_size_max_bytes",
+            ));
         }
         Ok(tx)
     }
@@ -111,12 +138,15 @@ fn serialize_signature<S: Serializer>(sig: &ed25519::Signature, s: S) -> Result<
 fn deserialize_signature<'de, D: Deserializer<'de>>(d: D) -> Result<ed25519::Signature, D::Error> {
     let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
     let raw = hexser::parse::<64>(text.as_ref()).map_err(D::Error::custom)?;
-    ed25519::Signature::decode(commonware_codec::Copying(raw.as_slice())).map_err(|e| D::Error::custom(format!("not an Ed25519 signature: {e}")))
+    ed25519::Signature::decode(commonware_codec::Copying(raw.as_slice()))
+        .map_err(|e| D::Error::custom(format!("not an Ed25519 signature: {e}")))
 }
 
 /// The first transaction of a batch whose signature does not verify.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
-#[error("transaction {first_bad_index} of the batch has an invalid signature; re-sign it with the sender's key over this chain id")]
+#[error(
+    "transaction {first_bad_index} of the batch has an invalid signature; re-sign it with the sender's key over this chain id"
+)]
 pub struct BatchError {
     pub first_bad_index: usize,
 }
@@ -156,6 +186,11 @@ pub fn verify_batch(txs: &[SignedTransaction]) -> Result<(), BatchError> {
     }
     let first_bad_index = txs.iter().position(|tx| !tx.verify());
     // The batch and single checks follow the same ZIP-215 rules, so a failing batch has a bad member.
-    assert!(first_bad_index.is_some(), "batch verification failed but every signature verifies alone");
-    Err(BatchError { first_bad_index: first_bad_index.unwrap_or(0) })
+    assert!(
+        first_bad_index.is_some(),
+        "batch verification failed but every signature verifies alone"
+    );
+    Err(BatchError {
+        first_bad_index: first_bad_index.unwrap_or(0),
+    })
 }

@@ -12,7 +12,12 @@ fn key(seed: u64) -> PrivateKey {
 
 fn signed(seed: u64, nonce: u64, payload: Payload) -> SignedTransaction {
     let signer = key(seed);
-    let tx = Transaction { chain_id: ChainId([7; 32]), sender: AccountId(signer.public_key()), nonce, payload };
+    let tx = Transaction {
+        chain_id: ChainId([7; 32]),
+        sender: AccountId(signer.public_key()),
+        nonce,
+        payload,
+    };
     SignedTransaction::sign(&signer, tx)
 }
 
@@ -23,13 +28,22 @@ fn every_payload() -> Vec<Payload> {
         decision: Decision::Permit,
         actors: vec![
             ConsentActor::Person(someone.clone()),
-            ConsentActor::Role { institution: Some(slug.clone()), role: Role::Clinician },
-            ConsentActor::Role { institution: None, role: Role::Researcher },
+            ConsentActor::Role {
+                institution: Some(slug.clone()),
+                role: Role::Clinician,
+            },
+            ConsentActor::Role {
+                institution: None,
+                role: Role::Researcher,
+            },
             ConsentActor::Institution(slug.clone()),
         ],
         actions: vec![ConsentAction::Access, ConsentAction::Disclose],
         purposes: vec![Purpose::Treat, Purpose::Hresch],
-        period: Period { start_ms: 1, end_ms: 2 },
+        period: Period {
+            start_ms: 1,
+            end_ms: 2,
+        },
         data: DataScope::Categories(vec![RecordCategory::Genomic]),
         exceptions: vec![ConsentProvision {
             actors: vec![],
@@ -39,19 +53,49 @@ fn every_payload() -> Vec<Payload> {
         }],
     };
     let changes = [
-        MembershipChange::AdmitInstitution { id: slug.clone(), kind: InstitutionKind::Regulator, admin: someone.clone() },
+        MembershipChange::AdmitInstitution {
+            id: slug.clone(),
+            kind: InstitutionKind::Regulator,
+            admin: someone.clone(),
+        },
         MembershipChange::RemoveInstitution { id: slug.clone() },
-        MembershipChange::AddValidator { institution: slug.clone(), validator: someone.clone() },
-        MembershipChange::RemoveValidator { validator: someone.clone() },
+        MembershipChange::AddValidator {
+            institution: slug.clone(),
+            validator: someone.clone(),
+        },
+        MembershipChange::RemoveValidator {
+            validator: someone.clone(),
+        },
     ];
-    let mut payloads: Vec<Payload> =
-        changes.into_iter().map(|change| Payload::ProposeMembership { change, ttl_blocks: 5 }).collect();
+    let mut payloads: Vec<Payload> = changes
+        .into_iter()
+        .map(|change| Payload::ProposeMembership {
+            change,
+            ttl_blocks: 5,
+        })
+        .collect();
     payloads.extend([
-        Payload::Vote { proposal: ProposalId([4; 32]), approve: false },
-        Payload::RegisterMember { account: someone.clone(), role: Role::Auditor, pre_public_key: [2; 33], encryption_key: [5; 32] },
-        Payload::RevokeMember { account: someone.clone() },
-        Payload::RegisterPseudonym { institution: slug.clone(), pre_public_key: [3; 33] },
-        Payload::SetEmergencyAccess { institution: slug, enabled: true },
+        Payload::Vote {
+            proposal: ProposalId([4; 32]),
+            approve: false,
+        },
+        Payload::RegisterMember {
+            account: someone.clone(),
+            role: Role::Auditor,
+            pre_public_key: [2; 33],
+            encryption_key: [5; 32],
+        },
+        Payload::RevokeMember {
+            account: someone.clone(),
+        },
+        Payload::RegisterPseudonym {
+            institution: slug.clone(),
+            pre_public_key: [3; 33],
+        },
+        Payload::SetEmergencyAccess {
+            institution: slug,
+            enabled: true,
+        },
         Payload::CreateRecord {
             patient: someone.clone(),
             category: RecordCategory::MentalHealth,
@@ -61,11 +105,24 @@ fn every_payload() -> Vec<Payload> {
         },
         Payload::GrantConsent {
             policy,
-            reencryption_fragments: vec![SealedFragment { validator: someone, ciphertext: Bytes::from_static(&[9; 4]) }],
+            reencryption_fragments: vec![SealedFragment {
+                validator: someone,
+                ciphertext: Bytes::from_static(&[9; 4]),
+            }],
         },
-        Payload::RevokeConsent { consent: ConsentId([8; 32]) },
-        Payload::RequestAccess { record: RecordId([1; 32]), purpose: Purpose::Etreat, justification: Some("cardiac arrest".into()) },
-        Payload::RequestAccess { record: RecordId([1; 32]), purpose: Purpose::Pubhlth, justification: None },
+        Payload::RevokeConsent {
+            consent: ConsentId([8; 32]),
+        },
+        Payload::RequestAccess {
+            record: RecordId([1; 32]),
+            purpose: Purpose::Etreat,
+            justification: Some("cardiac arrest".into()),
+        },
+        Payload::RequestAccess {
+            record: RecordId([1; 32]),
+            purpose: Purpose::Pubhlth,
+            justification: None,
+        },
     ]);
     payloads
 }
@@ -84,20 +141,39 @@ fn every_payload_round_trips_through_binary_and_json() {
 
 #[test]
 fn trailing_bytes_are_refused() {
-    let tx = signed(2, 0, Payload::RevokeConsent { consent: ConsentId([8; 32]) });
+    let tx = signed(
+        2,
+        0,
+        Payload::RevokeConsent {
+            consent: ConsentId([8; 32]),
+        },
+    );
     let mut bytes = tx.encode().to_vec();
     bytes.push(0);
-    assert!(matches!(SignedTransaction::decode_bounded(&bytes), Err(Error::ExtraData(1))));
+    assert!(matches!(
+        SignedTransaction::decode_bounded(&bytes),
+        Err(Error::ExtraData(1))
+    ));
 }
 
 #[test]
 fn unknown_tags_and_bad_slugs_are_refused_by_the_decoder() {
-    let tx = signed(2, 0, Payload::RegisterPseudonym { institution: InstitutionId::new("abc").unwrap(), pre_public_key: [3; 33] });
+    let tx = signed(
+        2,
+        0,
+        Payload::RegisterPseudonym {
+            institution: InstitutionId::new("abc").unwrap(),
+            pre_public_key: [3; 33],
+        },
+    );
     let bytes = tx.encode().to_vec();
     // Layout: chain id (32), sender (32), nonce (8), payload tag.
     let mut bad_tag = bytes.clone();
     bad_tag[72] = 0xff;
-    assert!(matches!(SignedTransaction::decode_bounded(&bad_tag), Err(Error::InvalidEnum(0xff))));
+    assert!(matches!(
+        SignedTransaction::decode_bounded(&bad_tag),
+        Err(Error::InvalidEnum(0xff))
+    ));
     // The slug follows the tag and its length byte: make it uppercase.
     let mut bad_slug = bytes;
     bad_slug[74] = b'A';
@@ -106,30 +182,58 @@ fn unknown_tags_and_bad_slugs_are_refused_by_the_decoder() {
 
 #[test]
 fn json_uses_hex_and_hl7_codes() {
-    let tx = signed(2, 0, Payload::RequestAccess { record: RecordId([0xab; 32]), purpose: Purpose::Etreat, justification: Some("sepsis".into()) });
+    let tx = signed(
+        2,
+        0,
+        Payload::RequestAccess {
+            record: RecordId([0xab; 32]),
+            purpose: Purpose::Etreat,
+            justification: Some("sepsis".into()),
+        },
+    );
     let json: serde_json::Value = serde_json::to_value(&tx).unwrap();
     let payload = &json["transaction"]["payload"];
     assert_eq!(payload["type"], "request_access");
     assert_eq!(payload["purpose"], "ETREAT");
     assert_eq!(payload["record"], "ab".repeat(32));
-    assert_eq!(json["transaction"]["sender"], AccountId(key(2).public_key()).to_string());
+    assert_eq!(
+        json["transaction"]["sender"],
+        AccountId(key(2).public_key()).to_string()
+    );
     assert_eq!(json["signature"].as_str().unwrap().len(), 128);
 }
 
 #[test]
 fn json_with_a_malformed_key_or_slug_is_refused() {
-    let tx = signed(2, 0, Payload::RevokeMember { account: AccountId(key(3).public_key()) });
+    let tx = signed(
+        2,
+        0,
+        Payload::RevokeMember {
+            account: AccountId(key(3).public_key()),
+        },
+    );
     let mut json = serde_json::to_value(&tx).unwrap();
     json["transaction"]["sender"] = "zz".into();
     assert!(serde_json::from_value::<SignedTransaction>(json).is_err());
     assert!(serde_json::from_str::<InstitutionId>("\"Bad_Slug\"").is_err());
     assert!(serde_json::from_str::<InstitutionId>("\"-abc\"").is_err());
-    assert_eq!(serde_json::from_str::<InstitutionId>("\"st-mary-2\"").unwrap().as_str(), "st-mary-2");
+    assert_eq!(
+        serde_json::from_str::<InstitutionId>("\"st-mary-2\"")
+            .unwrap()
+            .as_str(),
+        "st-mary-2"
+    );
 }
 
 #[test]
 fn a_signature_binds_chain_nonce_and_payload() {
-    let tx = signed(2, 0, Payload::RevokeConsent { consent: ConsentId([8; 32]) });
+    let tx = signed(
+        2,
+        0,
+        Payload::RevokeConsent {
+            consent: ConsentId([8; 32]),
+        },
+    );
     assert!(tx.verify());
     let mut other_chain = tx.clone();
     other_chain.transaction.chain_id = ChainId([8; 32]);
@@ -145,18 +249,46 @@ fn a_signature_binds_chain_nonce_and_payload() {
 
 #[test]
 fn the_tx_hash_ignores_the_signature_and_changes_with_the_transaction() {
-    let tx = signed(2, 0, Payload::RevokeConsent { consent: ConsentId([8; 32]) });
+    let tx = signed(
+        2,
+        0,
+        Payload::RevokeConsent {
+            consent: ConsentId([8; 32]),
+        },
+    );
     let mut resigned = tx.clone();
     resigned.signature = key(9).sign(TX_NAMESPACE, b"anything");
     assert_eq!(resigned.hash(), tx.hash());
-    assert_ne!(signed(2, 1, Payload::RevokeConsent { consent: ConsentId([8; 32]) }).hash(), tx.hash());
-    assert_ne!(RecordId::from_tx(&tx.hash()).0, ConsentId::from_tx(&tx.hash()).0);
+    assert_ne!(
+        signed(
+            2,
+            1,
+            Payload::RevokeConsent {
+                consent: ConsentId([8; 32])
+            }
+        )
+        .hash(),
+        tx.hash()
+    );
+    assert_ne!(
+        RecordId::from_tx(&tx.hash()).0,
+        ConsentId::from_tx(&tx.hash()).0
+    );
 }
 
 #[test]
 fn batch_verification_accepts_good_batches_and_names_the_first_bad_one() {
-    let mut txs: Vec<SignedTransaction> =
-        (0..6).map(|i| signed(10 + i, i, Payload::RevokeConsent { consent: ConsentId([i as u8; 32]) })).collect();
+    let mut txs: Vec<SignedTransaction> = (0..6)
+        .map(|i| {
+            signed(
+                10 + i,
+                i,
+                Payload::RevokeConsent {
+                    consent: ConsentId([i as u8; 32]),
+                },
+            )
+        })
+        .collect();
     assert_eq!(verify_batch(&txs), Ok(()));
     assert_eq!(verify_batch(&[]), Ok(()));
     txs[4].signature = txs[1].signature.clone();
@@ -167,8 +299,17 @@ fn batch_verification_accepts_good_batches_and_names_the_first_bad_one() {
 
 #[test]
 fn transactions_root_depends_on_content_and_order_and_never_duplicates_a_leaf() {
-    let txs: Vec<SignedTransaction> =
-        (0..3).map(|i| signed(20, i, Payload::RevokeConsent { consent: ConsentId([0; 32]) })).collect();
+    let txs: Vec<SignedTransaction> = (0..3)
+        .map(|i| {
+            signed(
+                20,
+                i,
+                Payload::RevokeConsent {
+                    consent: ConsentId([0; 32]),
+                },
+            )
+        })
+        .collect();
     let root = transactions_root(&txs);
     assert_eq!(root, transactions_root(&txs.clone()));
     assert_ne!(transactions_root(&[]), transactions_root(&txs[..1]));
@@ -238,7 +379,9 @@ fn a_genesis_validator_must_name_a_listed_institution() {
         .replace("VALIDATOR", &AccountId(key(2).public_key()).to_string())
         .replace("institution = \"st-mary\"", "institution = \"elsewhere\"");
     let genesis: Genesis = toml::from_str(&text).unwrap();
-    assert!(matches!(genesis.validate(), Err(ValidationError::Genesis(message)) if message.contains("elsewhere")));
+    assert!(
+        matches!(genesis.validate(), Err(ValidationError::Genesis(message)) if message.contains("elsewhere"))
+    );
 }
 
 /// Fixed seed so every run explores the same cases (replayable on failure).

@@ -16,14 +16,21 @@ fn policy() -> ConsentPolicy {
         actors: vec![ConsentActor::Person(account(1))],
         actions: vec![ConsentAction::Access],
         purposes: vec![Purpose::Treat],
-        period: Period { start_ms: 0, end_ms: 10 },
+        period: Period {
+            start_ms: 0,
+            end_ms: 10,
+        },
         data: DataScope::All,
         exceptions: vec![],
     }
 }
 
 fn limit_error(limit: &'static str, max: usize) -> ValidationError {
-    ValidationError::LimitExceeded { limit, max: max as u64, got: max as u64 + 1 }
+    ValidationError::LimitExceeded {
+        limit,
+        max: max as u64,
+        got: max as u64 + 1,
+    }
 }
 
 /// `build(n)` makes a policy with n items of one kind: n = max passes, max + 1 is refused both ways.
@@ -33,53 +40,101 @@ fn check_policy_limit(limit: &'static str, max: usize, build: impl Fn(usize) -> 
     assert_eq!(ConsentPolicy::decode(at.encode()).unwrap(), at);
     let over = build(max + 1);
     assert_eq!(over.validate(), Err(limit_error(limit, max)));
-    assert!(ConsentPolicy::decode(over.encode()).is_err(), "{limit} decode must refuse");
+    assert!(
+        ConsentPolicy::decode(over.encode()).is_err(),
+        "{limit} decode must refuse"
+    );
 }
 
 #[test]
 fn consent_policy_list_limits_hold() {
-    check_policy_limit("consent_actors_max", limits::CONSENT_ACTORS_MAX, |n| ConsentPolicy {
-        actors: (0..n as u64).map(|i| ConsentActor::Person(account(i))).collect(),
-        ..policy()
+    check_policy_limit("consent_actors_max", limits::CONSENT_ACTORS_MAX, |n| {
+        ConsentPolicy {
+            actors: (0..n as u64)
+                .map(|i| ConsentActor::Person(account(i)))
+                .collect(),
+            ..policy()
+        }
     });
-    check_policy_limit("consent_actions_max", limits::CONSENT_ACTIONS_MAX, |n| ConsentPolicy {
-        actions: vec![ConsentAction::Access; n],
-        ..policy()
+    check_policy_limit("consent_actions_max", limits::CONSENT_ACTIONS_MAX, |n| {
+        ConsentPolicy {
+            actions: vec![ConsentAction::Access; n],
+            ..policy()
+        }
     });
-    check_policy_limit("consent_purposes_max", limits::CONSENT_PURPOSES_MAX, |n| ConsentPolicy {
-        purposes: vec![Purpose::Treat; n],
-        ..policy()
+    check_policy_limit("consent_purposes_max", limits::CONSENT_PURPOSES_MAX, |n| {
+        ConsentPolicy {
+            purposes: vec![Purpose::Treat; n],
+            ..policy()
+        }
     });
-    check_policy_limit("consent_scope_max_items", limits::CONSENT_SCOPE_MAX_ITEMS, |n| ConsentPolicy {
-        data: DataScope::Categories(vec![RecordCategory::Other; n]),
-        ..policy()
-    });
-    check_policy_limit("consent_scope_max_items", limits::CONSENT_SCOPE_MAX_ITEMS, |n| ConsentPolicy {
-        data: DataScope::Records((0..n).map(|i| RecordId([i as u8; 32])).collect()),
-        ..policy()
-    });
-    let exception = ConsentProvision { actors: vec![], actions: vec![], purposes: vec![], data: DataScope::All };
-    check_policy_limit("consent_exceptions_max", limits::CONSENT_EXCEPTIONS_MAX, |n| ConsentPolicy {
-        exceptions: vec![exception.clone(); n],
-        ..policy()
-    });
+    check_policy_limit(
+        "consent_scope_max_items",
+        limits::CONSENT_SCOPE_MAX_ITEMS,
+        |n| ConsentPolicy {
+            data: DataScope::Categories(vec![RecordCategory::Other; n]),
+            ..policy()
+        },
+    );
+    check_policy_limit(
+        "consent_scope_max_items",
+        limits::CONSENT_SCOPE_MAX_ITEMS,
+        |n| ConsentPolicy {
+            data: DataScope::Records((0..n).map(|i| RecordId([i as u8; 32])).collect()),
+            ..policy()
+        },
+    );
+    let exception = ConsentProvision {
+        actors: vec![],
+        actions: vec![],
+        purposes: vec![],
+        data: DataScope::All,
+    };
+    check_policy_limit(
+        "consent_exceptions_max",
+        limits::CONSENT_EXCEPTIONS_MAX,
+        |n| ConsentPolicy {
+            exceptions: vec![exception.clone(); n],
+            ..policy()
+        },
+    );
 }
 
 fn grant(fragments: Vec<SealedFragment>) -> Payload {
-    Payload::GrantConsent { policy: policy(), reencryption_fragments: fragments }
+    Payload::GrantConsent {
+        policy: policy(),
+        reencryption_fragments: fragments,
+    }
 }
 
 fn fragment(seed: u64, bytes: usize) -> SealedFragment {
-    SealedFragment { validator: account(seed), ciphertext: Bytes::from(vec![0u8; bytes]) }
+    SealedFragment {
+        validator: account(seed),
+        ciphertext: Bytes::from(vec![0u8; bytes]),
+    }
 }
 
 #[test]
 fn sealed_fragments_max_holds() {
-    let at = grant((0..limits::SEALED_FRAGMENTS_MAX as u64).map(|i| fragment(i, 8)).collect());
+    let at = grant(
+        (0..limits::SEALED_FRAGMENTS_MAX as u64)
+            .map(|i| fragment(i, 8))
+            .collect(),
+    );
     assert_eq!(at.validate(), Ok(()));
     assert_eq!(Payload::decode(at.encode()).unwrap(), at);
-    let over = grant((0..=limits::SEALED_FRAGMENTS_MAX as u64).map(|i| fragment(i, 8)).collect());
-    assert_eq!(over.validate(), Err(limit_error("sealed_fragments_max", limits::SEALED_FRAGMENTS_MAX)));
+    let over = grant(
+        (0..=limits::SEALED_FRAGMENTS_MAX as u64)
+            .map(|i| fragment(i, 8))
+            .collect(),
+    );
+    assert_eq!(
+        over.validate(),
+        Err(limit_error(
+            "sealed_fragments_max",
+            limits::SEALED_FRAGMENTS_MAX
+        ))
+    );
     assert!(Payload::decode(over.encode()).is_err());
 }
 
@@ -88,8 +143,14 @@ fn sealed_fragment_size_max_bytes_holds() {
     let at = grant(vec![fragment(1, limits::SEALED_FRAGMENT_SIZE_MAX_BYTES)]);
     assert_eq!(at.validate(), Ok(()));
     assert_eq!(Payload::decode(at.encode()).unwrap(), at);
-    let over = grant(vec![fragment(1, limits::SEALED_FRAGMENT_SIZE_MAX_BYTES + 1)]);
-    let expected = limit_error("sealed_fragment_size_max_bytes", limits::SEALED_FRAGMENT_SIZE_MAX_BYTES);
+    let over = grant(vec![fragment(
+        1,
+        limits::SEALED_FRAGMENT_SIZE_MAX_BYTES + 1,
+    )]);
+    let expected = limit_error(
+        "sealed_fragment_size_max_bytes",
+        limits::SEALED_FRAGMENT_SIZE_MAX_BYTES,
+    );
     assert_eq!(over.validate(), Err(expected));
     assert!(Payload::decode(over.encode()).is_err());
 }
@@ -110,7 +171,13 @@ fn capsule_size_max_bytes_holds() {
     assert_eq!(at.validate(), Ok(()));
     assert_eq!(Payload::decode(at.encode()).unwrap(), at);
     let over = record(limits::CAPSULE_SIZE_MAX_BYTES + 1, 1);
-    assert_eq!(over.validate(), Err(limit_error("capsule_size_max_bytes", limits::CAPSULE_SIZE_MAX_BYTES)));
+    assert_eq!(
+        over.validate(),
+        Err(limit_error(
+            "capsule_size_max_bytes",
+            limits::CAPSULE_SIZE_MAX_BYTES
+        ))
+    );
     assert!(Payload::decode(over.encode()).is_err());
 }
 
@@ -119,7 +186,14 @@ fn record_size_max_bytes_holds() {
     assert_eq!(record(98, limits::RECORD_SIZE_MAX_BYTES).validate(), Ok(()));
     let over = record(98, limits::RECORD_SIZE_MAX_BYTES + 1).validate();
     let max = limits::RECORD_SIZE_MAX_BYTES;
-    assert_eq!(over, Err(ValidationError::LimitExceeded { limit: "record_size_max_bytes", max, got: max + 1 }));
+    assert_eq!(
+        over,
+        Err(ValidationError::LimitExceeded {
+            limit: "record_size_max_bytes",
+            max,
+            got: max + 1
+        })
+    );
 }
 
 #[test]
@@ -133,7 +207,10 @@ fn justification_size_max_bytes_holds() {
     assert_eq!(at.validate(), Ok(()));
     assert_eq!(Payload::decode(at.encode()).unwrap(), at);
     let over = request("a".repeat(limits::JUSTIFICATION_SIZE_MAX_BYTES + 1));
-    let expected = limit_error("justification_size_max_bytes", limits::JUSTIFICATION_SIZE_MAX_BYTES);
+    let expected = limit_error(
+        "justification_size_max_bytes",
+        limits::JUSTIFICATION_SIZE_MAX_BYTES,
+    );
     assert_eq!(over.validate(), Err(expected));
     assert!(Payload::decode(over.encode()).is_err());
 }
@@ -141,14 +218,23 @@ fn justification_size_max_bytes_holds() {
 #[test]
 fn proposal_ttl_max_blocks_holds() {
     let propose = |ttl_blocks| Payload::ProposeMembership {
-        change: MembershipChange::RemoveValidator { validator: account(1) },
+        change: MembershipChange::RemoveValidator {
+            validator: account(1),
+        },
         ttl_blocks,
     };
     let max = limits::PROPOSAL_TTL_MAX_BLOCKS;
     assert_eq!(propose(max).validate(), Ok(()));
-    let over = ValidationError::LimitExceeded { limit: "proposal_ttl_max_blocks", max, got: max + 1 };
+    let over = ValidationError::LimitExceeded {
+        limit: "proposal_ttl_max_blocks",
+        max,
+        got: max + 1,
+    };
     assert_eq!(propose(max + 1).validate(), Err(over));
-    assert!(matches!(propose(0).validate(), Err(ValidationError::Transaction(_))));
+    assert!(matches!(
+        propose(0).validate(),
+        Err(ValidationError::Transaction(_))
+    ));
 }
 
 #[test]
@@ -165,13 +251,24 @@ fn signed_tx_of_size(target: usize) -> SignedTransaction {
     let fragments = (0..limits::SEALED_FRAGMENTS_MAX as u64)
         .map(|i| fragment(i, limits::SEALED_FRAGMENT_SIZE_MAX_BYTES))
         .collect();
-    let mut tx = Transaction { chain_id: ChainId([1; 32]), sender: AccountId(key.public_key()), nonce: 0, payload: grant(fragments) };
+    let mut tx = Transaction {
+        chain_id: ChainId([1; 32]),
+        sender: AccountId(key.public_key()),
+        nonce: 0,
+        payload: grant(fragments),
+    };
     let signed_size = |tx: &Transaction| tx.encode_size() + 64;
     // Shrinking a fragment between 128 and 1024 bytes keeps its 2-byte length prefix, so sizes move 1:1.
     let mut index = 0;
     while signed_size(&tx) > target {
         let excess = signed_size(&tx) - target;
-        let Payload::GrantConsent { reencryption_fragments, .. } = &mut tx.payload else { unreachable!() };
+        let Payload::GrantConsent {
+            reencryption_fragments,
+            ..
+        } = &mut tx.payload
+        else {
+            unreachable!()
+        };
         let current = reencryption_fragments[index].ciphertext.len();
         let cut = excess.min(current - 128);
         reencryption_fragments[index].ciphertext = Bytes::from(vec![0u8; current - cut]);
@@ -188,9 +285,15 @@ fn tx_size_max_bytes_holds() {
     assert_eq!(at.validate(), Ok(()));
     assert_eq!(SignedTransaction::decode_bounded(&at.encode()).unwrap(), at);
     let over = signed_tx_of_size(limits::TX_SIZE_MAX_BYTES + 1);
-    assert_eq!(over.validate(), Err(limit_error("tx_size_max_bytes", limits::TX_SIZE_MAX_BYTES)));
+    assert_eq!(
+        over.validate(),
+        Err(limit_error("tx_size_max_bytes", limits::TX_SIZE_MAX_BYTES))
+    );
     assert!(SignedTransaction::decode_bounded(&over.encode()).is_err());
-    assert!(SignedTransaction::decode(over.encode()).is_err(), "the decoder itself enforces the limit");
+    assert!(
+        SignedTransaction::decode(over.encode()).is_err(),
+        "the decoder itself enforces the limit"
+    );
 }
 
 fn genesis(validators: usize, institutions: usize, members: usize) -> Genesis {
@@ -199,7 +302,11 @@ fn genesis(validators: usize, institutions: usize, members: usize) -> Genesis {
         chain_name: "limits".into(),
         genesis_time_ms: 0,
         institutions: (0..institutions)
-            .map(|i| GenesisInstitution { id: slug(i), kind: InstitutionKind::Hospital, admin: account(1_000_000 + i as u64) })
+            .map(|i| GenesisInstitution {
+                id: slug(i),
+                kind: InstitutionKind::Hospital,
+                admin: account(1_000_000 + i as u64),
+            })
             .collect(),
         validators: (0..validators)
             .map(|i| GenesisValidator {
@@ -227,22 +334,43 @@ fn validators_max_holds_in_genesis() {
     assert_eq!(at.validate(), Ok(()));
     assert_eq!(Genesis::decode(at.encode()).unwrap(), at);
     let over = genesis(limits::VALIDATORS_MAX + 1, 1, 0);
-    assert_eq!(over.validate(), Err(limit_error("validators_max", limits::VALIDATORS_MAX)));
+    assert_eq!(
+        over.validate(),
+        Err(limit_error("validators_max", limits::VALIDATORS_MAX))
+    );
     assert!(Genesis::decode(over.encode()).is_err());
 }
 
 #[test]
 fn genesis_institutions_max_holds() {
-    assert_eq!(genesis(1, limits::GENESIS_INSTITUTIONS_MAX, 0).validate(), Ok(()));
+    assert_eq!(
+        genesis(1, limits::GENESIS_INSTITUTIONS_MAX, 0).validate(),
+        Ok(())
+    );
     let over = genesis(1, limits::GENESIS_INSTITUTIONS_MAX + 1, 0).validate();
-    assert_eq!(over, Err(limit_error("genesis_institutions_max", limits::GENESIS_INSTITUTIONS_MAX)));
+    assert_eq!(
+        over,
+        Err(limit_error(
+            "genesis_institutions_max",
+            limits::GENESIS_INSTITUTIONS_MAX
+        ))
+    );
 }
 
 #[test]
 fn genesis_members_max_holds() {
-    assert_eq!(genesis(1, 1, limits::GENESIS_MEMBERS_MAX).validate(), Ok(()));
+    assert_eq!(
+        genesis(1, 1, limits::GENESIS_MEMBERS_MAX).validate(),
+        Ok(())
+    );
     let over = genesis(1, 1, limits::GENESIS_MEMBERS_MAX + 1).validate();
-    assert_eq!(over, Err(limit_error("genesis_members_max", limits::GENESIS_MEMBERS_MAX)));
+    assert_eq!(
+        over,
+        Err(limit_error(
+            "genesis_members_max",
+            limits::GENESIS_MEMBERS_MAX
+        ))
+    );
 }
 
 #[test]

@@ -2,7 +2,11 @@ use crate::harness::*;
 use medchain_state::*;
 use medchain_types::*;
 
-fn propose(chain: &mut Chain, change: MembershipChange, ttl_blocks: u64) -> (ProposalId, ProposalStatus) {
+fn propose(
+    chain: &mut Chain,
+    change: MembershipChange,
+    ttl_blocks: u64,
+) -> (ProposalId, ProposalStatus) {
     let proposer = chain.validators[0].clone();
     match chain.ok(&proposer, Payload::ProposeMembership { change, ttl_blocks }) {
         Outcome::ProposalOpened { proposal, status } => (proposal, status),
@@ -27,21 +31,35 @@ fn pass(chain: &mut Chain, change: MembershipChange) -> ProposalId {
 }
 
 fn admit_south(admin: &commonware_cryptography::ed25519::PrivateKey) -> MembershipChange {
-    MembershipChange::AdmitInstitution { id: inst("south-hospital"), kind: InstitutionKind::Hospital, admin: account(admin) }
+    MembershipChange::AdmitInstitution {
+        id: inst("south-hospital"),
+        kind: InstitutionKind::Hospital,
+        admin: account(admin),
+    }
 }
 
 #[test]
 fn genesis_registers_institutions_admins_and_validators() {
     let chain = Chain::new();
-    let st_mary = chain.query(async |s| query::institution(s, &inst(ST_MARY)).await).unwrap();
+    let st_mary = chain
+        .query(async |s| query::institution(s, &inst(ST_MARY)).await)
+        .unwrap();
     assert_eq!(st_mary.admin, account(&chain.st_mary_admin));
     assert!(st_mary.active);
-    let admin = chain.query(async |s| query::member(s, &account(&chain.st_mary_admin)).await).unwrap();
+    let admin = chain
+        .query(async |s| query::member(s, &account(&chain.st_mary_admin)).await)
+        .unwrap();
     assert_eq!((admin.member.role, admin.active), (Role::Admin, true));
     let set = chain.query(async |s| query::validators(s).await);
     let mut expected: Vec<AccountId> = chain.validators.iter().map(account).collect();
     expected.sort();
-    assert_eq!(set.validators.iter().map(|v| v.account.clone()).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        set.validators
+            .iter()
+            .map(|v| v.account.clone())
+            .collect::<Vec<_>>(),
+        expected
+    );
     let stored = chain.query(async |s| query::chain(s).await).unwrap();
     assert_eq!(stored.chain_id, chain.genesis.chain_id());
 }
@@ -58,7 +76,13 @@ fn genesis_cannot_be_applied_twice() {
 fn only_validators_propose() {
     let mut chain = Chain::new();
     let admin = chain.st_mary_admin.clone();
-    let error = chain.err(&admin, Payload::ProposeMembership { change: admit_south(&key(300)), ttl_blocks: 10 });
+    let error = chain.err(
+        &admin,
+        Payload::ProposeMembership {
+            change: admit_south(&key(300)),
+            ttl_blocks: 10,
+        },
+    );
     assert_eq!(error.code(), "not_authorized");
 }
 
@@ -67,7 +91,18 @@ fn only_validators_vote() {
     let mut chain = Chain::new();
     let (id, _) = propose(&mut chain, admit_south(&key(300)), 10);
     let admin = chain.st_mary_admin.clone();
-    assert_eq!(chain.err(&admin, Payload::Vote { proposal: id, approve: true }).code(), "not_authorized");
+    assert_eq!(
+        chain
+            .err(
+                &admin,
+                Payload::Vote {
+                    proposal: id,
+                    approve: true
+                }
+            )
+            .code(),
+        "not_authorized"
+    );
 }
 
 #[test]
@@ -78,12 +113,26 @@ fn proposal_passes_with_more_than_two_thirds_and_applies_at_once() {
     assert_eq!(status, ProposalStatus::Open);
     // 2 of 4 is not more than 2/3.
     assert_eq!(vote(&mut chain, 1, id, true), ProposalStatus::Open);
-    assert!(chain.query(async |s| query::institution(s, &inst("south-hospital")).await).is_none());
+    assert!(
+        chain
+            .query(async |s| query::institution(s, &inst("south-hospital")).await)
+            .is_none()
+    );
     assert_eq!(vote(&mut chain, 2, id, true), ProposalStatus::Applied);
-    let south = chain.query(async |s| query::institution(s, &inst("south-hospital")).await).unwrap();
-    assert_eq!((south.active, south.admitted_height), (true, chain.height - 1));
-    let proposal = chain.query(async |s| query::proposal(s, &id).await).unwrap();
-    assert_eq!((proposal.status, proposal.closed_height), (ProposalStatus::Applied, Some(chain.height - 1)));
+    let south = chain
+        .query(async |s| query::institution(s, &inst("south-hospital")).await)
+        .unwrap();
+    assert_eq!(
+        (south.active, south.admitted_height),
+        (true, chain.height - 1)
+    );
+    let proposal = chain
+        .query(async |s| query::proposal(s, &id).await)
+        .unwrap();
+    assert_eq!(
+        (proposal.status, proposal.closed_height),
+        (ProposalStatus::Applied, Some(chain.height - 1))
+    );
 }
 
 #[test]
@@ -94,23 +143,55 @@ fn proposal_is_rejected_once_two_thirds_can_no_longer_be_reached() {
     assert_eq!(vote(&mut chain, 1, id, false), ProposalStatus::Open);
     assert_eq!(vote(&mut chain, 2, id, false), ProposalStatus::Rejected);
     let voter = chain.validators[3].clone();
-    let error = chain.err(&voter, Payload::Vote { proposal: id, approve: true });
-    assert_eq!(error, TxError::ProposalClosed { proposal: id, status: ProposalStatus::Rejected });
+    let error = chain.err(
+        &voter,
+        Payload::Vote {
+            proposal: id,
+            approve: true,
+        },
+    );
+    assert_eq!(
+        error,
+        TxError::ProposalClosed {
+            proposal: id,
+            status: ProposalStatus::Rejected
+        }
+    );
 }
 
 #[test]
 fn proposal_expires_after_its_ttl_in_blocks() {
     let mut chain = Chain::new();
     let (id, _) = propose(&mut chain, admit_south(&key(300)), 2);
-    let proposal = chain.query(async |s| query::proposal(s, &id).await).unwrap();
+    let proposal = chain
+        .query(async |s| query::proposal(s, &id).await)
+        .unwrap();
     assert_eq!(proposal.expires_height, proposal.created_height + 2);
     // The last accepted height is expires_height; one block later the vote is refused.
     chain.height = proposal.expires_height + 1;
     let voter = chain.validators[1].clone();
-    let error = chain.err(&voter, Payload::Vote { proposal: id, approve: true });
-    assert_eq!(error, TxError::ProposalClosed { proposal: id, status: ProposalStatus::Expired });
-    assert_eq!(proposal.status_at(proposal.expires_height), ProposalStatus::Open);
-    assert_eq!(proposal.status_at(proposal.expires_height + 1), ProposalStatus::Expired);
+    let error = chain.err(
+        &voter,
+        Payload::Vote {
+            proposal: id,
+            approve: true,
+        },
+    );
+    assert_eq!(
+        error,
+        TxError::ProposalClosed {
+            proposal: id,
+            status: ProposalStatus::Expired
+        }
+    );
+    assert_eq!(
+        proposal.status_at(proposal.expires_height),
+        ProposalStatus::Open
+    );
+    assert_eq!(
+        proposal.status_at(proposal.expires_height + 1),
+        ProposalStatus::Expired
+    );
 }
 
 #[test]
@@ -118,7 +199,16 @@ fn a_validator_votes_once() {
     let mut chain = Chain::new();
     let (id, _) = propose(&mut chain, admit_south(&key(300)), 100);
     let proposer = chain.validators[0].clone();
-    assert_eq!(chain.err(&proposer, Payload::Vote { proposal: id, approve: true }), TxError::AlreadyVoted { proposal: id });
+    assert_eq!(
+        chain.err(
+            &proposer,
+            Payload::Vote {
+                proposal: id,
+                approve: true
+            }
+        ),
+        TxError::AlreadyVoted { proposal: id }
+    );
 }
 
 #[test]
@@ -126,20 +216,41 @@ fn admitting_an_institution_registers_its_admin() {
     let mut chain = Chain::new();
     let south_admin = key(300);
     pass(&mut chain, admit_south(&south_admin));
-    let admin = chain.query(async |s| query::member(s, &account(&south_admin)).await).unwrap();
-    assert_eq!((admin.member.role, admin.member.institution.as_str(), admin.active), (Role::Admin, "south-hospital", true));
+    let admin = chain
+        .query(async |s| query::member(s, &account(&south_admin)).await)
+        .unwrap();
+    assert_eq!(
+        (
+            admin.member.role,
+            admin.member.institution.as_str(),
+            admin.active
+        ),
+        (Role::Admin, "south-hospital", true)
+    );
     // The new admin can act at once.
     let clinician = chain.clinician(&south_admin, 301);
-    let entry = chain.query(async |s| query::member(s, &account(&clinician)).await).unwrap();
+    let entry = chain
+        .query(async |s| query::member(s, &account(&clinician)).await)
+        .unwrap();
     assert_eq!(entry.member.institution, inst("south-hospital"));
 }
 
 #[test]
 fn admitting_an_existing_institution_id_is_refused() {
     let mut chain = Chain::new();
-    let change = MembershipChange::AdmitInstitution { id: inst(ST_MARY), kind: InstitutionKind::Hospital, admin: account(&key(300)) };
+    let change = MembershipChange::AdmitInstitution {
+        id: inst(ST_MARY),
+        kind: InstitutionKind::Hospital,
+        admin: account(&key(300)),
+    };
     let proposer = chain.validators[0].clone();
-    let error = chain.err(&proposer, Payload::ProposeMembership { change, ttl_blocks: 10 });
+    let error = chain.err(
+        &proposer,
+        Payload::ProposeMembership {
+            change,
+            ttl_blocks: 10,
+        },
+    );
     assert_eq!(error.code(), "invalid_change");
 }
 
@@ -149,28 +260,58 @@ fn removing_an_institution_deactivates_its_members_and_validators() {
     let admin = chain.city_lab_admin.clone();
     let clinician = chain.clinician(&admin, 310);
     let patient = chain.patient(CITY_LAB, 311);
-    pass(&mut chain, MembershipChange::RemoveInstitution { id: inst(CITY_LAB) });
-    let lab = chain.query(async |s| query::institution(s, &inst(CITY_LAB)).await).unwrap();
+    pass(
+        &mut chain,
+        MembershipChange::RemoveInstitution { id: inst(CITY_LAB) },
+    );
+    let lab = chain
+        .query(async |s| query::institution(s, &inst(CITY_LAB)).await)
+        .unwrap();
     assert!(!lab.active);
-    let member = chain.query(async |s| query::member(s, &account(&clinician)).await).unwrap();
+    let member = chain
+        .query(async |s| query::member(s, &account(&clinician)).await)
+        .unwrap();
     assert!(!member.active);
-    let error = chain.err(&clinician, record_payload(&patient, RecordCategory::Laboratory));
+    let error = chain.err(
+        &clinician,
+        record_payload(&patient, RecordCategory::Laboratory),
+    );
     assert_eq!(error.code(), "not_authorized");
     let set = chain.query(async |s| query::validators(s).await);
     assert_eq!(set.len(), 2);
-    assert!(set.validators.iter().all(|v| v.institution == inst(ST_MARY)));
+    assert!(
+        set.validators
+            .iter()
+            .all(|v| v.institution == inst(ST_MARY))
+    );
 }
 
 #[test]
 fn validator_set_changes_are_recorded_in_state() {
     let mut chain = Chain::new();
     let newcomer = key(320);
-    pass(&mut chain, MembershipChange::AddValidator { institution: inst(NORTH), validator: account(&newcomer) });
+    pass(
+        &mut chain,
+        MembershipChange::AddValidator {
+            institution: inst(NORTH),
+            validator: account(&newcomer),
+        },
+    );
     let set = chain.query(async |s| query::validators(s).await);
-    let added = set.validators.iter().find(|v| v.account == account(&newcomer)).unwrap();
+    let added = set
+        .validators
+        .iter()
+        .find(|v| v.account == account(&newcomer))
+        .unwrap();
     assert_eq!((set.len(), added.institution.as_str()), (5, NORTH));
     // 5 validators: proposer + 3 approvals are needed (4 * 3 > 10, 3 * 3 is not).
-    let (id, _) = propose(&mut chain, MembershipChange::RemoveValidator { validator: account(&newcomer) }, 100);
+    let (id, _) = propose(
+        &mut chain,
+        MembershipChange::RemoveValidator {
+            validator: account(&newcomer),
+        },
+        100,
+    );
     assert_eq!(vote(&mut chain, 1, id, true), ProposalStatus::Open);
     assert_eq!(vote(&mut chain, 2, id, true), ProposalStatus::Open);
     assert_eq!(vote(&mut chain, 3, id, true), ProposalStatus::Applied);
@@ -185,8 +326,13 @@ fn a_passed_change_that_no_longer_applies_is_closed_inapplicable() {
     vote(&mut chain, 1, first, true);
     assert_eq!(vote(&mut chain, 2, first, true), ProposalStatus::Applied);
     vote(&mut chain, 1, second, true);
-    assert_eq!(vote(&mut chain, 2, second, true), ProposalStatus::Inapplicable);
-    let south = chain.query(async |s| query::institution(s, &inst("south-hospital")).await).unwrap();
+    assert_eq!(
+        vote(&mut chain, 2, second, true),
+        ProposalStatus::Inapplicable
+    );
+    let south = chain
+        .query(async |s| query::institution(s, &inst("south-hospital")).await)
+        .unwrap();
     assert_eq!(south.admin, account(&key(300)));
 }
 

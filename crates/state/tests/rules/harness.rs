@@ -37,13 +37,20 @@ pub struct Chain {
     nonces: BTreeMap<AccountId, u64>,
 }
 
-pub fn genesis_for(validators: &[PrivateKey], admins: &[(&str, InstitutionKind, &PrivateKey)]) -> Genesis {
+pub fn genesis_for(
+    validators: &[PrivateKey],
+    admins: &[(&str, InstitutionKind, &PrivateKey)],
+) -> Genesis {
     Genesis {
         chain_name: "medchain-test".into(),
         genesis_time_ms: START_MS,
         institutions: admins
             .iter()
-            .map(|(slug, kind, admin)| GenesisInstitution { id: inst(slug), kind: *kind, admin: account(admin) })
+            .map(|(slug, kind, admin)| GenesisInstitution {
+                id: inst(slug),
+                kind: *kind,
+                admin: account(admin),
+            })
             .collect(),
         validators: validators
             .iter()
@@ -103,7 +110,12 @@ impl Chain {
     pub fn tx(&self, signer: &PrivateKey, payload: Payload) -> SignedTransaction {
         let sender = account(signer);
         let nonce = self.nonces.get(&sender).copied().unwrap_or(0);
-        let transaction = Transaction { chain_id: self.genesis.chain_id(), sender, nonce, payload };
+        let transaction = Transaction {
+            chain_id: self.genesis.chain_id(),
+            sender,
+            nonce,
+            payload,
+        };
         SignedTransaction::sign(signer, transaction)
     }
 
@@ -144,8 +156,14 @@ impl Chain {
     #[track_caller]
     pub fn err(&mut self, signer: &PrivateKey, payload: Payload) -> TxError {
         let root = self.store.root();
-        let error = self.run(signer, payload).expect_err("expected the transaction to fail");
-        assert_eq!(self.store.root(), root, "a failed transaction must leave no write");
+        let error = self
+            .run(signer, payload)
+            .expect_err("expected the transaction to fail");
+        assert_eq!(
+            self.store.root(),
+            root,
+            "a failed transaction must leave no write"
+        );
         error
     }
 
@@ -167,11 +185,22 @@ impl Chain {
 
     pub fn patient(&mut self, institution: &str, seed: u64) -> PrivateKey {
         let patient = key(seed);
-        self.ok(&patient, Payload::RegisterPseudonym { institution: inst(institution), pre_public_key: [3; 33] });
+        self.ok(
+            &patient,
+            Payload::RegisterPseudonym {
+                institution: inst(institution),
+                pre_public_key: [3; 33],
+            },
+        );
         patient
     }
 
-    pub fn record(&mut self, clinician: &PrivateKey, patient: &PrivateKey, category: RecordCategory) -> RecordId {
+    pub fn record(
+        &mut self,
+        clinician: &PrivateKey,
+        patient: &PrivateKey,
+        category: RecordCategory,
+    ) -> RecordId {
         match self.ok(clinician, record_payload(patient, category)) {
             Outcome::RecordCreated { record } => record,
             other => panic!("unexpected outcome {other:?}"),
@@ -183,13 +212,26 @@ impl Chain {
         self.validators
             .iter()
             .take(count)
-            .map(|v| SealedFragment { validator: account(v), ciphertext: vec![7u8; 80].into() })
+            .map(|v| SealedFragment {
+                validator: account(v),
+                ciphertext: vec![7u8; 80].into(),
+            })
             .collect()
     }
 
     pub fn grant(&mut self, patient: &PrivateKey, policy: ConsentPolicy) -> ConsentId {
-        let fragments = if policy.decision == Decision::Permit { self.fragments(2) } else { vec![] };
-        match self.ok(patient, Payload::GrantConsent { policy, reencryption_fragments: fragments }) {
+        let fragments = if policy.decision == Decision::Permit {
+            self.fragments(2)
+        } else {
+            vec![]
+        };
+        match self.ok(
+            patient,
+            Payload::GrantConsent {
+                policy,
+                reencryption_fragments: fragments,
+            },
+        ) {
             Outcome::ConsentGranted { consent } => consent,
             other => panic!("unexpected outcome {other:?}"),
         }
@@ -203,9 +245,18 @@ impl Chain {
         purpose: Purpose,
         justification: Option<&str>,
     ) -> (Decision, medchain_state::AccessReason, bool) {
-        let payload = Payload::RequestAccess { record, purpose, justification: justification.map(str::to_owned) };
+        let payload = Payload::RequestAccess {
+            record,
+            purpose,
+            justification: justification.map(str::to_owned),
+        };
         match self.ok(requester, payload) {
-            Outcome::AccessDecided { decision, reason, break_glass, .. } => (decision, reason, break_glass),
+            Outcome::AccessDecided {
+                decision,
+                reason,
+                break_glass,
+                ..
+            } => (decision, reason, break_glass),
             other => panic!("unexpected outcome {other:?}"),
         }
     }
@@ -232,7 +283,10 @@ pub fn permit_person(person: &PrivateKey) -> ConsentPolicy {
         actors: vec![ConsentActor::Person(account(person))],
         actions: vec![ConsentAction::Access],
         purposes: vec![Purpose::Treat],
-        period: Period { start_ms: START_MS, end_ms: START_MS + 1_000_000_000 },
+        period: Period {
+            start_ms: START_MS,
+            end_ms: START_MS + 1_000_000_000,
+        },
         data: DataScope::All,
         exceptions: vec![],
     }

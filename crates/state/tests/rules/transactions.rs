@@ -7,7 +7,10 @@ use medchain_state::*;
 use medchain_types::*;
 
 fn pseudonym_payload() -> Payload {
-    Payload::RegisterPseudonym { institution: inst(ST_MARY), pre_public_key: [3; 33] }
+    Payload::RegisterPseudonym {
+        institution: inst(ST_MARY),
+        pre_public_key: [3; 33],
+    }
 }
 
 #[test]
@@ -18,23 +21,47 @@ fn a_transaction_for_another_chain_is_refused() {
     tx.chain_id = ChainId([0xee; 32]);
     let signed = SignedTransaction::sign(&patient, tx);
     let error = chain.block(&[signed]).unwrap_err();
-    assert_eq!(error.error, TxError::WrongChain { expected: chain.genesis.chain_id(), got: ChainId([0xee; 32]) });
+    assert_eq!(
+        error.error,
+        TxError::WrongChain {
+            expected: chain.genesis.chain_id(),
+            got: ChainId([0xee; 32])
+        }
+    );
 }
 
 #[test]
 fn a_replayed_nonce_and_a_nonce_gap_are_refused_with_distinct_errors() {
     let mut chain = Chain::new();
     let patient = chain.patient(ST_MARY, 701);
-    let enable = Payload::SetEmergencyAccess { institution: inst(CITY_LAB), enabled: true };
+    let enable = Payload::SetEmergencyAccess {
+        institution: inst(CITY_LAB),
+        enabled: true,
+    };
     let mut replay = chain.tx(&patient, enable.clone()).transaction;
     replay.nonce = 0;
     let replay = SignedTransaction::sign(&patient, replay);
-    assert_eq!(chain.block(&[replay]).unwrap_err().error, TxError::NonceReplayed { expected: 1, got: 0 });
+    assert_eq!(
+        chain.block(&[replay]).unwrap_err().error,
+        TxError::NonceReplayed {
+            expected: 1,
+            got: 0
+        }
+    );
     let mut gap = chain.tx(&patient, enable).transaction;
     gap.nonce = 5;
     let gap = SignedTransaction::sign(&patient, gap);
-    assert_eq!(chain.block(&[gap]).unwrap_err().error, TxError::NonceGap { expected: 1, got: 5 });
-    assert_eq!(chain.query(async |s| query::next_nonce(s, &account(&patient)).await), 1);
+    assert_eq!(
+        chain.block(&[gap]).unwrap_err().error,
+        TxError::NonceGap {
+            expected: 1,
+            got: 5
+        }
+    );
+    assert_eq!(
+        chain.query(async |s| query::next_nonce(s, &account(&patient)).await),
+        1
+    );
 }
 
 #[test]
@@ -45,7 +72,13 @@ fn a_bad_signature_fails_the_block_at_its_index_and_writes_nothing() {
     let mut forged = chain.tx(&key(703), pseudonym_payload());
     forged.signature = good.signature.clone();
     let error = chain.block(&[good, forged]).unwrap_err();
-    assert_eq!(error, BlockError { index: 1, error: TxError::BadSignature });
+    assert_eq!(
+        error,
+        BlockError {
+            index: 1,
+            error: TxError::BadSignature
+        }
+    );
     assert_eq!(chain.store.root(), root);
 }
 
@@ -54,12 +87,24 @@ fn a_failing_transaction_fails_the_whole_block_and_writes_nothing() {
     let mut chain = Chain::new();
     let root = chain.store.root();
     let first = chain.tx(&key(704), pseudonym_payload());
-    let unknown = Payload::RegisterPseudonym { institution: inst("nowhere"), pre_public_key: [3; 33] };
+    let unknown = Payload::RegisterPseudonym {
+        institution: inst("nowhere"),
+        pre_public_key: [3; 33],
+    };
     let second = chain.tx(&key(705), unknown);
     let error = chain.block(&[first, second]).unwrap_err();
-    assert_eq!(error, BlockError { index: 1, error: TxError::UnknownInstitution(inst("nowhere")) });
+    assert_eq!(
+        error,
+        BlockError {
+            index: 1,
+            error: TxError::UnknownInstitution(inst("nowhere"))
+        }
+    );
     assert_eq!(chain.store.root(), root);
-    assert_eq!(chain.query(async |s| query::next_nonce(s, &account(&key(704))).await), 0);
+    assert_eq!(
+        chain.query(async |s| query::next_nonce(s, &account(&key(704))).await),
+        0
+    );
 }
 
 #[test]
@@ -85,16 +130,36 @@ fn build_block_skips_failing_transactions_and_its_block_verifies_to_the_same_roo
     forged.signature = first.signature.clone();
     let second = chain.tx(&key(709), pseudonym_payload());
     let env = chain.env();
-    let candidates = vec![first.clone(), duplicate.clone(), forged.clone(), second.clone()];
+    let candidates = vec![
+        first.clone(),
+        duplicate.clone(),
+        forged.clone(),
+        second.clone(),
+    ];
     let built = block_on(build_block(&mut chain.store, &env, candidates));
-    let included: Vec<SignedTransaction> = built.included.iter().map(|(tx, _)| tx.clone()).collect();
+    let included: Vec<SignedTransaction> =
+        built.included.iter().map(|(tx, _)| tx.clone()).collect();
     assert_eq!(included, vec![first, second]);
-    let rejected: Vec<(TxHash, &str)> = built.rejected.iter().map(|(h, e)| (*h, e.code())).collect();
-    assert_eq!(rejected, vec![(duplicate.hash(), "nonce_replayed"), (forged.hash(), "bad_signature")]);
+    let rejected: Vec<(TxHash, &str)> =
+        built.rejected.iter().map(|(h, e)| (*h, e.code())).collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (duplicate.hash(), "nonce_replayed"),
+            (forged.hash(), "bad_signature")
+        ]
+    );
     assert!(built.deferred.is_empty());
     let mut verifier = before;
     let receipts = block_on(execute_block(&mut verifier, &env, &included)).unwrap();
-    assert_eq!(receipts, built.included.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        receipts,
+        built
+            .included
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect::<Vec<_>>()
+    );
     assert_eq!(verifier.root(), chain.store.root());
 }
 
@@ -112,7 +177,10 @@ fn block_transactions_max_is_enforced_when_building_and_verifying() {
     assert_eq!(error.error.code(), "limit_exceeded");
     let built = block_on(build_block(&mut chain.store, &env, candidates.clone()));
     assert_eq!(built.included.len(), limits::BLOCK_TRANSACTIONS_MAX);
-    assert_eq!(built.deferred, vec![candidates[limits::BLOCK_TRANSACTIONS_MAX].clone()]);
+    assert_eq!(
+        built.deferred,
+        vec![candidates[limits::BLOCK_TRANSACTIONS_MAX].clone()]
+    );
     let full = &candidates[..limits::BLOCK_TRANSACTIONS_MAX];
     let receipts = block_on(execute_block(&mut verifier, &env, full)).unwrap();
     assert_eq!(receipts.len(), limits::BLOCK_TRANSACTIONS_MAX);
@@ -128,7 +196,10 @@ fn block_size_max_bytes_is_enforced_before_anything_executes() {
             ciphertext: vec![0u8; 512].into(),
         })
         .collect();
-    let payload = Payload::GrantConsent { policy: permit_person(&key(1)), reencryption_fragments: fragments };
+    let payload = Payload::GrantConsent {
+        policy: permit_person(&key(1)),
+        reencryption_fragments: fragments,
+    };
     let big = chain.tx(&key(711), payload);
     let size = big.encode_size();
     let fitting = limits::BLOCK_SIZE_MAX_BYTES / size;
