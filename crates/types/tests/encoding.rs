@@ -217,6 +217,11 @@ fn json_with_a_malformed_key_or_slug_is_refused() {
     assert!(serde_json::from_value::<SignedTransaction>(json).is_err());
     assert!(serde_json::from_str::<InstitutionId>("\"Bad_Slug\"").is_err());
     assert!(serde_json::from_str::<InstitutionId>("\"-abc\"").is_err());
+    assert!(
+        InstitutionId::new("mrn-1234567").is_err(),
+        "slugs pass the PHI guard too"
+    );
+    assert!(InstitutionId::new("x-2024-03-12").is_err());
     assert_eq!(
         serde_json::from_str::<InstitutionId>("\"st-mary-2\"")
             .unwrap()
