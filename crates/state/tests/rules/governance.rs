@@ -342,3 +342,28 @@ fn a_single_validator_consortium_governs_itself() {
     let (_, status) = propose(&mut chain, admit_south(&key(300)), 10);
     assert_eq!(status, ProposalStatus::Applied);
 }
+
+#[test]
+fn genesis_members_are_registered_with_their_keys() {
+    let validator = key(100);
+    let admin = key(200);
+    let nurse = key(330);
+    let mut genesis = genesis_for(
+        &[validator],
+        &[(ST_MARY, InstitutionKind::Hospital, &admin)],
+    );
+    genesis.members.push(GenesisMember {
+        account: account(&nurse),
+        institution: inst(ST_MARY),
+        role: Role::Clinician,
+        pre_public_key: [2; 33],
+        encryption_key: [4; 32],
+    });
+    let mut store = MemoryStore::new();
+    futures::executor::block_on(apply_genesis(&mut store, &genesis)).unwrap();
+    let view = futures::executor::block_on(query::member(&store, &account(&nurse)))
+        .unwrap()
+        .unwrap();
+    assert_eq!((view.member.role, view.active), (Role::Clinician, true));
+    assert_eq!(view.member.keys.unwrap().encryption_key, [4; 32]);
+}
