@@ -174,7 +174,7 @@ pub(crate) async fn request<S: Store>(
     purpose: Purpose,
     justification: Option<&str>,
 ) -> Result<Outcome, TxError> {
-    let record: RecordEntry = rw::read(store, &keys::record(record_id), "record")
+    let record = query::record(store, record_id)
         .await?
         .ok_or(TxError::UnknownRecord(*record_id))?;
     let member = rw::member(store, call.sender).await?;

@@ -87,7 +87,7 @@ pub struct BuiltBlock {
 /// Writes the genesis institutions, admins, validators and members into an empty store.
 pub async fn apply_genesis<S: Store>(store: &mut S, genesis: &Genesis) -> Result<(), GenesisError> {
     genesis.validate()?;
-    if let Some(existing) = rw::read::<_, ChainEntry>(store, &keys::chain(), "chain").await? {
+    if let Some(existing) = query::chain(store).await? {
         return Err(GenesisError::AlreadyApplied(existing.chain_id));
     }
     let chain = ChainEntry {
