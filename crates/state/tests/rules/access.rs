@@ -514,3 +514,27 @@ fn the_access_log_is_paged_and_the_page_size_is_capped() {
     );
     assert_eq!(rest.next, None);
 }
+
+#[test]
+fn an_explicit_deny_consent_wins_over_break_glass() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    chain.ok(
+        &patient,
+        Payload::SetEmergencyAccess {
+            institution: inst(CITY_LAB),
+            enabled: true,
+        },
+    );
+    let mut deny = permit_person(&reader);
+    deny.decision = Decision::Deny;
+    deny.purposes = vec![Purpose::Etreat];
+    chain.grant(&patient, deny);
+    let decision = chain.request(&reader, record, Purpose::Etreat, Some("cardiac arrest"));
+    assert_eq!(decision, (DENY, R::ConsentDenied, false));
+}
