@@ -367,3 +367,22 @@ fn genesis_members_are_registered_with_their_keys() {
     assert_eq!((view.member.role, view.active), (Role::Clinician, true));
     assert_eq!(view.member.keys.unwrap().encryption_key, [4; 32]);
 }
+
+#[test]
+fn adding_a_validator_beyond_validators_max_is_refused() {
+    let mut chain = Chain::with_validators(limits::VALIDATORS_MAX as u64);
+    let change = MembershipChange::AddValidator {
+        institution: inst(NORTH),
+        validator: account(&key(340)),
+    };
+    let proposer = chain.validators[0].clone();
+    let error = chain.err(
+        &proposer,
+        Payload::ProposeMembership {
+            change,
+            ttl_blocks: 10,
+        },
+    );
+    assert_eq!(error.code(), "invalid_change");
+    assert!(error.to_string().contains("validators_max"));
+}
