@@ -7,12 +7,11 @@
 //! active clinician is a break-glass read where the patient enabled emergency
 //! access for the clinician's institution (flagged `break_glass`); else deny.
 
-use crate::consent::patient_consents;
 use crate::entries::{AccessLogEntry, AccessReason, ConsentEntry, MemberEntry, RecordEntry};
 use crate::error::TxError;
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
-use crate::{keys, rw};
+use crate::{keys, query, rw};
 use medchain_types::{
     AccountId, ConsentAction, ConsentActor, ConsentId, DataScope, Decision, Purpose, RecordId, Role,
 };
@@ -175,13 +174,13 @@ pub(crate) async fn request<S: Store>(
     purpose: Purpose,
     justification: Option<&str>,
 ) -> Result<Outcome, TxError> {
-    let record: RecordEntry = rw::read(store, &keys::record(record_id), "record")
+    let record = query::record(store, record_id)
         .await?
         .ok_or(TxError::UnknownRecord(*record_id))?;
     let member = rw::member(store, call.sender).await?;
     if member.is_none() && rw::pseudonym(store, call.sender).await?.is_none() {
         return Err(TxError::UnknownSender {
-            sender: call.sender.clone(),
+            sender: Box::new(call.sender.clone()),
         });
     }
     let active = match &member {
@@ -195,11 +194,7 @@ pub(crate) async fn request<S: Store>(
             .is_some(),
         None => false,
     };
-    let mut consents = Vec::new();
-    for id in patient_consents(store, &record.patient).await?.consents {
-        let consent: Option<ConsentEntry> = rw::read(store, &keys::consent(&id), "consent").await?;
-        consents.push(consent.ok_or_else(|| corrupt_index(&id))?);
-    }
+    let consents = query::patient_consents(store, &record.patient).await?;
     let question = AccessQuestion {
         requester: Requester {
             account: call.sender,
@@ -229,13 +224,6 @@ pub(crate) async fn request<S: Store>(
         decision: entry.decision,
         reason,
         break_glass: entry.break_glass,
-    })
-}
-
-fn corrupt_index(id: &ConsentId) -> TxError {
-    TxError::State(crate::error::StateError::Corrupt {
-        table: "patient_consents",
-        reason: format!("lists consent {id} which is not stored"),
     })
 }
 

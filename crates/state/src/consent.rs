@@ -2,11 +2,11 @@
 //! hands each validator a sealed re-encryption fragment (at least t = f + 1);
 //! a revoked consent is dropped from the patient's index and never applies again.
 
-use crate::entries::{ConsentEntry, PatientConsents, RecordEntry, ValidatorSet};
+use crate::entries::{ConsentEntry, PatientConsents, ValidatorSet};
 use crate::error::TxError;
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
-use crate::{keys, rw};
+use crate::{keys, query, rw};
 use medchain_types::{
     AccountId, ConsentId, ConsentPolicy, DataScope, Decision, SealedFragment, limits,
 };
@@ -20,7 +20,7 @@ pub(crate) async fn grant<S: Store>(
     let patient = call.sender;
     if rw::pseudonym(store, patient).await?.is_none() {
         return Err(TxError::UnknownSender {
-            sender: patient.clone(),
+            sender: Box::new(patient.clone()),
         });
     }
     if let DataScope::Records(records) = &policy.data {
@@ -58,7 +58,7 @@ async fn check_own_record<S: Store>(
     patient: &AccountId,
     record: &medchain_types::RecordId,
 ) -> Result<(), TxError> {
-    let entry: RecordEntry = rw::read(store, &keys::record(record), "record")
+    let entry = query::record(store, record)
         .await?
         .ok_or(TxError::UnknownRecord(*record))?;
     if &entry.patient != patient {
@@ -105,7 +105,7 @@ pub(crate) async fn revoke<S: Store>(
     call: &Call<'_>,
     id: &ConsentId,
 ) -> Result<Outcome, TxError> {
-    let mut entry: ConsentEntry = rw::read(store, &keys::consent(id), "consent")
+    let mut entry = query::consent(store, id)
         .await?
         .ok_or(TxError::UnknownConsent(*id))?;
     if &entry.patient != call.sender {

@@ -67,7 +67,7 @@ pub(crate) async fn revoke_member<S: Store>(
         rw::active_member_with_role(store, call.sender, Role::Admin, "revoke members").await?;
     let mut entry = rw::member(store, account)
         .await?
-        .ok_or_else(|| TxError::UnknownMember(account.clone()))?;
+        .ok_or_else(|| TxError::UnknownMember(Box::new(account.clone())))?;
     if entry.institution != admin.institution {
         return Err(TxError::NotAuthorized(format!(
             "{account} belongs to {}, not to {}",

@@ -20,6 +20,8 @@ pub enum StateError {
     Corrupt { table: &'static str, reason: String },
 }
 
+/// Accounts are boxed: an `AccountId` carries its decompressed Ed25519 point
+/// (192 bytes), and every `Result<_, TxError>` would pay for it.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum TxError {
     #[error(
@@ -39,7 +41,7 @@ pub enum TxError {
     )]
     NonceGap { expected: u64, got: u64 },
     #[error("account {sender} is not registered for this action; register it first")]
-    UnknownSender { sender: AccountId },
+    UnknownSender { sender: Box<AccountId> },
     #[error("not authorized: {0}")]
     NotAuthorized(String),
     #[error("{limit} exceeded: got {got}, at most {max} allowed; reduce the request")]
@@ -55,15 +57,15 @@ pub enum TxError {
     #[error("{0}")]
     Invalid(ValidationError),
     #[error("account {account} is already registered as a member or pseudonym; use another key")]
-    AlreadyRegistered { account: AccountId },
+    AlreadyRegistered { account: Box<AccountId> },
     #[error("no institution {0}; check the id or admit it through governance")]
     UnknownInstitution(InstitutionId),
     #[error("institution {0} has been removed from the consortium")]
     InstitutionInactive(InstitutionId),
     #[error("no member {0}; check the account")]
-    UnknownMember(AccountId),
+    UnknownMember(Box<AccountId>),
     #[error("no pseudonym {0}; the patient must register it first")]
-    UnknownPseudonym(AccountId),
+    UnknownPseudonym(Box<AccountId>),
     #[error("no record {0}; check the id")]
     UnknownRecord(RecordId),
     #[error("no consent {0}; check the id")]

@@ -4,7 +4,7 @@
 use crate::entries::{AccessReason, ChainEntry, ProposalStatus};
 use crate::error::{BlockError, GenesisError, TxError};
 use crate::store::{Overlay, Store, commit};
-use crate::{access, consent, directory, governance, keys, patients, records, rw};
+use crate::{access, consent, directory, governance, keys, patients, query, records, rw};
 use commonware_codec::EncodeSize;
 use medchain_types::{
     AccountId, ChainId, ConsentId, Decision, Genesis, InstitutionId, Payload, ProposalId, RecordId,
@@ -87,7 +87,7 @@ pub struct BuiltBlock {
 /// Writes the genesis institutions, admins, validators and members into an empty store.
 pub async fn apply_genesis<S: Store>(store: &mut S, genesis: &Genesis) -> Result<(), GenesisError> {
     genesis.validate()?;
-    if let Some(existing) = rw::read::<_, ChainEntry>(store, &keys::chain(), "chain").await? {
+    if let Some(existing) = query::chain(store).await? {
         return Err(GenesisError::AlreadyApplied(existing.chain_id));
     }
     let chain = ChainEntry {
@@ -223,7 +223,7 @@ async fn apply_transaction<S: Store>(
     }
     tx.validate()?;
     let sender = &transaction.sender;
-    let expected = next_nonce_of(store, sender).await?;
+    let expected = query::next_nonce(store, sender).await?;
     if transaction.nonce < expected {
         return Err(TxError::NonceReplayed {
             expected,
@@ -296,13 +296,4 @@ async fn dispatch<S: Store>(
             justification,
         } => access::request(store, call, record, *purpose, justification.as_deref()).await,
     }
-}
-
-pub(crate) async fn next_nonce_of<S: Store>(
-    store: &S,
-    account: &AccountId,
-) -> Result<u64, TxError> {
-    Ok(rw::read::<_, u64>(store, &keys::nonce(account), "nonce")
-        .await?
-        .unwrap_or(0))
 }

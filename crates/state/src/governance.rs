@@ -8,7 +8,7 @@ use crate::entries::{
 use crate::error::TxError;
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
-use crate::{keys, rw};
+use crate::{keys, query, rw};
 use medchain_types::{
     AccountId, Genesis, InstitutionId, InstitutionKind, MembershipChange, ProposalId, Role, limits,
 };
@@ -83,7 +83,7 @@ pub(crate) async fn vote<S: Store>(
     approve: bool,
 ) -> Result<Outcome, TxError> {
     let set = require_validator(store, call.sender).await?;
-    let mut proposal: ProposalEntry = rw::read(store, &keys::proposal(id), "proposal")
+    let mut proposal = query::proposal(store, id)
         .await?
         .ok_or(TxError::UnknownProposal(*id))?;
     let status = proposal.status_at(call.env.height);

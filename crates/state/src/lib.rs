@@ -8,6 +8,18 @@
 //! admission, and the [`query`] functions (with [`keys`] for proofs) to read.
 //! A failing transaction never leaves a write behind (it runs in an [`Overlay`]).
 //!
+//! Notes for the node:
+//! - [`check_transaction`] takes the env of the *next* block (tip height + 1, a
+//!   timestamp estimate): consent periods and proposal expiry may still differ
+//!   when the transaction is executed, which [`build_block`] then reports.
+//! - [`execute_block`] is all-or-nothing: on `Err` nothing was written, drop the block.
+//!   [`build_block`] writes the included transactions: run it on a fresh batch.
+//! - After each finalized block, read the validator set with [`query::validators`]
+//!   (key [`keys::validator_set`]). Network addresses are not on the ledger: a
+//!   validator admitted by governance must be given its address by configuration.
+//! - Map [`TxError::code`] to the API's error code; [`TxError::is_internal`]
+//!   marks a storage failure (HTTP 5xx), everything else is the client's (4xx).
+//!
 //! ```
 //! use commonware_cryptography::{Signer, ed25519::PrivateKey};
 //! use futures::executor::block_on;

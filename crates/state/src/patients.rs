@@ -36,7 +36,7 @@ pub(crate) async fn set_emergency_access<S: Store>(
 ) -> Result<Outcome, TxError> {
     if rw::pseudonym(store, call.sender).await?.is_none() {
         return Err(TxError::UnknownSender {
-            sender: call.sender.clone(),
+            sender: Box::new(call.sender.clone()),
         });
     }
     let key = keys::emergency_access(call.sender, institution);

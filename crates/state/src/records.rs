@@ -27,7 +27,7 @@ pub(crate) async fn create_record<S: Store>(
         rw::active_member_with_role(store, call.sender, Role::Clinician, "create records").await?;
     let pseudonym = rw::pseudonym(store, patient)
         .await?
-        .ok_or_else(|| TxError::UnknownPseudonym(patient.clone()))?;
+        .ok_or_else(|| TxError::UnknownPseudonym(Box::new(patient.clone())))?;
     if pseudonym.institution != author.institution {
         return Err(TxError::NotAuthorized(format!(
             "pseudonym {patient} is registered at {}, the clinician works at {}",

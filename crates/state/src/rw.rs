@@ -93,7 +93,7 @@ pub(crate) async fn active_member_with_role<S: Store>(
     let entry = member(store, sender)
         .await?
         .ok_or_else(|| TxError::UnknownSender {
-            sender: sender.clone(),
+            sender: Box::new(sender.clone()),
         })?;
     if !member_is_active(store, &entry).await? {
         return Err(TxError::NotAuthorized(format!(
@@ -116,7 +116,7 @@ pub(crate) async fn ensure_unregistered<S: Store>(
 ) -> Result<(), TxError> {
     if member(store, account).await?.is_some() || pseudonym(store, account).await?.is_some() {
         return Err(TxError::AlreadyRegistered {
-            account: account.clone(),
+            account: Box::new(account.clone()),
         });
     }
     Ok(())

@@ -178,25 +178,29 @@ impl_struct_codec!(ConsentProvision {
     data: (),
 });
 
-impl ConsentProvision {
-    fn validate_lists(&self) -> Result<(), ValidationError> {
-        ValidationError::check_len(
-            "consent_actors_max",
-            self.actors.len(),
-            limits::CONSENT_ACTORS_MAX,
-        )?;
-        ValidationError::check_len(
-            "consent_actions_max",
-            self.actions.len(),
-            limits::CONSENT_ACTIONS_MAX,
-        )?;
-        ValidationError::check_len(
-            "consent_purposes_max",
-            self.purposes.len(),
-            limits::CONSENT_PURPOSES_MAX,
-        )?;
-        self.data.validate()
-    }
+/// The list limits shared by the top-level provision and its exceptions.
+fn validate_lists(
+    actors: &[ConsentActor],
+    actions: &[ConsentAction],
+    purposes: &[Purpose],
+    data: &DataScope,
+) -> Result<(), ValidationError> {
+    ValidationError::check_len(
+        "consent_actors_max",
+        actors.len(),
+        limits::CONSENT_ACTORS_MAX,
+    )?;
+    ValidationError::check_len(
+        "consent_actions_max",
+        actions.len(),
+        limits::CONSENT_ACTIONS_MAX,
+    )?;
+    ValidationError::check_len(
+        "consent_purposes_max",
+        purposes.len(),
+        limits::CONSENT_PURPOSES_MAX,
+    )?;
+    data.validate()
 }
 
 /// A patient's consent. A `Permit` may carry deny `exceptions`; a `Deny` may not.
@@ -224,13 +228,7 @@ impl_struct_codec!(ConsentPolicy {
 impl ConsentPolicy {
     /// Structural rules that need no ledger state.
     pub fn validate(&self) -> Result<(), ValidationError> {
-        let top = ConsentProvision {
-            actors: self.actors.clone(),
-            actions: self.actions.clone(),
-            purposes: self.purposes.clone(),
-            data: self.data.clone(),
-        };
-        top.validate_lists()?;
+        validate_lists(&self.actors, &self.actions, &self.purposes, &self.data)?;
         // An empty top-level list would read as "anyone"/"anything": too easy to grant by mistake.
         if self.actors.is_empty() || self.actions.is_empty() || self.purposes.is_empty() {
             return Err(ValidationError::Policy(
@@ -254,6 +252,6 @@ impl ConsentPolicy {
         }
         self.exceptions
             .iter()
-            .try_for_each(ConsentProvision::validate_lists)
+            .try_for_each(|e| validate_lists(&e.actors, &e.actions, &e.purposes, &e.data))
     }
 }

@@ -15,7 +15,7 @@ pub enum ValidationError {
         got: u64,
     },
     #[error(
-        "institution id {0:?} is not a slug: use 3 to 32 characters from a-z, 0-9 and '-', starting and ending with a letter or digit"
+        "institution id {0:?} is not a slug: use 3 to 32 characters from a-z, 0-9 and '-', starting and ending with a letter or digit, with no date or long number in it"
     )]
     InstitutionId(String),
     #[error(

@@ -191,7 +191,8 @@ impl Read for AccountId {
 crate::openapi::hex_string_schema!(AccountId, 64);
 
 /// An institution's slug, e.g. `st-mary-hospital`: `[a-z0-9-]{3,32}`, no
-/// leading or trailing '-'. Validated on construction, decode and deserialise.
+/// leading or trailing '-', nothing the PHI guard refuses (`mrn-1234567`,
+/// `x-2024-03-12`). Validated on construction, decode and deserialise.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -209,7 +210,9 @@ impl InstitutionId {
             .iter()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
         let ends_ok = bytes.first() != Some(&b'-') && bytes.last() != Some(&b'-');
-        if length_ok && chars_ok && ends_ok {
+        // Slugs are on the ledger for good: keep numbers shaped like dates or MRNs out of them too.
+        let phi_ok = crate::phi_guard::check(&slug).is_ok();
+        if length_ok && chars_ok && ends_ok && phi_ok {
             Ok(Self(slug))
         } else {
             Err(ValidationError::InstitutionId(slug))

@@ -22,8 +22,8 @@ pub const CONSENT_PURPOSES_MAX: usize = 7;
 pub const CONSENT_EXCEPTIONS_MAX: usize = 8;
 /// Sealed re-encryption fragments in one grant (one per validator at most).
 pub const SEALED_FRAGMENTS_MAX: usize = 64;
-/// One sealed (HPKE-encrypted) re-encryption key fragment.
-pub const SEALED_FRAGMENT_SIZE_MAX_BYTES: usize = 512;
+/// One sealed (HPKE-encrypted) re-encryption key fragment (an Umbral kfrag is ~260 bytes).
+pub const SEALED_FRAGMENT_SIZE_MAX_BYTES: usize = 1024;
 /// Break-glass justification text (UTF-8 bytes).
 pub const JUSTIFICATION_SIZE_MAX_BYTES: usize = 256;
 /// How long a membership proposal stays open.

@@ -1,0 +1,540 @@
+//! Access decisions: consent matching, deny precedence, break-glass, the log.
+
+use crate::harness::*;
+use commonware_cryptography::ed25519::PrivateKey;
+use medchain_state::{AccessReason as R, *};
+use medchain_types::*;
+
+const PERMIT: Decision = Decision::Permit;
+const DENY: Decision = Decision::Deny;
+
+struct Setup {
+    chain: Chain,
+    author: PrivateKey,
+    reader: PrivateKey,
+    patient: PrivateKey,
+    record: RecordId,
+}
+
+/// A record written at St Mary's; `reader` is a clinician at the lab.
+fn setup() -> Setup {
+    let mut chain = Chain::new();
+    let (st_mary, lab) = (chain.st_mary_admin.clone(), chain.city_lab_admin.clone());
+    let author = chain.clinician(&st_mary, 600);
+    let reader = chain.clinician(&lab, 601);
+    let patient = chain.patient(ST_MARY, 602);
+    let record = chain.record(&author, &patient, RecordCategory::Laboratory);
+    Setup {
+        chain,
+        author,
+        reader,
+        patient,
+        record,
+    }
+}
+
+#[test]
+fn the_patient_and_the_author_are_always_permitted() {
+    let Setup {
+        mut chain,
+        author,
+        patient,
+        record,
+        ..
+    } = setup();
+    assert_eq!(
+        chain.request(&patient, record, Purpose::Patrqt, None),
+        (PERMIT, R::Patient, false)
+    );
+    assert_eq!(
+        chain.request(&author, record, Purpose::Treat, None),
+        (PERMIT, R::Author, false)
+    );
+}
+
+#[test]
+fn a_request_without_consent_is_denied_and_logged() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Treat, None),
+        (DENY, R::NoConsent, false)
+    );
+    let page = chain.query(async |s| query::access_log(s, &account(&patient), 0, 10).await);
+    assert_eq!((page.total, page.next), (1, None));
+    let entry = &page.entries[0];
+    assert_eq!(
+        (entry.sequence, entry.requester.clone(), entry.record),
+        (0, account(&reader), record)
+    );
+    assert_eq!(
+        (entry.decision, entry.reason, entry.consent),
+        (DENY, R::NoConsent, None)
+    );
+}
+
+#[test]
+fn a_consent_permits_the_named_person_for_its_purpose() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    let id = chain.grant(&patient, permit_person(&reader));
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Treat, None),
+        (PERMIT, R::Consent, false)
+    );
+    let page = chain.query(async |s| query::access_log(s, &account(&patient), 0, 10).await);
+    assert_eq!(page.entries[0].consent, Some(id));
+    // Purpose must match: research is not treatment.
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Hresch, None),
+        (DENY, R::NoConsent, false)
+    );
+}
+
+#[test]
+fn a_consent_actor_matches_by_role_and_institution() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    let lab_admin = chain.city_lab_admin.clone();
+    let researcher = chain.member(&lab_admin, 603, Role::Researcher);
+    let mut policy = permit_person(&reader);
+    policy.actors = vec![ConsentActor::Role {
+        institution: Some(inst(CITY_LAB)),
+        role: Role::Clinician,
+    }];
+    chain.grant(&patient, policy.clone());
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Treat, None),
+        (PERMIT, R::Consent, false)
+    );
+    assert_eq!(
+        chain.request(&researcher, record, Purpose::Treat, None),
+        (DENY, R::NoConsent, false)
+    );
+    let north_admin = chain.north_admin.clone();
+    let north = chain.clinician(&north_admin, 604);
+    assert_eq!(
+        chain.request(&north, record, Purpose::Treat, None),
+        (DENY, R::NoConsent, false)
+    );
+    policy.actors = vec![ConsentActor::Role {
+        institution: None,
+        role: Role::Clinician,
+    }];
+    chain.grant(&patient, policy);
+    assert_eq!(
+        chain.request(&north, record, Purpose::Treat, None),
+        (PERMIT, R::Consent, false)
+    );
+}
+
+#[test]
+fn a_consent_actor_matches_by_institution() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    let lab_admin = chain.city_lab_admin.clone();
+    let researcher = chain.member(&lab_admin, 605, Role::Researcher);
+    let mut policy = permit_person(&reader);
+    policy.actors = vec![ConsentActor::Institution(inst(CITY_LAB))];
+    chain.grant(&patient, policy);
+    assert_eq!(
+        chain.request(&researcher, record, Purpose::Treat, None),
+        (PERMIT, R::Consent, false)
+    );
+}
+
+#[test]
+fn the_data_scope_matches_by_category_or_record_id() {
+    let Setup {
+        mut chain,
+        author,
+        reader,
+        patient,
+        record,
+    } = setup();
+    let imaging = chain.record(&author, &patient, RecordCategory::Imaging);
+    let mut policy = permit_person(&reader);
+    policy.data = DataScope::Categories(vec![RecordCategory::Laboratory]);
+    chain.grant(&patient, policy.clone());
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Treat, None),
+        (PERMIT, R::Consent, false)
+    );
+    assert_eq!(
+        chain.request(&reader, imaging, Purpose::Treat, None),
+        (DENY, R::NoConsent, false)
+    );
+    policy.data = DataScope::Records(vec![imaging]);
+    chain.grant(&patient, policy);
+    assert_eq!(
+        chain.request(&reader, imaging, Purpose::Treat, None),
+        (PERMIT, R::Consent, false)
+    );
+}
+
+#[test]
+fn the_consent_period_is_checked_against_the_block_time() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    let mut policy = permit_person(&reader);
+    policy.period = Period {
+        start_ms: chain.time_ms + 5 * BLOCK_MS,
+        end_ms: chain.time_ms + 10 * BLOCK_MS,
+    };
+    chain.grant(&patient, policy.clone());
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Treat, None),
+        (DENY, R::NoConsent, false)
+    );
+    chain.time_ms = policy.period.start_ms;
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Treat, None),
+        (PERMIT, R::Consent, false)
+    );
+    chain.time_ms = policy.period.end_ms;
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Treat, None),
+        (DENY, R::NoConsent, false)
+    );
+}
+
+#[test]
+fn a_deny_consent_wins_over_a_permit() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    chain.grant(&patient, permit_person(&reader));
+    let mut deny = permit_person(&reader);
+    deny.decision = Decision::Deny;
+    deny.actors = vec![ConsentActor::Institution(inst(CITY_LAB))];
+    chain.grant(&patient, deny);
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Treat, None),
+        (DENY, R::ConsentDenied, false)
+    );
+}
+
+#[test]
+fn a_deny_exception_inside_a_permit_wins() {
+    let Setup {
+        mut chain,
+        author,
+        reader,
+        patient,
+        record,
+    } = setup();
+    let mental = chain.record(&author, &patient, RecordCategory::MentalHealth);
+    let mut policy = permit_person(&reader);
+    policy.exceptions = vec![ConsentProvision {
+        actors: vec![],
+        actions: vec![],
+        purposes: vec![],
+        data: DataScope::Categories(vec![RecordCategory::MentalHealth]),
+    }];
+    chain.grant(&patient, policy);
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Treat, None),
+        (PERMIT, R::Consent, false)
+    );
+    assert_eq!(
+        chain.request(&reader, mental, Purpose::Treat, None),
+        (DENY, R::ConsentException, false)
+    );
+}
+
+#[test]
+fn a_revoked_consent_stops_applying_at_once() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    let id = chain.grant(&patient, permit_person(&reader));
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Treat, None),
+        (PERMIT, R::Consent, false)
+    );
+    // Revoke and request in the same block: the revocation applies to the next transaction.
+    let revoke = chain.tx(&patient, Payload::RevokeConsent { consent: id });
+    let request = chain.tx(
+        &reader,
+        Payload::RequestAccess {
+            record,
+            purpose: Purpose::Treat,
+            justification: None,
+        },
+    );
+    let receipts = chain.block(&[revoke, request]).unwrap();
+    match &receipts[1].outcome {
+        Outcome::AccessDecided {
+            decision, reason, ..
+        } => assert_eq!((*decision, *reason), (DENY, R::NoConsent)),
+        other => panic!("unexpected outcome {other:?}"),
+    }
+}
+
+#[test]
+fn an_inactive_requester_is_denied_even_with_consent() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    chain.grant(&patient, permit_person(&reader));
+    let lab_admin = chain.city_lab_admin.clone();
+    chain.ok(
+        &lab_admin,
+        Payload::RevokeMember {
+            account: account(&reader),
+        },
+    );
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Treat, None),
+        (DENY, R::RequesterInactive, false)
+    );
+}
+
+#[test]
+fn another_patient_is_denied_and_strangers_are_refused() {
+    let Setup {
+        mut chain,
+        patient: _,
+        record,
+        ..
+    } = setup();
+    let other = chain.patient(ST_MARY, 606);
+    assert_eq!(
+        chain.request(&other, record, Purpose::Patrqt, None),
+        (DENY, R::RequesterNotMember, false)
+    );
+    let stranger = key(607);
+    let payload = Payload::RequestAccess {
+        record,
+        purpose: Purpose::Treat,
+        justification: None,
+    };
+    assert_eq!(
+        chain.err(&stranger, payload),
+        TxError::UnknownSender {
+            sender: Box::new(account(&stranger))
+        }
+    );
+    let missing = RecordId([8; 32]);
+    let payload = Payload::RequestAccess {
+        record: missing,
+        purpose: Purpose::Treat,
+        justification: None,
+    };
+    assert_eq!(chain.err(&other, payload), TxError::UnknownRecord(missing));
+}
+
+#[test]
+fn break_glass_is_permitted_and_flagged_where_the_patient_enabled_emergency_access() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    chain.ok(
+        &patient,
+        Payload::SetEmergencyAccess {
+            institution: inst(CITY_LAB),
+            enabled: true,
+        },
+    );
+    let why = "unconscious on arrival, suspected anaphylaxis";
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Etreat, Some(why)),
+        (PERMIT, R::BreakGlass, true)
+    );
+    let page = chain.query(async |s| query::access_log(s, &account(&patient), 0, 10).await);
+    let entry = &page.entries[0];
+    assert_eq!(
+        (
+            entry.break_glass,
+            entry.justification.as_deref(),
+            entry.purpose
+        ),
+        (true, Some(why), Purpose::Etreat)
+    );
+}
+
+#[test]
+fn break_glass_is_denied_without_emergency_access_for_that_institution() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    chain.ok(
+        &patient,
+        Payload::SetEmergencyAccess {
+            institution: inst(NORTH),
+            enabled: true,
+        },
+    );
+    let decision = chain.request(&reader, record, Purpose::Etreat, Some("cardiac arrest"));
+    assert_eq!(decision, (DENY, R::EmergencyAccessNotEnabled, false));
+}
+
+#[test]
+fn break_glass_is_only_for_clinicians() {
+    let Setup {
+        mut chain,
+        patient,
+        record,
+        ..
+    } = setup();
+    chain.ok(
+        &patient,
+        Payload::SetEmergencyAccess {
+            institution: inst(CITY_LAB),
+            enabled: true,
+        },
+    );
+    let lab_admin = chain.city_lab_admin.clone();
+    let auditor = chain.member(&lab_admin, 608, Role::Auditor);
+    let decision = chain.request(&auditor, record, Purpose::Etreat, Some("cardiac arrest"));
+    assert_eq!(decision, (DENY, R::BreakGlassNotClinician, false));
+}
+
+#[test]
+fn break_glass_needs_a_justification_free_of_identifiers() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    chain.ok(
+        &patient,
+        Payload::SetEmergencyAccess {
+            institution: inst(CITY_LAB),
+            enabled: true,
+        },
+    );
+    let without = Payload::RequestAccess {
+        record,
+        purpose: Purpose::Etreat,
+        justification: None,
+    };
+    assert_eq!(chain.err(&reader, without).code(), "invalid_transaction");
+    let with_dob = Payload::RequestAccess {
+        record,
+        purpose: Purpose::Etreat,
+        justification: Some("dob 12/03/1980".into()),
+    };
+    assert_eq!(
+        chain.err(&reader, with_dob),
+        TxError::DirectIdentifier(PhiViolation::Date)
+    );
+    let off_purpose = Payload::RequestAccess {
+        record,
+        purpose: Purpose::Treat,
+        justification: Some("routine".into()),
+    };
+    assert_eq!(
+        chain.err(&reader, off_purpose).code(),
+        "invalid_transaction"
+    );
+}
+
+#[test]
+fn the_access_log_is_paged_and_the_page_size_is_capped() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    let total = limits::ACCESS_LOG_PAGE_MAX_ENTRIES as u64 + 2;
+    let txs: Vec<SignedTransaction> = (0..total)
+        .map(|i| {
+            let payload = Payload::RequestAccess {
+                record,
+                purpose: Purpose::Treat,
+                justification: None,
+            };
+            let mut tx = chain.tx(&reader, payload).transaction;
+            tx.nonce += i;
+            SignedTransaction::sign(&reader, tx)
+        })
+        .collect();
+    chain.block(&txs).unwrap();
+    let page = chain.query(async |s| query::access_log(s, &account(&patient), 0, usize::MAX).await);
+    assert_eq!(page.entries.len(), limits::ACCESS_LOG_PAGE_MAX_ENTRIES);
+    assert_eq!(
+        (page.total, page.next),
+        (total, Some(limits::ACCESS_LOG_PAGE_MAX_ENTRIES as u64))
+    );
+    let rest = chain
+        .query(async |s| query::access_log(s, &account(&patient), page.next.unwrap(), 10).await);
+    assert_eq!(
+        rest.entries.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        vec![total - 2, total - 1]
+    );
+    assert_eq!(rest.next, None);
+}
+
+#[test]
+fn an_explicit_deny_consent_wins_over_break_glass() {
+    let Setup {
+        mut chain,
+        reader,
+        patient,
+        record,
+        ..
+    } = setup();
+    chain.ok(
+        &patient,
+        Payload::SetEmergencyAccess {
+            institution: inst(CITY_LAB),
+            enabled: true,
+        },
+    );
+    let mut deny = permit_person(&reader);
+    deny.decision = Decision::Deny;
+    deny.purposes = vec![Purpose::Etreat];
+    chain.grant(&patient, deny);
+    let decision = chain.request(&reader, record, Purpose::Etreat, Some("cardiac arrest"));
+    assert_eq!(decision, (DENY, R::ConsentDenied, false));
+}

@@ -1,0 +1,227 @@
+//! Consent grant and revoke rules.
+
+use crate::harness::*;
+use medchain_state::*;
+use medchain_types::*;
+
+struct Setup {
+    chain: Chain,
+    clinician: commonware_cryptography::ed25519::PrivateKey,
+    patient: commonware_cryptography::ed25519::PrivateKey,
+    record: RecordId,
+}
+
+fn setup() -> Setup {
+    let mut chain = Chain::new();
+    let admin = chain.st_mary_admin.clone();
+    let clinician = chain.clinician(&admin, 500);
+    let patient = chain.patient(ST_MARY, 501);
+    let record = chain.record(&clinician, &patient, RecordCategory::Diagnosis);
+    Setup {
+        chain,
+        clinician,
+        patient,
+        record,
+    }
+}
+
+fn grant_payload(chain: &Chain, policy: ConsentPolicy, fragments: usize) -> Payload {
+    Payload::GrantConsent {
+        policy,
+        reencryption_fragments: chain.fragments(fragments),
+    }
+}
+
+#[test]
+fn a_patient_grants_consent_and_it_is_listed_under_the_pseudonym() {
+    let Setup {
+        mut chain,
+        clinician,
+        patient,
+        ..
+    } = setup();
+    let tx = chain.tx(
+        &patient,
+        grant_payload(&chain, permit_person(&clinician), 2),
+    );
+    chain.block(std::slice::from_ref(&tx)).unwrap();
+    let id = ConsentId::from_tx(&tx.hash());
+    let consent = chain.query(async |s| query::consent(s, &id).await).unwrap();
+    assert_eq!(
+        (
+            consent.patient.clone(),
+            consent.revoked_height,
+            consent.fragments.len()
+        ),
+        (account(&patient), None, 2)
+    );
+    let listed = chain.query(async |s| query::patient_consents(s, &account(&patient)).await);
+    assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![id]);
+}
+
+#[test]
+fn only_a_pseudonym_grants_consent() {
+    let Setup {
+        mut chain,
+        clinician,
+        ..
+    } = setup();
+    let payload = grant_payload(&chain, permit_person(&clinician), 2);
+    assert_eq!(
+        chain.err(&clinician, payload),
+        TxError::UnknownSender {
+            sender: Box::new(account(&clinician))
+        }
+    );
+}
+
+#[test]
+fn a_consent_cannot_name_another_patients_record() {
+    let Setup {
+        mut chain,
+        clinician,
+        patient,
+        record,
+    } = setup();
+    let other = chain.patient(ST_MARY, 502);
+    let mut policy = permit_person(&clinician);
+    policy.data = DataScope::Records(vec![record]);
+    assert_eq!(
+        chain
+            .err(&other, grant_payload(&chain, policy.clone(), 2))
+            .code(),
+        "not_authorized"
+    );
+    policy.data = DataScope::Records(vec![RecordId([4; 32])]);
+    assert_eq!(
+        chain.err(&patient, grant_payload(&chain, policy, 2)),
+        TxError::UnknownRecord(RecordId([4; 32]))
+    );
+}
+
+#[test]
+fn a_permit_needs_fragments_for_a_threshold_of_current_validators() {
+    let Setup {
+        mut chain,
+        clinician,
+        patient,
+        ..
+    } = setup();
+    // Four validators: f = 1, t = 2.
+    assert_eq!(
+        chain
+            .err(
+                &patient,
+                grant_payload(&chain, permit_person(&clinician), 1)
+            )
+            .code(),
+        "bad_fragments"
+    );
+    let stranger = SealedFragment {
+        validator: account(&key(503)),
+        ciphertext: vec![1u8; 8].into(),
+    };
+    let mut fragments = chain.fragments(2);
+    fragments.push(stranger);
+    let payload = Payload::GrantConsent {
+        policy: permit_person(&clinician),
+        reencryption_fragments: fragments,
+    };
+    assert_eq!(chain.err(&patient, payload).code(), "bad_fragments");
+    let mut deny = permit_person(&clinician);
+    deny.decision = Decision::Deny;
+    assert_eq!(
+        chain.err(&patient, grant_payload(&chain, deny, 2)).code(),
+        "bad_fragments"
+    );
+}
+
+#[test]
+fn a_malformed_policy_is_refused() {
+    let Setup {
+        mut chain,
+        clinician,
+        patient,
+        ..
+    } = setup();
+    let mut policy = permit_person(&clinician);
+    policy.period = Period {
+        start_ms: 10,
+        end_ms: 10,
+    };
+    let error = chain.err(&patient, grant_payload(&chain, policy, 2));
+    assert_eq!(error.code(), "invalid_transaction");
+}
+
+#[test]
+fn only_the_granting_patient_revokes_and_only_once() {
+    let Setup {
+        mut chain,
+        clinician,
+        patient,
+        ..
+    } = setup();
+    let id = chain.grant(&patient, permit_person(&clinician));
+    let other = chain.patient(ST_MARY, 504);
+    assert_eq!(
+        chain
+            .err(&other, Payload::RevokeConsent { consent: id })
+            .code(),
+        "not_authorized"
+    );
+    assert_eq!(
+        chain.ok(&patient, Payload::RevokeConsent { consent: id }),
+        Outcome::ConsentRevoked { consent: id }
+    );
+    assert_eq!(
+        chain.err(&patient, Payload::RevokeConsent { consent: id }),
+        TxError::AlreadyRevoked
+    );
+    let unknown = ConsentId([1; 32]);
+    assert_eq!(
+        chain.err(&patient, Payload::RevokeConsent { consent: unknown }),
+        TxError::UnknownConsent(unknown)
+    );
+    let consent = chain.query(async |s| query::consent(s, &id).await).unwrap();
+    assert!(consent.revoked_height.is_some());
+    assert!(
+        chain
+            .query(async |s| query::patient_consents(s, &account(&patient)).await)
+            .is_empty()
+    );
+}
+
+#[test]
+fn consents_per_patient_max_is_enforced_on_active_consents() {
+    let Setup {
+        mut chain,
+        clinician,
+        patient,
+        ..
+    } = setup();
+    let mut first = None;
+    for _ in 0..limits::CONSENTS_PER_PATIENT_MAX {
+        let id = chain.grant(&patient, permit_person(&clinician));
+        first.get_or_insert(id);
+    }
+    let error = chain.err(
+        &patient,
+        grant_payload(&chain, permit_person(&clinician), 2),
+    );
+    assert_eq!(
+        error,
+        TxError::LimitExceeded {
+            limit: "consents_per_patient_max",
+            max: limits::CONSENTS_PER_PATIENT_MAX as u64,
+            got: limits::CONSENTS_PER_PATIENT_MAX as u64 + 1,
+        }
+    );
+    // Revoking frees a slot.
+    chain.ok(
+        &patient,
+        Payload::RevokeConsent {
+            consent: first.unwrap(),
+        },
+    );
+    chain.grant(&patient, permit_person(&clinician));
+}

@@ -1,0 +1,388 @@
+use crate::harness::*;
+use medchain_state::*;
+use medchain_types::*;
+
+fn propose(
+    chain: &mut Chain,
+    change: MembershipChange,
+    ttl_blocks: u64,
+) -> (ProposalId, ProposalStatus) {
+    let proposer = chain.validators[0].clone();
+    match chain.ok(&proposer, Payload::ProposeMembership { change, ttl_blocks }) {
+        Outcome::ProposalOpened { proposal, status } => (proposal, status),
+        other => panic!("unexpected outcome {other:?}"),
+    }
+}
+
+fn vote(chain: &mut Chain, voter: usize, proposal: ProposalId, approve: bool) -> ProposalStatus {
+    let voter = chain.validators[voter].clone();
+    match chain.ok(&voter, Payload::Vote { proposal, approve }) {
+        Outcome::Voted { status, .. } => status,
+        other => panic!("unexpected outcome {other:?}"),
+    }
+}
+
+/// Proposer plus two more of four validators: 3 of 4 is more than 2/3.
+fn pass(chain: &mut Chain, change: MembershipChange) -> ProposalId {
+    let (id, _) = propose(chain, change, 100);
+    assert_eq!(vote(chain, 1, id, true), ProposalStatus::Open);
+    assert_eq!(vote(chain, 2, id, true), ProposalStatus::Applied);
+    id
+}
+
+fn admit_south(admin: &commonware_cryptography::ed25519::PrivateKey) -> MembershipChange {
+    MembershipChange::AdmitInstitution {
+        id: inst("south-hospital"),
+        kind: InstitutionKind::Hospital,
+        admin: account(admin),
+    }
+}
+
+#[test]
+fn genesis_registers_institutions_admins_and_validators() {
+    let chain = Chain::new();
+    let st_mary = chain
+        .query(async |s| query::institution(s, &inst(ST_MARY)).await)
+        .unwrap();
+    assert_eq!(st_mary.admin, account(&chain.st_mary_admin));
+    assert!(st_mary.active);
+    let admin = chain
+        .query(async |s| query::member(s, &account(&chain.st_mary_admin)).await)
+        .unwrap();
+    assert_eq!((admin.member.role, admin.active), (Role::Admin, true));
+    let set = chain.query(async |s| query::validators(s).await);
+    let mut expected: Vec<AccountId> = chain.validators.iter().map(account).collect();
+    expected.sort();
+    assert_eq!(
+        set.validators
+            .iter()
+            .map(|v| v.account.clone())
+            .collect::<Vec<_>>(),
+        expected
+    );
+    let stored = chain.query(async |s| query::chain(s).await).unwrap();
+    assert_eq!(stored.chain_id, chain.genesis.chain_id());
+}
+
+#[test]
+fn genesis_cannot_be_applied_twice() {
+    let mut chain = Chain::new();
+    let genesis = chain.genesis.clone();
+    let error = futures::executor::block_on(apply_genesis(&mut chain.store, &genesis)).unwrap_err();
+    assert_eq!(error, GenesisError::AlreadyApplied(genesis.chain_id()));
+}
+
+#[test]
+fn only_validators_propose() {
+    let mut chain = Chain::new();
+    let admin = chain.st_mary_admin.clone();
+    let error = chain.err(
+        &admin,
+        Payload::ProposeMembership {
+            change: admit_south(&key(300)),
+            ttl_blocks: 10,
+        },
+    );
+    assert_eq!(error.code(), "not_authorized");
+}
+
+#[test]
+fn only_validators_vote() {
+    let mut chain = Chain::new();
+    let (id, _) = propose(&mut chain, admit_south(&key(300)), 10);
+    let admin = chain.st_mary_admin.clone();
+    assert_eq!(
+        chain
+            .err(
+                &admin,
+                Payload::Vote {
+                    proposal: id,
+                    approve: true
+                }
+            )
+            .code(),
+        "not_authorized"
+    );
+}
+
+#[test]
+fn proposal_passes_with_more_than_two_thirds_and_applies_at_once() {
+    let mut chain = Chain::new();
+    let south_admin = key(300);
+    let (id, status) = propose(&mut chain, admit_south(&south_admin), 100);
+    assert_eq!(status, ProposalStatus::Open);
+    // 2 of 4 is not more than 2/3.
+    assert_eq!(vote(&mut chain, 1, id, true), ProposalStatus::Open);
+    assert!(
+        chain
+            .query(async |s| query::institution(s, &inst("south-hospital")).await)
+            .is_none()
+    );
+    assert_eq!(vote(&mut chain, 2, id, true), ProposalStatus::Applied);
+    let south = chain
+        .query(async |s| query::institution(s, &inst("south-hospital")).await)
+        .unwrap();
+    assert_eq!(
+        (south.active, south.admitted_height),
+        (true, chain.height - 1)
+    );
+    let proposal = chain
+        .query(async |s| query::proposal(s, &id).await)
+        .unwrap();
+    assert_eq!(
+        (proposal.status, proposal.closed_height),
+        (ProposalStatus::Applied, Some(chain.height - 1))
+    );
+}
+
+#[test]
+fn proposal_is_rejected_once_two_thirds_can_no_longer_be_reached() {
+    let mut chain = Chain::new();
+    let (id, _) = propose(&mut chain, admit_south(&key(300)), 100);
+    // 1 rejection of 4: 3 could still approve.
+    assert_eq!(vote(&mut chain, 1, id, false), ProposalStatus::Open);
+    assert_eq!(vote(&mut chain, 2, id, false), ProposalStatus::Rejected);
+    let voter = chain.validators[3].clone();
+    let error = chain.err(
+        &voter,
+        Payload::Vote {
+            proposal: id,
+            approve: true,
+        },
+    );
+    assert_eq!(
+        error,
+        TxError::ProposalClosed {
+            proposal: id,
+            status: ProposalStatus::Rejected
+        }
+    );
+}
+
+#[test]
+fn proposal_expires_after_its_ttl_in_blocks() {
+    let mut chain = Chain::new();
+    let (id, _) = propose(&mut chain, admit_south(&key(300)), 2);
+    let proposal = chain
+        .query(async |s| query::proposal(s, &id).await)
+        .unwrap();
+    assert_eq!(proposal.expires_height, proposal.created_height + 2);
+    // The last accepted height is expires_height; one block later the vote is refused.
+    chain.height = proposal.expires_height + 1;
+    let voter = chain.validators[1].clone();
+    let error = chain.err(
+        &voter,
+        Payload::Vote {
+            proposal: id,
+            approve: true,
+        },
+    );
+    assert_eq!(
+        error,
+        TxError::ProposalClosed {
+            proposal: id,
+            status: ProposalStatus::Expired
+        }
+    );
+    assert_eq!(
+        proposal.status_at(proposal.expires_height),
+        ProposalStatus::Open
+    );
+    assert_eq!(
+        proposal.status_at(proposal.expires_height + 1),
+        ProposalStatus::Expired
+    );
+}
+
+#[test]
+fn a_validator_votes_once() {
+    let mut chain = Chain::new();
+    let (id, _) = propose(&mut chain, admit_south(&key(300)), 100);
+    let proposer = chain.validators[0].clone();
+    assert_eq!(
+        chain.err(
+            &proposer,
+            Payload::Vote {
+                proposal: id,
+                approve: true
+            }
+        ),
+        TxError::AlreadyVoted { proposal: id }
+    );
+}
+
+#[test]
+fn admitting_an_institution_registers_its_admin() {
+    let mut chain = Chain::new();
+    let south_admin = key(300);
+    pass(&mut chain, admit_south(&south_admin));
+    let admin = chain
+        .query(async |s| query::member(s, &account(&south_admin)).await)
+        .unwrap();
+    assert_eq!(
+        (
+            admin.member.role,
+            admin.member.institution.as_str(),
+            admin.active
+        ),
+        (Role::Admin, "south-hospital", true)
+    );
+    // The new admin can act at once.
+    let clinician = chain.clinician(&south_admin, 301);
+    let entry = chain
+        .query(async |s| query::member(s, &account(&clinician)).await)
+        .unwrap();
+    assert_eq!(entry.member.institution, inst("south-hospital"));
+}
+
+#[test]
+fn admitting_an_existing_institution_id_is_refused() {
+    let mut chain = Chain::new();
+    let change = MembershipChange::AdmitInstitution {
+        id: inst(ST_MARY),
+        kind: InstitutionKind::Hospital,
+        admin: account(&key(300)),
+    };
+    let proposer = chain.validators[0].clone();
+    let error = chain.err(
+        &proposer,
+        Payload::ProposeMembership {
+            change,
+            ttl_blocks: 10,
+        },
+    );
+    assert_eq!(error.code(), "invalid_change");
+}
+
+#[test]
+fn removing_an_institution_deactivates_its_members_and_validators() {
+    let mut chain = Chain::new();
+    let admin = chain.city_lab_admin.clone();
+    let clinician = chain.clinician(&admin, 310);
+    let patient = chain.patient(CITY_LAB, 311);
+    pass(
+        &mut chain,
+        MembershipChange::RemoveInstitution { id: inst(CITY_LAB) },
+    );
+    let lab = chain
+        .query(async |s| query::institution(s, &inst(CITY_LAB)).await)
+        .unwrap();
+    assert!(!lab.active);
+    let member = chain
+        .query(async |s| query::member(s, &account(&clinician)).await)
+        .unwrap();
+    assert!(!member.active);
+    let error = chain.err(
+        &clinician,
+        record_payload(&patient, RecordCategory::Laboratory),
+    );
+    assert_eq!(error.code(), "not_authorized");
+    let set = chain.query(async |s| query::validators(s).await);
+    assert_eq!(set.len(), 2);
+    assert!(
+        set.validators
+            .iter()
+            .all(|v| v.institution == inst(ST_MARY))
+    );
+}
+
+#[test]
+fn validator_set_changes_are_recorded_in_state() {
+    let mut chain = Chain::new();
+    let newcomer = key(320);
+    pass(
+        &mut chain,
+        MembershipChange::AddValidator {
+            institution: inst(NORTH),
+            validator: account(&newcomer),
+        },
+    );
+    let set = chain.query(async |s| query::validators(s).await);
+    let added = set
+        .validators
+        .iter()
+        .find(|v| v.account == account(&newcomer))
+        .unwrap();
+    assert_eq!((set.len(), added.institution.as_str()), (5, NORTH));
+    // 5 validators: proposer + 3 approvals are needed (4 * 3 > 10, 3 * 3 is not).
+    let (id, _) = propose(
+        &mut chain,
+        MembershipChange::RemoveValidator {
+            validator: account(&newcomer),
+        },
+        100,
+    );
+    assert_eq!(vote(&mut chain, 1, id, true), ProposalStatus::Open);
+    assert_eq!(vote(&mut chain, 2, id, true), ProposalStatus::Open);
+    assert_eq!(vote(&mut chain, 3, id, true), ProposalStatus::Applied);
+    assert_eq!(chain.query(async |s| query::validators(s).await).len(), 4);
+}
+
+#[test]
+fn a_passed_change_that_no_longer_applies_is_closed_inapplicable() {
+    let mut chain = Chain::new();
+    let (first, _) = propose(&mut chain, admit_south(&key(300)), 100);
+    let (second, _) = propose(&mut chain, admit_south(&key(301)), 100);
+    vote(&mut chain, 1, first, true);
+    assert_eq!(vote(&mut chain, 2, first, true), ProposalStatus::Applied);
+    vote(&mut chain, 1, second, true);
+    assert_eq!(
+        vote(&mut chain, 2, second, true),
+        ProposalStatus::Inapplicable
+    );
+    let south = chain
+        .query(async |s| query::institution(s, &inst("south-hospital")).await)
+        .unwrap();
+    assert_eq!(south.admin, account(&key(300)));
+}
+
+#[test]
+fn a_single_validator_consortium_governs_itself() {
+    let mut chain = Chain::with_validators(1);
+    let (_, status) = propose(&mut chain, admit_south(&key(300)), 10);
+    assert_eq!(status, ProposalStatus::Applied);
+}
+
+#[test]
+fn genesis_members_are_registered_with_their_keys() {
+    let validator = key(100);
+    let admin = key(200);
+    let nurse = key(330);
+    let mut genesis = genesis_for(
+        &[validator],
+        &[(ST_MARY, InstitutionKind::Hospital, &admin)],
+    );
+    genesis.members.push(GenesisMember {
+        account: account(&nurse),
+        institution: inst(ST_MARY),
+        role: Role::Clinician,
+        pre_public_key: [2; 33],
+        encryption_key: [4; 32],
+    });
+    let mut store = MemoryStore::new();
+    futures::executor::block_on(apply_genesis(&mut store, &genesis)).unwrap();
+    let view = futures::executor::block_on(query::member(&store, &account(&nurse)))
+        .unwrap()
+        .unwrap();
+    assert_eq!((view.member.role, view.active), (Role::Clinician, true));
+    assert_eq!(view.member.keys.unwrap().encryption_key, [4; 32]);
+}
+
+#[test]
+fn adding_a_validator_beyond_validators_max_is_refused() {
+    let mut chain = Chain::with_validators(limits::VALIDATORS_MAX as u64);
+    let change = MembershipChange::AddValidator {
+        institution: inst(NORTH),
+        validator: account(&key(340)),
+    };
+    let proposer = chain.validators[0].clone();
+    let error = chain.err(
+        &proposer,
+        Payload::ProposeMembership {
+            change,
+            ttl_blocks: 10,
+        },
+    );
+    assert_eq!(error.code(), "invalid_change");
+    assert!(error.to_string().contains("validators_max"));
+}

@@ -1,0 +1,8 @@
+//! One test per ledger rule, named after the behaviour.
+
+mod access;
+mod consent;
+mod directory;
+mod governance;
+mod harness;
+mod transactions;

@@ -1,0 +1,390 @@
+//! Every limit in `limits` is accepted at its value and refused one past it,
+//! by `validate()` and, where the value is on the wire, by the decoder.
+
+use bytes::Bytes;
+use commonware_codec::{DecodeExt, Encode, EncodeSize};
+use commonware_cryptography::{Signer, ed25519::PrivateKey};
+use medchain_types::*;
+
+fn account(seed: u64) -> AccountId {
+    AccountId(PrivateKey::from_seed(seed).public_key())
+}
+
+fn policy() -> ConsentPolicy {
+    ConsentPolicy {
+        decision: Decision::Permit,
+        actors: vec![ConsentActor::Person(account(1))],
+        actions: vec![ConsentAction::Access],
+        purposes: vec![Purpose::Treat],
+        period: Period {
+            start_ms: 0,
+            end_ms: 10,
+        },
+        data: DataScope::All,
+        exceptions: vec![],
+    }
+}
+
+fn limit_error(limit: &'static str, max: usize) -> ValidationError {
+    ValidationError::LimitExceeded {
+        limit,
+        max: max as u64,
+        got: max as u64 + 1,
+    }
+}
+
+/// `build(n)` makes a policy with n items of one kind: n = max passes, max + 1 is refused both ways.
+fn check_policy_limit(limit: &'static str, max: usize, build: impl Fn(usize) -> ConsentPolicy) {
+    let at = build(max);
+    assert_eq!(at.validate(), Ok(()), "{limit} at the limit");
+    assert_eq!(ConsentPolicy::decode(at.encode()).unwrap(), at);
+    let over = build(max + 1);
+    assert_eq!(over.validate(), Err(limit_error(limit, max)));
+    assert!(
+        ConsentPolicy::decode(over.encode()).is_err(),
+        "{limit} decode must refuse"
+    );
+}
+
+#[test]
+fn consent_policy_list_limits_hold() {
+    check_policy_limit("consent_actors_max", limits::CONSENT_ACTORS_MAX, |n| {
+        ConsentPolicy {
+            actors: (0..n as u64)
+                .map(|i| ConsentActor::Person(account(i)))
+                .collect(),
+            ..policy()
+        }
+    });
+    check_policy_limit("consent_actions_max", limits::CONSENT_ACTIONS_MAX, |n| {
+        ConsentPolicy {
+            actions: vec![ConsentAction::Access; n],
+            ..policy()
+        }
+    });
+    check_policy_limit("consent_purposes_max", limits::CONSENT_PURPOSES_MAX, |n| {
+        ConsentPolicy {
+            purposes: vec![Purpose::Treat; n],
+            ..policy()
+        }
+    });
+    check_policy_limit(
+        "consent_scope_max_items",
+        limits::CONSENT_SCOPE_MAX_ITEMS,
+        |n| ConsentPolicy {
+            data: DataScope::Categories(vec![RecordCategory::Other; n]),
+            ..policy()
+        },
+    );
+    check_policy_limit(
+        "consent_scope_max_items",
+        limits::CONSENT_SCOPE_MAX_ITEMS,
+        |n| ConsentPolicy {
+            data: DataScope::Records((0..n).map(|i| RecordId([i as u8; 32])).collect()),
+            ..policy()
+        },
+    );
+    let exception = ConsentProvision {
+        actors: vec![],
+        actions: vec![],
+        purposes: vec![],
+        data: DataScope::All,
+    };
+    check_policy_limit(
+        "consent_exceptions_max",
+        limits::CONSENT_EXCEPTIONS_MAX,
+        |n| ConsentPolicy {
+            exceptions: vec![exception.clone(); n],
+            ..policy()
+        },
+    );
+}
+
+fn grant(fragments: Vec<SealedFragment>) -> Payload {
+    Payload::GrantConsent {
+        policy: policy(),
+        reencryption_fragments: fragments,
+    }
+}
+
+fn fragment(seed: u64, bytes: usize) -> SealedFragment {
+    SealedFragment {
+        validator: account(seed),
+        ciphertext: Bytes::from(vec![0u8; bytes]),
+    }
+}
+
+#[test]
+fn sealed_fragments_max_holds() {
+    let at = grant(
+        (0..limits::SEALED_FRAGMENTS_MAX as u64)
+            .map(|i| fragment(i, 8))
+            .collect(),
+    );
+    assert_eq!(at.validate(), Ok(()));
+    assert_eq!(Payload::decode(at.encode()).unwrap(), at);
+    let over = grant(
+        (0..=limits::SEALED_FRAGMENTS_MAX as u64)
+            .map(|i| fragment(i, 8))
+            .collect(),
+    );
+    assert_eq!(
+        over.validate(),
+        Err(limit_error(
+            "sealed_fragments_max",
+            limits::SEALED_FRAGMENTS_MAX
+        ))
+    );
+    assert!(Payload::decode(over.encode()).is_err());
+}
+
+#[test]
+fn sealed_fragment_size_max_bytes_holds() {
+    let at = grant(vec![fragment(1, limits::SEALED_FRAGMENT_SIZE_MAX_BYTES)]);
+    assert_eq!(at.validate(), Ok(()));
+    assert_eq!(Payload::decode(at.encode()).unwrap(), at);
+    let over = grant(vec![fragment(
+        1,
+        limits::SEALED_FRAGMENT_SIZE_MAX_BYTES + 1,
+    )]);
+    let expected = limit_error(
+        "sealed_fragment_size_max_bytes",
+        limits::SEALED_FRAGMENT_SIZE_MAX_BYTES,
+    );
+    assert_eq!(over.validate(), Err(expected));
+    assert!(Payload::decode(over.encode()).is_err());
+}
+
+fn record(capsule_bytes: usize, size_bytes: u64) -> Payload {
+    Payload::CreateRecord {
+        patient: account(1),
+        category: RecordCategory::Imaging,
+        size_bytes,
+        content_hash: [0; 32],
+        capsule: Bytes::from(vec![1u8; capsule_bytes]),
+    }
+}
+
+#[test]
+fn capsule_size_max_bytes_holds() {
+    let at = record(limits::CAPSULE_SIZE_MAX_BYTES, 1);
+    assert_eq!(at.validate(), Ok(()));
+    assert_eq!(Payload::decode(at.encode()).unwrap(), at);
+    let over = record(limits::CAPSULE_SIZE_MAX_BYTES + 1, 1);
+    assert_eq!(
+        over.validate(),
+        Err(limit_error(
+            "capsule_size_max_bytes",
+            limits::CAPSULE_SIZE_MAX_BYTES
+        ))
+    );
+    assert!(Payload::decode(over.encode()).is_err());
+}
+
+#[test]
+fn record_size_max_bytes_holds() {
+    assert_eq!(record(98, limits::RECORD_SIZE_MAX_BYTES).validate(), Ok(()));
+    let over = record(98, limits::RECORD_SIZE_MAX_BYTES + 1).validate();
+    let max = limits::RECORD_SIZE_MAX_BYTES;
+    assert_eq!(
+        over,
+        Err(ValidationError::LimitExceeded {
+            limit: "record_size_max_bytes",
+            max,
+            got: max + 1
+        })
+    );
+}
+
+#[test]
+fn justification_size_max_bytes_holds() {
+    let request = |text: String| Payload::RequestAccess {
+        record: RecordId([0; 32]),
+        purpose: Purpose::Etreat,
+        justification: Some(text),
+    };
+    let at = request("a".repeat(limits::JUSTIFICATION_SIZE_MAX_BYTES));
+    assert_eq!(at.validate(), Ok(()));
+    assert_eq!(Payload::decode(at.encode()).unwrap(), at);
+    let over = request("a".repeat(limits::JUSTIFICATION_SIZE_MAX_BYTES + 1));
+    let expected = limit_error(
+        "justification_size_max_bytes",
+        limits::JUSTIFICATION_SIZE_MAX_BYTES,
+    );
+    assert_eq!(over.validate(), Err(expected));
+    assert!(Payload::decode(over.encode()).is_err());
+}
+
+#[test]
+fn proposal_ttl_max_blocks_holds() {
+    let propose = |ttl_blocks| Payload::ProposeMembership {
+        change: MembershipChange::RemoveValidator {
+            validator: account(1),
+        },
+        ttl_blocks,
+    };
+    let max = limits::PROPOSAL_TTL_MAX_BLOCKS;
+    assert_eq!(propose(max).validate(), Ok(()));
+    let over = ValidationError::LimitExceeded {
+        limit: "proposal_ttl_max_blocks",
+        max,
+        got: max + 1,
+    };
+    assert_eq!(propose(max + 1).validate(), Err(over));
+    assert!(matches!(
+        propose(0).validate(),
+        Err(ValidationError::Transaction(_))
+    ));
+}
+
+#[test]
+fn institution_id_size_limits_hold() {
+    assert!(InstitutionId::new("a".repeat(limits::INSTITUTION_ID_SIZE_MIN_BYTES)).is_ok());
+    assert!(InstitutionId::new("a".repeat(limits::INSTITUTION_ID_SIZE_MIN_BYTES - 1)).is_err());
+    assert!(InstitutionId::new("a".repeat(limits::INSTITUTION_ID_SIZE_MAX_BYTES)).is_ok());
+    assert!(InstitutionId::new("a".repeat(limits::INSTITUTION_ID_SIZE_MAX_BYTES + 1)).is_err());
+}
+
+/// A signed grant whose canonical encoding is exactly `target` bytes.
+fn signed_tx_of_size(target: usize) -> SignedTransaction {
+    let key = PrivateKey::from_seed(9);
+    let fragments = (0..limits::SEALED_FRAGMENTS_MAX as u64)
+        .map(|i| fragment(i, limits::SEALED_FRAGMENT_SIZE_MAX_BYTES))
+        .collect();
+    let mut tx = Transaction {
+        chain_id: ChainId([1; 32]),
+        sender: AccountId(key.public_key()),
+        nonce: 0,
+        payload: grant(fragments),
+    };
+    let signed_size = |tx: &Transaction| tx.encode_size() + 64;
+    // Shrinking a fragment between 128 and 1024 bytes keeps its 2-byte length prefix, so sizes move 1:1.
+    let mut index = 0;
+    while signed_size(&tx) > target {
+        let excess = signed_size(&tx) - target;
+        let Payload::GrantConsent {
+            reencryption_fragments,
+            ..
+        } = &mut tx.payload
+        else {
+            unreachable!()
+        };
+        let current = reencryption_fragments[index].ciphertext.len();
+        let cut = excess.min(current - 128);
+        reencryption_fragments[index].ciphertext = Bytes::from(vec![0u8; current - cut]);
+        index += 1;
+    }
+    let signed = SignedTransaction::sign(&key, tx);
+    assert_eq!(signed.encode_size(), target);
+    signed
+}
+
+#[test]
+fn tx_size_max_bytes_holds() {
+    let at = signed_tx_of_size(limits::TX_SIZE_MAX_BYTES);
+    assert_eq!(at.validate(), Ok(()));
+    assert_eq!(SignedTransaction::decode_bounded(&at.encode()).unwrap(), at);
+    let over = signed_tx_of_size(limits::TX_SIZE_MAX_BYTES + 1);
+    assert_eq!(
+        over.validate(),
+        Err(limit_error("tx_size_max_bytes", limits::TX_SIZE_MAX_BYTES))
+    );
+    assert!(SignedTransaction::decode_bounded(&over.encode()).is_err());
+    assert!(
+        SignedTransaction::decode(over.encode()).is_err(),
+        "the decoder itself enforces the limit"
+    );
+}
+
+fn genesis(validators: usize, institutions: usize, members: usize) -> Genesis {
+    let slug = |i: usize| InstitutionId::new(format!("inst-{i}")).unwrap();
+    Genesis {
+        chain_name: "limits".into(),
+        genesis_time_ms: 0,
+        institutions: (0..institutions)
+            .map(|i| GenesisInstitution {
+                id: slug(i),
+                kind: InstitutionKind::Hospital,
+                admin: account(1_000_000 + i as u64),
+            })
+            .collect(),
+        validators: (0..validators)
+            .map(|i| GenesisValidator {
+                account: account(i as u64),
+                institution: slug(0),
+                p2p_address: "127.0.0.1:3000".into(),
+                http_address: "127.0.0.1:8080".into(),
+            })
+            .collect(),
+        members: (0..members)
+            .map(|i| GenesisMember {
+                account: account(2_000_000 + i as u64),
+                institution: slug(0),
+                role: Role::Clinician,
+                pre_public_key: [2; 33],
+                encryption_key: [3; 32],
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn validators_max_holds_in_genesis() {
+    let at = genesis(limits::VALIDATORS_MAX, 1, 0);
+    assert_eq!(at.validate(), Ok(()));
+    assert_eq!(Genesis::decode(at.encode()).unwrap(), at);
+    let over = genesis(limits::VALIDATORS_MAX + 1, 1, 0);
+    assert_eq!(
+        over.validate(),
+        Err(limit_error("validators_max", limits::VALIDATORS_MAX))
+    );
+    assert!(Genesis::decode(over.encode()).is_err());
+}
+
+#[test]
+fn genesis_institutions_max_holds() {
+    assert_eq!(
+        genesis(1, limits::GENESIS_INSTITUTIONS_MAX, 0).validate(),
+        Ok(())
+    );
+    let over = genesis(1, limits::GENESIS_INSTITUTIONS_MAX + 1, 0).validate();
+    assert_eq!(
+        over,
+        Err(limit_error(
+            "genesis_institutions_max",
+            limits::GENESIS_INSTITUTIONS_MAX
+        ))
+    );
+}
+
+#[test]
+fn genesis_members_max_holds() {
+    assert_eq!(
+        genesis(1, 1, limits::GENESIS_MEMBERS_MAX).validate(),
+        Ok(())
+    );
+    let over = genesis(1, 1, limits::GENESIS_MEMBERS_MAX + 1).validate();
+    assert_eq!(
+        over,
+        Err(limit_error(
+            "genesis_members_max",
+            limits::GENESIS_MEMBERS_MAX
+        ))
+    );
+}
+
+#[test]
+fn chain_name_and_address_sizes_hold() {
+    let mut g = genesis(1, 1, 0);
+    g.chain_name = "n".repeat(limits::CHAIN_NAME_SIZE_MAX_BYTES);
+    assert_eq!(g.validate(), Ok(()));
+    g.chain_name.push('n');
+    assert!(matches!(g.validate(), Err(ValidationError::Genesis(_))));
+    assert!(Genesis::decode(g.encode()).is_err());
+    let mut g = genesis(1, 1, 0);
+    g.validators[0].p2p_address = "a".repeat(limits::ADDRESS_SIZE_MAX_BYTES);
+    assert_eq!(g.validate(), Ok(()));
+    g.validators[0].p2p_address.push('a');
+    assert!(matches!(g.validate(), Err(ValidationError::Genesis(_))));
+    assert!(Genesis::decode(g.encode()).is_err());
+}
