@@ -201,10 +201,12 @@ fn data_after_a_full_final_chunk_is_trailing_data() {
     );
 }
 
+type ErrorCheck = fn(&EnvelopeError) -> bool;
+
 #[test]
 fn foreign_headers_are_refused_field_by_field() {
     let envelope = sealed(10);
-    let cases: [(usize, u8, fn(&EnvelopeError) -> bool); 4] = [
+    let cases: [(usize, u8, ErrorCheck); 4] = [
         (0, b'X', |e| matches!(e, EnvelopeError::NotAnEnvelope)),
         (8, 2, |e| {
             matches!(e, EnvelopeError::UnsupportedVersion { version: 2 })

@@ -222,7 +222,7 @@ impl Ring {
 
     /// Decodes concatenated 32-byte members, refusing non-canonical or identity points.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, RingError> {
-        if bytes.len() % ELEMENT_SIZE_BYTES != 0 {
+        if !bytes.len().is_multiple_of(ELEMENT_SIZE_BYTES) {
             return Err(RingError::BadLength {
                 what: "ring",
                 got_bytes: bytes.len(),
@@ -335,7 +335,7 @@ impl RingSignature {
             got_bytes: bytes.len(),
             expected: "64 + 32 per ring member",
         };
-        if bytes.len() % ELEMENT_SIZE_BYTES != 0 || elements < 2 {
+        if !bytes.len().is_multiple_of(ELEMENT_SIZE_BYTES) || elements < 2 {
             return Err(bad_length());
         }
         let members = elements - 2;
