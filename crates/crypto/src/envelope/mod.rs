@@ -1,5 +1,5 @@
 //! Envelope encryption of records of any size: a fresh 256-bit data key per record, the
-//! plaintext cut into 64 KiB chunks sealed with ChaCha20-Poly1305 in the STREAM construction
+//! plaintext cut into 64 KiB chunks sealed with ChaCha20-Poly1305 ([`cipher`]) in the STREAM construction
 //! (Hoang, Reyhanitabar, Rogaway, Vizár, CRYPTO 2015, §7, via the `aead-stream` crate), and a
 //! BLAKE3 hash of the ciphertext computed on the way for content addressing.
 //!
@@ -7,6 +7,7 @@
 //! nonce prefix, key commitment), then chunks of `CHUNK_SIZE_BYTES + 16` bytes, the last one
 //! shorter or equal and flagged final in its nonce. Every chunk authenticates the whole header.
 
+mod cipher;
 pub mod header;
 mod stream;
 

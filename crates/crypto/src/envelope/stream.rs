@@ -6,21 +6,22 @@
 use std::io::{self, Read, Write};
 
 use aead_stream::{NewStream, StreamBE32, StreamPrimitive};
-use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
+use chacha20poly1305::KeyInit;
 use zeroize::Zeroizing;
 
+use super::cipher::EnvelopeCipher;
 use super::header::{HEADER_SIZE_BYTES, Header, NONCE_PREFIX_SIZE_BYTES};
 use super::{
     CHUNK_COUNT_MAX, CHUNK_SIZE_BYTES, DataKey, EnvelopeError, EnvelopeSummary,
     REORDER_SEARCH_WINDOW_CHUNKS, TAG_SIZE_BYTES,
 };
 
-type Stream = StreamBE32<ChaCha20Poly1305>;
+type Stream = StreamBE32<EnvelopeCipher>;
 
 const SEALED_CHUNK_SIZE_BYTES: usize = CHUNK_SIZE_BYTES + TAG_SIZE_BYTES;
 
 fn stream_for(key: &DataKey, nonce_prefix: &[u8; NONCE_PREFIX_SIZE_BYTES]) -> Stream {
-    let aead = ChaCha20Poly1305::new_from_slice(key.as_bytes()).expect("data key is 32 bytes");
+    let aead = EnvelopeCipher::new_from_slice(key.as_bytes()).expect("data key is 32 bytes");
     Stream::from_aead(aead, &(*nonce_prefix).into())
 }
 
@@ -141,9 +142,10 @@ pub fn decrypt_stream(
     let stream = stream_for(key, &header.nonce_prefix);
     let mut hasher = blake3::Hasher::new();
     hasher.update(&header_bytes);
+    let mut opened = Zeroizing::new(Vec::with_capacity(SEALED_CHUNK_SIZE_BYTES));
     let mut reader = ChunkReader {
-        current: Zeroizing::new(vec![0u8; SEALED_CHUNK_SIZE_BYTES]),
-        next: Zeroizing::new(vec![0u8; SEALED_CHUNK_SIZE_BYTES]),
+        current: vec![0u8; SEALED_CHUNK_SIZE_BYTES],
+        next: vec![0u8; SEALED_CHUNK_SIZE_BYTES],
         next_len: 0,
         ciphertext_len_bytes: HEADER_SIZE_BYTES as u64,
     };
@@ -163,29 +165,21 @@ pub fn decrypt_stream(
                 chunk_count_max: CHUNK_COUNT_MAX,
             });
         }
-        hasher.update(&reader.current[..len]);
-        reader.current.truncate(len);
-        // A failed open leaves the buffer untouched (the tag is checked before decrypting),
-        // so the diagnosis below sees the sealed chunk as it arrived.
+        let sealed = &reader.current[..len];
+        hasher.update(sealed);
+        // Open a copy: aws-lc may garble a buffer whose tag fails, and the diagnosis needs the
+        // chunk as it arrived.
+        opened.clear();
+        opened.extend_from_slice(sealed);
+        let position = position_of(index);
         if stream
-            .decrypt_in_place(
-                position_of(index),
-                at_end,
-                &header_bytes,
-                &mut *reader.current,
-            )
+            .decrypt_in_place(position, at_end, &header_bytes, &mut *opened)
             .is_err()
         {
-            return Err(diagnose(
-                &stream,
-                &header_bytes,
-                &reader.current,
-                index,
-                at_end,
-            ));
+            return Err(diagnose(&stream, &header_bytes, sealed, index, at_end));
         }
-        output.write_all(&reader.current)?;
-        plaintext_len_bytes += reader.current.len() as u64;
+        output.write_all(&opened)?;
+        plaintext_len_bytes += opened.len() as u64;
         index += 1;
         if at_end {
             break;
@@ -203,8 +197,8 @@ pub fn decrypt_stream(
 /// Two sealed-chunk buffers: the chunk being opened and a read-ahead that tells whether the
 /// current one is the last piece of the input.
 struct ChunkReader {
-    current: Zeroizing<Vec<u8>>,
-    next: Zeroizing<Vec<u8>>,
+    current: Vec<u8>,
+    next: Vec<u8>,
     next_len: usize,
     ciphertext_len_bytes: u64,
 }
@@ -239,9 +233,9 @@ fn diagnose(
         let Ok(position) = u32::try_from(position) else {
             return false;
         };
-        let mut scratch = Zeroizing::new(sealed.to_vec());
+        let mut scratch = sealed.to_vec();
         stream
-            .decrypt_in_place(position, last, header, &mut *scratch)
+            .decrypt_in_place(position, last, header, &mut scratch)
             .is_ok()
     };
     if at_end && opens_as(index, false) {
