@@ -298,6 +298,18 @@ fn key_file_round_trips() {
 }
 
 #[test]
+fn inspection_shows_the_cost_without_the_passphrase() {
+    assert_eq!(file::inspect_key_file(&sealed_file()).unwrap(), FAST);
+    assert_eq!(
+        file::inspect_key_file(b"MEDCHKEY").unwrap_err(),
+        KeyFileError::Truncated {
+            got_bytes: 8,
+            expected_bytes: file::HEADER_SIZE_BYTES + 1 + file::TAG_SIZE_BYTES
+        }
+    );
+}
+
+#[test]
 fn key_file_errors_are_distinct() {
     let file = sealed_file();
     assert_eq!(

@@ -3,6 +3,9 @@
 //! RustCrypto's `chacha20poly1305`; both sit behind the `aead` 0.6 traits that `aead-stream`'s
 //! STREAM drives, and produce identical bytes (tested against each other below).
 
+/// The `aead` traits the cipher implements, for callers that drive it directly (benchmarks).
+pub use aead_stream::aead;
+
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub use self::aws_lc::EnvelopeCipher;
 

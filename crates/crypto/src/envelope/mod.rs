@@ -7,7 +7,7 @@
 //! nonce prefix, key commitment), then chunks of `CHUNK_SIZE_BYTES + 16` bytes, the last one
 //! shorter or equal and flagged final in its nonce. Every chunk authenticates the whole header.
 
-mod cipher;
+pub mod cipher;
 pub mod header;
 mod stream;
 

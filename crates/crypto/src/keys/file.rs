@@ -28,8 +28,9 @@ pub const HEADER_SIZE_BYTES: usize =
 
 /// Weakest Argon2id memory accepted (OWASP's minimum recommendation, 19 MiB).
 pub const KEY_FILE_MEMORY_MIN_KIB: u32 = 19 * 1024;
-/// Largest memory a file may demand, so a hostile file cannot exhaust the machine (4 GiB).
-pub const KEY_FILE_MEMORY_MAX_KIB: u32 = 4 * 1024 * 1024;
+/// Largest memory a file may demand, so a hostile file cannot exhaust the machine: 2 GiB, the
+/// memory of RFC 9106's first recommended option.
+pub const KEY_FILE_MEMORY_MAX_KIB: u32 = 2 * 1024 * 1024;
 pub const KEY_FILE_PASSES_MIN: u32 = 2;
 /// Most passes a file may demand, so a hostile file cannot stall the opener for minutes.
 pub const KEY_FILE_PASSES_MAX: u32 = 64;
@@ -207,9 +208,8 @@ fn read_u32(bytes: &[u8], at: usize) -> u32 {
     u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4-byte field"))
 }
 
-/// Checks everything that can be checked without the passphrase and returns the parameters
-/// and the total expected length.
-fn parse_header(file: &[u8]) -> Result<(KeyFileParams, usize), KeyFileError> {
+/// Checks everything that can be checked without the passphrase and returns the parameters.
+fn parse_header(file: &[u8]) -> Result<KeyFileParams, KeyFileError> {
     let truncated = |expected_bytes| KeyFileError::Truncated {
         got_bytes: file.len(),
         expected_bytes,
@@ -262,13 +262,19 @@ fn parse_header(file: &[u8]) -> Result<(KeyFileParams, usize), KeyFileError> {
             extra_bytes: file.len() - expected_bytes,
         });
     }
-    Ok((params, expected_bytes))
+    Ok(params)
+}
+
+/// The cost parameters of a key file, checking everything that needs no passphrase; lets a
+/// caller show or refuse the cost before paying it.
+pub fn inspect_key_file(file: &[u8]) -> Result<KeyFileParams, KeyFileError> {
+    parse_header(file)
 }
 
 /// Opens a key file, telling a wrong passphrase apart from a modified file.
 pub fn open_key_file(file: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
     check_passphrase(passphrase)?;
-    let (params, _) = parse_header(file)?;
+    let params = parse_header(file)?;
     let salt_at = 8 + 3 + 12;
     let nonce_at = salt_at + SALT_SIZE_BYTES;
     let check_at = nonce_at + NONCE_SIZE_BYTES;
