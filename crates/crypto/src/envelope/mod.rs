@@ -6,6 +6,18 @@
 //! Wire format (version 1): a 53-byte [`header`] (magic, version, algorithm, chunk size, STREAM
 //! nonce prefix, key commitment), then chunks of `CHUNK_SIZE_BYTES + 16` bytes, the last one
 //! shorter or equal and flagged final in its nonce. Every chunk authenticates the whole header.
+//!
+//! ```
+//! use medchain_crypto::{envelope, rng::seeded_u64};
+//!
+//! let mut rng = seeded_u64(1);
+//! let (key, sealed) = envelope::seal_record(&mut rng, b"{\"resourceType\":\"Observation\"}")?;
+//! // `sealed.summary.content_hash` addresses the blob; `key` is encapsulated to the patient.
+//! let (plaintext, summary) = envelope::decrypt(&key, &sealed.envelope)?;
+//! assert_eq!(&plaintext[..], b"{\"resourceType\":\"Observation\"}");
+//! assert_eq!(summary.content_hash, sealed.summary.content_hash);
+//! # Ok::<(), envelope::EnvelopeError>(())
+//! ```
 
 pub mod cipher;
 pub mod header;

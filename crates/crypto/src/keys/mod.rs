@@ -2,6 +2,20 @@
 //! independent key set (Ed25519 signing, X25519/HPKE encryption, secp256k1 PRE secret,
 //! ristretto255 ring key) with HKDF-SHA256 (RFC 5869) whose info names the version, the
 //! institution and the purpose, so pseudonyms at two institutions share nothing visible.
+//!
+//! ```
+//! use medchain_crypto::keys::{MasterSeed, open_with, seal_to};
+//! use medchain_crypto::rng::seeded_u64;
+//!
+//! let mut rng = seeded_u64(1);
+//! let seed = MasterSeed::generate(&mut rng);
+//! let at_a = seed.pseudonym_keys(b"hospital-a")?;
+//! let at_b = seed.pseudonym_keys(b"hospital-b")?;
+//! assert_ne!(at_a.public_keys(), at_b.public_keys());
+//! let sealed = seal_to(&mut rng, &at_a.public_keys().encryption, b"kfrag", b"", b"fragment")?;
+//! assert_eq!(&open_with(&at_a.encryption, b"kfrag", b"", &sealed)?[..], b"fragment");
+//! # Ok::<(), medchain_crypto::keys::KeyError>(())
+//! ```
 
 pub mod file;
 pub mod hpke;

@@ -5,6 +5,22 @@
 //! Deviation from Monero: the key image is `k·H_p(context ‖ K)` instead of the context-free
 //! `k·H_p(K)`. A patient contributing to two studies must not be linkable across studies, so
 //! linkability holds only within one context (one study); see [`hashing`] for the encodings.
+//!
+//! ```
+//! use medchain_crypto::ring::{Ring, RingSecretKey, sign, verify};
+//! use medchain_crypto::rng::seeded_u64;
+//!
+//! let mut rng = seeded_u64(1);
+//! let patients: Vec<RingSecretKey> = (0..4).map(|_| RingSecretKey::generate(&mut rng)).collect();
+//! let ring = Ring::new(patients.iter().map(RingSecretKey::public_key).collect())?;
+//! let first = sign(&mut rng, &patients[2], &ring, b"study:42", b"value=7")?;
+//! verify(&ring, b"study:42", b"value=7", &first)?;
+//! let again = sign(&mut rng, &patients[2], &ring, b"study:42", b"value=9")?;
+//! assert!(first.links_to(&again)); // a second contribution to study 42 is refused
+//! let elsewhere = sign(&mut rng, &patients[2], &ring, b"study:43", b"value=7")?;
+//! assert!(!first.links_to(&elsewhere)); // but study 43 cannot tell it is the same patient
+//! # Ok::<(), medchain_crypto::ring::RingError>(())
+//! ```
 
 mod blsag;
 pub mod hashing;
