@@ -395,6 +395,42 @@ proptest! {
     }
 
     #[test]
+    fn any_swap_of_two_full_chunks_is_reported_as_reordering(full_chunks in 2usize..6, a in 0usize..6, b in 0usize..6) {
+        let (i, j) = (a % full_chunks, b % full_chunks);
+        prop_assume!(i != j);
+        let (i, j) = (i.min(j), i.max(j));
+        let envelope = sealed(full_chunks * CHUNK_SIZE_BYTES + 10);
+        let mut swapped = envelope.clone();
+        let (ri, rj) = (chunk_range(i, envelope.len()), chunk_range(j, envelope.len()));
+        swapped[ri.clone()].copy_from_slice(&envelope[rj.clone()]);
+        swapped[rj].copy_from_slice(&envelope[ri]);
+        let err = decrypt(&key(), &swapped).unwrap_err();
+        prop_assert!(
+            matches!(err, EnvelopeError::Reordered { found_at, belongs_at } if found_at == i as u64 && belongs_at == j as u64),
+            "{}", err
+        );
+    }
+
+    #[test]
+    fn dropping_any_chunk_is_detected(chunks in 2usize..6, pick in 0usize..6) {
+        let dropped = pick % chunks;
+        let envelope = sealed((chunks - 1) * CHUNK_SIZE_BYTES + 10);
+        let range = chunk_range(dropped, envelope.len());
+        let mut shorter = envelope[..range.start].to_vec();
+        shorter.extend_from_slice(&envelope[range.end..]);
+        let err = decrypt(&key(), &shorter).unwrap_err();
+        let last = dropped == chunks - 1;
+        prop_assert!(
+            if last {
+                matches!(err, EnvelopeError::Truncated { chunks_received } if chunks_received == dropped as u64)
+            } else {
+                matches!(err, EnvelopeError::Reordered { found_at, belongs_at } if found_at == dropped as u64 && belongs_at == dropped as u64 + 1)
+            },
+            "{}", err
+        );
+    }
+
+    #[test]
     fn any_truncation_is_rejected(keep in 0usize..(HEADER_SIZE_BYTES + 2 * CHUNK_SIZE_BYTES + 100 + 3 * TAG_SIZE_BYTES)) {
         let envelope = sealed(2 * CHUNK_SIZE_BYTES + 100);
         prop_assert!(decrypt(&key(), &envelope[..keep]).is_err());
