@@ -343,6 +343,32 @@ fn assert_vectors(name: &str, computed: serde_json::Value) {
 
 /// Inputs: a fixed key and nonce prefix; a short record (whole envelope committed so the peer
 /// script can open it) and a three-chunk record (hash and final chunk committed).
+/// Fails every read, like a dropped connection.
+struct BrokenSource;
+
+impl Read for BrokenSource {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "peer went away",
+        ))
+    }
+}
+
+#[test]
+fn io_errors_are_passed_on() {
+    let err = encrypt_stream(&key(), [0; 7], BrokenSource, Vec::new()).unwrap_err();
+    assert!(
+        matches!(&err, EnvelopeError::Io(e) if e.kind() == io::ErrorKind::ConnectionReset),
+        "{err}"
+    );
+    let err = decrypt_stream(&key(), BrokenSource, Vec::new()).unwrap_err();
+    assert!(
+        matches!(&err, EnvelopeError::Io(e) if e.kind() == io::ErrorKind::ConnectionReset),
+        "{err}"
+    );
+}
+
 #[test]
 fn known_answer_vectors_match() {
     let key = DataKey::from_bytes(std::array::from_fn(|i| i as u8));

@@ -267,10 +267,31 @@ fn seal_size_limit_is_enforced() {
 }
 
 #[test]
+fn small_order_and_off_curve_encryption_keys_are_refused() {
+    let mut u_one = [0u8; 32];
+    u_one[0] = 1;
+    // u = 2^255 - 20 (= p + 1, non-canonical encoding of u = 1).
+    let mut non_canonical = [0xffu8; 32];
+    non_canonical[0] = 0xee;
+    non_canonical[31] = 0x7f;
+    // u = 2: its Edwards y = 1/3 has no x, so the point lies on the twist, not the curve.
+    let mut twist = [0u8; 32];
+    twist[0] = 2;
+    for bad in [[0u8; 32], u_one, non_canonical, twist] {
+        assert_eq!(
+            medchain_crypto::keys::EncryptionPublicKey::from_bytes(&bad).unwrap_err(),
+            KeyError::InvalidEncryptionKey,
+            "{}",
+            hex::encode(bad)
+        );
+    }
+}
+
+#[test]
 fn encryption_key_bytes_round_trip() {
     let mut rng = seeded_u64(5);
     let (secret, public) = EncryptionSecretKey::generate(&mut rng);
-    let restored = EncryptionSecretKey::from_bytes(&secret.to_bytes()).unwrap();
+    let restored = EncryptionSecretKey::from_bytes(&secret.to_bytes());
     assert_eq!(restored.public_key(), public);
     let restored_public =
         medchain_crypto::keys::EncryptionPublicKey::from_bytes(&public.to_bytes()).unwrap();

@@ -11,6 +11,8 @@ use hpke::{
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
+use curve25519_dalek::montgomery::MontgomeryPoint;
+
 use super::KeyError;
 
 type Kem = X25519HkdfSha256;
@@ -48,10 +50,9 @@ impl EncryptionSecretKey {
         Self::derive(&ikm)
     }
 
-    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
-        KemPrivateKey::from_bytes(bytes)
-            .map(Self)
-            .map_err(|_| KeyError::InvalidEncryptionKey)
+    /// Any 32 bytes are a key (X25519 clamps them).
+    pub fn from_bytes(bytes: &[u8; 32]) -> Self {
+        Self(KemPrivateKey::from_bytes(bytes).expect("32 bytes are an X25519 secret"))
     }
 
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
@@ -70,10 +71,20 @@ impl std::fmt::Debug for EncryptionSecretKey {
 }
 
 impl EncryptionPublicKey {
+    /// Accepts only the canonical encoding of a curve point outside the small subgroup, so a
+    /// bad key is refused when it is registered rather than when someone first seals to it.
     pub fn from_bytes(bytes: &[u8; ENCRYPTION_KEY_SIZE_BYTES]) -> Result<Self, KeyError> {
-        KemPublicKey::from_bytes(bytes)
-            .map(Self)
-            .map_err(|_| KeyError::InvalidEncryptionKey)
+        let montgomery = MontgomeryPoint(*bytes);
+        let on_curve = montgomery
+            .to_edwards(0)
+            .filter(|point| !point.is_small_order())
+            .filter(|point| point.to_montgomery() == montgomery);
+        if on_curve.is_none() {
+            return Err(KeyError::InvalidEncryptionKey);
+        }
+        Ok(Self(
+            KemPublicKey::from_bytes(bytes).expect("32 bytes decode"),
+        ))
     }
 
     pub fn to_bytes(&self) -> [u8; ENCRYPTION_KEY_SIZE_BYTES] {
@@ -104,7 +115,7 @@ pub fn seal_to(
             aad,
             rng,
         )
-        .map_err(|_| KeyError::SealFailed)?;
+        .expect("sealing to a validated public key succeeds");
     let mut sealed = Vec::with_capacity(ENCRYPTION_KEY_SIZE_BYTES + ciphertext.len());
     sealed.extend_from_slice(&encapped.to_bytes());
     sealed.extend_from_slice(&ciphertext);

@@ -53,9 +53,9 @@ pub enum KeyError {
         "master seed is {got_bytes} bytes, expected {MASTER_SEED_SIZE_BYTES}: restore it from the backup"
     )]
     BadSeedLength { got_bytes: usize },
-    #[error("Ed25519 key bytes are not a valid key: the key file or message is corrupt")]
-    InvalidSigningKey,
-    #[error("X25519 key bytes are not a valid key: the key file or message is corrupt")]
+    #[error(
+        "X25519 public key is not a canonical curve point outside the small subgroup: the key was corrupted or forged"
+    )]
     InvalidEncryptionKey,
     #[error("derived ring key is zero (probability 2^-252): report this seed as a bug")]
     DerivedZeroRingKey,
@@ -69,8 +69,6 @@ pub enum KeyError {
         hpke::SEAL_OVERHEAD_BYTES
     )]
     SealedTooShort { got_bytes: usize },
-    #[error("HPKE sealing failed: the recipient public key is invalid")]
-    SealFailed,
     #[error(
         "sealed message does not open with this key, info and aad: wrong recipient, or the message was modified"
     )]
@@ -164,7 +162,7 @@ impl MasterSeed {
         let mut ring = Zeroizing::new([0u8; 64]);
         self.derive_bytes(institution, KeyPurpose::Ring, &mut *ring)?;
         Ok(PseudonymKeys {
-            signing: signing_key_from_seed(&signing)?,
+            signing: signing_key_from_seed(&signing),
             encryption: EncryptionSecretKey::derive(&encryption).0,
             pre,
             ring: RingSecretKey::from_uniform_bytes(&ring)
@@ -187,8 +185,8 @@ fn check_institution(institution: &[u8]) -> Result<(), KeyError> {
 
 /// An Ed25519 signing key (commonware's implementation, shared with consensus) from its
 /// 32-byte RFC 8032 seed.
-pub fn signing_key_from_seed(seed: &[u8; 32]) -> Result<ed25519::PrivateKey, KeyError> {
-    ed25519::PrivateKey::decode(Copying(&seed[..])).map_err(|_| KeyError::InvalidSigningKey)
+pub fn signing_key_from_seed(seed: &[u8; 32]) -> ed25519::PrivateKey {
+    ed25519::PrivateKey::decode(Copying(&seed[..])).expect("any 32 bytes are an Ed25519 seed")
 }
 
 /// The 32-byte secret from which the Umbral module makes the secp256k1 PRE key. Zeroized on
