@@ -2,8 +2,8 @@
 //! only within a context, strict decoding, every error, limits and the known-answer vector.
 
 use medchain_crypto::ring::{
-    CONTEXT_SIZE_MAX_BYTES, KeyImage, RING_SIZE_MAX_MEMBERS, RING_SIZE_MIN_MEMBERS, Ring,
-    RingError, RingPublicKey, RingSecretKey, RingSignature, sign, verify,
+    CONTEXT_SIZE_MAX_BYTES, KeyImage, PreparedRing, RING_SIZE_MAX_MEMBERS, RING_SIZE_MIN_MEMBERS,
+    Ring, RingError, RingPublicKey, RingSecretKey, RingSignature, sign, verify,
 };
 use medchain_crypto::rng::{SeededRng, seeded_u64};
 use proptest::prelude::*;
@@ -99,6 +99,32 @@ fn signature_bytes_round_trip() {
     assert_eq!(decoded, signature);
     assert_eq!(verify(&ring, STUDY, b"m", &decoded), Ok(()));
     assert_eq!(Ring::from_bytes(&ring.to_bytes()).unwrap(), ring);
+}
+
+#[test]
+fn prepared_ring_verifies_like_the_plain_function() {
+    let (mut rng, secrets, ring) = fixture(13, 6);
+    let prepared = PreparedRing::new(ring.clone(), STUDY).unwrap();
+    for secret in &secrets {
+        let signature = sign(&mut rng, secret, &ring, STUDY, b"m").unwrap();
+        assert_eq!(prepared.verify(b"m", &signature), Ok(()));
+        assert_eq!(
+            prepared.verify(b"other", &signature),
+            Err(RingError::InvalidSignature)
+        );
+    }
+    let elsewhere = sign(&mut rng, &secrets[0], &ring, b"study:other", b"m").unwrap();
+    assert_eq!(
+        prepared.verify(b"m", &elsewhere),
+        Err(RingError::InvalidSignature)
+    );
+    let too_long = vec![0u8; CONTEXT_SIZE_MAX_BYTES + 1];
+    assert_eq!(
+        PreparedRing::new(ring, &too_long).unwrap_err(),
+        RingError::ContextTooLarge {
+            got_bytes: CONTEXT_SIZE_MAX_BYTES + 1
+        }
+    );
 }
 
 #[test]

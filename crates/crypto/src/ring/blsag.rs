@@ -7,9 +7,9 @@
 //! every step uses constant-time scalar multiplication, and the results are rotated back.
 
 use curve25519_dalek::{
-    ristretto::RistrettoPoint,
+    ristretto::{RistrettoPoint, VartimeRistrettoPrecomputation},
     scalar::Scalar,
-    traits::{MultiscalarMul, VartimeMultiscalarMul},
+    traits::{MultiscalarMul, VartimePrecomputedMultiscalarMul},
 };
 use rand_core::CryptoRng;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
@@ -123,8 +123,73 @@ pub fn sign(
     })
 }
 
-/// Verifies `signature` on `message` in `context` against `ring`. Everything here is public, so
-/// it uses variable-time arithmetic.
+/// A ring with its key-image base points for one context computed once. A study verifies
+/// every contribution against the same ring and context, so this saves a hash-to-point per
+/// member per signature.
+#[derive(Clone, Debug)]
+pub struct PreparedRing {
+    ring: Ring,
+    context: Vec<u8>,
+    bases: Vec<RistrettoPoint>,
+}
+
+impl PreparedRing {
+    pub fn new(ring: Ring, context: &[u8]) -> Result<Self, RingError> {
+        check_context(context)?;
+        let bases = ring
+            .members()
+            .iter()
+            .map(|m| key_image_base(context, m.compressed()))
+            .collect();
+        Ok(Self {
+            ring,
+            context: context.to_vec(),
+            bases,
+        })
+    }
+
+    pub fn ring(&self) -> &Ring {
+        &self.ring
+    }
+
+    /// Verifies `signature` on `message`. Everything here is public, so it uses variable-time
+    /// arithmetic.
+    pub fn verify(&self, message: &[u8], signature: &RingSignature) -> Result<(), RingError> {
+        let ring = &self.ring;
+        if signature.responses.len() != ring.len() {
+            return Err(RingError::RingSizeMismatch {
+                ring: ring.len(),
+                signature: signature.responses.len(),
+            });
+        }
+        let transcript = Transcript::new(&self.context, ring, &signature.key_image, message);
+        // The key image takes part in every member's `R`: one table for it serves the ring.
+        let image = VartimeRistrettoPrecomputation::new([*signature.key_image.point()]);
+        let mut challenge = signature.challenge;
+        let steps = ring
+            .members()
+            .iter()
+            .zip(&self.bases)
+            .zip(&signature.responses);
+        for ((member, base), response) in steps {
+            let l = RistrettoPoint::vartime_double_scalar_mul_basepoint(
+                &challenge,
+                member.point(),
+                response,
+            );
+            let r = image.vartime_mixed_multiscalar_mul([challenge], [*response], [*base]);
+            challenge = transcript.challenge(&l, &r);
+        }
+        if bool::from(challenge.ct_eq(&signature.challenge)) {
+            Ok(())
+        } else {
+            Err(RingError::InvalidSignature)
+        }
+    }
+}
+
+/// Verifies `signature` on `message` in `context` against `ring` (see [`PreparedRing`] to
+/// verify many signatures against one ring).
 pub fn verify(
     ring: &Ring,
     context: &[u8],
@@ -138,24 +203,7 @@ pub fn verify(
             signature: signature.responses.len(),
         });
     }
-    let transcript = Transcript::new(context, ring, &signature.key_image, message);
-    let image = *signature.key_image.point();
-    let mut challenge = signature.challenge;
-    for (member, response) in ring.members().iter().zip(&signature.responses) {
-        let l = RistrettoPoint::vartime_double_scalar_mul_basepoint(
-            &challenge,
-            member.point(),
-            response,
-        );
-        let base = key_image_base(context, member.compressed());
-        let r = RistrettoPoint::vartime_multiscalar_mul([*response, challenge], [base, image]);
-        challenge = transcript.challenge(&l, &r);
-    }
-    if bool::from(challenge.ct_eq(&signature.challenge)) {
-        Ok(())
-    } else {
-        Err(RingError::InvalidSignature)
-    }
+    PreparedRing::new(ring.clone(), context)?.verify(message, signature)
 }
 
 #[cfg(test)]
