@@ -141,16 +141,17 @@ pub fn run() -> anyhow::Result<String> {
             "  openssl ChaCha20-Poly1305: not available (openssl not installed or output not parsed)"
         ),
     }
+    // Medians, not bests, make the verdict and the summary: the machine is shared.
+    let verdict = if envelope_median >= TARGET_GB_PER_S {
+        "met"
+    } else {
+        "MISSED"
+    };
     println!(
-        "  envelope / raw AEAD = {:.2}; target {TARGET_GB_PER_S} GB/s: {}",
-        envelope_best / raw_best,
-        if envelope_best >= TARGET_GB_PER_S {
-            "met"
-        } else {
-            "MISSED"
-        }
+        "  envelope / raw AEAD (medians) = {:.2}; target {TARGET_GB_PER_S} GB/s: {verdict}",
+        envelope_median / raw_median
     );
-    let summary = format!("aead gb_per_s={envelope_best:.2} limit_gb_per_s={raw_best:.2}");
+    let summary = format!("aead gb_per_s={envelope_median:.2} limit_gb_per_s={raw_median:.2}");
     println!("{summary}");
     Ok(summary)
 }
