@@ -51,6 +51,22 @@ fn same_key_in_same_context_links() {
 }
 
 #[test]
+fn a_study_can_refuse_a_second_contribution_by_key_image() {
+    let (mut rng, secrets, ring) = fixture(14, 4);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut accepted = 0;
+    for signer in [0, 2, 0, 3, 2] {
+        let signature = sign(&mut rng, &secrets[signer], &ring, STUDY, b"value").unwrap();
+        verify(&ring, STUDY, b"value", &signature).unwrap();
+        if seen.insert(*signature.key_image()) {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 3);
+    assert_eq!(seen.len(), 3);
+}
+
+#[test]
 fn same_key_in_two_contexts_does_not_link() {
     let (mut rng, secrets, ring) = fixture(2, 5);
     let study_a = sign(&mut rng, &secrets[0], &ring, b"study:a", b"m").unwrap();

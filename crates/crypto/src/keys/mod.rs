@@ -189,8 +189,9 @@ pub fn signing_key_from_seed(seed: &[u8; 32]) -> ed25519::PrivateKey {
     ed25519::PrivateKey::decode(Copying(&seed[..])).expect("any 32 bytes are an Ed25519 seed")
 }
 
-/// The 32-byte secret from which the Umbral module makes the secp256k1 PRE key. Zeroized on
-/// drop; Debug hides it.
+/// The 32-byte secret from which the Umbral module makes the secp256k1 PRE key: uniform bytes,
+/// not yet a scalar (map them to a non-zero scalar, e.g. `(w mod (n−1)) + 1` as Umbral's
+/// hash-to-scalar does). Zeroized on drop; Debug hides it.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct PreSecret([u8; 32]);
 

@@ -207,6 +207,26 @@ impl PartialEq for RingPublicKey {
 }
 impl Eq for RingPublicKey {}
 
+/// Hashing and ordering follow the 32-byte encoding, so the ledger can keep these in sets and
+/// sorted maps (e.g. the key images already seen in a study).
+impl std::hash::Hash for RingPublicKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.compressed.as_bytes().hash(state);
+    }
+}
+
+impl PartialOrd for RingPublicKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for RingPublicKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.compressed.as_bytes().cmp(other.compressed.as_bytes())
+    }
+}
+
 /// An ordered anonymity set of distinct public keys. The order is part of what is signed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ring {
@@ -310,6 +330,26 @@ impl PartialEq for KeyImage {
     }
 }
 impl Eq for KeyImage {}
+
+/// Hashing and ordering follow the 32-byte encoding, so the ledger can keep these in sets and
+/// sorted maps (e.g. the key images already seen in a study).
+impl std::hash::Hash for KeyImage {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.compressed.as_bytes().hash(state);
+    }
+}
+
+impl PartialOrd for KeyImage {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for KeyImage {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.compressed.as_bytes().cmp(other.compressed.as_bytes())
+    }
+}
 
 /// A bLSAG signature: key image, the challenge at member 0, and one response per member.
 #[derive(Clone, Debug, PartialEq, Eq)]
