@@ -4,8 +4,8 @@
 use std::io::{self, Read};
 
 use medchain_crypto::envelope::{
-    self, CHUNK_SIZE_BYTES, DataKey, EnvelopeError, HEADER_SIZE_BYTES, TAG_SIZE_BYTES, decrypt,
-    decrypt_stream, encrypt, encrypt_stream,
+    self, CHUNK_SIZE_BYTES, DataKey, EnvelopeError, HEADER_SIZE_BYTES,
+    REORDER_SEARCH_WINDOW_CHUNKS, TAG_SIZE_BYTES, decrypt, decrypt_stream, encrypt, encrypt_stream,
 };
 use medchain_crypto::rng::seeded_u64;
 use proptest::prelude::*;
@@ -140,6 +140,32 @@ fn swapped_chunks_are_reported_as_reordered() {
             }
         ),
         "{err}"
+    );
+}
+
+#[test]
+fn reordering_search_stops_at_its_window() {
+    let window = REORDER_SEARCH_WINDOW_CHUNKS as usize;
+    let envelope = sealed((window + 2) * CHUNK_SIZE_BYTES + 10);
+    let swap = |far: usize| {
+        let (near, far) = (
+            chunk_range(0, envelope.len()),
+            chunk_range(far, envelope.len()),
+        );
+        let mut swapped = envelope.clone();
+        swapped[near.clone()].copy_from_slice(&envelope[far.clone()]);
+        swapped[far].copy_from_slice(&envelope[near]);
+        decrypt(&key(), &swapped).unwrap_err()
+    };
+    let inside = swap(window);
+    assert!(
+        matches!(inside, EnvelopeError::Reordered { found_at: 0, belongs_at } if belongs_at == window as u64),
+        "{inside}"
+    );
+    let beyond = swap(window + 1);
+    assert!(
+        matches!(beyond, EnvelopeError::Tampered { chunk: 0 }),
+        "{beyond}"
     );
 }
 

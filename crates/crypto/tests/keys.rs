@@ -2,9 +2,9 @@
 
 use commonware_cryptography::{Signer as _, Verifier as _};
 use medchain_crypto::keys::file::{
-    self, KEY_FILE_LANES_MAX, KEY_FILE_MEMORY_MAX_KIB, KEY_FILE_MEMORY_MIN_KIB,
-    KEY_FILE_PASSES_MAX, KEY_FILE_PASSPHRASE_MAX_BYTES, KEY_FILE_SECRET_MAX_BYTES, KeyFileError,
-    KeyFileParams, open_key_file, seal_key_file,
+    self, KEY_FILE_LANES_MAX, KEY_FILE_LANES_MIN, KEY_FILE_MEMORY_MAX_KIB, KEY_FILE_MEMORY_MIN_KIB,
+    KEY_FILE_PASSES_MAX, KEY_FILE_PASSES_MIN, KEY_FILE_PASSPHRASE_MAX_BYTES,
+    KEY_FILE_SECRET_MAX_BYTES, KeyFileError, KeyFileParams, open_key_file, seal_key_file,
 };
 use medchain_crypto::keys::hpke::{SEAL_OVERHEAD_BYTES, SEAL_PLAINTEXT_MAX_BYTES};
 use medchain_crypto::keys::{
@@ -430,6 +430,30 @@ fn key_file_seal_limits_are_enforced() {
         seal_key_file(&mut rng, &[1], b"p", weak).unwrap_err(),
         KeyFileError::ParamOutOfRange {
             name: "memory_kib",
+            ..
+        }
+    ));
+    let one_pass = KeyFileParams {
+        passes: KEY_FILE_PASSES_MIN - 1,
+        ..FAST
+    };
+    assert!(matches!(
+        seal_key_file(&mut rng, &[1], b"p", one_pass).unwrap_err(),
+        KeyFileError::ParamOutOfRange {
+            name: "passes",
+            value: 1,
+            ..
+        }
+    ));
+    let no_lanes = KeyFileParams {
+        lanes: KEY_FILE_LANES_MIN - 1,
+        ..FAST
+    };
+    assert!(matches!(
+        seal_key_file(&mut rng, &[1], b"p", no_lanes).unwrap_err(),
+        KeyFileError::ParamOutOfRange {
+            name: "lanes",
+            value: 0,
             ..
         }
     ));
