@@ -191,6 +191,28 @@ fn known_answer_derivation_matches() {
     );
 }
 
+/// A key file sealed with the minimum Argon2id cost, salt and nonce from ChaCha20 seeded with
+/// 32 bytes of 0x33; the peer script re-derives the key with libsodium and opens it.
+#[test]
+fn known_answer_key_file_matches() {
+    let mut rng = medchain_crypto::rng::seeded([0x33; 32]);
+    let secret: [u8; 32] = std::array::from_fn(|i| 0xc0 ^ i as u8);
+    let passphrase = b"correct horse battery staple";
+    let sealed = seal_key_file(&mut rng, &secret, passphrase, KeyFileParams::MINIMUM).unwrap();
+    assert_eq!(&open_key_file(&sealed, passphrase).unwrap()[..], &secret);
+    assert_vectors(
+        "keys_file_v1.json",
+        serde_json::json!({
+            "scheme": "medchain key file v1: Argon2id v0x13 -> 64 bytes (key || check), XChaCha20-Poly1305, AD = header",
+            "rng": "ChaCha20Rng seeded with 32 bytes 0x33 (salt, then nonce)",
+            "params": { "memory_kib": KeyFileParams::MINIMUM.memory_kib, "passes": KeyFileParams::MINIMUM.passes, "lanes": KeyFileParams::MINIMUM.lanes },
+            "passphrase": String::from_utf8_lossy(passphrase),
+            "secret": hex::encode(secret),
+            "file": hex::encode(&sealed),
+        }),
+    );
+}
+
 #[test]
 fn sealed_message_opens_only_for_its_recipient() {
     let mut rng = seeded_u64(3);

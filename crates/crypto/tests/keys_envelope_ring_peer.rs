@@ -27,5 +27,5 @@ fn peer_implementations_reproduce_every_vector() {
         output.status.success(),
         "peer check failed:\n{stdout}\n{stderr}"
     );
-    assert_eq!(stdout.trim(), "peer check: all 33 checks passed");
+    assert_eq!(stdout.trim(), "peer check: all 41 checks passed");
 }

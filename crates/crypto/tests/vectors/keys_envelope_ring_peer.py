@@ -8,6 +8,7 @@ implementations: libsodium's ristretto255 (ctypes, Debian package libsodium23), 
   envelope_v1.json         key commitment, STREAM nonces, chunk decryption, content hash; the
                            multi-chunk envelope is re-encrypted here and compared by hash and tail
   keys_derivation_v1.json  HKDF outputs, Ed25519 / X25519 (RFC 9180 DeriveKeyPair) / ring publics
+  keys_file_v1.json        Argon2id (libsodium crypto_pwhash) check value, XChaCha20-Poly1305 open
 Usage: python keys_envelope_ring_peer.py   (pip install -r keys_envelope_ring_peer.requirements.txt)
 Exit status 0 and "peer check: all N checks passed" on success.
 """
@@ -198,8 +199,36 @@ def check_keys():
         check(ring.hex() == v["ristretto255_ring_public"], "ring public key from wide scalar")
 
 
+def check_key_file():
+    v = json.loads((HERE / "keys_file_v1.json").read_text())
+    f = bytes.fromhex(v["file"])
+    check(f[:8] == b"MEDCHKEY" and f[8:11] == bytes([1, 1, 1]), "magic, version, kdf and aead ids")
+    memory_kib, passes, lanes = struct.unpack(">III", f[11:23])
+    check((memory_kib, passes, lanes) == (v["params"]["memory_kib"], v["params"]["passes"], v["params"]["lanes"]), "cost parameters")
+    check(lanes == 1, "libsodium's Argon2id has one lane")
+    salt, nonce, stored_check = f[23:39], f[39:63], f[63:95]
+    (secret_len,) = struct.unpack(">H", f[95:97])
+    header, ciphertext = f[:97], f[97:]
+    check(len(ciphertext) == secret_len + 16, "length field matches the ciphertext")
+    out = buf(64)
+    passphrase = v["passphrase"].encode()
+    ARGON2ID13 = 2
+    status = sodium.crypto_pwhash(out, ctypes.c_ulonglong(64), passphrase, ctypes.c_ulonglong(len(passphrase)), salt,
+                                  ctypes.c_ulonglong(passes), ctypes.c_size_t(memory_kib * 1024), ctypes.c_int(ARGON2ID13))
+    check(status == 0, "libsodium Argon2id ran")
+    check(out.raw[32:] == stored_check, "passphrase check value = Argon2id output bytes 32..64")
+    plain = buf(secret_len)
+    plain_len = ctypes.c_ulonglong(0)
+    status = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
+        plain, ctypes.byref(plain_len), None, ciphertext, ctypes.c_ulonglong(len(ciphertext)),
+        header, ctypes.c_ulonglong(len(header)), nonce, out.raw[:32])
+    check(status == 0, "XChaCha20-Poly1305 opens with AD = header")
+    check(plain.raw[:plain_len.value].hex() == v["secret"], "secret recovered")
+
+
 if __name__ == "__main__":
     check_ring()
     check_envelope()
     check_keys()
+    check_key_file()
     print(f"peer check: all {CHECKS} checks passed")
