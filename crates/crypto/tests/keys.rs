@@ -8,8 +8,8 @@ use medchain_crypto::keys::file::{
 };
 use medchain_crypto::keys::hpke::{SEAL_OVERHEAD_BYTES, SEAL_PLAINTEXT_MAX_BYTES};
 use medchain_crypto::keys::{
-    EncryptionSecretKey, INSTITUTION_ID_SIZE_MAX_BYTES, KeyError, KeyPurpose, MasterSeed,
-    open_with, seal_to,
+    DERIVED_SIZE_MAX_BYTES, EncryptionSecretKey, INSTITUTION_ID_SIZE_MAX_BYTES, KeyError,
+    KeyPurpose, MasterSeed, open_with, seal_to,
 };
 use medchain_crypto::ring::{Ring, sign, verify};
 use medchain_crypto::rng::seeded_u64;
@@ -83,6 +83,32 @@ fn institution_id_limits_are_enforced() {
         seed().pseudonym_keys(&too_long).unwrap_err(),
         KeyError::InstitutionIdTooLong {
             got_bytes: INSTITUTION_ID_SIZE_MAX_BYTES + 1
+        }
+    );
+}
+
+#[test]
+fn derivation_length_limit_is_enforced() {
+    let mut longest = [0u8; DERIVED_SIZE_MAX_BYTES];
+    seed()
+        .derive_bytes(b"hospital-a", KeyPurpose::Ring, &mut longest)
+        .unwrap();
+    let mut prefix = [0u8; 32];
+    seed()
+        .derive_bytes(b"hospital-a", KeyPurpose::Ring, &mut prefix)
+        .unwrap();
+    assert_eq!(
+        prefix[..],
+        longest[..32],
+        "HKDF output is a prefix-stable stream"
+    );
+    let mut too_long = [0u8; DERIVED_SIZE_MAX_BYTES + 1];
+    assert_eq!(
+        seed()
+            .derive_bytes(b"hospital-a", KeyPurpose::Ring, &mut too_long)
+            .unwrap_err(),
+        KeyError::DerivedTooLong {
+            got_bytes: DERIVED_SIZE_MAX_BYTES + 1
         }
     );
 }

@@ -35,6 +35,8 @@ use crate::ring::{RingPublicKey, RingSecretKey};
 pub const MASTER_SEED_SIZE_BYTES: usize = 32;
 /// Longest institution identifier accepted in a derivation.
 pub const INSTITUTION_ID_SIZE_MAX_BYTES: usize = 64;
+/// Longest output one derivation gives (the ring key takes 64 bytes for an unbiased scalar).
+pub const DERIVED_SIZE_MAX_BYTES: usize = 64;
 /// HKDF salt: fixes the scheme so the same seed used elsewhere yields unrelated keys.
 const DERIVATION_SALT: &[u8] = b"medchain/pseudonym-keys";
 /// First part of every HKDF info; bump the version to rotate every derived key.
@@ -57,6 +59,10 @@ pub enum KeyError {
         "X25519 public key is not a canonical curve point outside the small subgroup: the key was corrupted or forged"
     )]
     InvalidEncryptionKey,
+    #[error(
+        "{got_bytes} bytes requested from one key derivation, more than {DERIVED_SIZE_MAX_BYTES}: derive keys one purpose at a time"
+    )]
+    DerivedTooLong { got_bytes: usize },
     #[error("derived ring key is zero (probability 2^-252): report this seed as a bug")]
     DerivedZeroRingKey,
     #[error(
@@ -137,6 +143,11 @@ impl MasterSeed {
         out: &mut [u8],
     ) -> Result<(), KeyError> {
         check_institution(institution)?;
+        if out.len() > DERIVED_SIZE_MAX_BYTES {
+            return Err(KeyError::DerivedTooLong {
+                got_bytes: out.len(),
+            });
+        }
         let label = purpose.label();
         let mut info =
             Vec::with_capacity(DERIVATION_INFO_VERSION.len() + 2 + institution.len() + label.len());
@@ -147,7 +158,7 @@ impl MasterSeed {
         info.extend_from_slice(label);
         Hkdf::<Sha256>::new(Some(DERIVATION_SALT), &self.0)
             .expand(&info, out)
-            .expect("outputs of at most 64 bytes are within HKDF-SHA256's limit");
+            .expect("at most 64 bytes, within HKDF-SHA256's 8160-byte limit");
         Ok(())
     }
 
