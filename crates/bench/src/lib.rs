@@ -4,4 +4,6 @@
 //! and ends with one summary line `name key=value ...` so results can be tracked from run to run.
 //! The `medchain bench <group>` command calls into this crate.
 
+pub mod aead;
+pub mod ring;
 pub mod umbral;
