@@ -34,11 +34,25 @@ impl FixedPoint {
 
     /// Encodes `units` = value·10^scale (already scaled) as a residue mod n.
     pub fn encode(&self, pk: &PublicKey, units: i128) -> Result<Plaintext, PaillierError> {
-        let value = Integer::from(units);
-        if Integer::from(value.abs_ref()) > magnitude_max(pk) {
-            return Err(PaillierError::FixedPointOverflow { units });
+        self.encode_integer(pk, &Integer::from(units))
+            .map_err(|_| PaillierError::FixedPointOverflow { units })
+    }
+
+    /// Encodes an arbitrary-size number of units; |units| must not exceed [`magnitude_max`].
+    pub fn encode_integer(
+        &self,
+        pk: &PublicKey,
+        units: &Integer,
+    ) -> Result<Plaintext, PaillierError> {
+        if Integer::from(units.abs_ref()) > magnitude_max(pk) {
+            let clamped = units.to_i128().unwrap_or(if units.cmp0().is_lt() {
+                i128::MIN
+            } else {
+                i128::MAX
+            });
+            return Err(PaillierError::FixedPointOverflow { units: clamped });
         }
-        Ok(Plaintext(value.modulo(pk.n())))
+        Ok(Plaintext(Integer::from(units.modulo_ref(pk.n()))))
     }
 
     /// Encodes a float, rounding to the nearest unit of 10^−scale.

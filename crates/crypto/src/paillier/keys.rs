@@ -72,7 +72,7 @@ pub fn keygen(
     let (p, q) = generate_safe_primes(bits, rng)?;
     let n = Integer::from(&p * &q);
     let h = sample_h(&n, rng);
-    let sk = SecretKey::from_parts(p, q, h)?;
+    let sk = SecretKey::from_primes(p, q, h)?;
     Ok((sk.public.clone(), sk))
 }
 
@@ -399,8 +399,9 @@ impl Drop for Plaintext {
 impl ZeroizeOnDrop for Plaintext {}
 
 impl SecretKey {
-    /// Builds the key from its primes and the DJN base h, precomputing the §7 CRT constants.
-    pub(crate) fn from_parts(p: Integer, q: Integer, h: Integer) -> Result<Self, PaillierError> {
+    /// Builds the key from its primes and the DJN base h ∈ Z*_n, precomputing the §7 CRT
+    /// constants. Primality is the caller's responsibility ([`SecretKey::from_bytes`] checks it).
+    pub fn from_primes(p: Integer, q: Integer, h: Integer) -> Result<Self, PaillierError> {
         if p == q || p < 3 || q < 3 || p.significant_bits() != q.significant_bits() {
             return Err(PaillierError::InvalidKey {
                 reason: "p and q must be distinct primes of equal length",
@@ -505,7 +506,7 @@ impl SecretKey {
                 reason: "p and q must be primes without leading zero bytes",
             });
         }
-        Self::from_parts(p, q, h)
+        Self::from_primes(p, q, h)
     }
 }
 

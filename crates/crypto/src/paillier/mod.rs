@@ -26,8 +26,10 @@ pub mod threshold;
 mod wipe;
 mod wire;
 
-pub use fixed_point::FixedPoint;
+pub use fixed_point::{FIXED_POINT_SCALE_MAX_DIGITS, FixedPoint, magnitude_max};
 pub use keys::{Ciphertext, Plaintext, PublicKey, SecretKey, keygen};
+/// GMP integers as used throughout this API (re-exported so callers need no direct `rug` dependency).
+pub use rug::Integer;
 
 /// Smallest modulus accepted anywhere (key generation and decoding). 1024-bit keys are only for
 /// fast logic tests; deployments use [`MODULUS_SIZE_DEPLOY_MIN_BITS`] or more.

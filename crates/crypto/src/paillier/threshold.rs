@@ -315,6 +315,11 @@ impl ThresholdPublicKey {
         self.holders
     }
 
+    /// v_1..v_l, the public verification keys of the holders.
+    pub fn verification_keys(&self) -> &[Integer] {
+        &self.verification_keys
+    }
+
     fn verification_key(&self, index: u16) -> Result<&Integer, PaillierError> {
         if index == 0 || index > self.holders {
             return Err(PaillierError::ShareIndex {
@@ -693,6 +698,11 @@ impl DecryptionShare {
     /// The holder that produced the share.
     pub fn index(&self) -> u16 {
         self.index
+    }
+
+    /// The partial decryption c_i = c^(2Δ·s_i) mod n².
+    pub fn partial_decryption(&self) -> &Integer {
+        &self.value
     }
 
     /// Encoding: `version ‖ kind ‖ u16 index ‖ c_i (2·n_len) ‖ e (16 bytes) ‖ z (fixed by key)`.
