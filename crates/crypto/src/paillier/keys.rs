@@ -84,7 +84,7 @@ pub(crate) fn generate_safe_primes(
     rng: &mut (impl CryptoRng + ?Sized),
 ) -> Result<(Integer, Integer), PaillierError> {
     check_modulus_bits(bits)?;
-    if bits % 2 != 0 {
+    if !bits.is_multiple_of(2) {
         return Err(PaillierError::InvalidKey {
             reason: "the modulus size must be even so p and q have equal length",
         });
@@ -112,7 +112,7 @@ pub(crate) fn sample_h(n: &Integer, rng: &mut (impl CryptoRng + ?Sized)) -> Inte
         let x = Integer::from(n.random_below_ref(&mut state));
         if x.cmp0().is_gt() && Integer::from(x.gcd_ref(n)) == 1 {
             let x_squared = x.square() % n;
-            return Integer::from(n - x_squared);
+            return n - x_squared;
         }
     }
 }

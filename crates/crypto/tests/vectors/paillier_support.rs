@@ -1,5 +1,7 @@
 // Shared by the Paillier integration tests: loads the committed known-answer vectors
 // (tests/vectors/paillier_kat.json, written by bench/peers/paillier_vectors.py).
+// Not every test file uses every helper.
+#![allow(dead_code)]
 
 use medchain_crypto::paillier::threshold::{
     KeyShare, ThresholdPublicKey, dealer_keygen_from_parts,
