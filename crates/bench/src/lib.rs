@@ -3,3 +3,4 @@
 //! Each benchmark group prints its figures, the reference measured in the same run, the ratio,
 //! and ends with one summary line `name key=value ...` so results can be tracked from run to run.
 //! The `medchain bench <group>` command calls into this crate.
+pub mod paillier;
