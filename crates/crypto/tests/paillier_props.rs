@@ -103,3 +103,73 @@ proptest! {
         prop_assert!(accepted.is_err(), "tampered share accepted (bit {})", bit);
     }
 }
+
+/// One valid encoding of each object type, under the committed keys.
+fn encodings() -> &'static [Vec<u8>; 6] {
+    static ENCODINGS: OnceLock<[Vec<u8>; 6]> = OnceLock::new();
+    ENCODINGS.get_or_init(|| {
+        let (pk, sk) = plain_key();
+        let (tpk, shares) = tkey();
+        let mut rng = rng(40);
+        let ct = pk.encrypt(&pk.plaintext(&Integer::from(1)).expect("small"), &mut rng);
+        let tct =
+            Ciphertext::from_integer(tpk.public_key(), Integer::from(tpk.public_key().n() + 1u32))
+                .expect("1 + n");
+        [
+            ct.to_bytes(pk),
+            pk.to_bytes(),
+            sk.to_bytes().to_vec(),
+            tpk.to_bytes(),
+            shares[0].to_bytes().to_vec(),
+            shares[0].decryption_share(&tct, &mut rng).to_bytes(tpk),
+        ]
+    })
+}
+
+/// Decodes `bytes` as object `which` and returns its re-encoding, or None if refused.
+fn decode_and_reencode(which: usize, bytes: &[u8]) -> Option<Vec<u8>> {
+    let (pk, _) = plain_key();
+    let (tpk, _) = tkey();
+    match which {
+        0 => Ciphertext::from_bytes(pk, bytes)
+            .ok()
+            .map(|c| c.to_bytes(pk)),
+        1 => PublicKey::from_bytes(bytes).ok().map(|k| k.to_bytes()),
+        2 => SecretKey::from_bytes(bytes)
+            .ok()
+            .map(|k| k.to_bytes().to_vec()),
+        3 => ThresholdPublicKey::from_bytes(bytes)
+            .ok()
+            .map(|k| k.to_bytes()),
+        4 => KeyShare::from_bytes(bytes)
+            .ok()
+            .map(|k| k.to_bytes().to_vec()),
+        _ => DecryptionShare::from_bytes(tpk, bytes)
+            .ok()
+            .map(|s| s.to_bytes(tpk)),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, rng_seed: RngSeed::Fixed(PROPTEST_SEED), ..ProptestConfig::default() })]
+
+    #[test]
+    fn decoders_refuse_or_canonically_accept_mutated_encodings(
+        which in 0usize..6,
+        position: proptest::sample::Index,
+        byte: u8,
+        mutation in 0u8..3,
+    ) {
+        let original = &encodings()[which];
+        prop_assert_eq!(decode_and_reencode(which, original), Some(original.clone()));
+        let mut bytes = original.clone();
+        match mutation {
+            0 => bytes[position.index(original.len())] = byte,
+            1 => bytes.truncate(position.index(original.len())),
+            _ => bytes.push(byte),
+        }
+        if let Some(reencoded) = decode_and_reencode(which, &bytes) {
+            prop_assert_eq!(reencoded, bytes, "accepted bytes must be the canonical encoding");
+        }
+    }
+}
