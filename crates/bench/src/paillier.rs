@@ -308,7 +308,7 @@ fn measure_threshold(sk: &SecretKey, rng: &mut ChaCha20Rng) -> anyhow::Result<f6
     let shares: Vec<DecryptionShare> = key_shares
         .iter()
         .map(|s| s.decryption_share(&ct, rng))
-        .collect();
+        .collect::<Result<_, _>>()?;
     println!(
         "decryption share + proof, each  {:>10.1} ms",
         ms(start) / 4.0

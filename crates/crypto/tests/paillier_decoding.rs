@@ -256,8 +256,12 @@ fn threshold_parameters_outside_the_limits_are_rejected() {
     assert_eq!((tpk.holders(), shares.len()), (64, 64));
     let ct = sample_ciphertext(tpk.public_key());
     let pair = [
-        shares[0].decryption_share(&ct, &mut rng),
-        shares[63].decryption_share(&ct, &mut rng),
+        shares[0]
+            .decryption_share(&ct, &mut rng)
+            .expect("ciphertext under this key"),
+        shares[63]
+            .decryption_share(&ct, &mut rng)
+            .expect("ciphertext under this key"),
     ];
     assert_eq!(
         tpk.decrypt(&ct, &pair)
@@ -308,7 +312,10 @@ fn threshold_key_and_key_share_round_trip_and_a_corrupted_share_is_refused() {
 fn decryption_share_with_bad_index_or_length_is_refused() {
     let (tpk, shares) = threshold_key();
     let ct = sample_ciphertext(tpk.public_key());
-    let bytes = shares[0].decryption_share(&ct, &mut rng(10)).to_bytes(&tpk);
+    let bytes = shares[0]
+        .decryption_share(&ct, &mut rng(10))
+        .expect("ciphertext under this key")
+        .to_bytes(&tpk);
     for index in [0u16, 6] {
         let mut b = bytes.clone();
         b[2..4].copy_from_slice(&index.to_be_bytes());
@@ -336,7 +343,10 @@ fn byzantine_share_is_detected_and_excluded_from_the_combination() {
     );
     let mut made: Vec<DecryptionShare> = shares
         .iter()
-        .map(|s| s.decryption_share(&ct, &mut rng))
+        .map(|s| {
+            s.decryption_share(&ct, &mut rng)
+                .expect("ciphertext under this key")
+        })
         .collect();
     // Holder 1 multiplies its partial decryption by (1 + n) but keeps its proof.
     let mut bytes = made[0].to_bytes(&tpk);
@@ -374,8 +384,13 @@ fn combine_refuses_duplicates_and_shares_verified_for_another_ciphertext() {
     let ct = sample_ciphertext(pk);
     let other = pk.encrypt(&pk.plaintext(&Integer::from(6)).expect("small"), &mut rng);
     let verify = |ct: &Ciphertext, i: usize, rng: &mut _| {
-        tpk.verify_share(ct, &shares[i].decryption_share(ct, rng))
-            .expect("honest share")
+        tpk.verify_share(
+            ct,
+            &shares[i]
+                .decryption_share(ct, rng)
+                .expect("ciphertext under this key"),
+        )
+        .expect("honest share")
     };
     let one = verify(&ct, 0, &mut rng);
     let dup = [one.clone(), one.clone(), verify(&ct, 1, &mut rng)];
@@ -389,7 +404,9 @@ fn combine_refuses_duplicates_and_shares_verified_for_another_ciphertext() {
         Err(PaillierError::Malformed { .. })
     ));
     // A share proven for one ciphertext does not verify for another.
-    let share = shares[3].decryption_share(&other, &mut rng);
+    let share = shares[3]
+        .decryption_share(&other, &mut rng)
+        .expect("ciphertext under this key");
     assert_eq!(
         tpk.verify_share(&ct, &share).map(|_| ()),
         Err(PaillierError::InvalidShareProof { index: 4 })

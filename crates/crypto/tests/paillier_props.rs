@@ -77,7 +77,7 @@ proptest! {
         let chosen: Vec<DecryptionShare> = shares
             .iter()
             .filter(|s| mask & (1 << (s.index() - 1)) != 0)
-            .map(|s| s.decryption_share(&ct, &mut rng))
+            .map(|s| s.decryption_share(&ct, &mut rng).expect("ciphertext under this key"))
             .collect();
         let result = tpk.decrypt(&ct, &chosen);
         if chosen.len() >= 3 {
@@ -93,7 +93,7 @@ proptest! {
         let pk = tpk.public_key();
         let mut rng = rng(seed);
         let ct = pk.encrypt(&pk.plaintext(&Integer::from(99u32)).expect("small"), &mut rng);
-        let share = shares[1].decryption_share(&ct, &mut rng);
+        let share = shares[1].decryption_share(&ct, &mut rng).expect("ciphertext under this key");
         let mut bytes = share.to_bytes(tpk);
         let bit = bit % (8 * bytes.len() - 16) + 16; // leave version and kind intact
         bytes[bit / 8] ^= 1 << (bit % 8);
@@ -121,7 +121,10 @@ fn encodings() -> &'static [Vec<u8>; 6] {
             sk.to_bytes().to_vec(),
             tpk.to_bytes(),
             shares[0].to_bytes().to_vec(),
-            shares[0].decryption_share(&tct, &mut rng).to_bytes(tpk),
+            shares[0]
+                .decryption_share(&tct, &mut rng)
+                .expect("ciphertext under this key")
+                .to_bytes(tpk),
         ]
     })
 }

@@ -70,7 +70,10 @@ fn three_of_four_threshold_decryption_works_at_2048_bits() {
     let total = pk.add(&a, &b);
     let made: Vec<DecryptionShare> = shares[1..]
         .iter()
-        .map(|s| s.decryption_share(&total, &mut rng))
+        .map(|s| {
+            s.decryption_share(&total, &mut rng)
+                .expect("ciphertext under this key")
+        })
         .collect();
     let result = tpk.decrypt(&total, &made).expect("3 honest holders");
     assert_eq!(result.plaintext.as_integer(), &Integer::from(1_337));

@@ -255,7 +255,8 @@ impl PublicKey {
     }
 
     /// In-place homomorphic addition `acc ← acc + c`: the on-chain aggregate. One GMP
-    /// multiplication and one reduction mod n² (a reused scratch buffer measured no reliable gain).
+    /// multiplication and one reduction mod n² (a reused scratch buffer, or Montgomery REDC through
+    /// GMP's mpn layer, measured no reliable gain at 64 limbs).
     pub fn add_assign(&self, acc: &mut Ciphertext, c: &Ciphertext) {
         acc.0 *= &c.0;
         acc.0 %= &self.nn;
@@ -324,6 +325,8 @@ impl fmt::Debug for PublicKey {
 
 impl Ciphertext {
     /// Encoding: `version ‖ kind ‖ c` with c big-endian in exactly 2·n_len bytes.
+    /// Panics if the ciphertext belongs to a key with a larger modulus (a caller bug: every
+    /// ciphertext is created or decoded under one key and must be encoded under the same key).
     pub fn to_bytes(&self, pk: &PublicKey) -> Vec<u8> {
         let len = 2 * pk.n_len_bytes;
         let mut out = wire::header(kind::CIPHERTEXT, len);

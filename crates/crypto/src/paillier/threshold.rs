@@ -344,6 +344,9 @@ impl ThresholdPublicKey {
         let invalid = PaillierError::InvalidShareProof { index: share.index };
         let vk = self.verification_key(share.index)?;
         let nn = self.public.n_squared();
+        if ct.as_integer() >= nn || share.value >= *nn {
+            return Err(PaillierError::CiphertextOutOfRange);
+        }
         let z = &share.response;
         let z_bits_max = nonce_bits(&self.delta, self.public.modulus_bits()) + 1;
         if z.cmp0().is_lt() || z.significant_bits() > z_bits_max {
@@ -539,13 +542,17 @@ impl KeyShare {
 
     /// Partial decryption c_i = c^(2Δ·s_i) mod n² (B.3) with its proof of correctness (B.4):
     /// r random, a = (c⁴)^r, b = v^r, e = H(…), z = r + e·Δ·s_i over the integers.
+    /// Fails only for a ciphertext of another key (not below this key's n²).
     pub fn decryption_share(
         &self,
         ct: &Ciphertext,
         rng: &mut (impl CryptoRng + ?Sized),
-    ) -> DecryptionShare {
+    ) -> Result<DecryptionShare, PaillierError> {
         let tpk = &self.public;
         let nn = tpk.public.n_squared();
+        if ct.as_integer() >= nn {
+            return Err(PaillierError::CiphertextOutOfRange);
+        }
         let mut y = Integer::from(&tpk.delta * &self.secret);
         let value = secret_pow_mod(ct.as_integer().clone(), &(Integer::from(&y * 2u32)), nn);
         let c4 = pow_public(ct.as_integer(), &Integer::from(4), nn);
@@ -560,12 +567,12 @@ impl KeyShare {
         let challenge = tpk.challenge(self.index, ct, &c4, &ci2, &a, &b);
         let response = Integer::from(&challenge * &y) + &r;
         wipe_all(&mut [&mut y, &mut r]);
-        DecryptionShare {
+        Ok(DecryptionShare {
             index: self.index,
             value,
             challenge,
             response,
-        }
+        })
     }
 
     /// Encoding: `version ‖ kind ‖ threshold public key fields ‖ u16 index ‖ s_i (2·n_len bytes)`.
