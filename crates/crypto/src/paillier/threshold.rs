@@ -102,17 +102,25 @@ pub fn dealer_keygen(
 /// Dealer key generation from given safe primes (B.1). Checks that p, q, (p−1)/2, (q−1)/2 are
 /// prime, p ≠ q, and that the challenge space is below min(p', q').
 pub fn dealer_keygen_with_primes(
-    p: Integer,
-    q: Integer,
+    mut p: Integer,
+    mut q: Integer,
     threshold: u16,
     holders: u16,
     rng: &mut (impl CryptoRng + ?Sized),
 ) -> Result<(ThresholdPublicKey, Vec<KeyShare>), PaillierError> {
     check_parameters(threshold, holders)?;
+    // Checked before sampling too: sampling below n needs a sane n (the check repeats below).
+    let (mut p1, mut q1) = (Integer::from(&p - 1u32) >> 1, Integer::from(&q - 1u32) >> 1);
+    let checked = check_safe_primes(&p, &q, &p1, &q1);
+    wipe_all(&mut [&mut p1, &mut q1]);
+    if let Err(e) = checked {
+        wipe_all(&mut [&mut p, &mut q]);
+        return Err(e);
+    }
     let n = Integer::from(&p * &q);
     let h = sample_h(&n, rng);
     let v = sample_square(&Integer::from(n.square_ref()), rng);
-    // Uniform below n² then reduced mod n·m: n² = (4 + ε)·n·m with ε < 2^(−|n|/2+2), so the
+    // Uniform below n² then reduced mod n·m: n² = (4 + ε)·n·m with ε ≈ 2^(3−|n|/2), so the
     // reduction's bias is negligible.
     let nm_bound = n.square();
     let mut coefficients = {
@@ -748,7 +756,9 @@ impl DecryptionShare {
         r.finish()?;
         let nn = tpk.public.n_squared();
         if value.cmp0().is_le() || value >= *nn || Integer::from(value.gcd_ref(nn)) != 1 {
-            return Err(r_malformed("the partial decryption must lie in Z*_{n²}"));
+            return Err(share_malformed(
+                "the partial decryption must lie in Z*_{n²}",
+            ));
         }
         Ok(Self {
             index,
@@ -759,7 +769,7 @@ impl DecryptionShare {
     }
 }
 
-fn r_malformed(reason: &'static str) -> PaillierError {
+fn share_malformed(reason: &'static str) -> PaillierError {
     PaillierError::Malformed {
         what: "decryption share",
         reason,
