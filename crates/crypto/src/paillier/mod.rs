@@ -31,12 +31,10 @@ pub use keys::{Ciphertext, Plaintext, PublicKey, SecretKey, keygen};
 /// GMP integers as used throughout this API (re-exported so callers need no direct `rug` dependency).
 pub use rug::Integer;
 
-/// Smallest modulus accepted anywhere (key generation and decoding). 1024-bit keys are only for
-/// fast logic tests; deployments use [`MODULUS_SIZE_DEPLOY_MIN_BITS`] or more.
+/// Smallest modulus accepted anywhere (key generation and decoding). 1024-bit keys exist only so
+/// logic tests run fast; deployments use 2048 bits (≈ 112-bit security, NIST SP 800-57) or
+/// 3072 bits (≈ 128-bit security).
 pub const MODULUS_SIZE_MIN_BITS: u32 = 1024;
-/// Smallest modulus for a deployment (NIST SP 800-57: 2048 bits ≈ 112-bit security,
-/// 3072 bits ≈ 128-bit security).
-pub const MODULUS_SIZE_DEPLOY_MIN_BITS: u32 = 2048;
 /// Largest modulus accepted; bounds the work an attacker can make a decoder do.
 pub const MODULUS_SIZE_MAX_BITS: u32 = 4096;
 

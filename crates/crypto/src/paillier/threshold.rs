@@ -8,6 +8,25 @@
 //! Share: c_i = c^(2Δ·s_i) mod n², with a Fiat–Shamir proof that log_{c⁴}(c_i²) = log_v(v_i).
 //! Combination: c' = Π c_i^(2λ_i) = (1+n)^(4Δ²·M), λ_i = Δ·Π_{j≠i} j/(j−i) ∈ Z,
 //! M = L(c')·(4Δ²)^(−1) mod n. The combiner never needs m.
+//!
+//! ```
+//! use medchain_crypto::paillier::Integer;
+//! use medchain_crypto::paillier::threshold::dealer_keygen;
+//! # use rand_chacha::rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+//! let (tpk, shares) = dealer_keygen(1024, 2, 3, &mut rng).unwrap(); // 2-of-3; deploy 2048+
+//! let pk = tpk.public_key();
+//! let a = pk.encrypt(&pk.plaintext(&Integer::from(40)).unwrap(), &mut rng);
+//! let b = pk.encrypt(&pk.plaintext(&Integer::from(2)).unwrap(), &mut rng);
+//! let sum = pk.add(&a, &b);
+//! // Each holder publishes a share with its proof; any 2 valid shares decrypt.
+//! let published = [
+//!     shares[0].decryption_share(&sum, &mut rng).unwrap(),
+//!     shares[2].decryption_share(&sum, &mut rng).unwrap(),
+//! ];
+//! let result = tpk.decrypt(&sum, &published).unwrap();
+//! assert_eq!(*result.plaintext.as_integer(), 42);
+//! ```
 
 use std::fmt;
 
