@@ -433,3 +433,27 @@ fn dealer_from_parts_needs_exactly_k_minus_1_coefficients() {
         })
     );
 }
+
+#[test]
+fn encryption_randomness_outside_its_range_is_refused() {
+    let (pk, _) = key();
+    let m = pk.plaintext(&Integer::from(1)).expect("small");
+    let too_long = Integer::from(1) << 512u32; // 513 bits for a 1024-bit key
+    assert_eq!(
+        pk.encrypt_with_exponent(&m, &too_long).map(|_| ()),
+        Err(PaillierError::InvalidExponent { max_bits: 512 })
+    );
+    let p = int(&vectors()["p"]);
+    assert_eq!(
+        pk.encrypt_with_nonce(&m, &p).map(|_| ()),
+        Err(PaillierError::InvalidNonce)
+    );
+    assert_eq!(
+        pk.encrypt_with_nonce(&m, pk.n()).map(|_| ()),
+        Err(PaillierError::InvalidNonce)
+    );
+    assert_eq!(
+        pk.plaintext(pk.n()).map(|_| ()),
+        Err(PaillierError::PlaintextOutOfRange)
+    );
+}

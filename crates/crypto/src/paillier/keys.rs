@@ -202,7 +202,9 @@ impl PublicKey {
         alpha: &Integer,
     ) -> Result<Ciphertext, PaillierError> {
         if alpha.cmp0().is_lt() || alpha.significant_bits() > self.exponent_bits() {
-            return Err(PaillierError::InvalidNonce);
+            return Err(PaillierError::InvalidExponent {
+                max_bits: self.exponent_bits(),
+            });
         }
         Ok(self.encrypt_djn(m, alpha))
     }
@@ -405,38 +407,43 @@ impl ZeroizeOnDrop for Plaintext {}
 impl SecretKey {
     /// Builds the key from its primes and the DJN base h ∈ Z*_n, precomputing the §7 CRT
     /// constants. Primality is the caller's responsibility ([`SecretKey::from_bytes`] checks it).
-    pub fn from_primes(p: Integer, q: Integer, h: Integer) -> Result<Self, PaillierError> {
-        if p == q || p < 3 || q < 3 || p.significant_bits() != q.significant_bits() {
+    pub fn from_primes(mut p: Integer, mut q: Integer, h: Integer) -> Result<Self, PaillierError> {
+        let key = Self::precompute(&p, &q, h);
+        wipe_all(&mut [&mut p, &mut q]);
+        key
+    }
+
+    /// Every secret value lands in `Self` as soon as it exists, so an early error return drops
+    /// (and wipes) it through `Drop`.
+    fn precompute(p: &Integer, q: &Integer, h: Integer) -> Result<Self, PaillierError> {
+        if p == q || *p < 3 || *q < 3 || p.significant_bits() != q.significant_bits() {
             return Err(PaillierError::InvalidKey {
                 reason: "p and q must be distinct primes of equal length",
             });
         }
-        let n = Integer::from(&p * &q);
-        let public = PublicKey::from_n_h(n, h)?;
-        let p_squared = Integer::from(p.square_ref());
-        let q_squared = Integer::from(q.square_ref());
-        let p_minus_1 = Integer::from(&p - 1u32);
-        let q_minus_1 = Integer::from(&q - 1u32);
-        let hp = crt_constant(&public.n, &p, &p_squared, &p_minus_1)?;
-        let hq = crt_constant(&public.n, &q, &q_squared, &q_minus_1)?;
-        let q_inv_p = q
-            .invert_ref(&p)
-            .map(Integer::from)
-            .ok_or(PaillierError::InvalidKey {
-                reason: "p and q must be coprime",
-            })?;
-        Ok(Self {
+        let public = PublicKey::from_n_h(Integer::from(p * q), h)?;
+        let mut key = Self {
             public,
-            p,
-            q,
-            p_squared,
-            q_squared,
-            p_minus_1,
-            q_minus_1,
-            hp,
-            hq,
-            q_inv_p,
-        })
+            p: p.clone(),
+            q: q.clone(),
+            p_squared: Integer::from(p.square_ref()),
+            q_squared: Integer::from(q.square_ref()),
+            p_minus_1: Integer::from(p - 1u32),
+            q_minus_1: Integer::from(q - 1u32),
+            hp: Integer::new(),
+            hq: Integer::new(),
+            q_inv_p: Integer::new(),
+        };
+        key.hp = crt_constant(&key.public.n, &key.p, &key.p_squared, &key.p_minus_1)?;
+        key.hq = crt_constant(&key.public.n, &key.q, &key.q_squared, &key.q_minus_1)?;
+        key.q_inv_p =
+            key.q
+                .invert_ref(&key.p)
+                .map(Integer::from)
+                .ok_or(PaillierError::InvalidKey {
+                    reason: "p and q must be coprime",
+                })?;
+        Ok(key)
     }
 
     /// The matching public key.

@@ -82,6 +82,8 @@ pub enum PaillierError {
     CiphertextNotUnit,
     #[error("encryption randomness r must lie in Z*_n (0 < r < n, gcd(r, n) = 1)")]
     InvalidNonce,
+    #[error("the DJN encryption exponent α must be non-negative and below 2^{max_bits}")]
+    InvalidExponent { max_bits: u32 },
     #[error("plaintext is not below n; reduce it modulo n or use the signed fixed-point encoding")]
     PlaintextOutOfRange,
     #[error(
