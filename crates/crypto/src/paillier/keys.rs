@@ -249,6 +249,12 @@ impl PublicKey {
         })
     }
 
+    /// The additive identity 1 = Enc(0) with randomness r = 1: the deterministic starting value
+    /// of an on-chain sum. It hides nothing by itself; every real contribution is randomised.
+    pub fn zero_ciphertext(&self) -> Ciphertext {
+        Ciphertext(Integer::from(1))
+    }
+
     /// Homomorphic addition: Enc(a)·Enc(b) mod n² decrypts to a + b mod n. Deterministic.
     pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Ciphertext {
         let mut sum = Integer::from(&a.0 * &b.0);
