@@ -1,42 +1,53 @@
-//! Fixed-base exponentiation for the encryption base `h_s`: a table of `h_s^(d·2^(w·j))` for every
-//! window `j` and digit `d`, so `h_s^α` costs one modular multiplication per non-zero `w`-bit digit
-//! of α and no squarings (Brickell–Gordon–McCurley–Wilson, EUROCRYPT 1992; fixed-window form as in
+//! Fixed-base exponentiation: a table of `base^(d·2^(w·j))` for every window `j` and digit `d`, so
+//! `base^e` costs one modular multiplication per non-zero `w`-bit digit of e and no squarings
+//! (Brickell–Gordon–McCurley–Wilson, EUROCRYPT 1992; fixed-window form as in
 //! Menezes–van Oorschot–Vanstone, Handbook of Applied Cryptography, §14.6.3).
+//! Table lookups depend on the exponent's digits: use it only where the exponent may leak.
 
 use rug::Integer;
 
-/// Window width in bits. 6 keeps the 2048-bit key's table at about 5.5 MB (171 rows × 63 entries ×
-/// 512 bytes) and built in ~11k multiplications, while an exponentiation needs ≤ 171 multiplications.
-pub(crate) const WINDOW_BITS: u32 = 6;
-const DIGITS_PER_ROW: usize = (1 << WINDOW_BITS) - 1;
+/// Largest window accepted; the table has 2^w − 1 entries per row.
+pub(crate) const WINDOW_BITS_MAX: u32 = 8;
 
 pub(crate) struct FixedBase {
     modulus: Integer,
     exponent_bits: u32,
-    /// `rows[j][d - 1] = base^(d · 2^(WINDOW_BITS · j)) mod modulus`.
+    window_bits: u32,
+    /// `rows[j][d - 1] = base^(d · 2^(window_bits · j)) mod modulus`.
     rows: Vec<Vec<Integer>>,
 }
 
 impl FixedBase {
-    /// Precomputes the table for exponents below `2^exponent_bits`.
-    pub(crate) fn new(base: &Integer, modulus: &Integer, exponent_bits: u32) -> Self {
+    /// Precomputes the table for exponents below `2^exponent_bits`: ⌈exponent_bits / w⌉ rows of
+    /// 2^w − 1 powers each.
+    pub(crate) fn new(
+        base: &Integer,
+        modulus: &Integer,
+        exponent_bits: u32,
+        window_bits: u32,
+    ) -> Self {
         assert!(
             base.cmp0().is_gt() && base < modulus,
             "base must be reduced"
         );
-        let row_count = exponent_bits.div_ceil(WINDOW_BITS) as usize;
+        assert!(
+            (1..=WINDOW_BITS_MAX).contains(&window_bits),
+            "window width out of range"
+        );
+        let digits_per_row = (1usize << window_bits) - 1;
+        let row_count = exponent_bits.div_ceil(window_bits) as usize;
         let mut rows = Vec::with_capacity(row_count);
         let mut row_base = base.clone();
         for _ in 0..row_count {
-            let mut row = Vec::with_capacity(DIGITS_PER_ROW);
+            let mut row = Vec::with_capacity(digits_per_row);
             let mut power = row_base.clone();
             row.push(power.clone());
-            for _ in 1..DIGITS_PER_ROW {
+            for _ in 1..digits_per_row {
                 power *= &row_base;
                 power %= modulus;
                 row.push(power.clone());
             }
-            // row_base^(2^w) = row_base^(2^w - 1) · row_base.
+            // row_base^(2^w) = row_base^(2^w − 1) · row_base.
             power *= &row_base;
             power %= modulus;
             row_base = power;
@@ -45,12 +56,12 @@ impl FixedBase {
         Self {
             modulus: modulus.clone(),
             exponent_bits,
+            window_bits,
             rows,
         }
     }
 
-    /// `base^exponent mod modulus`. The table lookups depend on the exponent's digits: this is not
-    /// constant-time (see the module docs of `keys` for why that is accepted for encryption).
+    /// `base^exponent mod modulus` for 0 ≤ exponent < 2^exponent_bits.
     pub(crate) fn pow(&self, exponent: &Integer) -> Integer {
         assert!(
             exponent.cmp0().is_ge() && exponent.significant_bits() <= self.exponent_bits,
@@ -58,7 +69,7 @@ impl FixedBase {
         );
         let mut acc = Integer::from(1);
         for (j, row) in self.rows.iter().enumerate() {
-            let digit = window_digit(exponent, j as u32);
+            let digit = self.window_digit(exponent, j as u32);
             if digit != 0 {
                 acc *= &row[digit - 1];
                 acc %= &self.modulus;
@@ -66,13 +77,13 @@ impl FixedBase {
         }
         acc
     }
-}
 
-fn window_digit(exponent: &Integer, window: u32) -> usize {
-    let low_bit = window * WINDOW_BITS;
-    (0..WINDOW_BITS).fold(0usize, |digit, k| {
-        digit | (usize::from(exponent.get_bit(low_bit + k)) << k)
-    })
+    fn window_digit(&self, exponent: &Integer, window: u32) -> usize {
+        let low_bit = window * self.window_bits;
+        (0..self.window_bits).fold(0usize, |digit, k| {
+            digit | (usize::from(exponent.get_bit(low_bit + k)) << k)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -80,14 +91,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_power_equals_gmp_pow_mod() {
+    fn table_power_equals_gmp_pow_mod_for_every_window() {
         let modulus = Integer::from(1_000_000_007u64) * 998_244_353u64;
         let base = Integer::from(123_456_789u64);
-        let table = FixedBase::new(&base, &modulus, 70);
-        for e in [0u128, 1, 63, 64, (1 << 70) - 1, 0x2a_5555_aaaa_0f0f_f0f0] {
-            let e = Integer::from(e);
-            let want = base.clone().pow_mod(&e, &modulus).unwrap();
-            assert_eq!(table.pow(&e), want, "exponent {e}");
+        for window_bits in 1..=WINDOW_BITS_MAX {
+            let table = FixedBase::new(&base, &modulus, 70, window_bits);
+            for e in [0u128, 1, 63, 64, (1 << 70) - 1, 0x2a_5555_aaaa_0f0f_f0f0] {
+                let e = Integer::from(e);
+                let want = base.clone().pow_mod(&e, &modulus).unwrap();
+                assert_eq!(table.pow(&e), want, "exponent {e}, window {window_bits}");
+            }
         }
     }
 }

@@ -24,6 +24,10 @@ use super::wipe::{wipe, wipe_all};
 use super::wire::{self, Reader, kind};
 use super::{MODULUS_SIZE_MAX_BITS, MODULUS_SIZE_MIN_BITS, PaillierError};
 
+/// Window of the h_s table: 6 keeps a 2048-bit key's table at about 5.5 MB (171 rows × 63
+/// entries × 512 bytes), built in ~11k multiplications; an encryption then needs ≤ 171.
+const ENCRYPTION_WINDOW_BITS: u32 = 6;
+
 /// Miller–Rabin rounds when a decoder checks that p and q are prime (error ≤ 4^-40).
 const PRIME_CHECK_ROUNDS: u32 = 40;
 
@@ -245,7 +249,12 @@ impl PublicKey {
         self.encryption_base.get_or_init(|| {
             // h_s = h^n mod n² (DJN with s = 1); the exponent is public.
             let h_s = Integer::from(self.h.pow_mod_ref(&self.n, &self.nn).expect("h is a unit"));
-            Arc::new(FixedBase::new(&h_s, &self.nn, self.exponent_bits()))
+            Arc::new(FixedBase::new(
+                &h_s,
+                &self.nn,
+                self.exponent_bits(),
+                ENCRYPTION_WINDOW_BITS,
+            ))
         })
     }
 

@@ -29,6 +29,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use rand_core::CryptoRng;
 use rug::Integer;
@@ -37,6 +38,7 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::PaillierError;
+use super::fixed_base::FixedBase;
 use super::keys::{
     Ciphertext, Plaintext, PublicKey, generate_safe_primes, sample_h, secret_pow_mod,
 };
@@ -52,6 +54,8 @@ pub const CHALLENGE_BITS: u32 = 128;
 pub const STATISTICAL_HIDING_BITS: u32 = 128;
 /// Domain separation tag of the share-correctness proof transcript.
 const PROOF_DOMAIN: &[u8] = b"medchain/paillier/threshold/decryption-share-proof/v1";
+/// Window of the fixed-base table for v used by share verification.
+const VERIFICATION_WINDOW_BITS: u32 = 4;
 /// Miller–Rabin rounds when checking dealer-supplied primes.
 const PRIME_CHECK_ROUNDS: u32 = 40;
 
@@ -71,6 +75,8 @@ pub struct ThresholdPublicKey {
     verification_keys: Vec<Integer>,
     /// (4Δ²)^(−1) mod n.
     combine_factor_inv: Integer,
+    /// Fixed-base table for v^z in proof verification, built on the first verification.
+    verification_base: OnceLock<Arc<FixedBase>>,
 }
 
 /// One holder's secret share s_i, with the public key it belongs to.
@@ -324,6 +330,7 @@ impl ThresholdPublicKey {
             v,
             verification_keys,
             combine_factor_inv,
+            verification_base: OnceLock::new(),
         })
     }
 
@@ -355,6 +362,22 @@ impl ThresholdPublicKey {
             });
         }
         Ok(&self.verification_keys[usize::from(index) - 1])
+    }
+
+    /// v^z costs one multiplication per 4-bit digit of z instead of ~|z| squarings: z is public,
+    /// so the digit-dependent lookups leak nothing. 2048-bit key: 1101 rows × 15 × 512 bytes ≈ 8.5 MB,
+    /// built once per node (~17k multiplications), then ~3.5× faster than square-and-multiply.
+    fn verification_base(&self) -> &FixedBase {
+        self.verification_base.get_or_init(|| {
+            let z_bits = nonce_bits(&self.delta, self.public.modulus_bits()) + 1;
+            let table = FixedBase::new(
+                &self.v,
+                self.public.n_squared(),
+                z_bits,
+                VERIFICATION_WINDOW_BITS,
+            );
+            Arc::new(table)
+        })
     }
 
     fn response_len_bytes(&self) -> usize {
@@ -392,7 +415,7 @@ impl ThresholdPublicKey {
             nn,
         );
         let b = mul_mod(
-            pow_public(&self.v, z, nn),
+            self.verification_base().pow(z),
             &pow_public(&vk_inv, &share.challenge, nn),
             nn,
         );
