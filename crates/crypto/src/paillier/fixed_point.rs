@@ -1,7 +1,8 @@
 //! Signed fixed-point plaintexts: a value v with `scale` decimal digits is the integer
 //! round(v·10^scale), stored mod n. Residues up to n/3 are positive, residues from n − n/3 are
 //! negative and the band between them signals an overflow — the same convention as python `phe`
-//! (`max_int = n // 3 − 1`), so signed values interoperate.
+//! (`max_int = n // 3 − 1`), so signed values interoperate. Splitting at n/2 instead would use the
+//! whole ring but could not tell a wrapped-around sum from a legitimately negative one.
 
 use rug::Integer;
 

@@ -602,3 +602,41 @@ impl fmt::Debug for SecretKey {
         write!(f, "SecretKey(<redacted>, public: {:?})", self.public)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn committed_key() -> SecretKey {
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/vectors/paillier_kat.json")).unwrap();
+        let int = |k: &str| Integer::from_str_radix(&v[k].as_str().unwrap()[2..], 16).unwrap();
+        SecretKey::from_primes(int("p"), int("q"), int("h")).unwrap()
+    }
+
+    #[test]
+    fn zeroize_clears_every_secret_field_of_the_secret_key() {
+        let mut sk = committed_key();
+        sk.zeroize();
+        let fields = [
+            &sk.p,
+            &sk.q,
+            &sk.p_squared,
+            &sk.q_squared,
+            &sk.p_minus_1,
+            &sk.q_minus_1,
+            &sk.hp,
+            &sk.hq,
+            &sk.q_inv_p,
+        ];
+        assert!(fields.iter().all(|x| x.cmp0().is_eq()));
+    }
+
+    #[test]
+    fn zeroize_clears_a_plaintext() {
+        let sk = committed_key();
+        let mut m = sk.public_key().plaintext(&Integer::from(4242)).unwrap();
+        m.zeroize();
+        assert_eq!(*m.as_integer(), 0);
+    }
+}

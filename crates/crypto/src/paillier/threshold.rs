@@ -823,3 +823,36 @@ impl fmt::Debug for DecryptionShare {
         write!(f, "DecryptionShare(holder {})", self.index)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroize_clears_the_key_share_secret() {
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/vectors/paillier_kat.json")).unwrap();
+        let int =
+            |x: &serde_json::Value| Integer::from_str_radix(&x.as_str().unwrap()[2..], 16).unwrap();
+        let t = &v["threshold"];
+        let coefficients: Vec<Integer> = t["coefficients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(int)
+            .collect();
+        let (_, mut shares) = dealer_keygen_from_parts(
+            int(&v["p"]),
+            int(&v["q"]),
+            int(&v["h"]),
+            int(&t["v"]),
+            &coefficients,
+            3,
+            5,
+        )
+        .unwrap();
+        assert_ne!(shares[0].secret, 0);
+        shares[0].zeroize();
+        assert_eq!(shares[0].secret, 0);
+    }
+}

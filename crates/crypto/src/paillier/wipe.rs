@@ -33,10 +33,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wiped_integer_reads_as_zero_and_stays_usable() {
-        let mut x = Integer::from(0xdead_beef_u64) << 4000;
+    fn wiped_integer_has_all_limbs_zero_and_stays_usable() {
+        let mut x = (Integer::from(1) << 4000) - 1u32; // every limb all ones
         wipe(&mut x);
         assert_eq!(x, 0);
+        // SAFETY: reads the `alloc` limbs the integer still owns after the wipe.
+        let all_zero = unsafe {
+            let raw = x.as_raw();
+            let limbs = core::slice::from_raw_parts((*raw).d.as_ptr(), (*raw).alloc as usize);
+            assert!(limbs.len() >= 63, "the buffer is kept, not freed");
+            limbs.iter().all(|&l| l == 0)
+        };
+        assert!(all_zero);
         x += 5;
         assert_eq!(x, 5);
     }
