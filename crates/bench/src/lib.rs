@@ -5,5 +5,6 @@
 //! The `medchain bench <group>` command calls into this crate.
 
 pub mod aead;
+pub mod paillier;
 pub mod ring;
 pub mod umbral;

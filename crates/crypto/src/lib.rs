@@ -5,6 +5,7 @@
 pub mod envelope;
 pub mod error;
 pub mod keys;
+pub mod paillier;
 pub mod ring;
 pub mod rng;
 pub mod umbral;
