@@ -270,10 +270,7 @@ pub async fn submit(
     payload: Payload,
 ) -> Result<TxStatusResponse> {
     let status = client.status().await?;
-    let chain_id: ChainId = status
-        .chain_id
-        .parse()
-        .context("node reported a malformed chain id")?;
+    let chain_id: ChainId = parse_id(&status.chain_id, "node reported a malformed chain id")?;
     let sender = AccountId::from(key.public_key());
     let nonce = client.next_nonce(&sender).await?;
     let tx = SignedTransaction::sign(
@@ -309,6 +306,11 @@ fn report(outcome: &TxStatusResponse) -> Result<()> {
     }
 }
 
+/// Parses an id or account given as hex, saying which argument was wrong.
+pub fn parse_id<T: std::str::FromStr<Err = String>>(text: &str, what: &str) -> Result<T> {
+    text.trim().parse().map_err(|e| anyhow::anyhow!("{what}: {e}"))
+}
+
 /// Parses a snake_case code (category, purpose, role) the way the JSON API spells it.
 fn parse_code<T: serde::de::DeserializeOwned>(kind: &str, text: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(text.to_lowercase()))
@@ -329,7 +331,7 @@ pub async fn record(cmd: RecordCommand) -> Result<()> {
     let client = Client::new(&api.api)?;
     let (content_hash, size_bytes) = hash_file(&file)?;
     let payload = Payload::CreateRecord {
-        patient: patient.parse().context("--patient must be a hex account")?,
+        patient: parse_id(&patient, "--patient must be a hex account")?,
         category: parse_code::<RecordCategory>("record category", &category)?,
         size_bytes,
         content_hash,
@@ -340,7 +342,7 @@ pub async fn record(cmd: RecordCommand) -> Result<()> {
     let outcome = submit(&client, &keys.signing, payload).await?;
     report(&outcome)?;
     if outcome.status == "committed" {
-        let tx_hash: medchain_types::TxHash = outcome.hash.parse().context("malformed hash")?;
+        let tx_hash: medchain_types::TxHash = parse_id(&outcome.hash, "malformed hash")?;
         println!("record id: {}", RecordId::from_tx(&tx_hash));
     }
     Ok(())
@@ -376,7 +378,7 @@ pub async fn consent(cmd: ConsentCommand) -> Result<()> {
             let mut actors = Vec::new();
             for g in grantee {
                 actors.push(ConsentActor::Person(
-                    g.parse().context("--grantee must be a hex account")?,
+                    parse_id(&g, "--grantee must be a hex account")?,
                 ));
             }
             for i in grantee_institution {
@@ -405,7 +407,7 @@ pub async fn consent(cmd: ConsentCommand) -> Result<()> {
                 DataScope::Records(
                     record
                         .iter()
-                        .map(|r| r.parse().context("--record must be a hex record id"))
+                        .map(|r| parse_id(&r, "--record must be a hex record id"))
                         .collect::<Result<_>>()?,
                 )
             } else if !category.is_empty() {
@@ -438,19 +440,34 @@ pub async fn consent(cmd: ConsentCommand) -> Result<()> {
                 exceptions: Vec::new(),
             };
             let client = Client::new(&api.api)?;
+            // A permit carries the re-encryption key fragments that will let its first person
+            // grantee open the records; a deny releases nothing.
+            let reencryption_fragments = if deny {
+                Vec::new()
+            } else {
+                let Some(grantee) = policy.actors.iter().find_map(|a| match a {
+                    ConsentActor::Person(p) => Some(p.clone()),
+                    _ => None,
+                }) else {
+                    bail!("a permit needs a --grantee person to release keys to (roles and institutions may be added beside it)");
+                };
+                let grantee_pre = crate::sharing::grantee_pre_key(&client, &grantee).await?;
+                let validators = crate::sharing::validators(&client).await?;
+                crate::sharing::sealed_fragments(&keys, &grantee_pre, &validators)?
+            };
             let outcome = submit(
                 &client,
                 &keys.signing,
                 Payload::GrantConsent {
                     policy,
-                    reencryption_fragments: Vec::new(),
+                    reencryption_fragments,
                 },
             )
             .await?;
             report(&outcome)?;
             if outcome.status == "committed" {
                 let tx_hash: medchain_types::TxHash =
-                    outcome.hash.parse().context("malformed hash")?;
+                    parse_id(&outcome.hash, "malformed hash")?;
                 println!("consent id: {}", ConsentId::from_tx(&tx_hash));
             }
             Ok(())
@@ -465,9 +482,7 @@ pub async fn consent(cmd: ConsentCommand) -> Result<()> {
             let keys = identity.keys_at(&InstitutionId::new(&institution)?)?;
             let client = Client::new(&api.api)?;
             let payload = Payload::RevokeConsent {
-                consent: consent
-                    .parse()
-                    .context("--consent must be a hex consent id")?,
+                consent: parse_id(&consent, "--consent must be a hex consent id")?,
             };
             report(&submit(&client, &keys.signing, payload).await?)
         }
@@ -502,7 +517,7 @@ pub async fn access(cmd: AccessCommand) -> Result<()> {
     let keys = identity.member_keys()?;
     let client = Client::new(&api.api)?;
     let payload = Payload::RequestAccess {
-        record: record.parse().context("--record must be a hex record id")?,
+        record: parse_id(&record, "--record must be a hex record id")?,
         purpose: parse_code::<Purpose>("purpose", &purpose)?,
         justification,
     };

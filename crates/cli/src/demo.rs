@@ -80,7 +80,7 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
     )
     .await?;
     expect_committed(created.clone(), "create a record")?;
-    let record = RecordId::from_tx(&created.hash.parse()?);
+    let record = RecordId::from_tx(&crate::commands::parse_id(&created.hash, "transaction hash")?);
 
     // patient-1 lets dr-bob read lab results for treatment for 30 days.
     let now = std::time::SystemTime::now()
@@ -100,9 +100,11 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
         data: DataScope::Categories(vec![RecordCategory::Laboratory]),
         exceptions: Vec::new(),
     };
+    let bob_pre = umbral::PublicKey::from_compressed_bytes(&pre_public_key(&bob)?)?;
+    let validators = crate::sharing::validators(client).await?;
     let grant = Payload::GrantConsent {
         policy,
-        reencryption_fragments: Vec::new(),
+        reencryption_fragments: crate::sharing::sealed_fragments(&patient, &bob_pre, &validators)?,
     };
     expect_committed(
         submit(client, &patient.signing, grant).await?,

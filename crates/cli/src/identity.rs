@@ -21,8 +21,6 @@ use zeroize::Zeroizing;
 
 /// The environment variable a sealed key file's passphrase is read from.
 pub const PASSPHRASE_ENV: &str = "MEDCHAIN_PASSPHRASE";
-/// The key-derivation label of a validator's own identity (validators are not pseudonymous).
-const VALIDATOR_LABEL: &[u8] = b"validator";
 
 /// One identity: a master seed and, for members, their home institution.
 pub struct Identity {
@@ -60,11 +58,6 @@ impl Identity {
                 "this identity has no home institution; it is a patient identity, name an institution"
             ),
         }
-    }
-
-    /// A validator's Ed25519 key.
-    pub fn validator_key(&self) -> Result<commonware_cryptography::ed25519::PrivateKey> {
-        Ok(self.seed.pseudonym_keys(VALIDATOR_LABEL)?.signing)
     }
 
     /// The account of a member at their home institution.
@@ -188,10 +181,6 @@ impl IdentityFile {
             .map(InstitutionId::new)
             .transpose()?;
         Ok(Identity { seed, home })
-    }
-
-    pub fn names(&self) -> impl Iterator<Item = &String> {
-        self.identities.keys()
     }
 
     pub fn load(path: &Path) -> Result<Self> {

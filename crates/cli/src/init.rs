@@ -10,7 +10,8 @@
 
 use crate::identity::{Identity, IdentityFile, write_new_secret_file};
 use anyhow::{Context as _, Result, bail};
-use commonware_codec::Encode as _;
+use medchain_crypto::keys::MasterSeed;
+use medchain_node::config::validator_keys;
 use commonware_cryptography::Signer as _;
 use medchain_node::config::NodeConfig;
 use medchain_types::{
@@ -127,16 +128,18 @@ pub fn create(
 
     let mut genesis_validators = Vec::new();
     for index in 0..validators {
-        let key = Identity::generate().validator_key()?;
+        let seed = MasterSeed::generate(&mut rand::rng());
+        let keys = validator_keys(&seed)?;
         let (p2p, http) = addresses(http_first, p2p_base_port, index)?;
         let institution = InstitutionId::new(DEMO_INSTITUTIONS[index % DEMO_INSTITUTIONS.len()].0)?;
         genesis_validators.push(GenesisValidator {
-            account: key.public_key().into(),
+            account: keys.signing.public_key().into(),
+            encryption_key: keys.encryption.public_key().to_bytes(),
             institution,
             p2p_address: p2p.to_string(),
             http_address: http.to_string(),
         });
-        write_node_files(&layout, index, &key, p2p, http)?;
+        write_node_files(&layout, index, &seed, p2p, http)?;
     }
 
     let mut members = Vec::new();
@@ -170,14 +173,14 @@ pub fn create(
 fn write_node_files(
     layout: &Layout,
     index: usize,
-    key: &commonware_cryptography::ed25519::PrivateKey,
+    seed: &MasterSeed,
     p2p: SocketAddr,
     http: SocketAddr,
 ) -> Result<()> {
     let dir = layout.node_dir(index);
     std::fs::create_dir_all(dir.join("storage"))
         .with_context(|| format!("cannot create {}", dir.display()))?;
-    let secret = zeroize::Zeroizing::new(hex::encode(key.encode()));
+    let secret = zeroize::Zeroizing::new(hex::encode(seed.as_bytes()));
     write_new_secret_file(&dir.join("validator.key"), secret.as_bytes())?;
     let config = NodeConfig {
         genesis_file: PathBuf::from("../../genesis.toml"),

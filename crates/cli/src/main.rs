@@ -5,6 +5,7 @@ mod commands;
 mod demo;
 mod identity;
 mod init;
+mod sharing;
 mod up;
 
 use anyhow::Result;

@@ -27,7 +27,7 @@ use medchain_types::{
     ChainId, Genesis, SignedTransaction, TxHash,
     api::{
         BlockResponse, ErrorBody, ErrorDetail, NonceResponse, StatusResponse, SubmitRequest,
-        TxStatusResponse,
+        TxStatusResponse, ValidatorInfo, ValidatorsResponse,
     },
     limits,
 };
@@ -392,6 +392,23 @@ async fn block_at(
     }))
 }
 
+#[utoipa::path(get, path = "/v1/validators", responses((status = 200, body = ValidatorsResponse)))]
+async fn validators(State(state): State<ApiState>) -> Json<ValidatorsResponse> {
+    let validators = state
+        .inner
+        .genesis
+        .validators
+        .iter()
+        .map(|v| ValidatorInfo {
+            account: v.account.clone(),
+            institution: v.institution.clone(),
+            http_address: v.http_address.clone(),
+            encryption_key: v.encryption_key,
+        })
+        .collect();
+    Json(ValidatorsResponse { validators })
+}
+
 #[utoipa::path(
     get, path = "/v1/accounts/{account}/nonce",
     params(("account" = String, Path, description = "account public key, hex")),
@@ -478,7 +495,7 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         title = "medchain API",
         description = "A consortium ledger for medical record sharing."
     ),
-    paths(status, submit, tx_status, next_nonce, block_at),
+    paths(status, submit, tx_status, next_nonce, block_at, validators),
     components(schemas(
         ErrorBody,
         ErrorDetail,
@@ -510,6 +527,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tx", post(submit))
         .route("/v1/tx/{hash}", get(tx_status))
         .route("/v1/accounts/{account}/nonce", get(next_nonce))
+        .route("/v1/validators", get(validators))
         .route("/v1/blocks/{height}", get(block_at))
         .route("/v1/records/{id}", get(queries::record))
         .route("/v1/consents/{id}", get(queries::consent))

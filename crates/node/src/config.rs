@@ -1,7 +1,6 @@
 //! A node's configuration file and the files it points to (genesis, validator key).
 
-use commonware_codec::DecodeExt as _;
-use commonware_cryptography::ed25519;
+use medchain_crypto::keys::{KeyError, MasterSeed, PseudonymKeys};
 use medchain_types::Genesis;
 use serde::{Deserialize, Serialize};
 use std::{
@@ -36,7 +35,7 @@ pub enum ConfigError {
     TooLarge { path: PathBuf },
     #[error("{path} is not valid TOML for this file: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("{path} does not hold a validator key (expected 64 hex characters): {message}")]
+    #[error("{path} does not hold a validator seed (expected 64 hex characters): {message}")]
     Key { path: PathBuf, message: String },
     #[error("genesis {path} is invalid: {message}")]
     Genesis { path: PathBuf, message: String },
@@ -94,14 +93,24 @@ pub fn load_genesis(path: &Path) -> Result<Genesis, ConfigError> {
     Ok(genesis)
 }
 
-/// Loads a validator's Ed25519 key: 32 bytes as hex, the file readable by its owner only.
-pub fn load_validator_key(path: &Path) -> Result<ed25519::PrivateKey, ConfigError> {
-    let text = read_text(path)?;
+/// The derivation label of a validator's keys within its master seed.
+pub const VALIDATOR_KEY_LABEL: &[u8] = b"validator";
+
+/// A validator's keys: Ed25519 for consensus and transactions, X25519 for the re-encryption
+/// key fragments patients seal to it.
+pub fn validator_keys(seed: &MasterSeed) -> Result<PseudonymKeys, KeyError> {
+    seed.pseudonym_keys(VALIDATOR_KEY_LABEL)
+}
+
+/// Loads a validator's master seed (32 bytes as hex, the file readable by its owner only) and
+/// derives its keys.
+pub fn load_validator_keys(path: &Path) -> Result<PseudonymKeys, ConfigError> {
+    let text = zeroize::Zeroizing::new(read_text(path)?);
     let key_error = |message: String| ConfigError::Key {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = hex::decode(text.trim()).map_err(|e| key_error(e.to_string()))?;
-    ed25519::PrivateKey::decode(commonware_codec::Copying(bytes.as_slice()))
-        .map_err(|e| key_error(e.to_string()))
+    let bytes = zeroize::Zeroizing::new(hex::decode(text.trim()).map_err(|e| key_error(e.to_string()))?);
+    let seed = MasterSeed::from_slice(&bytes).map_err(|e| key_error(e.to_string()))?;
+    validator_keys(&seed).map_err(|e| key_error(e.to_string()))
 }

@@ -16,7 +16,10 @@ use commonware_cryptography::sha256;
 use commonware_runtime::tokio::Context;
 use commonware_storage::{mmr, qmdb::current::unordered::proof::constant::KeyValueProof};
 use medchain_state::keys;
-use medchain_types::{AccountId, ConsentId, InstitutionId, RecordId};
+use medchain_types::{
+    AccountId, ConsentId, InstitutionId, RecordId,
+    api::{Proven, StateProof},
+};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -24,27 +27,6 @@ use std::time::Duration;
 pub const PROOF_DIGESTS_MAX: usize = 256;
 /// How long a read waits for the state database and the finalized tip to agree.
 const SNAPSHOT_SETTLE_MAX_MS: u64 = 2_000;
-
-/// The proof that `value` is the current value of `state_key` at `height`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct StateProof {
-    /// The state machine's key (hex); QMDB stores it under its SHA-256.
-    pub state_key: String,
-    /// The value's canonical encoding (hex), which the proof authenticates.
-    pub value: String,
-    /// The QMDB key-value proof (hex, commonware encoding).
-    pub proof: String,
-    /// The finalized block whose state root the proof verifies against.
-    pub height: u64,
-    pub state_root: String,
-}
-
-/// A value read from the ledger with its proof.
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Proven<T> {
-    pub value: T,
-    pub proof: StateProof,
-}
 
 /// Reads several state keys under one snapshot and proves each.
 async fn read_proven(

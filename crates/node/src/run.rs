@@ -4,7 +4,7 @@
 use crate::{
     api::{self, ApiState},
     chain::ChainView,
-    config::{NodeConfig, load_genesis, load_validator_key},
+    config::{NodeConfig, load_genesis, load_validator_keys},
     engine::{self, EngineConfig, Timeouts, channel},
     mempool::Mempool,
 };
@@ -46,7 +46,7 @@ pub enum RunError {
 /// Runs a validator until the process is stopped.
 pub fn run_validator(config: NodeConfig) -> Result<(), RunError> {
     let genesis = Arc::new(load_genesis(&config.genesis_file)?);
-    let signer: ed25519::PrivateKey = load_validator_key(&config.key_file)?;
+    let signer: ed25519::PrivateKey = load_validator_keys(&config.key_file)?.signing;
     let me = signer.public_key();
 
     let mut peers = Vec::new();

@@ -76,6 +76,7 @@ impl Ledger {
                     institution: InstitutionId::new(HOSPITAL).unwrap(),
                     p2p_address: format!("127.0.0.1:{}", 7100 + i),
                     http_address: format!("127.0.0.1:{}", 8100 + i),
+                    encryption_key: [9; 32],
                 })
                 .collect(),
             members: vec![],

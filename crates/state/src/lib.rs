@@ -43,6 +43,7 @@
 //!         institution: hospital.clone(),
 //!         p2p_address: "127.0.0.1:3000".into(),
 //!         http_address: "127.0.0.1:8080".into(),
+//!         encryption_key: [9; 32],
 //!     }],
 //!     members: vec![],
 //! };

@@ -80,3 +80,47 @@ pub struct BlockResponse {
     /// The finalization certificate (hex, commonware simplex ed25519 encoding); absent for genesis.
     pub finalization: Option<String>,
 }
+
+/// The proof that `value` is the current value of `state_key` in the state committed by the
+/// finalized block at `height`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StateProof {
+    /// The state machine's key (hex); QMDB stores it under its SHA-256.
+    pub state_key: String,
+    /// The value's canonical encoding (hex), which the proof authenticates.
+    pub value: String,
+    /// The QMDB key-value proof (hex, commonware encoding).
+    pub proof: String,
+    /// The finalized block whose state root the proof verifies against.
+    pub height: u64,
+    pub state_root: String,
+}
+
+/// A value read from the ledger with its proof.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Proven<T> {
+    pub value: T,
+    pub proof: StateProof,
+}
+
+/// One validator as the genesis names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ValidatorInfo {
+    pub account: crate::AccountId,
+    pub institution: crate::InstitutionId,
+    pub http_address: String,
+    /// X25519 key to seal this validator's re-encryption key fragments to (hex).
+    #[serde(with = "crate::hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub encryption_key: [u8; 32],
+}
+
+/// `GET /v1/validators`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ValidatorsResponse {
+    pub validators: Vec<ValidatorInfo>,
+}

@@ -33,6 +33,10 @@ pub struct GenesisValidator {
     pub p2p_address: String,
     /// `host:port` of the node's HTTP API.
     pub http_address: String,
+    /// X25519 key that patients seal this validator's re-encryption key fragments to.
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub encryption_key: [u8; 32],
 }
 
 impl Write for GenesisValidator {
@@ -41,6 +45,7 @@ impl Write for GenesisValidator {
         self.institution.write(buf);
         write_str(&self.p2p_address, buf);
         write_str(&self.http_address, buf);
+        self.encryption_key.write(buf);
     }
 }
 
@@ -50,6 +55,7 @@ impl EncodeSize for GenesisValidator {
             + self.institution.encode_size()
             + str_encode_size(&self.p2p_address)
             + str_encode_size(&self.http_address)
+            + self.encryption_key.encode_size()
     }
 }
 
@@ -61,6 +67,7 @@ impl Read for GenesisValidator {
             institution: InstitutionId::read(buf)?,
             p2p_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
             http_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
+            encryption_key: <[u8; 32]>::read(buf)?,
         })
     }
 }

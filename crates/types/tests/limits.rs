@@ -314,6 +314,7 @@ fn genesis(validators: usize, institutions: usize, members: usize) -> Genesis {
                 institution: slug(0),
                 p2p_address: "127.0.0.1:3000".into(),
                 http_address: "127.0.0.1:8080".into(),
+                encryption_key: [9; 32],
             })
             .collect(),
         members: (0..members)

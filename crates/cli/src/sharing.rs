@@ -1,0 +1,70 @@
+//! What a patient's client sends with a consent: Umbral re-encryption key fragments for the
+//! grantee, one per validator, each sealed (HPKE) to that validator, any t = f+1 of which let
+//! the grantee open the patient's records once the ledger permits a read.
+
+use anyhow::{Context as _, Result, bail};
+use medchain_client::Client;
+use medchain_crypto::{keys::{PseudonymKeys, hpke}, umbral};
+use medchain_types::{
+    AccountId, SealedFragment,
+    api::{Proven, ValidatorInfo, ValidatorsResponse},
+};
+
+/// HPKE `info` binding a sealed fragment to its purpose.
+pub const FRAGMENT_SEAL_INFO: &[u8] = b"medchain/consent/kfrag/v1";
+
+/// The grantee's Umbral key, as registered on the ledger by their institution.
+pub async fn grantee_pre_key(client: &Client, grantee: &AccountId) -> Result<umbral::PublicKey> {
+    let member: Proven<medchain_state::MemberEntry> = client
+        .get(&format!("/v1/members/{grantee}"))
+        .await
+        .with_context(|| format!("{grantee} is not a registered member"))?;
+    let Some(keys) = member.value.keys else {
+        bail!("{grantee} has no re-encryption key registered; ask their institution's admin to register one");
+    };
+    Ok(umbral::PublicKey::from_compressed_bytes(&keys.pre_public_key)?)
+}
+
+/// Key fragments for `grantee_pre`, sealed one to each validator, threshold t = f+1.
+pub fn sealed_fragments(
+    patient: &PseudonymKeys,
+    grantee_pre: &umbral::PublicKey,
+    validators: &[ValidatorInfo],
+) -> Result<Vec<SealedFragment>> {
+    if validators.is_empty() {
+        bail!("the node reported no validators");
+    }
+    let threshold = (validators.len() - 1) / 3 + 1;
+    let delegating = umbral::SecretKey::from_be_bytes(patient.pre.as_bytes())?;
+    let signer = umbral::Signer::new(&delegating);
+    let kfrags = umbral::generate_kfrags(
+        &mut rand::rng(),
+        &delegating,
+        grantee_pre,
+        &signer,
+        umbral::KeyFragParams {
+            threshold,
+            shares: validators.len(),
+            sign_delegating_key: true,
+            sign_receiving_key: true,
+        },
+    )?;
+    let mut sealed = Vec::with_capacity(validators.len());
+    for (kfrag, validator) in kfrags.iter().zip(validators) {
+        let recipient = hpke::EncryptionPublicKey::from_bytes(&validator.encryption_key)
+            .with_context(|| format!("validator {} has an invalid encryption key", validator.account))?;
+        let aad = validator.account.to_string();
+        let ciphertext = hpke::seal_to(&mut rand::rng(), &recipient, FRAGMENT_SEAL_INFO, aad.as_bytes(), &kfrag.to_bytes())?;
+        sealed.push(SealedFragment {
+            validator: validator.account.clone(),
+            ciphertext: ciphertext.into(),
+        });
+    }
+    Ok(sealed)
+}
+
+/// The validators a node reports, to seal fragments to.
+pub async fn validators(client: &Client) -> Result<Vec<ValidatorInfo>> {
+    let response: ValidatorsResponse = client.get("/v1/validators").await?;
+    Ok(response.validators)
+}
