@@ -70,6 +70,19 @@ pub enum KeysCommand {
 }
 
 #[derive(Subcommand)]
+pub enum PatientCommand {
+    /// Register your pseudonym at an institution (derived from your seed; nothing identifying).
+    Register {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        #[arg(long)]
+        institution: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum RecordCommand {
     /// Commit a record's metadata (as a clinician): hash and size of its encrypted content.
     Create {
@@ -201,7 +214,10 @@ pub fn node(config: &Path) -> Result<()> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 pub fn keys(cmd: KeysCommand) -> Result<()> {
@@ -308,13 +324,35 @@ fn report(outcome: &TxStatusResponse) -> Result<()> {
 
 /// Parses an id or account given as hex, saying which argument was wrong.
 pub fn parse_id<T: std::str::FromStr<Err = String>>(text: &str, what: &str) -> Result<T> {
-    text.trim().parse().map_err(|e| anyhow::anyhow!("{what}: {e}"))
+    text.trim()
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{what}: {e}"))
 }
 
 /// Parses a snake_case code (category, purpose, role) the way the JSON API spells it.
 fn parse_code<T: serde::de::DeserializeOwned>(kind: &str, text: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(text.to_lowercase()))
         .with_context(|| format!("{text:?} is not a known {kind}"))
+}
+
+pub async fn patient(cmd: PatientCommand) -> Result<()> {
+    let PatientCommand::Register {
+        identity,
+        api,
+        institution,
+    } = cmd;
+    let identity = identity.load()?;
+    let institution = InstitutionId::new(&institution)?;
+    let keys = identity.keys_at(&institution)?;
+    let client = Client::new(&api.api)?;
+    let payload = Payload::RegisterPseudonym {
+        institution,
+        pre_public_key: crate::identity::pre_public_key(&keys)?,
+    };
+    let outcome = submit(&client, &keys.signing, payload).await?;
+    report(&outcome)?;
+    println!("pseudonym: {}", AccountId::from(keys.signing.public_key()));
+    Ok(())
 }
 
 pub async fn record(cmd: RecordCommand) -> Result<()> {
@@ -377,9 +415,10 @@ pub async fn consent(cmd: ConsentCommand) -> Result<()> {
             let keys = identity.keys_at(&InstitutionId::new(&institution)?)?;
             let mut actors = Vec::new();
             for g in grantee {
-                actors.push(ConsentActor::Person(
-                    parse_id(&g, "--grantee must be a hex account")?,
-                ));
+                actors.push(ConsentActor::Person(parse_id(
+                    &g,
+                    "--grantee must be a hex account",
+                )?));
             }
             for i in grantee_institution {
                 actors.push(ConsentActor::Institution(InstitutionId::new(&i)?));
@@ -449,7 +488,9 @@ pub async fn consent(cmd: ConsentCommand) -> Result<()> {
                     ConsentActor::Person(p) => Some(p.clone()),
                     _ => None,
                 }) else {
-                    bail!("a permit needs a --grantee person to release keys to (roles and institutions may be added beside it)");
+                    bail!(
+                        "a permit needs a --grantee person to release keys to (roles and institutions may be added beside it)"
+                    );
                 };
                 let grantee_pre = crate::sharing::grantee_pre_key(&client, &grantee).await?;
                 let validators = crate::sharing::validators(&client).await?;
@@ -466,8 +507,7 @@ pub async fn consent(cmd: ConsentCommand) -> Result<()> {
             .await?;
             report(&outcome)?;
             if outcome.status == "committed" {
-                let tx_hash: medchain_types::TxHash =
-                    parse_id(&outcome.hash, "malformed hash")?;
+                let tx_hash: medchain_types::TxHash = parse_id(&outcome.hash, "malformed hash")?;
                 println!("consent id: {}", ConsentId::from_tx(&tx_hash));
             }
             Ok(())

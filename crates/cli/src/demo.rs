@@ -80,7 +80,10 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
     )
     .await?;
     expect_committed(created.clone(), "create a record")?;
-    let record = RecordId::from_tx(&crate::commands::parse_id(&created.hash, "transaction hash")?);
+    let record = RecordId::from_tx(&crate::commands::parse_id(
+        &created.hash,
+        "transaction hash",
+    )?);
 
     // patient-1 lets dr-bob read lab results for treatment for 30 days.
     let now = std::time::SystemTime::now()

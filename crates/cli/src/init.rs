@@ -10,10 +10,10 @@
 
 use crate::identity::{Identity, IdentityFile, write_new_secret_file};
 use anyhow::{Context as _, Result, bail};
-use medchain_crypto::keys::MasterSeed;
-use medchain_node::config::validator_keys;
 use commonware_cryptography::Signer as _;
+use medchain_crypto::keys::MasterSeed;
 use medchain_node::config::NodeConfig;
+use medchain_node::config::validator_keys;
 use medchain_types::{
     Genesis, GenesisInstitution, GenesisMember, GenesisValidator, InstitutionId, InstitutionKind,
     Role,

@@ -70,6 +70,9 @@ enum Command {
     Keys(commands::KeysCommand),
     /// Show a node's view of the chain.
     Status(commands::ApiArgs),
+    /// Act as a patient: register pseudonyms.
+    #[command(subcommand)]
+    Patient(commands::PatientCommand),
     /// Record metadata on the ledger.
     #[command(subcommand)]
     Record(commands::RecordCommand),
@@ -148,6 +151,7 @@ async fn run_async(command: Command) -> Result<()> {
         }
         Command::Keys(cmd) => commands::keys(cmd),
         Command::Status(args) => commands::status(args).await,
+        Command::Patient(cmd) => commands::patient(cmd).await,
         Command::Record(cmd) => commands::record(cmd).await,
         Command::Consent(cmd) => commands::consent(cmd).await,
         Command::Access(cmd) => commands::access(cmd).await,

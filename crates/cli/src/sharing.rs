@@ -4,7 +4,10 @@
 
 use anyhow::{Context as _, Result, bail};
 use medchain_client::Client;
-use medchain_crypto::{keys::{PseudonymKeys, hpke}, umbral};
+use medchain_crypto::{
+    keys::{PseudonymKeys, hpke},
+    umbral,
+};
 use medchain_types::{
     AccountId, SealedFragment,
     api::{Proven, ValidatorInfo, ValidatorsResponse},
@@ -20,9 +23,13 @@ pub async fn grantee_pre_key(client: &Client, grantee: &AccountId) -> Result<umb
         .await
         .with_context(|| format!("{grantee} is not a registered member"))?;
     let Some(keys) = member.value.keys else {
-        bail!("{grantee} has no re-encryption key registered; ask their institution's admin to register one");
+        bail!(
+            "{grantee} has no re-encryption key registered; ask their institution's admin to register one"
+        );
     };
-    Ok(umbral::PublicKey::from_compressed_bytes(&keys.pre_public_key)?)
+    Ok(umbral::PublicKey::from_compressed_bytes(
+        &keys.pre_public_key,
+    )?)
 }
 
 /// Key fragments for `grantee_pre`, sealed one to each validator, threshold t = f+1.
@@ -52,9 +59,20 @@ pub fn sealed_fragments(
     let mut sealed = Vec::with_capacity(validators.len());
     for (kfrag, validator) in kfrags.iter().zip(validators) {
         let recipient = hpke::EncryptionPublicKey::from_bytes(&validator.encryption_key)
-            .with_context(|| format!("validator {} has an invalid encryption key", validator.account))?;
+            .with_context(|| {
+                format!(
+                    "validator {} has an invalid encryption key",
+                    validator.account
+                )
+            })?;
         let aad = validator.account.to_string();
-        let ciphertext = hpke::seal_to(&mut rand::rng(), &recipient, FRAGMENT_SEAL_INFO, aad.as_bytes(), &kfrag.to_bytes())?;
+        let ciphertext = hpke::seal_to(
+            &mut rand::rng(),
+            &recipient,
+            FRAGMENT_SEAL_INFO,
+            aad.as_bytes(),
+            &kfrag.to_bytes(),
+        )?;
         sealed.push(SealedFragment {
             validator: validator.account.clone(),
             ciphertext: ciphertext.into(),

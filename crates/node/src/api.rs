@@ -479,7 +479,7 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         tip.map_or(0, |t| t.height)
     ));
     text.push_str(&format!(
-        "# HELP medchain_committed_transactions Transactions committed since start.\n# TYPE medchain_committed_transactions counter\nmedchain_committed_transactions_total {}\n",
+        "# HELP medchain_committed_transactions_total Transactions committed since start.\n# TYPE medchain_committed_transactions_total counter\nmedchain_committed_transactions_total {}\n",
         s.handles.chain.committed_transactions()
     ));
     text.push_str(&format!(

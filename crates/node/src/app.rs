@@ -33,6 +33,13 @@ use tracing::{debug, info, warn};
 /// block is refused; within it the validator waits until its clock catches up.
 pub const BLOCK_TIMESTAMP_DRIFT_MAX_MS: u64 = 2_000;
 
+/// How long an idle leader waits for a transaction before proposing an empty block. Keeps an
+/// idle chain at about two blocks a second instead of as many as consensus can finalize, while
+/// staying well inside the leader timeout (1 s) so the round is not skipped.
+pub const EMPTY_BLOCK_INTERVAL_MS: u64 = 500;
+/// How often an idle leader looks at the mempool while waiting.
+const MEMPOOL_POLL_MS: u64 = 10;
+
 /// The ledger application driven by `commonware_glue::stateful`.
 #[derive(Clone)]
 pub struct LedgerApp {
@@ -148,6 +155,14 @@ where
         let parent = ancestry.next().await?;
         let parent = parent.inner();
         let height = parent.height.get() + 1;
+        while input.provider.is_empty()
+            && now_ms(&context.0) < parent.timestamp_ms + EMPTY_BLOCK_INTERVAL_MS
+        {
+            context
+                .0
+                .sleep(Duration::from_millis(MEMPOOL_POLL_MS))
+                .await;
+        }
         let timestamp_ms = now_ms(&context.0).max(parent.timestamp_ms + 1);
         let env = self.env(height, timestamp_ms, &context.1.leader);
 

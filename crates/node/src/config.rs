@@ -110,7 +110,8 @@ pub fn load_validator_keys(path: &Path) -> Result<PseudonymKeys, ConfigError> {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = zeroize::Zeroizing::new(hex::decode(text.trim()).map_err(|e| key_error(e.to_string()))?);
+    let bytes =
+        zeroize::Zeroizing::new(hex::decode(text.trim()).map_err(|e| key_error(e.to_string()))?);
     let seed = MasterSeed::from_slice(&bytes).map_err(|e| key_error(e.to_string()))?;
     validator_keys(&seed).map_err(|e| key_error(e.to_string()))
 }

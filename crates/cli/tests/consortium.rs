@@ -1,0 +1,252 @@
+//! End to end, as operators run it: four `medchain node` processes on 127.0.0.1 created by
+//! `medchain init`, transactions through the HTTP API and the CLI, one validator killed with
+//! SIGKILL while load runs, the chain keeps committing, the killed validator restarts and catches
+//! up, and every transaction reported committed is in the same finalized blocks on every node.
+
+use commonware_cryptography::{Signer as _, ed25519};
+use medchain_client::Client;
+use medchain_types::{AccountId, ChainId, InstitutionId, Payload, SignedTransaction, Transaction};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const VALIDATORS: usize = 4;
+const LOAD_TRANSACTIONS: u64 = 60;
+const HOSPITAL: &str = "st-mary-hospital";
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+fn medchain() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_medchain"))
+}
+
+/// Ports unlikely to collide with a `medchain up` on the defaults or another test run.
+fn base_ports() -> (u16, u16) {
+    let offset = (std::process::id() % 500) as u16 * 8;
+    (21_000 + offset, 25_000 + offset)
+}
+
+struct Node {
+    child: Child,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_node(dir: &Path, index: usize) -> Node {
+    let node_dir = dir.join(format!("validators/node-{index}"));
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(node_dir.join("node.log"))
+        .unwrap();
+    let child = medchain()
+        .args(["node", "--config"])
+        .arg(node_dir.join("node.toml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("medchain node starts");
+    Node { child }
+}
+
+async fn wait_for(what: &str, mut ready: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !ready().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn height(client: &Client) -> u64 {
+    client.status().await.map(|s| s.height).unwrap_or(0)
+}
+
+fn registration(chain_id: ChainId, seed: u64) -> SignedTransaction {
+    let key = ed25519::PrivateKey::from_seed(seed);
+    let mut pre_public_key = [0u8; 33];
+    pre_public_key[0] = 2;
+    pre_public_key[1..9].copy_from_slice(&seed.to_be_bytes());
+    SignedTransaction::sign(
+        &key,
+        Transaction {
+            chain_id,
+            sender: AccountId(key.public_key()),
+            nonce: 0,
+            payload: Payload::RegisterPseudonym {
+                institution: InstitutionId::new(HOSPITAL).unwrap(),
+                pre_public_key,
+            },
+        },
+    )
+}
+
+/// Every transaction hash in finalized blocks 1..=up_to, by block digest, as one node serves them.
+async fn committed_on(client: &Client, up_to: u64) -> BTreeMap<u64, (String, Vec<String>)> {
+    let mut blocks = BTreeMap::new();
+    for h in 1..=up_to {
+        let block = client.block(h).await.expect("finalized block is served");
+        blocks.insert(h, (block.digest, block.transaction_hashes));
+    }
+    blocks
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_validator_catches_up_and_nothing_committed_is_lost() {
+    let dir = std::env::temp_dir().join(format!("medchain-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (http, p2p) = base_ports();
+    let init = medchain()
+        .args(["init", "--validators", "4", "--data-dir"])
+        .arg(&dir)
+        .args([
+            "--http",
+            &format!("127.0.0.1:{http}"),
+            "--p2p-port",
+            &p2p.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "init failed: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+
+    let mut nodes: Vec<Option<Node>> = (0..VALIDATORS).map(|i| Some(start_node(&dir, i))).collect();
+    let clients: Vec<Client> = (0..VALIDATORS)
+        .map(|i| Client::new(&format!("http://127.0.0.1:{}", http + i as u16)).unwrap())
+        .collect();
+    for client in &clients {
+        wait_for("the first block on every validator", async || {
+            height(client).await >= 1
+        })
+        .await;
+    }
+    let chain_id: ChainId = clients[0].status().await.unwrap().chain_id.parse().unwrap();
+
+    // Load through every validator's API; kill validator 3 a third of the way through.
+    let mut submitted = Vec::new();
+    for n in 0..LOAD_TRANSACTIONS {
+        if n == LOAD_TRANSACTIONS / 3 {
+            let killed = nodes[3].take().unwrap();
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(killed.child.id() as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .unwrap();
+            drop(killed);
+        }
+        let alive = if nodes[3].is_some() {
+            VALIDATORS
+        } else {
+            VALIDATORS - 1
+        };
+        let client = &clients[n as usize % alive];
+        let tx = registration(chain_id, 10_000 + n);
+        let outcome = client.submit(&tx, false).await.expect("admitted");
+        assert_eq!(outcome.status, "pending");
+        // Transactions held only by validator 3 when it is killed may be lost with its mempool
+        // (they were never reported committed); the others must all commit.
+        if n as usize % alive != 3 {
+            submitted.push(tx.hash().to_string());
+        }
+    }
+
+    // And one through the CLI, as a patient would: a new sealed key file, then a pseudonym.
+    let key_file = dir.join("patient.key");
+    let generated = medchain()
+        .args(["keys", "generate", "--out"])
+        .arg(&key_file)
+        .env("MEDCHAIN_PASSPHRASE", "correct horse battery staple")
+        .output()
+        .unwrap();
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let cli = medchain()
+        .args(["patient", "register", "--institution", HOSPITAL, "--key"])
+        .arg(&key_file)
+        .args(["--api", &format!("http://127.0.0.1:{http}")])
+        .env("MEDCHAIN_PASSPHRASE", "correct horse battery staple")
+        .output()
+        .unwrap();
+    let cli_out = String::from_utf8_lossy(&cli.stdout).to_string();
+    assert!(
+        cli.status.success(),
+        "CLI failed: {}{cli_out}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert!(cli_out.contains("committed at height"), "{cli_out}");
+    let cli_hash = cli_out
+        .split("(transaction ")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .expect("the CLI prints the transaction hash")
+        .to_string();
+
+    // Every transaction submitted to a surviving validator commits while validator 3 is down.
+    let mut committed = BTreeSet::new();
+    wait_for("the load to commit", async || {
+        for hash in &submitted {
+            if committed.contains(hash) {
+                continue;
+            }
+            for client in &clients[..3] {
+                if let Ok(s) = client.tx_status(hash).await
+                    && s.status == "committed"
+                {
+                    committed.insert(hash.clone());
+                    break;
+                }
+            }
+        }
+        committed.len() == submitted.len()
+    })
+    .await;
+    committed.insert(cli_hash);
+
+    // Validator 3 restarts from its disk and catches up past the others' current height.
+    let target = height(&clients[0]).await;
+    nodes[3] = Some(start_node(&dir, 3));
+    wait_for("the restarted validator to catch up", async || {
+        height(&clients[3]).await >= target
+    })
+    .await;
+
+    // The same blocks, holding every committed transaction, on every validator.
+    let mut views = Vec::new();
+    for client in &clients {
+        views.push(committed_on(client, target).await);
+    }
+    for view in &views[1..] {
+        assert_eq!(
+            view, &views[0],
+            "validators serve different finalized blocks"
+        );
+    }
+    let everywhere: BTreeSet<String> = views[0]
+        .values()
+        .flat_map(|(_, txs)| txs.iter().cloned())
+        .collect();
+    let missing: Vec<_> = committed.difference(&everywhere).collect();
+    assert!(
+        missing.is_empty(),
+        "committed transactions missing from the chain: {missing:?}"
+    );
+    println!(
+        "{} transactions committed across {target} blocks, identical on all {VALIDATORS} validators",
+        committed.len()
+    );
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(PathBuf::from(&dir));
+}
