@@ -250,3 +250,155 @@ async fn killed_validator_catches_up_and_nothing_committed_is_lost() {
     drop(nodes);
     let _ = std::fs::remove_dir_all(PathBuf::from(&dir));
 }
+
+/// POSTs a raw body and returns (status, error code).
+async fn post_raw(url: &str, content_type: &str, body: Vec<u8>) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.expect("errors are JSON");
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_refuses_bad_input_with_json_errors_and_commits_nothing() {
+    let dir = std::env::temp_dir().join(format!("medchain-bad-input-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (http, p2p) = base_ports();
+    let (http, p2p) = (http + 6, p2p + 6);
+    let init = medchain()
+        .args(["init", "--validators", "1", "--data-dir"])
+        .arg(&dir)
+        .args([
+            "--http",
+            &format!("127.0.0.1:{http}"),
+            "--p2p-port",
+            &p2p.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let _node = start_node(&dir, 0);
+    let base = format!("http://127.0.0.1:{http}");
+    let client = Client::new(&base).unwrap();
+    wait_for("the first block", async || height(&client).await >= 1).await;
+    let chain_id: ChainId = client.status().await.unwrap().chain_id.parse().unwrap();
+    let tx_url = format!("{base}/v1/tx");
+    let json = |tx: &SignedTransaction| {
+        use commonware_codec::Encode as _;
+        serde_json::to_vec(&serde_json::json!({ "transaction": hex::encode(tx.encode()) })).unwrap()
+    };
+
+    // Malformed bodies and encodings.
+    assert_eq!(
+        post_raw(&tx_url, "application/json", b"{".to_vec()).await,
+        (400, "malformed".into())
+    );
+    assert_eq!(
+        post_raw(&tx_url, "text/plain", b"x".to_vec()).await.1,
+        "malformed"
+    );
+    let not_hex = br#"{"transaction":"zz"}"#.to_vec();
+    assert_eq!(
+        post_raw(&tx_url, "application/json", not_hex).await,
+        (400, "malformed".into())
+    );
+    let truncated = br#"{"transaction":"00ff"}"#.to_vec();
+    assert_eq!(
+        post_raw(&tx_url, "application/json", truncated).await,
+        (400, "malformed".into())
+    );
+    let oversized = vec![b'a'; medchain_node::api::REQUEST_BODY_MAX_BYTES + 1];
+    assert_eq!(
+        post_raw(&tx_url, "application/json", oversized).await.0,
+        413
+    );
+
+    // A bad signature, another chain's id, a replayed and a gapped nonce.
+    let good = registration(chain_id, 1);
+    let mut forged = good.clone();
+    forged.transaction.nonce = 5;
+    assert_eq!(
+        post_raw(&tx_url, "application/json", json(&forged)).await,
+        (400, "bad_signature".into())
+    );
+    let other_chain = registration(ChainId([7; 32]), 2);
+    assert_eq!(
+        post_raw(&tx_url, "application/json", json(&other_chain)).await,
+        (400, "wrong_chain".into())
+    );
+    let outcome = client.submit(&good, true).await.unwrap();
+    assert_eq!(outcome.status, "committed");
+    assert_eq!(
+        post_raw(&tx_url, "application/json", json(&good)).await.0,
+        409
+    );
+    let key = ed25519::PrivateKey::from_seed(3);
+    let gapped = SignedTransaction::sign(
+        &key,
+        Transaction {
+            chain_id,
+            sender: AccountId(key.public_key()),
+            nonce: 4,
+            payload: registration(chain_id, 3).transaction.payload,
+        },
+    );
+    assert_eq!(
+        post_raw(&tx_url, "application/json", json(&gapped)).await,
+        (409, "nonce_gap".into())
+    );
+
+    // Consent granted by a key that is not a registered patient pseudonym is refused.
+    let stranger = ed25519::PrivateKey::from_seed(11);
+    let policy = medchain_types::ConsentPolicy {
+        decision: medchain_types::Decision::Deny,
+        actors: vec![medchain_types::ConsentActor::Institution(
+            InstitutionId::new(HOSPITAL).unwrap(),
+        )],
+        actions: vec![medchain_types::ConsentAction::Access],
+        purposes: vec![medchain_types::Purpose::Treat],
+        period: medchain_types::Period {
+            start_ms: 0,
+            end_ms: u64::MAX,
+        },
+        data: medchain_types::DataScope::All,
+        exceptions: vec![],
+    };
+    let consent = SignedTransaction::sign(
+        &stranger,
+        Transaction {
+            chain_id,
+            sender: AccountId(stranger.public_key()),
+            nonce: 0,
+            payload: Payload::GrantConsent {
+                policy,
+                reencryption_fragments: vec![],
+            },
+        },
+    );
+    assert_eq!(
+        post_raw(&tx_url, "application/json", json(&consent)).await,
+        (403, "unknown_sender".into())
+    );
+
+    // Nothing refused reached the mempool or the chain.
+    assert_eq!(client.status().await.unwrap().mempool_size, 0);
+    let committed = client.status().await.unwrap().committed_transactions;
+    assert_eq!(committed, 1, "only the one valid transaction committed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
