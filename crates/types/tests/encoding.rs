@@ -358,6 +358,7 @@ account = "VALIDATOR"
 institution = "st-mary"
 p2p_address = "127.0.0.1:3000"
 http_address = "127.0.0.1:8080"
+encryption_key = "0909090909090909090909090909090909090909090909090909090909090909"
 "#;
 
 #[test]
