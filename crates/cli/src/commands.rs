@@ -9,7 +9,7 @@ use medchain_client::Client;
 use medchain_types::{
     AccountId, ChainId, ConsentId, InstitutionId, Payload, RecordId, SignedTransaction,
     Transaction,
-    api::TxStatusResponse,
+    api::{Proven, TxStatusResponse},
     codes::{ConsentAction, Decision, Purpose, RecordCategory, Role},
     consent::{ConsentActor, ConsentPolicy, DataScope, Period},
 };
@@ -337,9 +337,12 @@ pub fn parse_id<T: std::str::FromStr<Err = String>>(text: &str, what: &str) -> R
         .map_err(|e| anyhow::anyhow!("{what}: {e}"))
 }
 
-/// Parses a snake_case code (category, purpose, role) the way the JSON API spells it.
+/// Parses a code (category, purpose, role) the way the JSON API spells it, in any case:
+/// categories and roles are snake_case, HL7 purposes of use upper case.
 fn parse_code<T: serde::de::DeserializeOwned>(kind: &str, text: &str) -> Result<T> {
-    serde_json::from_value(serde_json::Value::String(text.to_lowercase()))
+    [text.to_lowercase(), text.to_uppercase()]
+        .into_iter()
+        .find_map(|spelling| serde_json::from_value(serde_json::Value::String(spelling)).ok())
         .with_context(|| format!("{text:?} is not a known {kind}"))
 }
 
@@ -564,12 +567,62 @@ pub async fn access(cmd: AccessCommand) -> Result<()> {
     let identity = identity.load()?;
     let keys = identity.member_keys()?;
     let client = Client::new(&api.api)?;
+    let record: RecordId = parse_id(&record, "--record must be a hex record id")?;
     let payload = Payload::RequestAccess {
-        record: parse_id(&record, "--record must be a hex record id")?,
+        record,
         purpose: parse_code::<Purpose>("purpose", &purpose)?,
         justification,
     };
-    report(&submit(&client, &keys.signing, payload).await?)
+    let outcome = submit(&client, &keys.signing, payload).await?;
+    report(&outcome)?;
+    if outcome.status == "committed" {
+        print_access_decision(&client, &record, &outcome.hash).await?;
+    }
+    Ok(())
+}
+
+/// Finds the ledger's decision on a committed access request in the patient's access log.
+async fn print_access_decision(client: &Client, record: &RecordId, tx_hash: &str) -> Result<()> {
+    let entry: Proven<medchain_state::RecordEntry> =
+        client.get(&format!("/v1/records/{record}")).await?;
+    let patient = entry.value.patient;
+    let first: AccessLogPage = client
+        .get(&format!("/v1/patients/{patient}/access-log?limit=1"))
+        .await?;
+    let from = first
+        .total
+        .saturating_sub(medchain_types::limits::ACCESS_LOG_PAGE_MAX_ENTRIES as u64);
+    let page: AccessLogPage = client
+        .get(&format!("/v1/patients/{patient}/access-log?from={from}"))
+        .await?;
+    let Some(decided) = page
+        .entries
+        .iter()
+        .find(|e| e.value.tx_hash.to_string() == tx_hash)
+    else {
+        bail!("the access request committed but is not in the patient's recent access log");
+    };
+    let value = &decided.value;
+    println!(
+        "decision: {} ({}){}",
+        serde_json::to_value(value.decision)?
+            .as_str()
+            .unwrap_or("?"),
+        serde_json::to_value(&value.reason)?.as_str().unwrap_or("?"),
+        if value.break_glass {
+            ", break-glass: flagged for review"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+/// A page of an access log as the API serves it.
+#[derive(serde::Deserialize)]
+struct AccessLogPage {
+    total: u64,
+    entries: Vec<Proven<medchain_state::AccessLogEntry>>,
 }
 
 pub async fn audit(cmd: AuditCommand) -> Result<()> {

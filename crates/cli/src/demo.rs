@@ -135,7 +135,9 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
         submit(client, &bob.signing, request).await?,
         "request access",
     )?;
-    println!("demo membership ready: 3 patients (pseudonyms at both hospitals), consent from patient-1 to dr-bob");
+    println!(
+        "demo membership ready: 3 patients (pseudonyms at both hospitals), consent from patient-1 to dr-bob"
+    );
     println!("  patient-1 at st-mary-hospital: pseudonym {pseudonym}");
     println!("  lab result for patient-1:      record {record}");
     Ok(())
