@@ -11,7 +11,6 @@
 use std::hint::black_box;
 use std::io;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use chacha20poly1305::ChaCha20Poly1305;
 use medchain_crypto::envelope::cipher::EnvelopeCipher;
@@ -34,37 +33,13 @@ struct Throughput {
     cpu_median: f64,
 }
 
-/// CPU time consumed by this thread, in seconds: unlike wall time it leaves out the time other
-/// processes on this shared machine hold the core, so it measures the code, per core.
-fn thread_cpu_seconds() -> f64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid, writable timespec and the clock id is a constant Linux supports.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(status, 0, "CLOCK_THREAD_CPUTIME_ID is available on Linux");
-    now.tv_sec as f64 + now.tv_nsec as f64 * 1e-9
-}
-
-fn throughput(mut work: impl FnMut()) -> Throughput {
-    let mut walls = Vec::new();
-    let mut cpus = Vec::new();
-    let started = Instant::now();
-    while walls.len() < REPETITIONS_MIN || started.elapsed() < Duration::from_millis(MEASURE_MIN_MS)
-    {
-        let (wall, cpu) = (Instant::now(), thread_cpu_seconds());
-        work();
-        cpus.push(thread_cpu_seconds() - cpu);
-        walls.push(wall.elapsed().as_secs_f64());
-    }
-    walls.sort_by(f64::total_cmp);
-    cpus.sort_by(f64::total_cmp);
+fn throughput(work: impl FnMut()) -> Throughput {
+    let timing = crate::timing::time(MEASURE_MIN_MS, REPETITIONS_MIN, work);
     let gb = BUFFER_SIZE_BYTES as f64 / 1e9;
     Throughput {
-        wall_best: gb / walls[0],
-        wall_median: gb / walls[walls.len() / 2],
-        cpu_median: gb / cpus[cpus.len() / 2],
+        wall_best: gb / timing.wall_best_s,
+        wall_median: gb / timing.wall_median_s,
+        cpu_median: gb / timing.cpu_median_s,
     }
 }
 

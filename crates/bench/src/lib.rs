@@ -7,4 +7,5 @@
 pub mod aead;
 pub mod paillier;
 pub mod ring;
+mod timing;
 pub mod umbral;

@@ -14,7 +14,8 @@
 //! inflates wall time by up to 2x); wall-clock median and best are printed beside.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+
+use crate::timing::Timing;
 
 use curve25519_dalek::{ristretto::RistrettoPoint, scalar::Scalar};
 use medchain_crypto::ring::{PreparedRing, Ring, RingSecretKey, sign, verify};
@@ -28,44 +29,8 @@ const SEED: u64 = 2026;
 const CONTEXT: &[u8] = b"study:bench";
 const MESSAGE: &[u8] = b"contribution";
 
-/// Seconds per call of `work`: median and best wall time, median thread CPU time.
-struct Timing {
-    wall_median_s: f64,
-    wall_best_s: f64,
-    cpu_median_s: f64,
-}
-
-/// CPU time consumed by this thread, in seconds: unlike wall time it leaves out the time other
-/// processes on this shared machine hold the core, so it measures the code, per core.
-fn thread_cpu_seconds() -> f64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid, writable timespec and the clock id is a constant Linux supports.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(status, 0, "CLOCK_THREAD_CPUTIME_ID is available on Linux");
-    now.tv_sec as f64 + now.tv_nsec as f64 * 1e-9
-}
-
-fn time(mut work: impl FnMut()) -> Timing {
-    let mut walls = Vec::new();
-    let mut cpus = Vec::new();
-    let started = Instant::now();
-    while walls.len() < REPETITIONS_MIN || started.elapsed() < Duration::from_millis(MEASURE_MIN_MS)
-    {
-        let (wall, cpu) = (Instant::now(), thread_cpu_seconds());
-        work();
-        cpus.push(thread_cpu_seconds() - cpu);
-        walls.push(wall.elapsed().as_secs_f64());
-    }
-    walls.sort_by(f64::total_cmp);
-    cpus.sort_by(f64::total_cmp);
-    Timing {
-        wall_median_s: walls[walls.len() / 2],
-        wall_best_s: walls[0],
-        cpu_median_s: cpus[cpus.len() / 2],
-    }
+fn time(work: impl FnMut()) -> Timing {
+    crate::timing::time(MEASURE_MIN_MS, REPETITIONS_MIN, work)
 }
 
 /// One constant-time ristretto255 variable-base scalar multiplication, in microseconds.
