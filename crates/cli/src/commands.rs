@@ -608,7 +608,7 @@ async fn print_access_decision(client: &Client, record: &RecordId, tx_hash: &str
         serde_json::to_value(value.decision)?
             .as_str()
             .unwrap_or("?"),
-        serde_json::to_value(&value.reason)?.as_str().unwrap_or("?"),
+        serde_json::to_value(value.reason)?.as_str().unwrap_or("?"),
         if value.break_glass {
             ", break-glass: flagged for review"
         } else {

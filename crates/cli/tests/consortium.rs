@@ -57,6 +57,36 @@ fn start_node(dir: &Path, index: usize) -> Node {
     Node { child }
 }
 
+/// A fresh consortium directory made by `medchain init`; returns it and the first API port.
+fn init_consortium(name: &str, validators: usize, port_offset: u16) -> (PathBuf, u16) {
+    let dir = std::env::temp_dir().join(format!("medchain-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (http, p2p) = base_ports();
+    let (http, p2p) = (http + port_offset, p2p + port_offset);
+    let init = medchain()
+        .args([
+            "init",
+            "--validators",
+            &validators.to_string(),
+            "--data-dir",
+        ])
+        .arg(&dir)
+        .args([
+            "--http",
+            &format!("127.0.0.1:{http}"),
+            "--p2p-port",
+            &p2p.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "init failed: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    (dir, http)
+}
+
 async fn wait_for(what: &str, mut ready: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + TIMEOUT;
     while !ready().await {
@@ -100,25 +130,7 @@ async fn committed_on(client: &Client, up_to: u64) -> BTreeMap<u64, (String, Vec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_validator_catches_up_and_nothing_committed_is_lost() {
-    let dir = std::env::temp_dir().join(format!("medchain-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let (http, p2p) = base_ports();
-    let init = medchain()
-        .args(["init", "--validators", "4", "--data-dir"])
-        .arg(&dir)
-        .args([
-            "--http",
-            &format!("127.0.0.1:{http}"),
-            "--p2p-port",
-            &p2p.to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "init failed: {}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    let (dir, http) = init_consortium("e2e", VALIDATORS, 0);
 
     let mut nodes: Vec<Option<Node>> = (0..VALIDATORS).map(|i| Some(start_node(&dir, i))).collect();
     let clients: Vec<Client> = (0..VALIDATORS)
@@ -248,7 +260,7 @@ async fn killed_validator_catches_up_and_nothing_committed_is_lost() {
         committed.len()
     );
     drop(nodes);
-    let _ = std::fs::remove_dir_all(PathBuf::from(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// POSTs a raw body and returns (status, error code).
@@ -273,26 +285,7 @@ async fn post_raw(url: &str, content_type: &str, body: Vec<u8>) -> (u16, String)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_refuses_bad_input_with_json_errors_and_commits_nothing() {
-    let dir = std::env::temp_dir().join(format!("medchain-bad-input-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let (http, p2p) = base_ports();
-    let (http, p2p) = (http + 6, p2p + 6);
-    let init = medchain()
-        .args(["init", "--validators", "1", "--data-dir"])
-        .arg(&dir)
-        .args([
-            "--http",
-            &format!("127.0.0.1:{http}"),
-            "--p2p-port",
-            &p2p.to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    let (dir, http) = init_consortium("bad-input", 1, VALIDATORS as u16 + 2);
     let _node = start_node(&dir, 0);
     let base = format!("http://127.0.0.1:{http}");
     let client = Client::new(&base).unwrap();
