@@ -210,6 +210,20 @@ pub enum BenchCommand {
     Ring,
     /// Envelope encryption throughput against the raw AEAD and openssl.
     Aead,
+    /// A local 4-validator consortium: sustained TPS, commit latency and memory against the
+    /// machine's Ed25519 verification limit.
+    Ledger {
+        /// Transactions in the saturating phase.
+        #[arg(long, default_value_t = 20_000)]
+        transactions: u64,
+        /// Where the benchmark consortium lives (default: a fresh temporary directory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:8300")]
+        http: std::net::SocketAddr,
+        #[arg(long, default_value_t = 7300)]
+        p2p_port: u16,
+    },
 }
 
 pub fn node(config: &Path) -> Result<()> {
@@ -643,22 +657,46 @@ pub async fn audit(cmd: AuditCommand) -> Result<()> {
 }
 
 pub async fn bench(cmd: BenchCommand) -> Result<()> {
-    // The benchmarks are CPU-bound and blocking; run them off the async runtime's workers.
-    let summaries = tokio::task::spawn_blocking(move || -> Result<Vec<String>> {
-        Ok(match cmd {
-            BenchCommand::Crypto => vec![
-                medchain_bench::paillier::run()?,
-                medchain_bench::umbral::run()?,
-                medchain_bench::ring::run()?,
-                medchain_bench::aead::run()?,
-            ],
-            BenchCommand::Paillier => vec![medchain_bench::paillier::run()?],
-            BenchCommand::Umbral => vec![medchain_bench::umbral::run()?],
-            BenchCommand::Ring => vec![medchain_bench::ring::run()?],
-            BenchCommand::Aead => vec![medchain_bench::aead::run()?],
+    // The crypto groups are CPU-bound and blocking; they run off the async runtime's workers.
+    let crypto = |groups: Vec<fn() -> Result<String>>| async move {
+        let summaries = tokio::task::spawn_blocking(move || {
+            groups
+                .into_iter()
+                .map(|run| run())
+                .collect::<Result<Vec<_>>>()
         })
-    })
-    .await??;
+        .await??;
+        Ok::<_, anyhow::Error>(summaries)
+    };
+    let summaries = match cmd {
+        BenchCommand::Crypto => {
+            crypto(vec![
+                medchain_bench::paillier::run,
+                medchain_bench::umbral::run,
+                medchain_bench::ring::run,
+                medchain_bench::aead::run,
+            ])
+            .await?
+        }
+        BenchCommand::Paillier => crypto(vec![medchain_bench::paillier::run]).await?,
+        BenchCommand::Umbral => crypto(vec![medchain_bench::umbral::run]).await?,
+        BenchCommand::Ring => crypto(vec![medchain_bench::ring::run]).await?,
+        BenchCommand::Aead => crypto(vec![medchain_bench::aead::run]).await?,
+        BenchCommand::Ledger {
+            transactions,
+            data_dir,
+            http,
+            p2p_port,
+        } => vec![
+            crate::ledger_bench::run(crate::ledger_bench::LedgerBenchOptions {
+                transactions,
+                data_dir,
+                http,
+                p2p_port,
+            })
+            .await?,
+        ],
+    };
     // Each group printed its summary line as it finished; repeat them together at the end.
     println!();
     for line in summaries {

@@ -5,6 +5,7 @@ mod commands;
 mod demo;
 mod identity;
 mod init;
+mod ledger_bench;
 mod sharing;
 mod up;
 

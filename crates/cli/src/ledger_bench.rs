@@ -1,0 +1,328 @@
+//! `medchain bench ledger`: drives signed transactions into a local 4-validator consortium (real
+//! `medchain node` processes on 127.0.0.1) and reports sustained committed TPS, commit latency
+//! at half that rate, and the validators' peak memory, against the machine's own limit measured
+//! in the same run: Ed25519 single verifications per second on all cores, divided by the number
+//! of validators (every validator verifies every transaction).
+//!
+//! Envelope: on this 2-core machine the four validators, the load generator and the API share
+//! two cores, so the CPU bound is signature checks (admission + execution on each validator)
+//! plus state writes; the network is loopback and the disk sees a few hundred bytes per
+//! transaction per validator.
+
+use crate::init::{self, Layout};
+use anyhow::{Context as _, Result, bail};
+use commonware_cryptography::{Signer as _, Verifier as _, ed25519};
+use medchain_client::Client;
+use medchain_types::{AccountId, ChainId, InstitutionId, Payload, SignedTransaction, Transaction};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::sync::Mutex;
+
+const VALIDATORS: usize = 4;
+/// Requests in flight at once from the load generator.
+const SUBMITTERS: usize = 64;
+/// How long the reference measurement runs on each core.
+const REFERENCE_MS: u64 = 2_000;
+/// How long the paced (half-rate) latency phase runs.
+const PACED_PHASE_MS: u64 = 10_000;
+const HOSPITAL: &str = "st-mary-hospital";
+
+pub struct LedgerBenchOptions {
+    pub transactions: u64,
+    pub data_dir: Option<PathBuf>,
+    pub http: SocketAddr,
+    pub p2p_port: u16,
+}
+
+struct Nodes(Vec<Child>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Ed25519 single verifications per second on all cores (commonware's implementation, the one
+/// the ledger uses).
+fn verification_limit_per_second() -> f64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let handles: Vec<_> = (0..cores)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let key = ed25519::PrivateKey::from_seed(i as u64);
+                let public = key.public_key();
+                let message = [7u8; 200];
+                let signature = key.sign(b"medchain/bench", &message);
+                let started = Instant::now();
+                let mut count = 0u64;
+                while started.elapsed() < Duration::from_millis(REFERENCE_MS) {
+                    assert!(public.verify(b"medchain/bench", &message, &signature));
+                    count += 1;
+                }
+                count as f64 / started.elapsed().as_secs_f64()
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
+}
+
+fn registrations(chain_id: ChainId, first: u64, count: u64) -> Vec<SignedTransaction> {
+    (first..first + count)
+        .map(|seed| {
+            let key = ed25519::PrivateKey::from_seed(seed);
+            let mut pre_public_key = [0u8; 33];
+            pre_public_key[0] = 2;
+            pre_public_key[1..9].copy_from_slice(&seed.to_be_bytes());
+            SignedTransaction::sign(
+                &key,
+                Transaction {
+                    chain_id,
+                    sender: AccountId(key.public_key()),
+                    nonce: 0,
+                    payload: Payload::RegisterPseudonym {
+                        institution: InstitutionId::new(HOSPITAL).expect("valid slug"),
+                        pre_public_key,
+                    },
+                },
+            )
+        })
+        .collect()
+}
+
+/// Submission instants by transaction hash, and commit instants as blocks are observed.
+#[derive(Default)]
+struct Ledgerbook {
+    submitted: HashMap<String, Instant>,
+    committed: HashMap<String, Instant>,
+}
+
+/// Follows finalized blocks on one validator, recording when each transaction was first seen.
+async fn follow(
+    client: Client,
+    book: Arc<Mutex<Ledgerbook>>,
+    until: u64,
+    mut next_height: u64,
+) -> Result<()> {
+    loop {
+        let height = client.status().await?.height;
+        while next_height <= height {
+            let block = client.block(next_height).await?;
+            let now = Instant::now();
+            let mut book = book.lock().await;
+            for hash in block.transaction_hashes {
+                book.committed.entry(hash).or_insert(now);
+            }
+            next_height += 1;
+        }
+        if book.lock().await.committed.len() as u64 >= until {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Submits `txs` with `SUBMITTERS` requests in flight, optionally paced to `rate` per second.
+async fn submit_all(
+    clients: &[Client],
+    txs: Vec<SignedTransaction>,
+    rate: Option<f64>,
+    book: Arc<Mutex<Ledgerbook>>,
+) -> Result<()> {
+    let queue = Arc::new(Mutex::new(txs.into_iter().enumerate().collect::<Vec<_>>()));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..SUBMITTERS {
+        let client = clients[worker % clients.len()].clone();
+        let queue = queue.clone();
+        let book = book.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some((index, tx)) = queue.lock().await.pop() else {
+                    return Ok::<_, anyhow::Error>(());
+                };
+                if let Some(rate) = rate {
+                    let due = started + Duration::from_secs_f64(index as f64 / rate);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                book.lock()
+                    .await
+                    .submitted
+                    .insert(tx.hash().to_string(), Instant::now());
+                client
+                    .submit(&tx, false)
+                    .await
+                    .context("a benchmark transaction was refused")?;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Peak resident memory of a process in MiB (VmHWM), 0 if unknown.
+fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+pub async fn run(options: LedgerBenchOptions) -> Result<String> {
+    println!(
+        "reference: Ed25519 single verifications on all cores for {} ms...",
+        REFERENCE_MS
+    );
+    let verifications = tokio::task::spawn_blocking(verification_limit_per_second).await?;
+    let limit_tps = verifications / VALIDATORS as f64;
+    println!(
+        "  {verifications:.0} verifications/s -> limit {limit_tps:.0} TPS for {VALIDATORS} validators"
+    );
+
+    let dir = options.data_dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("medchain-bench-{}", std::process::id()))
+    });
+    if dir.exists() {
+        bail!(
+            "{} exists; the ledger benchmark needs a fresh directory",
+            dir.display()
+        );
+    }
+    init::create(
+        &dir,
+        VALIDATORS,
+        options.http,
+        options.p2p_port,
+        "medchain-bench",
+    )?;
+    let layout = Layout::new(&dir);
+    let exe = std::env::current_exe()?;
+    let mut nodes = Nodes(Vec::new());
+    for i in 0..VALIDATORS {
+        let log = std::fs::File::create(layout.node_log(i))?;
+        nodes.0.push(
+            Command::new(&exe)
+                .args(["node", "--config"])
+                .arg(layout.node_config(i))
+                .env("RUST_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()?,
+        );
+    }
+    let clients: Vec<Client> = (0..VALIDATORS)
+        .map(|i| {
+            init::addresses(options.http, options.p2p_port, i)
+                .and_then(|(_, http)| Ok(Client::new(&format!("http://{http}"))?))
+        })
+        .collect::<Result<_>>()?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for client in &clients {
+        while !matches!(client.status().await, Ok(s) if s.height >= 1) {
+            if Instant::now() > deadline {
+                bail!(
+                    "the benchmark consortium did not start; see {}",
+                    dir.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let chain_id: ChainId =
+        crate::commands::parse_id(&clients[0].status().await?.chain_id, "chain id")?;
+
+    // Phase 1: saturate.
+    println!("signing {} transactions...", options.transactions);
+    let txs = tokio::task::spawn_blocking(move || {
+        registrations(chain_id, 1_000_000, options.transactions)
+    })
+    .await?;
+    let book = Arc::new(Mutex::new(Ledgerbook::default()));
+    let start_height = clients[0].status().await?.height + 1;
+    let follower = tokio::spawn(follow(
+        clients[0].clone(),
+        book.clone(),
+        options.transactions,
+        start_height,
+    ));
+    let started = Instant::now();
+    submit_all(&clients, txs, None, book.clone()).await?;
+    follower.await??;
+    let elapsed = started.elapsed().as_secs_f64();
+    let tps = options.transactions as f64 / elapsed;
+    println!(
+        "saturated: {} committed in {elapsed:.1} s = {tps:.0} TPS",
+        options.transactions
+    );
+
+    // Phase 2: half the sustained rate, for latency.
+    let rate = (tps / 2.0).max(1.0);
+    let paced = ((rate * PACED_PHASE_MS as f64 / 1000.0) as u64).max(10);
+    let txs =
+        tokio::task::spawn_blocking(move || registrations(chain_id, 50_000_000, paced)).await?;
+    let book = Arc::new(Mutex::new(Ledgerbook::default()));
+    let start_height = clients[0].status().await?.height + 1;
+    let follower = tokio::spawn(follow(
+        clients[0].clone(),
+        book.clone(),
+        paced,
+        start_height,
+    ));
+    submit_all(&clients, txs, Some(rate), book.clone()).await?;
+    follower.await??;
+    let book = book.lock().await;
+    let mut latencies: Vec<f64> = book
+        .submitted
+        .iter()
+        .filter_map(|(hash, at)| {
+            book.committed
+                .get(hash)
+                .map(|c| c.duration_since(*at).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
+    println!(
+        "paced at {rate:.0} TPS: commit latency p50 {p50:.0} ms, p99 {p99:.0} ms over {} transactions",
+        latencies.len()
+    );
+
+    let rss = nodes
+        .0
+        .iter()
+        .map(|c| peak_rss_mb(c.id()))
+        .fold(0.0, f64::max);
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(format!(
+        "ledger tps={tps:.0} limit_tps={limit_tps:.0} ratio={:.3} p50_ms={p50:.0} p99_ms={p99:.0} rss_mb={rss:.0}",
+        tps / limit_tps
+    ))
+}
