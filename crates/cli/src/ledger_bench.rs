@@ -137,7 +137,12 @@ async fn submit_all(
     rate: Option<f64>,
     book: Arc<Mutex<Ledgerbook>>,
 ) -> Result<()> {
-    let queue = Arc::new(Mutex::new(txs.into_iter().enumerate().collect::<Vec<_>>()));
+    // First in, first out: the pacing below gives each transaction its due time by position.
+    let queue = Arc::new(Mutex::new(
+        txs.into_iter()
+            .enumerate()
+            .collect::<std::collections::VecDeque<_>>(),
+    ));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..SUBMITTERS {
@@ -146,7 +151,7 @@ async fn submit_all(
         let book = book.clone();
         tasks.push(tokio::spawn(async move {
             loop {
-                let Some((index, tx)) = queue.lock().await.pop() else {
+                let Some((index, tx)) = queue.lock().await.pop_front() else {
                     return Ok::<_, anyhow::Error>(());
                 };
                 if let Some(rate) = rate {
