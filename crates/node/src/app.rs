@@ -175,6 +175,11 @@ where
             .select(limits::BLOCK_TRANSACTIONS_MAX, limits::BLOCK_SIZE_MAX_BYTES);
         let built = build_block(&mut store, &env, candidates).await;
         for (hash, error) in built.rejected {
+            // A replayed nonce here usually means the transaction is already in an ancestor
+            // that is not final yet; its finalization settles it (committed, or superseded).
+            if matches!(error, medchain_state::TxError::NonceReplayed { .. }) {
+                continue;
+            }
             debug!(%hash, code = error.code(), "transaction dropped while building a block");
             input
                 .provider

@@ -164,6 +164,7 @@ impl Mempool {
     /// obsolete.
     pub fn committed(&self, height: u64, transactions: &[SignedTransaction]) {
         let mut inner = self.lock();
+        let mut superseded = Vec::new();
         for tx in transactions {
             let sender_id = &tx.transaction.sender;
             let nonce = tx.transaction.nonce;
@@ -173,14 +174,25 @@ impl Mempool {
                 // Everything at or below the committed nonce is done: this transaction, or a
                 // conflicting one signed with the same nonce that can never execute now.
                 let keep = sender.waiting.split_off(&(nonce + 1));
-                removed = sender.waiting.len();
-                sender.waiting = keep;
+                let done = std::mem::replace(&mut sender.waiting, keep);
+                removed = done.len();
+                superseded.extend(done.values().map(|t| t.hash()).filter(|h| *h != tx.hash()));
                 if sender.waiting.is_empty() {
                     inner.senders.remove(sender_id);
                 }
             }
             inner.pending = inner.pending.saturating_sub(removed);
             inner.record(tx.hash(), TxStatus::Committed { height });
+        }
+        for hash in superseded {
+            inner.record(
+                hash,
+                TxStatus::Rejected {
+                    code: "nonce_replayed".into(),
+                    message: "another transaction with the same sender and nonce committed first"
+                        .into(),
+                },
+            );
         }
     }
 
@@ -230,5 +242,107 @@ impl Inner {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_cryptography::{Signer as _, ed25519};
+    use medchain_types::{ChainId, InstitutionId, Payload, Transaction};
+
+    fn tx(sender_seed: u64, nonce: u64, institution: &str) -> SignedTransaction {
+        let key = ed25519::PrivateKey::from_seed(sender_seed);
+        SignedTransaction::sign(
+            &key,
+            Transaction {
+                chain_id: ChainId([1; 32]),
+                sender: AccountId(key.public_key()),
+                nonce,
+                payload: Payload::SetEmergencyAccess {
+                    institution: InstitutionId::new(institution).unwrap(),
+                    enabled: true,
+                },
+            },
+        )
+    }
+
+    #[test]
+    fn nonces_must_follow_the_ledger_and_the_waiting_transactions() {
+        let pool = Mempool::new();
+        assert_eq!(pool.insert(tx(1, 3, "aaa"), 3), Ok(()));
+        assert_eq!(pool.insert(tx(1, 4, "aaa"), 3), Ok(()));
+        assert_eq!(
+            pool.insert(tx(1, 3, "bbb"), 3),
+            Err(MempoolError::NonceReplayed { got: 3, next: 5 })
+        );
+        assert_eq!(
+            pool.insert(tx(1, 7, "aaa"), 3),
+            Err(MempoolError::NonceGap { got: 7, next: 5 })
+        );
+        assert_eq!(
+            pool.insert(tx(1, 4, "aaa"), 3),
+            Err(MempoolError::AlreadyPending(tx(1, 4, "aaa").hash()))
+        );
+        assert_eq!(pool.len(), 2);
+    }
+
+    #[test]
+    fn one_sender_cannot_hold_more_than_its_share() {
+        let pool = Mempool::new();
+        for nonce in 0..MEMPOOL_PER_SENDER_MAX_TRANSACTIONS as u64 {
+            pool.insert(tx(1, nonce, "aaa"), 0).unwrap();
+        }
+        let next = MEMPOOL_PER_SENDER_MAX_TRANSACTIONS as u64;
+        assert_eq!(
+            pool.insert(tx(1, next, "aaa"), 0),
+            Err(MempoolError::SenderFull)
+        );
+        assert_eq!(
+            pool.insert(tx(2, 0, "aaa"), 0),
+            Ok(()),
+            "other senders are unaffected"
+        );
+    }
+
+    #[test]
+    fn selection_takes_senders_in_turn_and_each_in_nonce_order() {
+        let pool = Mempool::new();
+        for nonce in 0..3 {
+            pool.insert(tx(1, nonce, "aaa"), 0).unwrap();
+        }
+        pool.insert(tx(2, 0, "aaa"), 0).unwrap();
+        let chosen = pool.select(3, usize::MAX);
+        assert_eq!(chosen.len(), 3);
+        let from_one: Vec<u64> = chosen
+            .iter()
+            .filter(|t| t.transaction.sender == tx(1, 0, "aaa").transaction.sender)
+            .map(|t| t.transaction.nonce)
+            .collect();
+        assert_eq!(
+            from_one,
+            vec![0, 1],
+            "sender 2 got its turn before sender 1's third"
+        );
+        assert_eq!(pool.select(10, 0).len(), 0, "the byte budget is respected");
+    }
+
+    #[test]
+    fn a_commit_settles_the_transaction_and_supersedes_conflicting_ones() {
+        let pool = Mempool::new();
+        let first = tx(1, 0, "aaa");
+        pool.insert(first.clone(), 0).unwrap();
+        pool.insert(tx(1, 1, "aaa"), 0).unwrap();
+        let conflicting = tx(1, 0, "bbb");
+        pool.committed(7, std::slice::from_ref(&conflicting));
+        assert_eq!(
+            pool.status(&conflicting.hash()),
+            Some(TxStatus::Committed { height: 7 })
+        );
+        assert!(
+            matches!(pool.status(&first.hash()), Some(TxStatus::Rejected { code, .. }) if code == "nonce_replayed")
+        );
+        assert_eq!(pool.len(), 1, "the later nonce still waits");
+        assert_eq!(pool.expected_nonce(&first.transaction.sender, 1), 2);
     }
 }
