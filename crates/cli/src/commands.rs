@@ -196,6 +196,34 @@ pub enum AuditCommand {
         #[arg(long, default_value = ".medchain/genesis.toml")]
         genesis: PathBuf,
     },
+    /// Verify a record's metadata with its Merkle proof against a finalized block.
+    Record {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = ".medchain/genesis.toml")]
+        genesis: PathBuf,
+    },
+    /// Verify a consent with its Merkle proof against a finalized block.
+    Consent {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = ".medchain/genesis.toml")]
+        genesis: PathBuf,
+    },
+    /// List every access to a pseudonym's records, each entry verified with its proof.
+    AccessLog {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The patient's pseudonym (hex account).
+        #[arg(long)]
+        patient: String,
+        #[arg(long, default_value = ".medchain/genesis.toml")]
+        genesis: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -637,23 +665,126 @@ async fn print_access_decision(client: &Client, record: &RecordId, tx_hash: &str
 struct AccessLogPage {
     total: u64,
     entries: Vec<Proven<medchain_state::AccessLogEntry>>,
+    next: Option<u64>,
 }
 
 pub async fn audit(cmd: AuditCommand) -> Result<()> {
-    let AuditCommand::Block {
-        api,
-        height,
-        genesis,
-    } = cmd;
-    let genesis = medchain_node::config::load_genesis(&genesis)?;
-    let client = Client::new(&api.api)?;
-    let response = client.block(height).await?;
-    let verified = medchain_node::verify::finalized_block(&genesis, &response)?;
-    println!(
-        "block {height} is final: digest {}, state root {}, certified by {} of {} validators",
-        verified.digest, verified.state_root, verified.signers, verified.validators
-    );
+    match cmd {
+        AuditCommand::Block {
+            api,
+            height,
+            genesis,
+        } => {
+            let genesis = medchain_node::config::load_genesis(&genesis)?;
+            let client = Client::new(&api.api)?;
+            let response = client.block(height).await?;
+            let verified = medchain_node::verify::finalized_block(&genesis, &response)?;
+            println!(
+                "block {height} is final: digest {}, state root {}, certified by {} of {} validators",
+                verified.digest, verified.state_root, verified.signers, verified.validators
+            );
+        }
+        AuditCommand::Record { api, id, genesis } => {
+            let genesis = medchain_node::config::load_genesis(&genesis)?;
+            let client = Client::new(&api.api)?;
+            let id: RecordId = parse_id(&id, "--id must be a hex record id")?;
+            let proven: Proven<medchain_state::RecordEntry> =
+                client.get(&format!("/v1/records/{id}")).await?;
+            let block = client.block(proven.proof.height).await?;
+            let record = medchain_node::verify::proven_value(
+                &genesis,
+                &block,
+                &medchain_state::keys::record(&id),
+                &proven,
+            )?;
+            println!("{}", serde_json::to_string_pretty(&record)?);
+            println!(
+                "verified: proven in the state of finalized block {}",
+                block.height
+            );
+        }
+        AuditCommand::Consent { api, id, genesis } => {
+            let genesis = medchain_node::config::load_genesis(&genesis)?;
+            let client = Client::new(&api.api)?;
+            let id: ConsentId = parse_id(&id, "--id must be a hex consent id")?;
+            let proven: Proven<medchain_state::ConsentEntry> =
+                client.get(&format!("/v1/consents/{id}")).await?;
+            let block = client.block(proven.proof.height).await?;
+            let consent = medchain_node::verify::proven_value(
+                &genesis,
+                &block,
+                &medchain_state::keys::consent(&id),
+                &proven,
+            )?;
+            println!("{}", serde_json::to_string_pretty(&consent)?);
+            println!(
+                "verified: proven in the state of finalized block {}",
+                block.height
+            );
+        }
+        AuditCommand::AccessLog {
+            api,
+            patient,
+            genesis,
+        } => {
+            let genesis = medchain_node::config::load_genesis(&genesis)?;
+            let client = Client::new(&api.api)?;
+            let patient: AccountId = parse_id(&patient, "--patient must be a hex pseudonym")?;
+            audit_access_log(&client, &genesis, &patient).await?;
+        }
+    }
     Ok(())
+}
+
+/// Prints every access-log entry of a pseudonym, each verified against a finalized block.
+async fn audit_access_log(
+    client: &Client,
+    genesis: &medchain_types::Genesis,
+    patient: &AccountId,
+) -> Result<()> {
+    let mut from = 0;
+    let mut blocks = std::collections::HashMap::new();
+    loop {
+        let page: AccessLogPage = client
+            .get(&format!("/v1/patients/{patient}/access-log?from={from}"))
+            .await?;
+        for entry in &page.entries {
+            let height = entry.proof.height;
+            if !blocks.contains_key(&height) {
+                blocks.insert(height, client.block(height).await?);
+            }
+            let key = medchain_state::keys::access_log(patient, entry.value.sequence);
+            let value =
+                medchain_node::verify::proven_value(genesis, &blocks[&height], &key, entry)?;
+            println!(
+                "#{} height {} {} {} purpose {} -> {} ({}){}",
+                value.sequence,
+                value.height,
+                value.requester,
+                value.record,
+                serde_json::to_value(value.purpose)?.as_str().unwrap_or("?"),
+                serde_json::to_value(value.decision)?
+                    .as_str()
+                    .unwrap_or("?"),
+                serde_json::to_value(value.reason)?.as_str().unwrap_or("?"),
+                if value.break_glass {
+                    " BREAK-GLASS"
+                } else {
+                    ""
+                }
+            );
+        }
+        match page.next {
+            Some(next) => from = next,
+            None => {
+                println!(
+                    "{} accesses, every entry verified against a finalized block",
+                    page.total
+                );
+                return Ok(());
+            }
+        }
+    }
 }
 
 pub async fn bench(cmd: BenchCommand) -> Result<()> {

@@ -495,7 +495,20 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         title = "medchain API",
         description = "A consortium ledger for medical record sharing."
     ),
-    paths(status, submit, tx_status, next_nonce, block_at, validators),
+    paths(
+        status,
+        submit,
+        tx_status,
+        next_nonce,
+        block_at,
+        validators,
+        queries::record,
+        queries::consent,
+        queries::pseudonym,
+        queries::member,
+        queries::institution,
+        queries::access_log
+    ),
     components(schemas(
         ErrorBody,
         ErrorDetail,
@@ -549,4 +562,33 @@ pub fn router(state: ApiState) -> Router {
 pub async fn serve(listen: SocketAddr, state: ApiState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     axum::serve(listener, router(state)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openapi_describes_every_v1_route() {
+        let doc = ApiDoc::openapi();
+        for path in [
+            "/v1/status",
+            "/v1/tx",
+            "/v1/tx/{hash}",
+            "/v1/accounts/{account}/nonce",
+            "/v1/validators",
+            "/v1/blocks/{height}",
+            "/v1/records/{id}",
+            "/v1/consents/{id}",
+            "/v1/patients/{pseudonym}",
+            "/v1/patients/{pseudonym}/access-log",
+            "/v1/members/{account}",
+            "/v1/institutions/{id}",
+        ] {
+            assert!(
+                doc.paths.paths.contains_key(path),
+                "{path} is missing from the OpenAPI document"
+            );
+        }
+    }
 }

@@ -18,7 +18,7 @@ use commonware_storage::{mmr, qmdb::current::unordered::proof::constant::KeyValu
 use medchain_state::keys;
 use medchain_types::{
     AccountId, ConsentId, InstitutionId, RecordId,
-    api::{Proven, StateProof},
+    api::{ErrorBody, Proven, StateProof},
 };
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -119,6 +119,8 @@ fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/v1/records/{id}", params(("id" = String, Path, description = "record id, hex")),
+    responses((status = 200, body = Proven<medchain_state::RecordEntry>), (status = 404, body = ErrorBody)))]
 pub async fn record(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -127,6 +129,8 @@ pub async fn record(
     proven_one(&state, keys::record(&id), "record").await
 }
 
+#[utoipa::path(get, path = "/v1/consents/{id}", params(("id" = String, Path, description = "consent id, hex")),
+    responses((status = 200, body = Proven<medchain_state::ConsentEntry>), (status = 404, body = ErrorBody)))]
 pub async fn consent(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -135,6 +139,8 @@ pub async fn consent(
     proven_one(&state, keys::consent(&id), "consent").await
 }
 
+#[utoipa::path(get, path = "/v1/patients/{pseudonym}", params(("pseudonym" = String, Path, description = "pseudonym account, hex")),
+    responses((status = 200, body = Proven<medchain_state::PseudonymEntry>), (status = 404, body = ErrorBody)))]
 pub async fn pseudonym(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -143,6 +149,8 @@ pub async fn pseudonym(
     proven_one(&state, keys::pseudonym(&id), "pseudonym").await
 }
 
+#[utoipa::path(get, path = "/v1/members/{account}", params(("account" = String, Path, description = "member account, hex")),
+    responses((status = 200, body = Proven<medchain_state::MemberEntry>), (status = 404, body = ErrorBody)))]
 pub async fn member(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -151,6 +159,8 @@ pub async fn member(
     proven_one(&state, keys::member(&id), "member").await
 }
 
+#[utoipa::path(get, path = "/v1/institutions/{id}", params(("id" = String, Path, description = "institution slug")),
+    responses((status = 200, body = Proven<medchain_state::InstitutionEntry>), (status = 404, body = ErrorBody)))]
 pub async fn institution(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -183,6 +193,8 @@ pub struct AccessLogResponse {
     pub next: Option<u64>,
 }
 
+#[utoipa::path(get, path = "/v1/patients/{pseudonym}/access-log", params(("pseudonym" = String, Path, description = "pseudonym account, hex"), PageParams),
+    responses((status = 200, body = AccessLogResponse), (status = 400, body = ErrorBody)))]
 pub async fn access_log(
     State(state): State<ApiState>,
     Path(id): Path<String>,

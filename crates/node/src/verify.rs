@@ -99,3 +99,60 @@ pub fn finalized_block(
         block,
     })
 }
+
+/// Why a served value is not accepted as the ledger's.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofError {
+    #[error("the block the proof refers to is not final: {0}")]
+    Block(#[from] VerifyError),
+    #[error("the proof is for state root {proof} but finalized block {height} has {block}")]
+    RootMismatch {
+        proof: String,
+        block: String,
+        height: u64,
+    },
+    #[error("the proof is for another state key than the one asked for")]
+    WrongKey,
+    #[error("the Merkle proof does not verify against the block's state root")]
+    BadProof,
+    #[error("the served value does not decode: {0}")]
+    MalformedValue(String),
+    #[error("the served JSON differs from the proven bytes: the node misreported the value")]
+    ValueMismatch,
+}
+
+/// Checks that `proven` is the current value of `state_key` in the state committed by the
+/// finalized `block` (whose certificate is checked against the genesis validators), and
+/// returns the value decoded from the proven bytes (never from the node's JSON).
+pub fn proven_value<T>(
+    genesis: &Genesis,
+    block: &BlockResponse,
+    state_key: &[u8],
+    proven: &medchain_types::api::Proven<T>,
+) -> Result<T, ProofError>
+where
+    T: commonware_codec::Read<Cfg = ()> + PartialEq,
+{
+    let verified = finalized_block(genesis, block)?;
+    let proof = &proven.proof;
+    if proof.state_root != verified.state_root || proof.height != block.height {
+        return Err(ProofError::RootMismatch {
+            proof: proof.state_root.clone(),
+            block: verified.state_root,
+            height: block.height,
+        });
+    }
+    if proof.state_key != hex::encode(state_key) {
+        return Err(ProofError::WrongKey);
+    }
+    if !crate::queries::verify_state_proof(proof, &verified.block.state_root) {
+        return Err(ProofError::BadProof);
+    }
+    let bytes = hex::decode(&proof.value).map_err(|e| ProofError::MalformedValue(e.to_string()))?;
+    let value = T::decode(commonware_codec::Copying(bytes.as_slice()))
+        .map_err(|e| ProofError::MalformedValue(e.to_string()))?;
+    if value != proven.value {
+        return Err(ProofError::ValueMismatch);
+    }
+    Ok(value)
+}
