@@ -750,12 +750,14 @@ async fn audit_access_log(
             .await?;
         for entry in &page.entries {
             let height = entry.proof.height;
-            if !blocks.contains_key(&height) {
-                blocks.insert(height, client.block(height).await?);
-            }
+            let block = match blocks.entry(height) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(client.block(height).await?)
+                }
+            };
             let key = medchain_state::keys::access_log(patient, entry.value.sequence);
-            let value =
-                medchain_node::verify::proven_value(genesis, &blocks[&height], &key, entry)?;
+            let value = medchain_node::verify::proven_value(genesis, block, &key, entry)?;
             println!(
                 "#{} height {} {} {} purpose {} -> {} ({}){}",
                 value.sequence,
