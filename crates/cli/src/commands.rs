@@ -685,42 +685,26 @@ pub async fn audit(cmd: AuditCommand) -> Result<()> {
             );
         }
         AuditCommand::Record { api, id, genesis } => {
-            let genesis = medchain_node::config::load_genesis(&genesis)?;
-            let client = Client::new(&api.api)?;
             let id: RecordId = parse_id(&id, "--id must be a hex record id")?;
-            let proven: Proven<medchain_state::RecordEntry> =
-                client.get(&format!("/v1/records/{id}")).await?;
-            let block = client.block(proven.proof.height).await?;
-            let record = medchain_node::verify::proven_value(
+            let path = format!("/v1/records/{id}");
+            audit_proven::<medchain_state::RecordEntry>(
+                &api,
                 &genesis,
-                &block,
+                &path,
                 &medchain_state::keys::record(&id),
-                &proven,
-            )?;
-            println!("{}", serde_json::to_string_pretty(&record)?);
-            println!(
-                "verified: proven in the state of finalized block {}",
-                block.height
-            );
+            )
+            .await?;
         }
         AuditCommand::Consent { api, id, genesis } => {
-            let genesis = medchain_node::config::load_genesis(&genesis)?;
-            let client = Client::new(&api.api)?;
             let id: ConsentId = parse_id(&id, "--id must be a hex consent id")?;
-            let proven: Proven<medchain_state::ConsentEntry> =
-                client.get(&format!("/v1/consents/{id}")).await?;
-            let block = client.block(proven.proof.height).await?;
-            let consent = medchain_node::verify::proven_value(
+            let path = format!("/v1/consents/{id}");
+            audit_proven::<medchain_state::ConsentEntry>(
+                &api,
                 &genesis,
-                &block,
+                &path,
                 &medchain_state::keys::consent(&id),
-                &proven,
-            )?;
-            println!("{}", serde_json::to_string_pretty(&consent)?);
-            println!(
-                "verified: proven in the state of finalized block {}",
-                block.height
-            );
+            )
+            .await?;
         }
         AuditCommand::AccessLog {
             api,
@@ -733,6 +717,28 @@ pub async fn audit(cmd: AuditCommand) -> Result<()> {
             audit_access_log(&client, &genesis, &patient).await?;
         }
     }
+    Ok(())
+}
+
+/// Fetches one proven ledger value, verifies it against the finalized block it names and the
+/// genesis validators, and prints it.
+async fn audit_proven<T>(api: &ApiArgs, genesis: &Path, path: &str, state_key: &[u8]) -> Result<()>
+where
+    T: commonware_codec::Read<Cfg = ()>
+        + PartialEq
+        + serde::Serialize
+        + serde::de::DeserializeOwned,
+{
+    let genesis = medchain_node::config::load_genesis(genesis)?;
+    let client = Client::new(&api.api)?;
+    let proven: Proven<T> = client.get(path).await?;
+    let block = client.block(proven.proof.height).await?;
+    let value = medchain_node::verify::proven_value(&genesis, &block, state_key, &proven)?;
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    println!(
+        "verified: proven in the state of finalized block {}",
+        block.height
+    );
     Ok(())
 }
 

@@ -103,7 +103,7 @@ pub fn finalized_block(
 /// Why a served value is not accepted as the ledger's.
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError {
-    #[error("the block the proof refers to is not final: {0}")]
+    #[error("the block the proof refers to is not final")]
     Block(#[from] VerifyError),
     #[error("the proof is for state root {proof} but finalized block {height} has {block}")]
     RootMismatch {
