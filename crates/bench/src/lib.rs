@@ -6,6 +6,7 @@
 
 pub mod aead;
 pub mod paillier;
+mod peer;
 pub mod ring;
 mod timing;
 pub mod umbral;

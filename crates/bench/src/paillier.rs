@@ -17,9 +17,6 @@
 //!   under a millisecond; verifying a share's proof costs one ~4400-bit exponentiation mod n² plus
 //!   ~1100 table multiplications for v^z (fixed-base table built once per key).
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -29,7 +26,7 @@ use medchain_crypto::paillier::threshold::{
 use medchain_crypto::paillier::{Ciphertext, FixedPoint, Integer, PublicKey, SecretKey, keygen};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const MODULUS_BITS: u32 = 2048;
 const SEED: u64 = 0x00c0_ffee_2026;
@@ -226,17 +223,7 @@ fn measure_variable_time_crt(
 
 /// phe's per-operation times on the same key, from `bench/peers/paillier_phe_bench.py`.
 fn measure_phe(sk: &SecretKey) -> anyhow::Result<Timings> {
-    let root = repo_root()?;
-    let setup = Command::new(root.join("scripts/py-peers.sh"))
-        .output()
-        .context("running scripts/py-peers.sh (needs python3 with venv)")?;
-    if !setup.status.success() {
-        bail!(
-            "scripts/py-peers.sh failed: {}",
-            String::from_utf8_lossy(&setup.stderr)
-        );
-    }
-    let python = String::from_utf8(setup.stdout)?.trim().to_owned();
+    let python = crate::peer::python()?;
     let (p, q) = sk.primes();
     let hex = |x: &Integer| format!("0x{}", x.to_string_radix(16));
     let request = json!({
@@ -245,26 +232,7 @@ fn measure_phe(sk: &SecretKey) -> anyhow::Result<Timings> {
         "decryptions": PHE_DECRYPTIONS_COUNT,
         "additions": PHE_ADDITIONS_COUNT,
     });
-    let mut child = Command::new(&python)
-        .arg(root.join("bench/peers/paillier_phe_bench.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {python}"))?;
-    child
-        .stdin
-        .take()
-        .context("peer stdin")?
-        .write_all(request.to_string().as_bytes())?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        bail!(
-            "phe benchmark failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let answer: Value = serde_json::from_slice(&out.stdout)?;
+    let answer = crate::peer::ask(&python, "paillier_phe_bench.py", &[], &request)?;
     if answer["gmpy2"].as_bool() != Some(true) {
         bail!(
             "phe runs without gmpy2, an unfair reference: check bench/peers/requirements-paillier.txt"
@@ -282,18 +250,6 @@ fn measure_phe(sk: &SecretKey) -> anyhow::Result<Timings> {
         mulmod_s: field("gmpy2_mulmod_s")?,
         powmod_p2_s: field("gmpy2_powmod_p2_s")?,
     })
-}
-
-/// The repository root: the first ancestor of the working directory holding
-/// `scripts/py-peers.sh`, else the checkout this crate was built from.
-fn repo_root() -> anyhow::Result<PathBuf> {
-    let cwd = std::env::current_dir()?;
-    let built_from = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    cwd.ancestors()
-        .map(PathBuf::from)
-        .chain(std::iter::once(built_from))
-        .find(|dir| dir.join("scripts/py-peers.sh").is_file())
-        .context("scripts/py-peers.sh not found: run from the medchain checkout")
 }
 
 /// 3-of-4 threshold decryption on the same primes; returns the mean combine time in ms.

@@ -10,12 +10,9 @@
 //! (k256 0.13) plus a Python call per operation, so parity or better is the expectation; both
 //! sides take the best of several alternating rounds because the machine is shared.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use medchain_crypto::umbral::{
     Capsule, KeyFragParams, PublicKey, SecretKey, Signer, VerifiedCapsuleFrag, VerifiedKeyFrag,
     decrypt_reencrypted, encrypt, generate_kfrags, reencrypt,
@@ -104,12 +101,6 @@ fn ours(rng: &mut ChaCha20Rng, fixture: &Fixture) -> anyhow::Result<(f64, f64)> 
     Ok((reencrypt_rate, decrypt_rate))
 }
 
-fn repo_root() -> PathBuf {
-    std::env::var_os("MEDCHAIN_REPO_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")))
-}
-
 /// One round of the Python peer: (reencrypt ops/s, decrypt_reencrypted ops/s).
 fn theirs(python: &str) -> anyhow::Result<(f64, f64)> {
     let request = serde_json::json!({
@@ -118,27 +109,7 @@ fn theirs(python: &str) -> anyhow::Result<(f64, f64)> {
         "threshold": THRESHOLD_COUNT,
         "shares": SHARES_COUNT,
     });
-    let mut child = Command::new(python)
-        .arg(repo_root().join("bench/peers/umbral_peer.py"))
-        .arg("bench")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("starting the umbral-pre peer")?;
-    child
-        .stdin
-        .take()
-        .context("peer stdin")?
-        .write_all(request.to_string().as_bytes())?;
-    let output = child.wait_with_output()?;
-    if !output.status.success() {
-        bail!(
-            "umbral-pre peer failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let answer: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let answer = crate::peer::ask(python, "umbral_peer.py", &["bench"], &request)?;
     let rate = |key: &str| {
         answer[key]
             .as_f64()
@@ -150,22 +121,9 @@ fn theirs(python: &str) -> anyhow::Result<(f64, f64)> {
     ))
 }
 
-fn python_path() -> anyhow::Result<String> {
-    let output = Command::new(repo_root().join("scripts/py-peers.sh"))
-        .output()
-        .context("running scripts/py-peers.sh")?;
-    if !output.status.success() {
-        bail!(
-            "scripts/py-peers.sh failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(String::from_utf8(output.stdout)?.trim().to_string())
-}
-
 /// Prints per-round figures and returns `umbral reencrypt_ratio=<r> decap_ratio=<r>`.
 pub fn run() -> anyhow::Result<String> {
-    let python = python_path()?;
+    let python = crate::peer::python()?;
     let mut rng = ChaCha20Rng::seed_from_u64(RNG_SEED);
     println!(
         "umbral: rng seed {RNG_SEED:#x}, t = {THRESHOLD_COUNT} of n = {SHARES_COUNT}, 32-byte payload"
