@@ -245,6 +245,9 @@ where
     .await
     .expect("blocks archive opens (is the data directory writable?)");
 
+    // The genesis block commits to the empty database, which every node can compute without
+    // opening it; it is never executed or verified, so it carries the empty database's ops root
+    // in both root fields. Block 1 applies the genesis document.
     let initial = <StateSet<E> as DatabaseSet<E>>::initial_sync_targets();
     let genesis_block = Block::genesis(
         config.genesis.genesis_time_ms,
