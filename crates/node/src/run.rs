@@ -22,8 +22,16 @@ use commonware_utils::{
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tracing::{error, info};
 
-/// Messages per second one peer may send on one channel before being throttled.
-const P2P_CHANNEL_QUOTA_PER_SECOND: u32 = 10_000;
+/// Capacity of the p2p router's mailbox, in messages. The router preallocates it (about 60 KB a
+/// slot here), so it is sized like commonware's own examples rather than generously: 4096 slots
+/// cost each validator about 240 MB of resident memory before any load.
+const P2P_MAILBOX_MESSAGES: usize = 1024;
+
+/// Messages per second one peer may send on one channel before being throttled. Consensus sends
+/// a few messages per view per channel (about ten views a second under load), so this leaves
+/// two orders of magnitude of headroom; each channel's inbound mailbox is preallocated for one
+/// burst of this size from every peer, so it is also a memory bound.
+const P2P_CHANNEL_QUOTA_PER_SECOND: u32 = 1_000;
 
 /// Errors that stop a node before it starts.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +102,7 @@ pub fn run_validator(config: NodeConfig) -> Result<(), RunError> {
             config.p2p_listen,
             NZUsize!(validators.len().max(1)),
             max_message,
-            NZUsize!(4096),
+            NZUsize!(P2P_MAILBOX_MESSAGES),
         );
         let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
         oracle.track(0, peer_map);
