@@ -1,6 +1,9 @@
 //! Envelope encryption: round trips, every error kind, the known-answer vector and the
 //! constant-memory streaming contract.
 
+mod common;
+use common::assert_vectors;
+
 use std::io::{self, Read};
 
 use medchain_crypto::envelope::{
@@ -344,27 +347,6 @@ fn streamed_decryption_matches_streamed_encryption() {
         *blake3::hash(&expected).as_bytes()
     );
     assert_eq!(opened, sealed);
-}
-
-/// Compares `computed` with the committed vector file, or rewrites the file when
-/// `MEDCHAIN_WRITE_VECTORS=1` (then review the diff and check it with the peer script).
-fn assert_vectors(name: &str, computed: serde_json::Value) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors")
-        .join(name);
-    if std::env::var_os("MEDCHAIN_WRITE_VECTORS").is_some() {
-        std::fs::write(
-            &path,
-            serde_json::to_string_pretty(&computed).unwrap() + "\n",
-        )
-        .unwrap();
-    }
-    let committed: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(
-        committed, computed,
-        "{name} differs from the committed known answers"
-    );
 }
 
 /// Inputs: a fixed key and nonce prefix; a short record (whole envelope committed so the peer

@@ -1,5 +1,8 @@
 //! Pseudonym key derivation, HPKE sealing to a public key and passphrase key files.
 
+mod common;
+use common::assert_vectors;
+
 use commonware_cryptography::{Signer as _, Verifier as _};
 use medchain_crypto::keys::file::{
     self, KEY_FILE_LANES_MAX, KEY_FILE_LANES_MIN, KEY_FILE_MEMORY_MAX_KIB, KEY_FILE_MEMORY_MIN_KIB,
@@ -160,27 +163,6 @@ fn secrets_never_show_in_debug_output() {
         "EncryptionSecretKey(<redacted>)"
     );
     assert!(!format!("{:?}", keys.signing).contains(&hex::encode(&seed().as_bytes()[..4])));
-}
-
-/// Compares `computed` with the committed vector file, or rewrites the file when
-/// `MEDCHAIN_WRITE_VECTORS=1` (then review the diff and run the peer script).
-fn assert_vectors(name: &str, computed: serde_json::Value) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors")
-        .join(name);
-    if std::env::var_os("MEDCHAIN_WRITE_VECTORS").is_some() {
-        std::fs::write(
-            &path,
-            serde_json::to_string_pretty(&computed).unwrap() + "\n",
-        )
-        .unwrap();
-    }
-    let committed: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(
-        committed, computed,
-        "{name} differs from the committed known answers"
-    );
 }
 
 #[test]

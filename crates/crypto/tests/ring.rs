@@ -1,6 +1,9 @@
 //! Linkable ring signatures: round trips at every signer position, linkability within and
 //! only within a context, strict decoding, every error, limits and the known-answer vector.
 
+mod common;
+use common::assert_vectors;
+
 use medchain_crypto::ring::{
     CONTEXT_SIZE_MAX_BYTES, KeyImage, PreparedRing, RING_SIZE_MAX_MEMBERS, RING_SIZE_MIN_MEMBERS,
     Ring, RingError, RingPublicKey, RingSecretKey, RingSignature, sign, verify,
@@ -328,27 +331,6 @@ fn secret_key_debug_output_hides_the_key() {
     let secret = RingSecretKey::from_bytes(&[7u8; 32]).unwrap();
     let shown = format!("{secret:?}");
     assert_eq!(shown, "RingSecretKey(<redacted>)");
-}
-
-/// Compares `computed` with the committed vector file, or rewrites the file when
-/// `MEDCHAIN_WRITE_VECTORS=1` (then review the diff and run the peer script).
-fn assert_vectors(name: &str, computed: serde_json::Value) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors")
-        .join(name);
-    if std::env::var_os("MEDCHAIN_WRITE_VECTORS").is_some() {
-        std::fs::write(
-            &path,
-            serde_json::to_string_pretty(&computed).unwrap() + "\n",
-        )
-        .unwrap();
-    }
-    let committed: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(
-        committed, computed,
-        "{name} differs from the committed known answers"
-    );
 }
 
 /// Secret keys 1..=4 (as little-endian scalars), signer index 2, nonces from ChaCha20 seeded
