@@ -257,7 +257,7 @@ pub enum BenchCommand {
 pub fn node(config: &Path) -> Result<()> {
     let config = medchain_node::config::NodeConfig::load(config)?;
     init_logging();
-    medchain_node::run::run_validator(config)?;
+    medchain_node::run::run_node(config)?;
     Ok(())
 }
 

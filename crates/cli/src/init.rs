@@ -5,6 +5,7 @@
 //! ```text
 //! DIR/genesis.toml
 //! DIR/validators/node-<i>/{node.toml, validator.key, storage/, node.log}
+//! DIR/observers/node-<i>/{node.toml, observer.key, storage/, node.log}
 //! DIR/demo/identities.toml     demo secret keys (hex), for trying the CLI
 //! ```
 
@@ -15,8 +16,8 @@ use medchain_crypto::keys::MasterSeed;
 use medchain_node::config::NodeConfig;
 use medchain_node::config::validator_keys;
 use medchain_types::{
-    Genesis, GenesisInstitution, GenesisMember, GenesisValidator, InstitutionId, InstitutionKind,
-    Role,
+    Genesis, GenesisInstitution, GenesisMember, GenesisObserver, GenesisValidator, InstitutionId,
+    InstitutionKind, Role,
 };
 use std::{
     net::SocketAddr,
@@ -25,6 +26,10 @@ use std::{
 
 /// Validators a local consortium may have: n = 3f+1 up to f = 10.
 pub const LOCAL_VALIDATORS_MAX: usize = 31;
+/// Observers a local consortium may have.
+pub const LOCAL_OBSERVERS_MAX: usize = 8;
+/// The institution whose observer node `init` creates: the regulator audits without voting.
+const OBSERVER_INSTITUTION: &str = "health-regulator";
 
 /// The demo consortium's institutions: two hospitals, a laboratory and a regulator.
 const DEMO_INSTITUTIONS: [(&str, InstitutionKind); 4] = [
@@ -66,6 +71,15 @@ impl Layout {
     pub fn node_log(&self, index: usize) -> PathBuf {
         self.node_dir(index).join("node.log")
     }
+    pub fn observer_dir(&self, index: usize) -> PathBuf {
+        self.root.join("observers").join(format!("node-{index}"))
+    }
+    pub fn observer_config(&self, index: usize) -> PathBuf {
+        self.observer_dir(index).join("node.toml")
+    }
+    pub fn observer_log(&self, index: usize) -> PathBuf {
+        self.observer_dir(index).join("node.log")
+    }
     pub fn identities(&self) -> PathBuf {
         self.root.join("demo").join("identities.toml")
     }
@@ -95,6 +109,7 @@ pub fn addresses(
 pub fn create(
     root: &Path,
     validators: usize,
+    observers: usize,
     http_first: SocketAddr,
     p2p_base_port: u16,
     chain_name: &str,
@@ -103,6 +118,9 @@ pub fn create(
         bail!(
             "--validators must be between 1 and {LOCAL_VALIDATORS_MAX} (n = 3f+1 tolerates f faults; 4 is the usual choice)"
         );
+    }
+    if observers > LOCAL_OBSERVERS_MAX {
+        bail!("--observers must be at most {LOCAL_OBSERVERS_MAX}");
     }
     let layout = Layout::new(root);
     if layout.genesis().exists() {
@@ -139,7 +157,28 @@ pub fn create(
             p2p_address: p2p.to_string(),
             http_address: http.to_string(),
         });
-        write_node_files(&layout, index, &seed, p2p, http)?;
+        write_node_files(&layout.node_dir(index), "validator.key", &seed, p2p, http)?;
+    }
+
+    let mut genesis_observers = Vec::new();
+    for index in 0..observers {
+        let seed = MasterSeed::generate(&mut rand::rng());
+        let keys = validator_keys(&seed)?;
+        // Observers take the ports after the validators'.
+        let (p2p, http) = addresses(http_first, p2p_base_port, validators + index)?;
+        genesis_observers.push(GenesisObserver {
+            account: keys.signing.public_key().into(),
+            institution: InstitutionId::new(OBSERVER_INSTITUTION)?,
+            p2p_address: p2p.to_string(),
+            http_address: http.to_string(),
+        });
+        write_node_files(
+            &layout.observer_dir(index),
+            "observer.key",
+            &seed,
+            p2p,
+            http,
+        )?;
     }
 
     let mut members = Vec::new();
@@ -161,6 +200,7 @@ pub fn create(
         genesis_time_ms: now_ms(),
         institutions,
         validators: genesis_validators,
+        observers: genesis_observers,
         members,
     };
     genesis.validate().context("generated genesis is invalid")?;
@@ -170,27 +210,32 @@ pub fn create(
     Ok(genesis)
 }
 
+/// A node's directory: its key (the master seed, readable by its owner only), node.toml and
+/// storage.
 fn write_node_files(
-    layout: &Layout,
-    index: usize,
+    dir: &Path,
+    key_file: &str,
     seed: &MasterSeed,
     p2p: SocketAddr,
     http: SocketAddr,
 ) -> Result<()> {
-    let dir = layout.node_dir(index);
     std::fs::create_dir_all(dir.join("storage"))
         .with_context(|| format!("cannot create {}", dir.display()))?;
     let secret = zeroize::Zeroizing::new(hex::encode(seed.as_bytes()));
-    write_new_secret_file(&dir.join("validator.key"), secret.as_bytes())?;
+    write_new_secret_file(&dir.join(key_file), secret.as_bytes())?;
     let config = NodeConfig {
         genesis_file: PathBuf::from("../../genesis.toml"),
-        key_file: PathBuf::from("validator.key"),
+        key_file: PathBuf::from(key_file),
         storage_dir: PathBuf::from("storage"),
         p2p_listen: p2p,
         http_listen: http,
+        api_requests_per_second_per_client: std::num::NonZeroU32::new(
+            medchain_node::ratelimit::API_REQUESTS_PER_SECOND_PER_CLIENT,
+        )
+        .context("the default API rate is not zero")?,
     };
     let text = toml::to_string_pretty(&config).context("cannot encode node.toml")?;
-    std::fs::write(layout.node_config(index), text).context("cannot write node.toml")?;
+    std::fs::write(dir.join("node.toml"), text).context("cannot write node.toml")?;
     Ok(())
 }
 

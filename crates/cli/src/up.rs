@@ -1,5 +1,5 @@
-//! `medchain up`: runs a local consortium of N validators, each a separate `medchain node`
-//! process on 127.0.0.1, until Ctrl-C. The first start creates the genesis, keys and a demo
+//! `medchain up`: runs a local consortium of N validators and M observers, each a separate
+//! `medchain node` process on 127.0.0.1, until Ctrl-C. The first start creates the genesis, keys and a demo
 //! membership; later starts on the same data directory resume the same chain.
 
 use crate::{
@@ -25,15 +25,24 @@ pub const NODE_STOP_TIMEOUT_MS: u64 = 10_000;
 
 pub struct UpOptions {
     pub validators: usize,
+    pub observers: usize,
     pub data_dir: PathBuf,
     pub http: SocketAddr,
     pub p2p_base_port: u16,
     pub chain_name: String,
 }
 
-/// The running validator processes; dropping it stops them.
+/// One running `medchain node` process.
+struct NodeProcess {
+    /// `validator 2` or `observer 0`, for messages.
+    name: String,
+    log: PathBuf,
+    child: Child,
+}
+
+/// The running node processes; dropping it stops them.
 struct Consortium {
-    children: Vec<(usize, Child)>,
+    children: Vec<NodeProcess>,
 }
 
 impl Drop for Consortium {
@@ -47,13 +56,15 @@ pub async fn run(options: UpOptions) -> Result<()> {
     let fresh = !layout.genesis().exists();
     let genesis = if fresh {
         println!(
-            "creating a new {}-validator consortium in {}",
+            "creating a new consortium of {} validators and {} observers in {}",
             options.validators,
+            options.observers,
             options.data_dir.display()
         );
         init::create(
             &options.data_dir,
             options.validators,
+            options.observers,
             options.http,
             options.p2p_base_port,
             &options.chain_name,
@@ -68,6 +79,14 @@ pub async fn run(options: UpOptions) -> Result<()> {
                 genesis.validators.len()
             );
         }
+        if genesis.observers.len() != options.observers {
+            bail!(
+                "{} holds a chain with {} observers; run with --observers {} or use another --data-dir",
+                options.data_dir.display(),
+                genesis.observers.len(),
+                genesis.observers.len()
+            );
+        }
         println!("resuming the consortium in {}", options.data_dir.display());
         genesis
     };
@@ -77,38 +96,48 @@ pub async fn run(options: UpOptions) -> Result<()> {
         children: Vec::new(),
     };
     for index in 0..genesis.validators.len() {
-        let child = spawn_node(&exe, &layout, index)?;
-        consortium.children.push((index, child));
+        let node = spawn_node(
+            &exe,
+            format!("validator {index}"),
+            &layout.node_config(index),
+            layout.node_log(index),
+        )?;
+        consortium.children.push(node);
+    }
+    for index in 0..genesis.observers.len() {
+        let node = spawn_node(
+            &exe,
+            format!("observer {index}"),
+            &layout.observer_config(index),
+            layout.observer_log(index),
+        )?;
+        consortium.children.push(node);
     }
 
     let urls: Vec<String> = genesis
         .validators
         .iter()
-        .map(|v| format!("http://{}", v.http_address))
+        .map(|v| &v.http_address)
+        .chain(genesis.observers.iter().map(|o| &o.http_address))
+        .map(|address| format!("http://{address}"))
         .collect();
     let clients: Vec<Client> = urls
         .iter()
         .map(|u| Client::new(u))
         .collect::<Result<_, _>>()?;
-    wait_until(
-        NODE_START_TIMEOUT_MS,
-        &mut consortium,
-        &layout,
-        async || {
-            for client in &clients {
-                if client.status().await.is_err() {
-                    return false;
-                }
+    wait_until(NODE_START_TIMEOUT_MS, &mut consortium, async || {
+        for client in &clients {
+            if client.status().await.is_err() {
+                return false;
             }
-            true
-        },
-    )
+        }
+        true
+    })
     .await
-    .context("validators did not start; see their node.log files")?;
+    .context("nodes did not start; see their node.log files")?;
     wait_until(
         FIRST_BLOCK_TIMEOUT_MS,
         &mut consortium,
-        &layout,
         async || matches!(clients[0].status().await, Ok(s) if s.height >= 1),
     )
     .await
@@ -125,39 +154,42 @@ pub async fn run(options: UpOptions) -> Result<()> {
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
-            _ = ticker.tick() => report_exits(&mut consortium, &layout),
+            _ = ticker.tick() => report_exits(&mut consortium),
         }
     }
-    println!("stopping {} validators...", consortium.children.len());
+    println!("stopping {} nodes...", consortium.children.len());
     stop_all(&mut consortium.children);
     println!("stopped; run the same command again to resume this chain");
     Ok(())
 }
 
-fn spawn_node(exe: &Path, layout: &Layout, index: usize) -> Result<Child> {
-    let log_path = layout.node_log(index);
+fn spawn_node(exe: &Path, name: String, config: &Path, log_path: PathBuf) -> Result<NodeProcess> {
     let log = OpenOptions::new()
         .create(true)
         .append(true)
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
     let err = log.try_clone().context("cannot duplicate log handle")?;
-    Command::new(exe)
+    let child = Command::new(exe)
         .arg("node")
         .arg("--config")
-        .arg(layout.node_config(index))
+        .arg(config)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err)
         .spawn()
-        .with_context(|| format!("cannot start validator {index}"))
+        .with_context(|| format!("cannot start {name}"))?;
+    Ok(NodeProcess {
+        name,
+        log: log_path,
+        child,
+    })
 }
 
-/// Polls `ready` until it holds, failing early if a validator exits.
+/// Polls `ready` until it holds, failing early if a node exits.
 async fn wait_until(
     timeout_ms: u64,
     consortium: &mut Consortium,
-    layout: &Layout,
     mut ready: impl AsyncFnMut() -> bool,
 ) -> Result<()> {
     let deadline = Instant::now() + Duration::from_millis(timeout_ms);
@@ -165,11 +197,12 @@ async fn wait_until(
         if ready().await {
             return Ok(());
         }
-        for (index, child) in consortium.children.iter_mut() {
-            if let Ok(Some(status)) = child.try_wait() {
+        for node in consortium.children.iter_mut() {
+            if let Ok(Some(status)) = node.child.try_wait() {
                 bail!(
-                    "validator {index} exited ({status}); its log is {}",
-                    layout.node_log(*index).display()
+                    "{} exited ({status}); its log is {}",
+                    node.name,
+                    node.log.display()
                 );
             }
         }
@@ -180,14 +213,15 @@ async fn wait_until(
     }
 }
 
-fn report_exits(consortium: &mut Consortium, layout: &Layout) {
+fn report_exits(consortium: &mut Consortium) {
     consortium
         .children
-        .retain_mut(|(index, child)| match child.try_wait() {
+        .retain_mut(|node| match node.child.try_wait() {
             Ok(Some(status)) => {
                 eprintln!(
-                    "validator {index} exited ({status}); the others continue. Log: {}",
-                    layout.node_log(*index).display()
+                    "{} exited ({status}); the others continue. Log: {}",
+                    node.name,
+                    node.log.display()
                 );
                 false
             }
@@ -195,12 +229,12 @@ fn report_exits(consortium: &mut Consortium, layout: &Layout) {
         });
 }
 
-fn stop_all(children: &mut Vec<(usize, Child)>) {
-    for (_, child) in children.iter() {
-        terminate(child);
+fn stop_all(children: &mut Vec<NodeProcess>) {
+    for node in children.iter() {
+        terminate(&node.child);
     }
     let deadline = Instant::now() + Duration::from_millis(NODE_STOP_TIMEOUT_MS);
-    for (_, child) in children.iter_mut() {
+    for NodeProcess { child, .. } in children.iter_mut() {
         while Instant::now() < deadline {
             if matches!(child.try_wait(), Ok(Some(_))) {
                 break;
@@ -227,20 +261,28 @@ fn terminate(child: &Child) {
 fn print_ready(genesis: &medchain_types::Genesis, urls: &[String], layout: &Layout) {
     println!();
     println!(
-        "medchain consortium \"{}\" is ready: {} validators, chain id {}",
+        "medchain consortium \"{}\" is ready: {} validators, {} observers, chain id {}",
         genesis.chain_name,
         genesis.validators.len(),
+        genesis.observers.len(),
         genesis.chain_id()
     );
+    let validators = genesis.validators.len();
     println!("  API:        {}/v1/status", urls[0]);
-    for url in &urls[1..] {
+    for url in &urls[1..validators] {
         println!("              {url}/v1/status");
+    }
+    for url in &urls[validators..] {
+        println!("  Observer:   {url}/v1/status (read-only replica, verifies every block)");
     }
     println!("  OpenAPI:    {}/v1/openapi.json", urls[0]);
     println!("  Metrics:    {}/metrics", urls[0]);
     println!(
         "  Logs:       {}",
-        layout.root.join("validators/node-*/node.log").display()
+        layout
+            .root
+            .join("{validators,observers}/node-*/node.log")
+            .display()
     );
     println!(
         "  Identities: {} (demo keys for the CLI)",

@@ -23,9 +23,10 @@ fn medchain() -> Command {
 }
 
 /// Ports unlikely to collide with a `medchain up` on the defaults or another test run.
+/// Each test takes its own 16 ports (validators, then observers) above this base.
 fn base_ports() -> (u16, u16) {
-    let offset = (std::process::id() % 500) as u16 * 8;
-    (21_000 + offset, 25_000 + offset)
+    let offset = (std::process::id() % 300) as u16 * 16;
+    (17_000 + offset, 22_000 + offset)
 }
 
 struct Node {
@@ -40,7 +41,14 @@ impl Drop for Node {
 }
 
 fn start_node(dir: &Path, index: usize) -> Node {
-    let node_dir = dir.join(format!("validators/node-{index}"));
+    start_process(&dir.join(format!("validators/node-{index}")))
+}
+
+fn start_observer(dir: &Path, index: usize) -> Node {
+    start_process(&dir.join(format!("observers/node-{index}")))
+}
+
+fn start_process(node_dir: &Path) -> Node {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -393,5 +401,93 @@ async fn api_refuses_bad_input_with_json_errors_and_commits_nothing() {
     assert_eq!(client.status().await.unwrap().mempool_size, 0);
     let committed = client.status().await.unwrap().committed_transactions;
     assert_eq!(committed, 1, "only the one valid transaction committed");
+
+    // /metrics has the chain's gauges and the commit latency of that one transaction.
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("medchain_height "), "{metrics}");
+    let latency_count = metrics
+        .lines()
+        .find(|l| l.contains("commit_latency_seconds_count"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok());
+    assert_eq!(latency_count, Some(1.0), "{metrics}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observer_follows_verifies_serves_proofs_and_refuses_transactions() {
+    let (dir, http) = init_consortium("observer", VALIDATORS, 10);
+    let _validators: Vec<Node> = (0..VALIDATORS).map(|i| start_node(&dir, i)).collect();
+    let _observer = start_observer(&dir, 0);
+    let validator = Client::new(&format!("http://127.0.0.1:{http}")).unwrap();
+    let observer_url = format!("http://127.0.0.1:{}", http + VALIDATORS as u16);
+    let observer = Client::new(&observer_url).unwrap();
+    wait_for("the first block on the observer", async || {
+        height(&observer).await >= 1
+    })
+    .await;
+    let status = observer.status().await.unwrap();
+    assert_eq!(status.role, "observer");
+    let chain_id: ChainId = status.chain_id.parse().unwrap();
+
+    // Transactions go to a validator; the observer executes the same blocks.
+    let patients: Vec<SignedTransaction> =
+        (0..5).map(|n| registration(chain_id, 70_000 + n)).collect();
+    for tx in &patients {
+        assert_eq!(
+            validator.submit(tx, true).await.unwrap().status,
+            "committed"
+        );
+    }
+    let target = height(&validator).await;
+    wait_for("the observer to reach the validators' height", async || {
+        height(&observer).await >= target
+    })
+    .await;
+    assert_eq!(
+        committed_on(&observer, target).await,
+        committed_on(&validator, target).await,
+        "the observer serves different finalized blocks"
+    );
+    for h in [1, target] {
+        assert_eq!(
+            observer.block(h).await.unwrap().state_root,
+            validator.block(h).await.unwrap().state_root,
+            "the observer's own execution reached another state at height {h}"
+        );
+    }
+
+    // A patient's pseudonym, read from the observer, verifies against the genesis validators.
+    let genesis = medchain_node::config::load_genesis(&dir.join("genesis.toml")).unwrap();
+    let patient = patients[4].transaction.sender.clone();
+    let proven: medchain_types::api::Proven<medchain_state::PseudonymEntry> = observer
+        .get(&format!("/v1/patients/{patient}"))
+        .await
+        .unwrap();
+    let block = observer.block(proven.proof.height).await.unwrap();
+    medchain_node::verify::proven_value(
+        &genesis,
+        &block,
+        &medchain_state::keys::pseudonym(&patient),
+        &proven,
+    )
+    .expect("the observer's proof verifies");
+
+    // The observer never proposes, so it refuses transactions instead of holding them forever.
+    let refused = post_raw(
+        &format!("{observer_url}/v1/tx"),
+        "application/json",
+        serde_json::to_vec(&serde_json::json!({
+            "transaction": hex::encode(commonware_codec::Encode::encode(&registration(chain_id, 80_000)))
+        }))
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(refused, (403, "observer_read_only".to_string()));
     let _ = std::fs::remove_dir_all(&dir);
 }

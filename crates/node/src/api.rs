@@ -6,7 +6,7 @@
 
 use crate::{
     block::Block,
-    engine::EngineHandles,
+    engine::{EngineHandles, Participation},
     mempool::{MempoolError, TxStatus},
     queries,
     snapshot::SnapshotStore,
@@ -50,6 +50,7 @@ struct Inner {
     genesis: Arc<Genesis>,
     chain_id: ChainId,
     validators: Set<ed25519::PublicKey>,
+    participation: Participation,
     handles: EngineHandles<Context>,
     context: Context,
 }
@@ -62,6 +63,7 @@ impl ApiState {
     pub fn new(
         genesis: Arc<Genesis>,
         validators: Set<ed25519::PublicKey>,
+        participation: Participation,
         handles: EngineHandles<Context>,
         context: Context,
     ) -> Self {
@@ -70,6 +72,7 @@ impl ApiState {
                 chain_id: genesis.chain_id(),
                 genesis,
                 validators,
+                participation,
                 handles,
                 context,
             }),
@@ -114,6 +117,11 @@ async fn status(State(state): State<ApiState>) -> Json<StatusResponse> {
     Json(StatusResponse {
         chain_id: s.chain_id.to_string(),
         chain_name: s.genesis.chain_name.clone(),
+        role: match s.participation {
+            Participation::Validator => "validator",
+            Participation::Observer => "observer",
+        }
+        .to_string(),
         height: tip.as_ref().map_or(0, |t| t.height),
         latest_block: tip.as_ref().map(|t| hex::encode(t.digest)),
         state_root: tip.as_ref().map(|t| hex::encode(t.state_root)),
@@ -171,6 +179,14 @@ async fn submit(
     Query(params): Query<SubmitParams>,
     JsonBody(request): JsonBody<SubmitRequest>,
 ) -> Result<Response, ApiError> {
+    if state.inner.participation == Participation::Observer {
+        // An observer never proposes, so a transaction left here would wait forever.
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "observer_read_only",
+            "this node is an observer and does not accept transactions; submit to a validator's API (see /v1/validators)",
+        ));
+    }
     let bytes = hex::decode(request.transaction.trim()).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -221,6 +237,9 @@ async fn submit(
 /// transactions had already executed) and puts it in the mempool.
 async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> {
     let s = &state.inner;
+    if s.handles.mempool.is_full() {
+        return Err(mempool_error(MempoolError::Full));
+    }
     let db = s.handles.stateful.subscribe_databases().await;
     let mut snapshot = SnapshotStore::new(db);
     let sender = tx.transaction.sender.clone();
@@ -558,10 +577,38 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API until the process stops.
-pub async fn serve(listen: SocketAddr, state: ApiState) -> std::io::Result<()> {
+/// Serves the API until the process stops, each client IP limited to `per_client_per_second`
+/// requests per second.
+pub async fn serve(
+    listen: SocketAddr,
+    state: ApiState,
+    per_client_per_second: std::num::NonZeroU32,
+) -> std::io::Result<()> {
+    let limit = crate::ratelimit::ClientRateLimit::new(per_client_per_second);
+    let sweeper = {
+        let limit = limit.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(
+                crate::ratelimit::RATE_LIMIT_SWEEP_INTERVAL_MS,
+            ));
+            loop {
+                every.tick().await;
+                limit.sweep();
+            }
+        })
+    };
+    let app = router(state).layer(axum::middleware::from_fn_with_state(
+        limit,
+        crate::ratelimit::limit,
+    ));
     let listener = tokio::net::TcpListener::bind(listen).await?;
-    axum::serve(listener, router(state)).await
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await;
+    sweeper.abort();
+    served
 }
 
 #[cfg(test)]

@@ -315,3 +315,70 @@ impl LedgerApp {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_cryptography::{Signer as _, ed25519::PrivateKey, sha256};
+    use commonware_runtime::{Runner as _, deterministic};
+    use commonware_storage::mmr::Location;
+
+    fn app_and_parent(now_ms: u64) -> (LedgerApp, Block) {
+        let leader = PrivateKey::from_seed(1).public_key();
+        let parent = Block::genesis(
+            now_ms,
+            sha256::Digest::EMPTY,
+            sha256::Digest::EMPTY,
+            non_empty_range!(Location::new(0), Location::new(1)),
+            leader,
+        );
+        let genesis = Genesis {
+            chain_name: "drift".into(),
+            genesis_time_ms: now_ms,
+            institutions: vec![],
+            validators: vec![],
+            observers: vec![],
+            members: vec![],
+        };
+        let app = LedgerApp::new(
+            Arc::new(genesis),
+            parent.clone(),
+            Mempool::new(),
+            ChainView::new(),
+        );
+        (app, parent)
+    }
+
+    fn child(parent: &Block, timestamp_ms: u64) -> Block {
+        Block {
+            parent: parent.digest(),
+            height: commonware_consensus::types::Height::new(parent.height.get() + 1),
+            timestamp_ms,
+            ..parent.clone()
+        }
+    }
+
+    #[test]
+    fn block_time_must_advance_and_stay_within_the_allowed_drift() {
+        deterministic::Runner::default().start(|context| async move {
+            let start = now_ms(&context) + 10_000;
+            context.sleep(Duration::from_millis(10_000)).await;
+            let (app, parent) = app_and_parent(start);
+            let valid = |block: Block| {
+                let (app, parent, context) = (app.clone(), parent.clone(), context.clone());
+                async move { app.header_is_valid(&context, &block, &parent).await }
+            };
+            assert!(!valid(child(&parent, start)).await, "time must advance");
+            let far = start + 30 * BLOCK_TIMESTAMP_DRIFT_MAX_MS + 1;
+            assert!(!valid(child(&parent, far)).await, "far future refused");
+            // Within the drift: accepted at once. Beyond it but not far: accepted after waiting
+            // until this node's clock is within the drift of the block's time.
+            let near = start + BLOCK_TIMESTAMP_DRIFT_MAX_MS;
+            assert!(valid(child(&parent, near)).await);
+            assert_eq!(now_ms(&context), start, "no wait within the drift");
+            let ahead = start + BLOCK_TIMESTAMP_DRIFT_MAX_MS + 700;
+            assert!(valid(child(&parent, ahead)).await);
+            assert_eq!(now_ms(&context), start + 700, "waited out the excess");
+        });
+    }
+}

@@ -5,6 +5,7 @@ use medchain_types::Genesis;
 use serde::{Deserialize, Serialize};
 use std::{
     net::SocketAddr,
+    num::NonZeroU32,
     path::{Path, PathBuf},
 };
 
@@ -21,6 +22,14 @@ pub struct NodeConfig {
     pub storage_dir: PathBuf,
     pub p2p_listen: SocketAddr,
     pub http_listen: SocketAddr,
+    /// Sustained API requests per second one client IP may make (bursts of twice that).
+    #[serde(default = "default_api_rate")]
+    pub api_requests_per_second_per_client: NonZeroU32,
+}
+
+fn default_api_rate() -> NonZeroU32 {
+    NonZeroU32::new(crate::ratelimit::API_REQUESTS_PER_SECOND_PER_CLIENT)
+        .expect("the default rate is not zero")
 }
 
 /// Why a configuration file could not be used.
@@ -114,4 +123,53 @@ pub fn load_validator_keys(path: &Path) -> Result<PseudonymKeys, ConfigError> {
         zeroize::Zeroizing::new(hex::decode(text.trim()).map_err(|e| key_error(e.to_string()))?);
     let seed = MasterSeed::from_slice(&bytes).map_err(|e| key_error(e.to_string()))?;
     validator_keys(&seed).map_err(|e| key_error(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_files_over_the_size_limit_are_refused_unread() {
+        let dir = std::env::temp_dir().join(format!("medchain-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let at_limit = dir.join("at-limit.toml");
+        std::fs::File::create(&at_limit)
+            .unwrap()
+            .set_len(CONFIG_FILE_SIZE_MAX_BYTES)
+            .unwrap();
+        assert_eq!(
+            read_text(&at_limit).unwrap().len() as u64,
+            CONFIG_FILE_SIZE_MAX_BYTES
+        );
+        let over = dir.join("over.toml");
+        std::fs::File::create(&over)
+            .unwrap()
+            .set_len(CONFIG_FILE_SIZE_MAX_BYTES + 1)
+            .unwrap();
+        assert!(matches!(
+            read_text(&over),
+            Err(ConfigError::TooLarge { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_zero_request_rate_is_refused_with_the_field_named() {
+        let text = r#"
+            genesis_file = "genesis.toml"
+            key_file = "validator.key"
+            storage_dir = "storage"
+            p2p_listen = "127.0.0.1:3000"
+            http_listen = "127.0.0.1:8080"
+            api_requests_per_second_per_client = 0
+        "#;
+        let error = toml::from_str::<NodeConfig>(text).unwrap_err().to_string();
+        assert!(
+            error.contains("api_requests_per_second_per_client"),
+            "{error}"
+        );
+        let five = toml::from_str::<NodeConfig>(&text.replace("= 0", "= 5")).unwrap();
+        assert_eq!(five.api_requests_per_second_per_client.get(), 5);
+    }
 }

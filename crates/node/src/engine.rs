@@ -97,9 +97,21 @@ impl Default for Timeouts {
     }
 }
 
-/// Everything one validator needs besides the network.
+/// Whether a node votes or only follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Participation {
+    /// Proposes, votes and signs certificates.
+    Validator,
+    /// Receives votes, certificates and blocks, verifies and executes them, never signs: the
+    /// consensus scheme holds no key, so it cannot vote even by mistake.
+    Observer,
+}
+
+/// Everything one node needs besides the network.
 pub struct EngineConfig {
+    /// The node's identity key (its p2p identity; it signs votes only as a validator).
     pub signer: ed25519::PrivateKey,
+    pub participation: Participation,
     pub validators: Set<ed25519::PublicKey>,
     pub genesis: Arc<Genesis>,
     /// Names this validator's storage partitions; distinct per validator sharing a storage root.
@@ -191,12 +203,17 @@ where
     let public_key = config.signer.public_key();
     let prefix = config.partition_prefix.clone();
     let namespace = consensus_namespace(&config.genesis.chain_name);
-    let scheme = ed25519_scheme::Scheme::signer(
-        &namespace,
-        config.validators.clone(),
-        config.signer.clone(),
-    )
-    .expect("this node's key is one of the validators");
+    let scheme = match config.participation {
+        Participation::Validator => ed25519_scheme::Scheme::signer(
+            &namespace,
+            config.validators.clone(),
+            config.signer.clone(),
+        )
+        .expect("the caller checked that this node's key is one of the validators"),
+        Participation::Observer => {
+            ed25519_scheme::Scheme::verifier(&namespace, config.validators.clone())
+        }
+    };
     let page_cache = CacheRef::new(NZU16!(16_384), config.page_cache_pages);
 
     let resolver = marshal_resolver::init(

@@ -13,6 +13,7 @@ pub mod config;
 pub mod engine;
 pub mod mempool;
 pub mod queries;
+pub mod ratelimit;
 pub mod run;
 pub mod snapshot;
 pub mod store;

@@ -1,15 +1,19 @@
-//! Runs one validator process under the tokio runtime: authenticated p2p over TCP with the
-//! other validators named in the genesis, the consensus engine, and the HTTP API.
+//! Runs one node process under the tokio runtime: authenticated p2p over TCP with the nodes
+//! named in the genesis, the consensus engine, and the HTTP API. A node whose key the genesis
+//! lists as a validator votes; one it lists as an observer follows, verifies and serves reads.
 
 use crate::{
     api::{self, ApiState},
     chain::ChainView,
     config::{NodeConfig, load_genesis, load_validator_keys},
-    engine::{self, EngineConfig, Timeouts, channel},
-    mempool::Mempool,
+    engine::{self, EngineConfig, Participation, Timeouts, channel},
+    mempool::{COMMIT_LATENCY_BUCKETS_SECONDS, Mempool},
 };
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519};
-use commonware_p2p::{Address, AddressableManager as _, authenticated::lookup};
+use commonware_p2p::{
+    Address, AddressableManager as _, AddressableTrackedPeers, authenticated::lookup,
+};
+use commonware_runtime::telemetry::metrics::MetricsExt as _;
 use commonware_runtime::{Quota, Runner as _, Spawner as _, Supervisor as _, tokio};
 use commonware_stream::{
     cups::{self, Cups},
@@ -39,47 +43,65 @@ pub enum RunError {
     #[error("{0}")]
     Config(#[from] crate::config::ConfigError),
     #[error(
-        "this node's key {0} is not a validator in the genesis; check key_file and genesis_file"
+        "this node's key {0} is neither a validator nor an observer in the genesis; check key_file and genesis_file"
     )]
-    NotAValidator(String),
-    #[error("validator address {address:?} in the genesis is not host:port: {source}")]
+    NotAMember(String),
+    #[error("node p2p address {address:?} in the genesis is not ip:port: {source}")]
     BadAddress {
         address: String,
         source: std::net::AddrParseError,
     },
-    #[error("the genesis lists a validator twice")]
-    DuplicateValidator,
+    #[error("the genesis lists a node twice")]
+    DuplicateNode,
 }
 
-/// Runs a validator until the process is stopped.
-pub fn run_validator(config: NodeConfig) -> Result<(), RunError> {
+/// The p2p address of each `(key, host:port)` in `nodes`, keyed by the node's public key.
+fn addressed<'a>(
+    nodes: impl Iterator<Item = (&'a ed25519::PublicKey, &'a str)>,
+) -> Result<Map<ed25519::PublicKey, Address>, RunError> {
+    let mut peers = Vec::new();
+    for (key, address) in nodes {
+        let socket: SocketAddr = address.parse().map_err(|source| RunError::BadAddress {
+            address: address.to_string(),
+            source,
+        })?;
+        peers.push((key.clone(), Address::from(socket)));
+    }
+    peers
+        .into_iter()
+        .try_collect()
+        .map_err(|_| RunError::DuplicateNode)
+}
+
+/// Runs a validator or an observer until the process is stopped.
+pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
     let genesis = Arc::new(load_genesis(&config.genesis_file)?);
     let signer: ed25519::PrivateKey = load_validator_keys(&config.key_file)?.signing;
     let me = signer.public_key();
 
-    let mut peers = Vec::new();
-    for v in &genesis.validators {
-        let address: SocketAddr = v
-            .p2p_address
-            .parse()
-            .map_err(|source| RunError::BadAddress {
-                address: v.p2p_address.clone(),
-                source,
-            })?;
-        peers.push((v.account.0.clone(), Address::from(address)));
-    }
-    let validators: Set<ed25519::PublicKey> = peers
-        .iter()
-        .map(|(k, _)| k.clone())
-        .try_collect()
-        .map_err(|_| RunError::DuplicateValidator)?;
-    if validators.position(&me).is_none() {
-        return Err(RunError::NotAValidator(hex::encode(me.as_ref())));
-    }
-    let peer_map: Map<ed25519::PublicKey, Address> = peers
-        .into_iter()
-        .try_collect()
-        .map_err(|_| RunError::DuplicateValidator)?;
+    let validator_peers = addressed(
+        genesis
+            .validators
+            .iter()
+            .map(|v| (&v.account.0, v.p2p_address.as_str())),
+    )?;
+    let observer_peers = addressed(
+        genesis
+            .observers
+            .iter()
+            .map(|o| (&o.account.0, o.p2p_address.as_str())),
+    )?;
+    let validators: Set<ed25519::PublicKey> = validator_peers.keys().clone();
+    let participation = if validators.position(&me).is_some() {
+        Participation::Validator
+    } else if observer_peers.keys().position(&me).is_some() {
+        Participation::Observer
+    } else {
+        return Err(RunError::NotAMember(hex::encode(me.as_ref())));
+    };
+    let peer_count = validator_peers.len() + observer_peers.len();
+    // Validators dial each other; observers dial validators and are only accepted, never dialed.
+    let tracked = AddressableTrackedPeers::new(validator_peers, observer_peers);
 
     let runtime = tokio::Config::new()
         .with_storage_directory(config.storage_dir.clone())
@@ -100,12 +122,12 @@ pub fn run_validator(config: NodeConfig) -> Result<(), RunError> {
             ),
             &engine::p2p_namespace(&genesis.chain_name),
             config.p2p_listen,
-            NZUsize!(validators.len().max(1)),
+            NZUsize!(peer_count.max(1)),
             max_message,
             NZUsize!(P2P_MAILBOX_MESSAGES),
         );
         let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
-        oracle.track(0, peer_map);
+        oracle.track(0, tracked);
         let channels: Vec<_> = channel::ALL
             .iter()
             .map(|id| {
@@ -114,12 +136,17 @@ pub fn run_validator(config: NodeConfig) -> Result<(), RunError> {
             .collect();
         network.start();
 
-        let mempool = Mempool::new();
+        let mempool = Mempool::with_commit_latency(context.child("mempool").histogram(
+            "commit_latency_seconds",
+            "Time from admitting a transaction through this node's API to its finalization.",
+            COMMIT_LATENCY_BUCKETS_SECONDS,
+        ));
         let chain = ChainView::new();
         let (consensus, handles) = engine::start(
             context.child("engine"),
             EngineConfig {
                 signer,
+                participation,
                 validators: validators.clone(),
                 genesis: genesis.clone(),
                 partition_prefix: "validator".to_string(),
@@ -135,18 +162,26 @@ pub fn run_validator(config: NodeConfig) -> Result<(), RunError> {
         )
         .await;
 
-        let state = ApiState::new(genesis.clone(), validators, handles, context.child("api"));
+        let state = ApiState::new(
+            genesis.clone(),
+            validators,
+            participation,
+            handles,
+            context.child("api"),
+        );
         let http = config.http_listen;
+        let rate = config.api_requests_per_second_per_client;
         let server = context.child("http").spawn(move |_| async move {
-            if let Err(e) = api::serve(http, state).await {
+            if let Err(e) = api::serve(http, state, rate).await {
                 error!(error = %e, %http, "HTTP API stopped");
             }
         });
         info!(
             chain = %genesis.chain_name,
-            validator = %hex::encode(me.as_ref()),
+            node = %hex::encode(me.as_ref()),
+            role = ?participation,
             http = %format!("http://{http}/v1/status"),
-            "validator started"
+            "node started"
         );
         let _ = consensus.await;
         server.abort();

@@ -45,6 +45,7 @@
 //!         http_address: "127.0.0.1:8080".into(),
 //!         encryption_key: [9; 32],
 //!     }],
+//!     observers: vec![],
 //!     members: vec![],
 //! };
 //! let mut store = MemoryStore::new();

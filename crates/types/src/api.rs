@@ -24,6 +24,8 @@ pub struct ErrorDetail {
 pub struct StatusResponse {
     pub chain_id: String,
     pub chain_name: String,
+    /// `validator` (votes, accepts transactions) or `observer` (follows and verifies, read-only).
+    pub role: String,
     /// Height of the latest finalized block (0 before the first block).
     pub height: u64,
     pub latest_block: Option<String>,

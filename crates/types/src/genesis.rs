@@ -72,6 +72,50 @@ impl Read for GenesisValidator {
     }
 }
 
+/// A node that receives every consensus message and finalized block, verifies and executes
+/// them, and serves proofs, but never votes or proposes (an auditor's or a lab's replica).
+/// Validators accept its p2p connections because the consortium listed it here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GenesisObserver {
+    pub account: AccountId,
+    pub institution: InstitutionId,
+    /// `host:port` this observer listens on for p2p (validators do not dial it; it dials them).
+    pub p2p_address: String,
+    /// `host:port` of the observer's read-only HTTP API.
+    pub http_address: String,
+}
+
+impl Write for GenesisObserver {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.account.write(buf);
+        self.institution.write(buf);
+        write_str(&self.p2p_address, buf);
+        write_str(&self.http_address, buf);
+    }
+}
+
+impl EncodeSize for GenesisObserver {
+    fn encode_size(&self) -> usize {
+        self.account.encode_size()
+            + self.institution.encode_size()
+            + str_encode_size(&self.p2p_address)
+            + str_encode_size(&self.http_address)
+    }
+}
+
+impl Read for GenesisObserver {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(Self {
+            account: AccountId::read(buf)?,
+            institution: InstitutionId::read(buf)?,
+            p2p_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
+            http_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GenesisMember {
@@ -101,6 +145,8 @@ pub struct Genesis {
     pub institutions: Vec<GenesisInstitution>,
     pub validators: Vec<GenesisValidator>,
     #[serde(default)]
+    pub observers: Vec<GenesisObserver>,
+    #[serde(default)]
     pub members: Vec<GenesisMember>,
 }
 
@@ -110,6 +156,7 @@ impl Write for Genesis {
         self.genesis_time_ms.write(buf);
         self.institutions.write(buf);
         self.validators.write(buf);
+        self.observers.write(buf);
         self.members.write(buf);
     }
 }
@@ -120,6 +167,7 @@ impl EncodeSize for Genesis {
             + self.genesis_time_ms.encode_size()
             + self.institutions.encode_size()
             + self.validators.encode_size()
+            + self.observers.encode_size()
             + self.members.encode_size()
     }
 }
@@ -132,6 +180,7 @@ impl Read for Genesis {
             genesis_time_ms: u64::read(buf)?,
             institutions: Vec::read_cfg(buf, &vec_cfg(limits::GENESIS_INSTITUTIONS_MAX))?,
             validators: Vec::read_cfg(buf, &vec_cfg(limits::VALIDATORS_MAX))?,
+            observers: Vec::read_cfg(buf, &vec_cfg(limits::OBSERVERS_MAX))?,
             members: Vec::read_cfg(buf, &vec_cfg(limits::GENESIS_MEMBERS_MAX))?,
         })
     }
@@ -166,6 +215,7 @@ impl Genesis {
             self.validators.len(),
             limits::VALIDATORS_MAX,
         )?;
+        ValidationError::check_len("observers_max", self.observers.len(), limits::OBSERVERS_MAX)?;
         ValidationError::check_len(
             "genesis_members_max",
             self.members.len(),
@@ -173,6 +223,7 @@ impl Genesis {
         )?;
         let institutions = self.institution_ids()?;
         self.validate_validators(&institutions)?;
+        self.validate_observers(&institutions)?;
         self.validate_accounts(&institutions)
     }
 
@@ -212,15 +263,33 @@ impl Genesis {
                     validator.account, validator.institution
                 )));
             }
-            for address in [&validator.p2p_address, &validator.http_address] {
-                if address.is_empty() || address.len() > limits::ADDRESS_SIZE_MAX_BYTES {
-                    return Err(ValidationError::Genesis(format!(
-                        "validator {} has an address that is empty or over {} bytes",
-                        validator.account,
-                        limits::ADDRESS_SIZE_MAX_BYTES
-                    )));
-                }
+            check_address("validator", &validator.account, &validator.p2p_address)?;
+            check_address("validator", &validator.account, &validator.http_address)?;
+        }
+        Ok(())
+    }
+
+    /// Observers are distinct from each other and from validators: one key, one p2p role.
+    fn validate_observers(
+        &self,
+        institutions: &BTreeSet<&InstitutionId>,
+    ) -> Result<(), ValidationError> {
+        let mut seen: BTreeSet<_> = self.validators.iter().map(|v| &v.account).collect();
+        for observer in &self.observers {
+            if !seen.insert(&observer.account) {
+                return Err(ValidationError::Genesis(format!(
+                    "observer {} is listed twice or is also a validator",
+                    observer.account
+                )));
             }
+            if !institutions.contains(&observer.institution) {
+                return Err(ValidationError::Genesis(format!(
+                    "observer {} names institution {} which is not in `institutions`",
+                    observer.account, observer.institution
+                )));
+            }
+            check_address("observer", &observer.account, &observer.p2p_address)?;
+            check_address("observer", &observer.account, &observer.http_address)?;
         }
         Ok(())
     }
@@ -261,4 +330,14 @@ impl Genesis {
         }
         Ok(())
     }
+}
+
+fn check_address(role: &str, account: &AccountId, address: &str) -> Result<(), ValidationError> {
+    if address.is_empty() || address.len() > limits::ADDRESS_SIZE_MAX_BYTES {
+        return Err(ValidationError::Genesis(format!(
+            "{role} {account} has an address that is empty or over {} bytes",
+            limits::ADDRESS_SIZE_MAX_BYTES
+        )));
+    }
+    Ok(())
 }

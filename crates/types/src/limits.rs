@@ -32,6 +32,8 @@ pub const PROPOSAL_TTL_MAX_BLOCKS: u64 = 100_000;
 pub const CONSENTS_PER_PATIENT_MAX: usize = 64;
 /// Validators in the consortium (also bounds the validator-set value in state).
 pub const VALIDATORS_MAX: usize = 64;
+/// Observer nodes (follow and verify the chain without voting) listed in the genesis document.
+pub const OBSERVERS_MAX: usize = 64;
 /// Size of the off-chain ciphertext a record may describe.
 pub const RECORD_SIZE_MAX_BYTES: u64 = 1024 * 1024 * 1024;
 /// Institution slug length, lower bound.

@@ -317,6 +317,7 @@ fn genesis(validators: usize, institutions: usize, members: usize) -> Genesis {
                 encryption_key: [9; 32],
             })
             .collect(),
+        observers: Vec::new(),
         members: (0..members)
             .map(|i| GenesisMember {
                 account: account(2_000_000 + i as u64),
@@ -340,6 +341,49 @@ fn validators_max_holds_in_genesis() {
         Err(limit_error("validators_max", limits::VALIDATORS_MAX))
     );
     assert!(Genesis::decode(over.encode()).is_err());
+}
+
+fn observer(i: usize) -> GenesisObserver {
+    GenesisObserver {
+        account: account(3_000_000 + i as u64),
+        institution: InstitutionId::new("inst-0").unwrap(),
+        p2p_address: "127.0.0.1:3100".into(),
+        http_address: "127.0.0.1:8180".into(),
+    }
+}
+
+#[test]
+fn observers_max_holds_in_genesis() {
+    let mut at = genesis(1, 1, 0);
+    at.observers = (0..limits::OBSERVERS_MAX).map(observer).collect();
+    assert_eq!(at.validate(), Ok(()));
+    assert_eq!(Genesis::decode(at.encode()).unwrap(), at);
+    let mut over = at.clone();
+    over.observers.push(observer(limits::OBSERVERS_MAX));
+    assert_eq!(
+        over.validate(),
+        Err(limit_error("observers_max", limits::OBSERVERS_MAX))
+    );
+    assert!(Genesis::decode(over.encode()).is_err());
+}
+
+#[test]
+fn an_observer_cannot_also_be_a_validator_or_listed_twice() {
+    let mut g = genesis(1, 1, 0);
+    let mut twin = observer(0);
+    twin.account = g.validators[0].account.clone();
+    g.observers = vec![twin];
+    assert!(
+        matches!(g.validate(), Err(ValidationError::Genesis(m)) if m.contains("also a validator"))
+    );
+    g.observers = vec![observer(1), observer(1)];
+    assert!(matches!(g.validate(), Err(ValidationError::Genesis(m)) if m.contains("listed twice")));
+    let mut stranger = observer(2);
+    stranger.institution = InstitutionId::new("elsewhere").unwrap();
+    g.observers = vec![stranger];
+    assert!(
+        matches!(g.validate(), Err(ValidationError::Genesis(m)) if m.contains("not in `institutions`"))
+    );
 }
 
 #[test]

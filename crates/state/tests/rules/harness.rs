@@ -63,6 +63,7 @@ pub fn genesis_for(
                 encryption_key: [9; 32],
             })
             .collect(),
+        observers: vec![],
         members: vec![],
     }
 }
