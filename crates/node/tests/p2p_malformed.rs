@@ -567,9 +567,57 @@ fn assert_every_channel_attacked(sent: &SentCounts) {
     }
 }
 
-#[test]
-fn malformed_messages_on_every_channel_never_crash_or_stall_a_validator() {
-    let seed = common::seed();
+/// The running consortium: the honest validators' engines and states, what the attacker sent,
+/// and the finalizations the honest validators report.
+struct Consortium {
+    engines: Vec<Handle<()>>,
+    states: Vec<NodeState>,
+    sent: SentCounts,
+    updates: mpsc::UnboundedReceiver<FinalizationUpdate<ed25519::PublicKey>>,
+}
+
+async fn start_consortium(
+    context: &deterministic::Context,
+    ledger: &Ledger,
+    oracle: &Oracle<ed25519::PublicKey, deterministic::Context>,
+) -> Consortium {
+    let keys = ledger.participants();
+    let (monitor, updates) = mpsc::unbounded_channel();
+    let mut engines = Vec::new();
+    let mut states = Vec::new();
+    let mut sent = None;
+    for (index, key) in keys.iter().enumerate() {
+        let channels = register(oracle, ledger, key).await;
+        if index == ATTACKER {
+            sent = Some(start_attacker(context, ledger, channels));
+            continue;
+        }
+        let (engine, state) = ledger
+            .init(InitContext {
+                context: context.child("validator").with_attribute("index", index),
+                index,
+                delayed: false,
+                public_key: key,
+                oracle,
+                channels,
+                participants: &keys,
+                monitor: monitor.clone(),
+            })
+            .await;
+        engines.push(engine);
+        states.push(state);
+    }
+    Consortium {
+        engines,
+        states,
+        sent: sent.expect("the attacker is one of the validators"),
+        updates,
+    }
+}
+
+/// Runs the attack under `seed` and returns the runtime's audit digest of everything that
+/// happened, after checking the honest validators survived it.
+fn run_attack(seed: u64) -> String {
     let config = deterministic::Config::new()
         .with_seed(seed)
         .with_timeout(Some(RUN_TIMEOUT));
@@ -577,37 +625,12 @@ fn malformed_messages_on_every_channel_never_crash_or_stall_a_validator() {
         let ledger = Ledger::new();
         let keys = ledger.participants();
         let oracle = start_network(&context, &ledger).await;
-        let (monitor, mut updates) = mpsc::unbounded_channel();
-        let mut states = Vec::new();
-        let mut engines: Vec<Handle<()>> = Vec::new();
-        let mut sent = None;
-        for (index, key) in keys.iter().enumerate() {
-            let channels = register(&oracle, &ledger, key).await;
-            if index == ATTACKER {
-                sent = Some(start_attacker(&context, &ledger, channels));
-                continue;
-            }
-            let (engine, state) = ledger
-                .init(InitContext {
-                    context: context.child("validator").with_attribute("index", index),
-                    index,
-                    delayed: false,
-                    public_key: key,
-                    oracle: &oracle,
-                    channels,
-                    participants: &keys,
-                    monitor: monitor.clone(),
-                })
-                .await;
-            engines.push(engine);
-            states.push(state);
-        }
-        let sent = sent.expect("the attacker is one of the validators");
-
-        let tracker = await_honest_progress(&context, &states, &mut updates).await;
+        let mut consortium = start_consortium(&context, &ledger, &oracle).await;
+        let tracker =
+            await_honest_progress(&context, &consortium.states, &mut consortium.updates).await;
         println!("finalized views, lowest honest: {}", tracker.min_view());
-        let state_refs: Vec<&NodeState> = states.iter().collect();
-        let agreement = common::honest_agreement(&state_refs)
+        let states: Vec<&NodeState> = consortium.states.iter().collect();
+        let agreement = common::honest_agreement(&states)
             .await
             .expect("honest validators agree on every finalized block");
         assert!(agreement.height >= REQUIRED_HEIGHT_BLOCKS);
@@ -616,9 +639,26 @@ fn malformed_messages_on_every_channel_never_crash_or_stall_a_validator() {
             "only {} transactions committed",
             agreement.transactions
         );
-        assert_no_forged_block_finalized(&states[0], agreement.height, &keys[ATTACKER]).await;
-        assert_every_channel_attacked(&sent);
+        assert_no_forged_block_finalized(states[0], agreement.height, &keys[ATTACKER]).await;
+        assert_every_channel_attacked(&consortium.sent);
         assert_only_attacker_blocked(&oracle, &keys).await;
-        drop(engines);
-    });
+        assert_eq!(consortium.engines.len(), VALIDATORS - 1);
+        context.auditor().state()
+    })
+}
+
+#[test]
+fn malformed_messages_on_every_channel_never_crash_or_stall_a_validator() {
+    run_attack(common::seed());
+}
+
+#[test]
+#[ignore = "fails until medchain_node::mempool::Mempool keeps its senders in a BTreeMap: \
+            select() walks a HashMap, so transaction order in proposed blocks follows the \
+            process's random hash seed, not the simulation seed"]
+fn malformed_message_attack_replays_from_its_seed() {
+    let seed = common::seed();
+    let first = run_attack(seed);
+    let replay = run_attack(seed);
+    assert_eq!(first, replay, "seed {seed} replays a different run");
 }

@@ -184,15 +184,7 @@ fn run_with_byzantine(
     expected_blocks: Vec<(ed25519::PublicKey, ed25519::PublicKey)>,
 ) {
     let engine = Ledger::new().with_byzantine(BYZANTINE, behaviour);
-    let equivocated = Equivocated {
-        views_min: match behaviour {
-            // It leads every fourth view, so 40 honest blocks give it 13 turns or more; it
-            // equivocates in each that follows a certified view.
-            Byzantine::Equivocator => EQUIVOCATING_VIEWS_MIN,
-            Byzantine::Conflicter => 0,
-        },
-    };
-    PlanBuilder::new(engine)
+    let mut plan = PlanBuilder::new(engine)
         .seed(common::seed())
         .exit_condition(HonestHeightAtLeast {
             required: REQUIRED_HEIGHT_BLOCKS,
@@ -204,9 +196,15 @@ fn run_with_byzantine(
         .property(BlockedPeersAre {
             expected: expected_blocks,
         })
-        .property(equivocated)
-        .timeout(Duration::from_secs(600))
-        .run()
+        .timeout(Duration::from_secs(600));
+    if behaviour == Byzantine::Equivocator {
+        // It leads every fourth view, so 40 honest blocks give it 13 turns or more; it
+        // equivocates in each that follows a certified view.
+        plan = plan.property(Equivocated {
+            views_min: EQUIVOCATING_VIEWS_MIN,
+        });
+    }
+    plan.run()
         .expect("the honest validators keep finalizing the same blocks despite the byzantine one");
 }
 
@@ -231,4 +229,27 @@ fn double_voting_validator_is_detected_and_blocked_by_every_honest_validator() {
         .map(|(_, honest)| (honest.clone(), keys[BYZANTINE].clone()))
         .collect();
     run_with_byzantine(Byzantine::Conflicter, expected);
+}
+
+#[test]
+#[ignore = "fails until medchain_node::mempool::Mempool keeps its senders in a BTreeMap: \
+            select() walks a HashMap, so transaction order in proposed blocks follows the \
+            process's random hash seed, not the simulation seed"]
+fn same_seed_replays_the_same_run() {
+    // A failure is only worth its printed seed if the seed replays it: same seed, same audit
+    // digest of every task, message, storage and randomness event.
+    let seed = common::seed();
+    let runs = PlanBuilder::new(Ledger::new().with_byzantine(BYZANTINE, Byzantine::Conflicter))
+        .seeds([seed, seed])
+        .exit_condition(HonestHeightAtLeast {
+            required: REQUIRED_HEIGHT_BLOCKS,
+            honest: VALIDATORS - 1,
+        })
+        .timeout(Duration::from_secs(600))
+        .run()
+        .expect("the honest validators keep finalizing");
+    assert_eq!(
+        runs[0].state, runs[1].state,
+        "seed {seed} replays a different run"
+    );
 }
