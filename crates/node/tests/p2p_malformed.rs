@@ -30,9 +30,7 @@ use commonware_p2p::{
     Manager as _, Receiver as _, Recipients, Sender as _,
     simulated::{self, Link, Network, Oracle},
 };
-use commonware_runtime::{
-    Clock as _, Handle, Runner as _, Spawner as _, Supervisor as _, deterministic,
-};
+use commonware_runtime::{Clock as _, Runner as _, Spawner as _, Supervisor as _, deterministic};
 use commonware_utils::{NZUsize, channel::mpsc, probability};
 use medchain_node::{block::Block, engine::channel};
 use medchain_types::SignedTransaction;
@@ -53,8 +51,11 @@ const ATTACK_INTERVAL: Duration = Duration::from_millis(10);
 const FULL_SIZE_EVERY_MESSAGES: u64 = 100;
 /// Real messages the attacker keeps per channel as material to corrupt.
 const SAMPLES_KEPT_MESSAGES: usize = 32;
-/// Honest validators must finalize this many blocks, after the attack ended, to pass.
-const REQUIRED_HEIGHT_BLOCKS: u64 = 30;
+/// Blocks the honest validators must finalize while flooded (they reached 69 to 79 in the
+/// seeds tried: the flood costs them little).
+const FINALIZED_DURING_ATTACK_BLOCKS_MIN: u64 = 40;
+/// Blocks they must finalize after the flood ends, facing only the forging leader.
+const FINALIZED_AFTER_ATTACK_BLOCKS: u64 = 10;
 /// Simulated time after which a run that has not reached the required height fails.
 const RUN_TIMEOUT: Duration = Duration::from_secs(600);
 /// Of the 3 x 120 transactions the honest validators submit, at least this many must be
@@ -468,15 +469,27 @@ async fn register(
     pairs
 }
 
-/// Runs until every honest validator has finalized `REQUIRED_HEIGHT_BLOCKS` blocks after the
-/// attack ended, checking each finalization the validators report for forks on the way.
+/// The lowest finalized height among the honest validators.
+fn lowest_honest_height(states: &[NodeState]) -> u64 {
+    states
+        .iter()
+        .filter_map(|s| s.honest())
+        .map(|h| h.chain.tip().map_or(0, |t| t.height))
+        .min()
+        .unwrap_or(0)
+}
+
+/// Runs until the flood is over and every honest validator has finalized
+/// `FINALIZED_AFTER_ATTACK_BLOCKS` more blocks, checking each finalization the validators
+/// report for forks on the way. Returns the lowest honest height when the flood ended.
 async fn await_honest_progress(
     context: &deterministic::Context,
     states: &[NodeState],
     monitor: &mut mpsc::UnboundedReceiver<FinalizationUpdate<ed25519::PublicKey>>,
-) -> ProgressTracker<ed25519::PublicKey> {
+) -> u64 {
     let mut tracker = ProgressTracker::default();
     let attack_end = context.current() + ATTACK_DURATION;
+    let mut height_at_attack_end = None;
     loop {
         context.sleep(Duration::from_millis(100)).await;
         while let Ok(update) = monitor.try_recv() {
@@ -487,14 +500,11 @@ async fn await_honest_progress(
         if context.current() < attack_end {
             continue;
         }
-        let lowest = states
-            .iter()
-            .filter_map(|s| s.honest())
-            .map(|h| h.chain.tip().map_or(0, |t| t.height))
-            .min()
-            .unwrap_or(0);
-        if lowest >= REQUIRED_HEIGHT_BLOCKS {
-            return tracker;
+        let lowest = lowest_honest_height(states);
+        let at_end = *height_at_attack_end.get_or_insert(lowest);
+        if lowest >= at_end + FINALIZED_AFTER_ATTACK_BLOCKS {
+            println!("lowest honest height: {at_end} when the flood ended, {lowest} now");
+            return at_end;
         }
     }
 }
@@ -567,10 +577,10 @@ fn assert_every_channel_attacked(sent: &SentCounts) {
     }
 }
 
-/// The running consortium: the honest validators' engines and states, what the attacker sent,
-/// and the finalizations the honest validators report.
+/// The running consortium: the honest validators' states, what the attacker sent, and the
+/// finalizations the honest validators report. (Engine tasks run until the runtime stops;
+/// dropping their handles does not abort them.)
 struct Consortium {
-    engines: Vec<Handle<()>>,
     states: Vec<NodeState>,
     sent: SentCounts,
     updates: mpsc::UnboundedReceiver<FinalizationUpdate<ed25519::PublicKey>>,
@@ -583,7 +593,6 @@ async fn start_consortium(
 ) -> Consortium {
     let keys = ledger.participants();
     let (monitor, updates) = mpsc::unbounded_channel();
-    let mut engines = Vec::new();
     let mut states = Vec::new();
     let mut sent = None;
     for (index, key) in keys.iter().enumerate() {
@@ -592,7 +601,7 @@ async fn start_consortium(
             sent = Some(start_attacker(context, ledger, channels));
             continue;
         }
-        let (engine, state) = ledger
+        let (_engine, state) = ledger
             .init(InitContext {
                 context: context.child("validator").with_attribute("index", index),
                 index,
@@ -604,11 +613,9 @@ async fn start_consortium(
                 monitor: monitor.clone(),
             })
             .await;
-        engines.push(engine);
         states.push(state);
     }
     Consortium {
-        engines,
         states,
         sent: sent.expect("the attacker is one of the validators"),
         updates,
@@ -626,14 +633,16 @@ fn run_attack(seed: u64) -> String {
         let keys = ledger.participants();
         let oracle = start_network(&context, &ledger).await;
         let mut consortium = start_consortium(&context, &ledger, &oracle).await;
-        let tracker =
+        let during_attack =
             await_honest_progress(&context, &consortium.states, &mut consortium.updates).await;
-        println!("finalized views, lowest honest: {}", tracker.min_view());
+        assert!(
+            during_attack >= FINALIZED_DURING_ATTACK_BLOCKS_MIN,
+            "only {during_attack} blocks finalized during the flood"
+        );
         let states: Vec<&NodeState> = consortium.states.iter().collect();
         let agreement = common::honest_agreement(&states)
             .await
             .expect("honest validators agree on every finalized block");
-        assert!(agreement.height >= REQUIRED_HEIGHT_BLOCKS);
         assert!(
             agreement.transactions >= COMMITTED_TRANSACTIONS_MIN,
             "only {} transactions committed",
@@ -642,7 +651,6 @@ fn run_attack(seed: u64) -> String {
         assert_no_forged_block_finalized(states[0], agreement.height, &keys[ATTACKER]).await;
         assert_every_channel_attacked(&consortium.sent);
         assert_only_attacker_blocked(&oracle, &keys).await;
-        assert_eq!(consortium.engines.len(), VALIDATORS - 1);
         context.auditor().state()
     })
 }
