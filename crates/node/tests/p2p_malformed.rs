@@ -2,7 +2,8 @@
 //! registers (votes, certificates, simplex resolver, marshal backfill, block broadcast) with
 //! malformed messages while the three honest validators run the real engine. The deterministic
 //! runtime does not catch panics, so a panic in any validator task fails the run. Rerun a
-//! failure with `MEDCHAIN_SIM_SEED=<seed> cargo test -p medchain-node --test p2p_malformed`.
+//! failure with `MEDCHAIN_SIM_SEED=<seed> cargo test -p medchain-node --test p2p_malformed`
+//! (exact once the mempool orders its senders; see the ignored replay test below).
 
 mod common;
 

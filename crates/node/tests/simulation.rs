@@ -3,7 +3,8 @@
 //! fed transactions by a seeded load generator, through a partition that heals, a crash and
 //! restart, a silent byzantine validator, and byzantine validators that equivocate. Each test
 //! prints its seed; rerun a failure with
-//! `MEDCHAIN_SIM_SEED=<seed> cargo test -p medchain-node --test simulation`.
+//! `MEDCHAIN_SIM_SEED=<seed> cargo test -p medchain-node --test simulation`. The rerun is exact
+//! only once the mempool orders its senders (see `same_seed_replays_the_same_run`).
 
 mod common;
 
