@@ -1,0 +1,441 @@
+//! The consortium the simulation tests run: four validators of one hospital, each the real
+//! engine (simplex, marshal, glue::stateful, QMDB, the ledger application) fed by a seeded load
+//! generator, or a byzantine stand-in from commonware's simplex mocks in one validator's place.
+
+// Each test binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
+
+use commonware_codec::Encode as _;
+use commonware_consensus::{
+    marshal::Identifier,
+    simplex::{
+        elector::RoundRobin,
+        mocks::{conflicter, equivocator, relay::Relay},
+        scheme::ed25519 as ed25519_scheme,
+    },
+    types::{Epoch, Height},
+};
+use commonware_cryptography::{Digestible as _, Hasher as _, Sha256, Signer as _, ed25519, sha256};
+use commonware_glue::simulate::{
+    engine::{EngineDefinition, InitContext},
+    exit::ExitCondition,
+    processed::ProcessedHeight,
+    property::Property,
+    reporter::MonitorReporter,
+    tracker::ProgressTracker,
+};
+use commonware_p2p::simulated::Oracle;
+use commonware_runtime::{Clock as _, Handle, Quota, Spawner as _, Supervisor as _, deterministic};
+use commonware_utils::{NZU32, NZUsize, TryCollect as _, ordered::Set};
+use medchain_node::{
+    chain::ChainView,
+    engine::{self, EngineConfig, EngineHandles, Timeouts},
+    mempool::Mempool,
+};
+use medchain_types::{
+    AccountId, Genesis, GenesisInstitution, GenesisValidator, InstitutionId, InstitutionKind,
+    Payload, SignedTransaction, Transaction,
+};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+pub const VALIDATORS: usize = 4;
+/// Transactions each honest validator's load generator submits over a run.
+pub const LOAD_TRANSACTIONS_PER_VALIDATOR: u64 = 120;
+/// Pause between two submissions of one load generator.
+const LOAD_INTERVAL_MS: u64 = 40;
+const HOSPITAL: &str = "st-mary-hospital";
+
+/// The run's seed: `MEDCHAIN_SIM_SEED` if set, else a fixed default; printed so a failure
+/// can be replayed.
+pub fn seed() -> u64 {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let seed = std::env::var("MEDCHAIN_SIM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x6d65_6463);
+    println!("simulation seed: {seed} (replay with MEDCHAIN_SIM_SEED={seed})");
+    seed
+}
+
+/// A registered (sender, receiver) pair of one simulated p2p channel.
+pub type ChannelPair = commonware_glue::simulate::engine::ChannelPair<ed25519::PublicKey>;
+
+/// What a byzantine validator runs instead of the engine (commonware's simplex mocks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Byzantine {
+    /// When it leads a view, notarizes one proposal towards one validator and a different
+    /// proposal towards the others.
+    Equivocator,
+    /// Answers every notarize and finalize vote it receives with two of its own: one for a
+    /// random digest and one for the proposal it saw, which is attributable double voting.
+    Conflicter,
+}
+
+#[derive(Clone)]
+pub struct Ledger {
+    pub signers: Vec<ed25519::PrivateKey>,
+    pub genesis: Arc<Genesis>,
+    byzantine: Option<(usize, Byzantine)>,
+}
+
+impl Ledger {
+    pub fn new() -> Self {
+        let signers: Vec<_> = (0..VALIDATORS as u64)
+            .map(ed25519::PrivateKey::from_seed)
+            .collect();
+        let genesis = Genesis {
+            chain_name: "medchain-sim".into(),
+            genesis_time_ms: 0,
+            institutions: vec![GenesisInstitution {
+                id: InstitutionId::new(HOSPITAL).unwrap(),
+                kind: InstitutionKind::Hospital,
+                admin: AccountId(ed25519::PrivateKey::from_seed(1_000).public_key()),
+            }],
+            validators: signers
+                .iter()
+                .enumerate()
+                .map(|(i, s)| GenesisValidator {
+                    account: AccountId(s.public_key()),
+                    institution: InstitutionId::new(HOSPITAL).unwrap(),
+                    p2p_address: format!("127.0.0.1:{}", 7100 + i),
+                    http_address: format!("127.0.0.1:{}", 8100 + i),
+                    encryption_key: [9; 32],
+                })
+                .collect(),
+            members: vec![],
+        };
+        genesis.validate().expect("simulation genesis is valid");
+        Self {
+            signers,
+            genesis: Arc::new(genesis),
+            byzantine: None,
+        }
+    }
+
+    /// The same consortium with validator `index` replaced by `behaviour`.
+    pub fn with_byzantine(mut self, index: usize, behaviour: Byzantine) -> Self {
+        assert!(
+            index < VALIDATORS,
+            "the byzantine validator is one of the set"
+        );
+        self.byzantine = Some((index, behaviour));
+        self
+    }
+
+    pub fn validator_set(&self) -> Set<ed25519::PublicKey> {
+        self.signers
+            .iter()
+            .map(|s| s.public_key())
+            .try_collect()
+            .unwrap()
+    }
+
+    /// Validator `index`'s consensus signing scheme, as the engine builds it.
+    pub fn scheme(&self, index: usize) -> ed25519_scheme::Scheme {
+        ed25519_scheme::Scheme::signer(
+            &engine::consensus_namespace(&self.genesis.chain_name),
+            self.validator_set(),
+            self.signers[index].clone(),
+        )
+        .expect("every simulated signer is a validator")
+    }
+
+    /// Starts the real engine for validator `index` with a load generator on its mempool.
+    async fn start_honest(
+        &self,
+        ctx: InitContext<'_, ed25519::PublicKey>,
+    ) -> (Handle<()>, NodeState) {
+        let InitContext {
+            context,
+            index,
+            public_key,
+            oracle,
+            channels,
+            monitor,
+            ..
+        } = ctx;
+        let mempool = Mempool::new();
+        let pk = public_key.clone();
+        let (handle, handles) = engine::start(
+            context.child("validator"),
+            EngineConfig {
+                signer: self.signers[index].clone(),
+                validators: self.validator_set(),
+                genesis: self.genesis.clone(),
+                partition_prefix: format!("validator-{index}"),
+                mempool: mempool.clone(),
+                chain: ChainView::new(),
+                timeouts: Timeouts::default(),
+                page_cache_pages: NZUsize!(64),
+            },
+            channels,
+            oracle.manager(),
+            oracle.control(public_key.clone()),
+            move |mailbox| MonitorReporter::new(pk, monitor, mailbox),
+        )
+        .await;
+        let genesis = self.genesis.clone();
+        context.child("load").spawn(move |ctx| async move {
+            for n in 0..LOAD_TRANSACTIONS_PER_VALIDATOR {
+                ctx.sleep(Duration::from_millis(LOAD_INTERVAL_MS)).await;
+                let tx = registration(&genesis, 1_000_000 * (index as u64 + 1) + n);
+                // A restarted validator submits its load again; the ledger refuses the repeats.
+                let _ = mempool.insert(tx, 0);
+            }
+        });
+        (handle, NodeState::Honest(Box::new(handles)))
+    }
+
+    /// Starts a commonware simplex mock in validator `index`'s place. The mocks speak only
+    /// consensus; the block channels are left unserved, as a byzantine node may.
+    fn start_byzantine(
+        &self,
+        ctx: InitContext<'_, ed25519::PublicKey>,
+        behaviour: Byzantine,
+    ) -> (Handle<()>, NodeState) {
+        let scheme = self.scheme(ctx.index);
+        let mut channels = ctx.channels.into_iter();
+        let votes = channels.next().expect("vote channel");
+        let certificates = channels.next().expect("certificate channel");
+        let proposals = Arc::new(Mutex::new(Vec::new()));
+        let handle = match behaviour {
+            Byzantine::Equivocator => {
+                // The equivocator hands both payloads of each equivocation to its relay. They
+                // are not ledger blocks, so no validator listens; the test does, to count
+                // the equivocations.
+                let relay = Arc::new(Relay::new());
+                let observer = ed25519::PrivateKey::from_seed(u64::MAX).public_key();
+                let mut payloads = relay.register(observer);
+                let seen = proposals.clone();
+                ctx.context
+                    .child("relay_observer")
+                    .spawn(move |_| async move {
+                        while let Some((digest, _)) = payloads.recv().await {
+                            seen.lock().unwrap().push(digest);
+                        }
+                    });
+                equivocator::Equivocator::<_, _, _, Sha256>::new(
+                    ctx.context.child("equivocator"),
+                    equivocator::Config {
+                        scheme,
+                        elector: RoundRobin::<Sha256>::default(),
+                        epoch: Epoch::zero(),
+                        relay,
+                    },
+                )
+                .start(votes, certificates)
+            }
+            Byzantine::Conflicter => conflicter::Conflicter::<_, _, Sha256>::new(
+                ctx.context.child("conflicter"),
+                conflicter::Config { scheme },
+            )
+            .start(votes),
+        };
+        let state = NodeState::Byzantine {
+            oracle: ctx.oracle.clone(),
+            proposals,
+        };
+        (handle, state)
+    }
+}
+
+/// What a test can inspect of a running validator.
+pub enum NodeState {
+    Honest(Box<EngineHandles<deterministic::Context>>),
+    /// A byzantine validator has no ledger; it keeps the network oracle so end-of-run checks
+    /// can ask which peers the honest validators blocked.
+    Byzantine {
+        oracle: Oracle<ed25519::PublicKey, deterministic::Context>,
+        /// The payload digests an equivocator proposed, two per view it equivocated in.
+        proposals: Arc<Mutex<Vec<sha256::Digest>>>,
+    },
+}
+
+impl NodeState {
+    pub fn honest(&self) -> Option<&EngineHandles<deterministic::Context>> {
+        match self {
+            Self::Honest(handles) => Some(handles.as_ref()),
+            Self::Byzantine { .. } => None,
+        }
+    }
+}
+
+impl ProcessedHeight for NodeState {
+    async fn processed_height(&self) -> u64 {
+        self.honest()
+            .and_then(|h| h.chain.tip())
+            .map_or(0, |t| t.height)
+    }
+}
+
+/// A patient registering a pseudonym: valid for any fresh key, so the load needs no setup.
+pub fn registration(genesis: &Genesis, key_seed: u64) -> SignedTransaction {
+    let key = ed25519::PrivateKey::from_seed(key_seed);
+    let mut pre_public_key = [0u8; 33];
+    pre_public_key[0] = 2;
+    pre_public_key[1..].copy_from_slice(
+        &commonware_cryptography::Sha256::hash(&[&key_seed.to_be_bytes()]).encode()[..32],
+    );
+    let tx = Transaction {
+        chain_id: genesis.chain_id(),
+        sender: AccountId(key.public_key()),
+        nonce: 0,
+        payload: Payload::RegisterPseudonym {
+            institution: InstitutionId::new(HOSPITAL).unwrap(),
+            pre_public_key,
+        },
+    };
+    SignedTransaction::sign(&key, tx)
+}
+
+impl EngineDefinition for Ledger {
+    type PublicKey = ed25519::PublicKey;
+    type Engine = Handle<()>;
+    type State = NodeState;
+
+    fn participants(&self) -> Vec<ed25519::PublicKey> {
+        self.signers.iter().map(|s| s.public_key()).collect()
+    }
+
+    fn channels(&self) -> Vec<(u64, Quota)> {
+        engine::channel::ALL
+            .iter()
+            .map(|c| (*c, Quota::per_second(NZU32!(10_000))))
+            .collect()
+    }
+
+    fn max_message_size(&self) -> u32 {
+        engine::max_message_size(VALIDATORS as u32)
+    }
+
+    async fn init(&self, ctx: InitContext<'_, ed25519::PublicKey>) -> (Handle<()>, NodeState) {
+        match self.byzantine {
+            Some((index, behaviour)) if index == ctx.index => self.start_byzantine(ctx, behaviour),
+            _ => self.start_honest(ctx).await,
+        }
+    }
+
+    fn start(engine: Handle<()>) -> Handle<()> {
+        engine
+    }
+}
+
+/// The finalized chain the honest validators agree on.
+#[derive(Debug)]
+pub struct Agreement {
+    /// The lowest finalized height among them; every block up to it was compared.
+    pub height: u64,
+    pub transactions: usize,
+}
+
+/// Checks that every honest validator holds the same finalized block (so the same
+/// transactions, in the same order) at every height up to the lowest height they all reached.
+pub async fn honest_agreement(states: &[&NodeState]) -> Result<Agreement, String> {
+    let honest: Vec<_> = states.iter().filter_map(|s| s.honest()).collect();
+    let mut lowest = u64::MAX;
+    for handles in &honest {
+        lowest = lowest.min(handles.chain.tip().map_or(0, |t| t.height));
+    }
+    let mut transactions = 0;
+    for height in 1..=lowest {
+        let mut digest = None;
+        for (i, handles) in honest.iter().enumerate() {
+            let block = handles
+                .marshal
+                .get_block(Identifier::Height(Height::new(height)))
+                .await
+                .ok_or_else(|| format!("honest validator {i} lacks finalized block {height}"))?;
+            match digest {
+                None => {
+                    digest = Some(block.digest());
+                    transactions += block.inner().transactions.len();
+                }
+                Some(d) if d != block.digest() => {
+                    return Err(format!("honest validators disagree on block {height}"));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    println!(
+        "{} honest validators agree on {lowest} blocks holding {transactions} transactions",
+        honest.len()
+    );
+    Ok(Agreement {
+        height: lowest,
+        transactions,
+    })
+}
+
+/// Every honest validator finalized the same blocks up to the lowest height they all reached,
+/// and at least `min_transactions` transactions were committed in them.
+#[derive(Clone)]
+pub struct CommittedTransactionsAgree {
+    pub min_transactions: usize,
+}
+
+impl Property<ed25519::PublicKey, NodeState> for CommittedTransactionsAgree {
+    fn name(&self) -> &str {
+        "committed_transactions_agree"
+    }
+
+    fn check<'a>(
+        &'a self,
+        _tracker: &'a ProgressTracker<ed25519::PublicKey>,
+        states: &'a [&'a NodeState],
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let agreement = honest_agreement(states).await?;
+            if agreement.transactions < self.min_transactions {
+                return Err(format!(
+                    "only {} transactions committed up to height {}",
+                    agreement.transactions, agreement.height
+                ));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Done once `honest` validators have finalized and applied `required` blocks (the harness
+/// counts a crashed or byzantine validator as still expected, which it never meets).
+#[derive(Clone)]
+pub struct HonestHeightAtLeast {
+    pub required: u64,
+    pub honest: usize,
+}
+
+impl ExitCondition<ed25519::PublicKey, NodeState> for HonestHeightAtLeast {
+    fn name(&self) -> &str {
+        "honest_height_at_least"
+    }
+
+    fn requires_polling(&self) -> bool {
+        true
+    }
+
+    fn reached<'a>(
+        &'a self,
+        _tracker: &'a ProgressTracker<ed25519::PublicKey>,
+        states: &'a [&'a NodeState],
+        target_count: usize,
+    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send + 'a>> {
+        Box::pin(async move {
+            let mut reached = 0;
+            for state in states {
+                if state.processed_height().await >= self.required {
+                    reached += 1;
+                }
+            }
+            Ok(reached >= self.honest.min(target_count))
+        })
+    }
+}
