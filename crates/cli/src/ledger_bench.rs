@@ -269,7 +269,11 @@ pub async fn run(options: LedgerBenchOptions) -> Result<String> {
             Command::new(&exe)
                 .args(["node", "--config"])
                 .arg(layout.node_config(i))
-                .env("RUST_LOG", "warn")
+                // Quiet by default; MEDCHAIN_BENCH_NODE_LOG (a RUST_LOG filter) to investigate.
+                .env(
+                    "RUST_LOG",
+                    std::env::var("MEDCHAIN_BENCH_NODE_LOG").unwrap_or_else(|_| "warn".into()),
+                )
                 .stdin(Stdio::null())
                 .stdout(log.try_clone()?)
                 .stderr(log)

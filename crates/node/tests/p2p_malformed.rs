@@ -2,8 +2,8 @@
 //! registers (votes, certificates, simplex resolver, marshal backfill, block broadcast) with
 //! malformed messages while the three honest validators run the real engine. The deterministic
 //! runtime does not catch panics, so a panic in any validator task fails the run. Rerun a
-//! failure with `MEDCHAIN_SIM_SEED=<seed> cargo test -p medchain-node --test p2p_malformed`
-//! (exact once the mempool orders its senders; see the ignored replay test below).
+//! failure with `MEDCHAIN_SIM_SEED=<seed> cargo test -p medchain-node --test p2p_malformed`;
+//! the same seed replays the same run (checked by the replay test below).
 
 mod common;
 
@@ -662,9 +662,6 @@ fn malformed_messages_on_every_channel_never_crash_or_stall_a_validator() {
 }
 
 #[test]
-#[ignore = "fails until medchain_node::mempool::Mempool keeps its senders in a BTreeMap: \
-            select() walks a HashMap, so transaction order in proposed blocks follows the \
-            process's random hash seed, not the simulation seed"]
 fn malformed_message_attack_replays_from_its_seed() {
     let seed = common::seed();
     let first = run_attack(seed);

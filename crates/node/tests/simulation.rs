@@ -233,9 +233,6 @@ fn double_voting_validator_is_detected_and_blocked_by_every_honest_validator() {
 }
 
 #[test]
-#[ignore = "fails until medchain_node::mempool::Mempool keeps its senders in a BTreeMap: \
-            select() walks a HashMap, so transaction order in proposed blocks follows the \
-            process's random hash seed, not the simulation seed"]
 fn same_seed_replays_the_same_run() {
     // A failure is only worth its printed seed if the seed replays it: same seed, same audit
     // digest of every task, message, storage and randomness event.

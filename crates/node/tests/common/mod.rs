@@ -110,6 +110,7 @@ impl Ledger {
                     encryption_key: [9; 32],
                 })
                 .collect(),
+            observers: vec![],
             members: vec![],
         };
         genesis.validate().expect("simulation genesis is valid");
@@ -168,6 +169,7 @@ impl Ledger {
             context.child("validator"),
             EngineConfig {
                 signer: self.signers[index].clone(),
+                participation: medchain_node::engine::Participation::Validator,
                 validators: self.validator_set(),
                 genesis: self.genesis.clone(),
                 partition_prefix: format!("validator-{index}"),
