@@ -24,7 +24,10 @@ use futures::StreamExt as _;
 use medchain_state::{BlockEnv, build_block, execute_block};
 use medchain_types::{AccountId, ChainId, Genesis, limits, transactions_root};
 use std::{
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, UNIX_EPOCH},
 };
 use tracing::{debug, info, warn};
@@ -40,6 +43,13 @@ pub const EMPTY_BLOCK_INTERVAL_MS: u64 = 500;
 /// How often an idle leader looks at the mempool while waiting.
 const MEMPOOL_POLL_MS: u64 = 10;
 
+/// How long a leader may spend executing the transactions of its proposal. Well inside the 1 s
+/// leader timeout, so that when execution slows (a large state, a cold cache, a loaded machine)
+/// blocks shrink instead of every leader's proposal being cancelled.
+pub const PROPOSAL_EXECUTION_BUDGET_MS: u64 = 300;
+/// The fewest transactions a leader offers per block however slow execution gets.
+pub const PROPOSAL_TRANSACTIONS_MIN: usize = 64;
+
 /// The ledger application driven by `commonware_glue::stateful`.
 #[derive(Clone)]
 pub struct LedgerApp {
@@ -48,6 +58,24 @@ pub struct LedgerApp {
     genesis_block: Block,
     mempool: Mempool,
     chain: ChainView,
+    /// How many mempool transactions the next proposal takes, adapted to the last proposal's
+    /// execution time (runtime clock, so deterministic in simulation).
+    proposal_size: Arc<AtomicUsize>,
+}
+
+/// The next proposal's size given the last one's: scaled towards the execution budget, within
+/// [`PROPOSAL_TRANSACTIONS_MIN`, `BLOCK_TRANSACTIONS_MAX`].
+fn next_proposal_size(offered: usize, executed: usize, elapsed_ms: u64) -> usize {
+    let size = if elapsed_ms > PROPOSAL_EXECUTION_BUDGET_MS {
+        // Over budget: shrink in proportion, aiming at 80% of the budget.
+        (executed as u64 * PROPOSAL_EXECUTION_BUDGET_MS * 4 / 5 / elapsed_ms) as usize
+    } else if executed == offered && elapsed_ms < PROPOSAL_EXECUTION_BUDGET_MS / 2 {
+        // Full and fast: grow by a quarter.
+        offered + offered / 4 + 1
+    } else {
+        offered
+    };
+    size.clamp(PROPOSAL_TRANSACTIONS_MIN, limits::BLOCK_TRANSACTIONS_MAX)
 }
 
 impl LedgerApp {
@@ -63,6 +91,7 @@ impl LedgerApp {
             genesis_block,
             mempool,
             chain,
+            proposal_size: Arc::new(AtomicUsize::new(limits::BLOCK_TRANSACTIONS_MAX)),
         }
     }
 
@@ -152,9 +181,13 @@ where
         input: Input<(), Mempool>,
     ) -> Option<Proposed<Self, E>> {
         let mut ancestry = Box::pin(ancestry);
-        let parent = ancestry.next().await?;
+        let Some(parent) = ancestry.next().await else {
+            warn!("cannot propose: the parent block is unavailable");
+            return None;
+        };
         let parent = parent.inner();
         let height = parent.height.get() + 1;
+        debug!(height, "proposing");
         while input.provider.is_empty()
             && now_ms(&context.0) < parent.timestamp_ms + EMPTY_BLOCK_INTERVAL_MS
         {
@@ -170,10 +203,16 @@ where
         if !self.apply_genesis_if_first(height, &mut store).await {
             return None;
         }
-        let candidates = input
-            .provider
-            .select(limits::BLOCK_TRANSACTIONS_MAX, limits::BLOCK_SIZE_MAX_BYTES);
+        let offered = self.proposal_size.load(Ordering::Relaxed);
+        let candidates = input.provider.select(offered, limits::BLOCK_SIZE_MAX_BYTES);
+        let (count, started) = (candidates.len(), now_ms(&context.0));
         let built = build_block(&mut store, &env, candidates).await;
+        let elapsed_ms = now_ms(&context.0).saturating_sub(started);
+        let next = next_proposal_size(offered, count, elapsed_ms);
+        if next != offered {
+            debug!(height, offered, next, elapsed_ms, "proposal size adapted");
+        }
+        self.proposal_size.store(next, Ordering::Relaxed);
         for (hash, error) in built.rejected {
             // A replayed nonce here usually means the transaction is already in an ancestor
             // that is not final yet; its finalization settles it (committed, or superseded).
@@ -216,10 +255,17 @@ where
         finality: Finality,
     ) -> Option<StateMerkleized<E>> {
         let mut ancestry = Box::pin(ancestry);
-        let block = ancestry.next().await?;
+        let Some(block) = ancestry.next().await else {
+            warn!(?finality, "cannot process: the block is unavailable");
+            return None;
+        };
         let block = block.inner().clone();
+        debug!(height = block.height.get(), ?finality, "processing");
         if finality == Finality::Candidate {
-            let parent = ancestry.next().await?;
+            let Some(parent) = ancestry.next().await else {
+                warn!("cannot verify a candidate: its parent block is unavailable");
+                return None;
+            };
             if !self
                 .header_is_valid(&context.0, &block, parent.inner())
                 .await
@@ -237,7 +283,13 @@ where
             warn!(height, error = %e, "refusing a block with an invalid transaction");
             return None;
         }
-        let merkleized = store.into_batch().merkleize().await.ok()?;
+        let merkleized = match store.into_batch().merkleize().await {
+            Ok(m) => m,
+            Err(e) => {
+                warn!(height, error = %e, "state merkleization failed while processing a block");
+                return None;
+            }
+        };
         let (state_root, _, _) = roots::<E>(&merkleized);
         if state_root != block.state_root {
             warn!(
@@ -356,6 +408,28 @@ mod tests {
             timestamp_ms,
             ..parent.clone()
         }
+    }
+
+    #[test]
+    fn proposals_shrink_when_execution_is_slow_and_grow_back_when_fast() {
+        let max = limits::BLOCK_TRANSACTIONS_MAX;
+        let slow = next_proposal_size(max, max, 3 * PROPOSAL_EXECUTION_BUDGET_MS);
+        assert_eq!(slow, max * 4 / 5 / 3, "scaled to 80% of the budget");
+        assert_eq!(
+            next_proposal_size(100, 100, 100 * PROPOSAL_EXECUTION_BUDGET_MS),
+            PROPOSAL_TRANSACTIONS_MIN
+        );
+        assert_eq!(next_proposal_size(slow, slow, 0), slow + slow / 4 + 1);
+        assert_eq!(
+            next_proposal_size(max, max, 0),
+            max,
+            "never past the block limit"
+        );
+        assert_eq!(
+            next_proposal_size(500, 20, 0),
+            500,
+            "a small mempool says nothing about speed"
+        );
     }
 
     #[test]
