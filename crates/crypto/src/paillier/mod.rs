@@ -18,6 +18,7 @@
 //! assert_eq!(money.decode(&pk, &sum).unwrap(), -850);
 //! ```
 
+mod aggregate;
 mod fixed_base;
 mod fixed_point;
 mod keys;
@@ -26,6 +27,7 @@ pub mod threshold;
 mod wipe;
 mod wire;
 
+pub use aggregate::{PARALLELISM_MAX_THREADS, SUM_THREAD_MIN_CIPHERTEXTS};
 pub use fixed_point::{FIXED_POINT_SCALE_MAX_DIGITS, FixedPoint, magnitude_max};
 pub use keys::{Ciphertext, Plaintext, PublicKey, SecretKey, keygen};
 /// GMP integers as used throughout this API (re-exported so callers need no direct `rug` dependency).
