@@ -5,6 +5,8 @@
 //! Speed-ups, each cited where it is implemented: CRT decryption with precomputed constants
 //! (Paillier 1999 §7) in [`SecretKey::decrypt`], and the Damgård–Jurik–Nielsen short-exponent
 //! encryption `(1+n)^m · h_s^α` with a fixed-base table for `h_s` in [`PublicKey::encrypt`].
+//! Many ciphertexts are summed ([`PublicKey::sum`]) or decrypted ([`SecretKey::decrypt_batch`])
+//! on every core.
 //!
 //! ```
 //! use medchain_crypto::paillier::{keygen, FixedPoint};
