@@ -23,9 +23,11 @@ impl PublicKey {
     /// slice from [`PublicKey::zero_ciphertext`]; an empty slice gives the zero ciphertext.
     ///
     /// Per addition this is one GMP multiplication and one division by n², as in
-    /// [`PublicKey::add_assign`]: multiplying pairs unreduced before one reduction, GMP's
-    /// division with a reused buffer, and Montgomery REDC (GMP's `mpn_redc_1`) measured no gain at
-    /// 64 limbs; GMP's internal `mpn_redc_n` measured ~15% but is not part of GMP's public API.
+    /// [`PublicKey::add_assign`]. Measured alternatives at 64 limbs (BENCHMARKS.md, "Paillier"):
+    /// multiplying pairs unreduced before one reduction is ~20% slower; `mpn_mul_n` +
+    /// `mpn_tdiv_qr` into reused buffers and Montgomery REDC with GMP's `mpn_redc_1` gain nothing;
+    /// GMP's `mpn_redc_n` gains ~15% but is internal to GMP (undeclared in `gmp.h`, free to
+    /// change between releases), so it is not used.
     pub fn sum(&self, ciphertexts: &[Ciphertext]) -> Ciphertext {
         let threads = sum_thread_count(ciphertexts.len(), available_threads());
         self.sum_on_threads(ciphertexts, threads)
