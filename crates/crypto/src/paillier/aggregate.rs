@@ -1,16 +1,18 @@
 //! Many-ciphertext work spread over the machine's cores: the homomorphic sum of a slice of
 //! ciphertexts (the product in Z*_{n²}, Paillier 1999 §2), CRT decryption (§7) of a batch, and one
-//! decryption with its two CRT halves on two threads.
-//! Each thread handles one contiguous chunk with `std::thread::scope`; results are combined in
-//! chunk order, so the output is the same residue as the sequential computation, bit for bit.
+//! decryption with its two CRT halves on two threads. Threads (`std::thread::scope`) claim small
+//! pieces of the slice from a shared counter, so a thread the OS deschedules on a busy machine
+//! holds up at most one piece; results are combined so that they equal the sequential ones.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use super::keys::{Ciphertext, Plaintext, PublicKey, SecretKey};
 
-/// Fewest ciphertexts [`PublicKey::sum`] gives one thread: 64 additions (~0.3 ms for a 2048-bit
-/// key) outweigh starting a thread (~20–50 µs), so small sums stay on the calling thread.
+/// Fewest ciphertexts [`PublicKey::sum`] gives one thread, and the piece a thread claims at a
+/// time: 64 additions (~0.3 ms for a 2048-bit key) outweigh starting a thread (~20–50 µs) or
+/// claiming a piece, so small sums stay on the calling thread.
 pub const SUM_THREAD_MIN_CIPHERTEXTS: usize = 64;
 
 /// Most threads one call starts, whatever the caller or the machine asks for: one thread per
@@ -33,25 +35,28 @@ impl PublicKey {
         self.sum_on_threads(ciphertexts, threads)
     }
 
-    /// [`PublicKey::sum`] on at most `threads` threads (at most one per ciphertext and at most
-    /// [`PARALLELISM_MAX_THREADS`]); `threads = 1` runs on the calling thread only.
+    /// [`PublicKey::sum`] on at most `threads` threads (at most one per piece of
+    /// [`SUM_THREAD_MIN_CIPHERTEXTS`] and at most [`PARALLELISM_MAX_THREADS`]); `threads = 1` runs
+    /// on the calling thread only.
     pub fn sum_on_threads(&self, ciphertexts: &[Ciphertext], threads: NonZeroUsize) -> Ciphertext {
-        let partials = map_chunks(ciphertexts, threads, |chunk| self.sum_sequential(chunk));
+        let partials = fold_pieces(
+            ciphertexts,
+            threads,
+            SUM_THREAD_MIN_CIPHERTEXTS,
+            || self.zero_ciphertext(),
+            |acc, _, piece| {
+                for c in piece {
+                    self.add_assign(acc, c);
+                }
+            },
+        );
         // Multiplication in Z*_{n²} is commutative and associative and every partial is reduced,
-        // so the combined residue equals the sequential one exactly.
+        // so however the pieces were shared out, the combined residue is the sequential one.
         let mut total = self.zero_ciphertext();
         for partial in &partials {
             self.add_assign(&mut total, partial);
         }
         total
-    }
-
-    fn sum_sequential(&self, ciphertexts: &[Ciphertext]) -> Ciphertext {
-        let mut acc = self.zero_ciphertext();
-        for c in ciphertexts {
-            self.add_assign(&mut acc, c);
-        }
-        acc
     }
 }
 
@@ -64,7 +69,8 @@ impl SecretKey {
 
     /// [`SecretKey::decrypt`] with its two CRT halves (mod p and mod q) on two threads: for one
     /// latency-critical decryption on an otherwise idle machine. It costs the same CPU time plus
-    /// a thread start, so for many ciphertexts [`SecretKey::decrypt_batch`] gives more throughput.
+    /// a thread start, so for many ciphertexts [`SecretKey::decrypt_batch`] gives more throughput,
+    /// and on a busy machine waiting for the second half can make it slower than `decrypt`.
     pub fn decrypt_on_two_threads(&self, c: &Ciphertext) -> Plaintext {
         thread::scope(|scope| {
             let half_p = thread::Builder::new().spawn_scoped(scope, || self.decrypt_mod_p(c));
@@ -87,10 +93,18 @@ impl SecretKey {
         ciphertexts: &[Ciphertext],
         threads: NonZeroUsize,
     ) -> Vec<Plaintext> {
-        let chunks = map_chunks(ciphertexts, threads, |chunk| {
-            chunk.iter().map(|c| self.decrypt(c)).collect::<Vec<_>>()
+        let per_thread = fold_pieces(ciphertexts, threads, 1, Vec::new, |done, index, piece| {
+            done.extend(piece.iter().map(|c| (index, self.decrypt(c))));
         });
-        chunks.into_iter().flatten().collect()
+        let mut numbered: Vec<(usize, Plaintext)> = per_thread.into_iter().flatten().collect();
+        numbered.sort_unstable_by_key(|(index, _)| *index);
+        debug_assert!(
+            numbered
+                .iter()
+                .enumerate()
+                .all(|(i, (index, _))| i == *index)
+        );
+        numbered.into_iter().map(|(_, m)| m).collect()
     }
 }
 
@@ -106,47 +120,66 @@ fn available_threads() -> NonZeroUsize {
     thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
 }
 
-/// Length of each contiguous chunk when `len` items are split over `threads` threads; the last
-/// chunk may be shorter. Never 0, so `slice::chunks` accepts it for an empty slice too.
-fn chunk_len(len: usize, threads: NonZeroUsize) -> usize {
-    let threads = threads.get().min(PARALLELISM_MAX_THREADS).min(len.max(1));
-    len.div_ceil(threads).max(1)
+/// Threads for `pieces` pieces of work when `requested` are asked for: never more than there are
+/// pieces or than [`PARALLELISM_MAX_THREADS`], never fewer than one.
+fn thread_count(pieces: usize, requested: NonZeroUsize) -> usize {
+    requested
+        .get()
+        .min(PARALLELISM_MAX_THREADS)
+        .min(pieces)
+        .max(1)
 }
 
-/// Runs `work` on each chunk of `items`, one scoped thread per chunk (the last chunk on the
-/// calling thread), and returns the results in chunk order. A thread the OS refuses to start
-/// has its chunk done on the calling thread instead; a panic in `work` is re-raised here.
-fn map_chunks<T, R, F>(items: &[T], threads: NonZeroUsize, work: F) -> Vec<R>
+/// Cuts `items` into pieces of `piece_len` (the last may be shorter) and folds every piece into
+/// a per-thread accumulator, `fold(acc, piece_index, piece)`, on up to `threads` threads that
+/// claim the next piece from a shared counter. Returns one accumulator per thread that ran; each
+/// piece is folded exactly once, but which thread folds it depends on scheduling. A thread the OS
+/// refuses to start leaves its share to the others; a panic in `fold` is re-raised here.
+fn fold_pieces<T, A, I, F>(
+    items: &[T],
+    threads: NonZeroUsize,
+    piece_len: usize,
+    init: I,
+    fold: F,
+) -> Vec<A>
 where
     T: Sync,
-    R: Send,
-    F: Fn(&[T]) -> R + Sync,
+    A: Send,
+    I: Fn() -> A + Sync,
+    F: Fn(&mut A, usize, &[T]) + Sync,
 {
-    let mut chunks = items.chunks(chunk_len(items.len(), threads));
-    let Some(last) = chunks.next_back() else {
-        return Vec::new();
+    assert!(piece_len > 0, "pieces hold at least one item");
+    let pieces = items.len().div_ceil(piece_len);
+    let next_piece = AtomicUsize::new(0);
+    let run = || {
+        let mut acc = init();
+        loop {
+            let piece = next_piece.fetch_add(1, Ordering::Relaxed);
+            if piece >= pieces {
+                return acc;
+            }
+            let start = piece * piece_len;
+            let end = items.len().min(start + piece_len);
+            fold(&mut acc, piece, &items[start..end]);
+        }
     };
-    let work = &work;
+    let threads = thread_count(pieces, threads);
+    if threads == 1 {
+        return vec![run()];
+    }
     thread::scope(|scope| {
-        let started: Vec<_> = chunks
-            .map(|chunk| {
-                thread::Builder::new()
-                    .spawn_scoped(scope, move || work(chunk))
-                    .map_err(|_| chunk)
-            })
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| thread::Builder::new().spawn_scoped(scope, &run).ok())
             .collect();
-        let last_result = work(last);
-        let mut results: Vec<R> = started
-            .into_iter()
-            .map(|handle| match handle {
-                Ok(handle) => handle
+        let mut accs = vec![run()];
+        for helper in helpers {
+            accs.push(
+                helper
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err(chunk) => work(chunk),
-            })
-            .collect();
-        results.push(last_result);
-        results
+            );
+        }
+        accs
     })
 }
 
@@ -174,21 +207,50 @@ mod tests {
     }
 
     #[test]
-    fn chunks_cover_the_slice_with_at_most_the_thread_cap() {
-        assert_eq!(chunk_len(0, threads(4)), 1);
-        assert_eq!(chunk_len(3, threads(8)), 1, "one item per thread at most");
-        assert_eq!(chunk_len(10, threads(4)), 3, "chunks of 3, 3, 3, 1");
-        let len = 10 * PARALLELISM_MAX_THREADS;
-        assert_eq!(chunk_len(len, threads(PARALLELISM_MAX_THREADS + 1)), 10);
-        assert_eq!(chunk_len(len, threads(usize::MAX)), 10);
+    fn thread_count_is_capped_by_pieces_and_the_thread_maximum() {
+        assert_eq!(thread_count(0, threads(4)), 1);
+        assert_eq!(
+            thread_count(3, threads(8)),
+            3,
+            "one piece per thread at most"
+        );
+        assert_eq!(thread_count(1000, threads(4)), 4);
+        let many = 10 * PARALLELISM_MAX_THREADS;
+        assert_eq!(
+            thread_count(many, threads(PARALLELISM_MAX_THREADS + 1)),
+            PARALLELISM_MAX_THREADS
+        );
+        assert_eq!(
+            thread_count(many, threads(usize::MAX)),
+            PARALLELISM_MAX_THREADS
+        );
     }
 
     #[test]
-    fn map_chunks_returns_results_in_slice_order() {
+    fn fold_pieces_folds_every_piece_exactly_once() {
         let items: Vec<u32> = (0..103).collect();
-        let sums = map_chunks(&items, threads(4), |chunk| chunk.to_vec());
-        assert_eq!(sums.len(), 4);
-        assert_eq!(sums.concat(), items);
-        assert!(map_chunks(&[] as &[u32], threads(4), |c| c.len()).is_empty());
+        let per_thread = fold_pieces(&items, threads(4), 7, Vec::new, |seen, index, piece| {
+            seen.push((index, piece.to_vec()));
+        });
+        assert!((1..=4).contains(&per_thread.len()));
+        let mut pieces: Vec<(usize, Vec<u32>)> = per_thread.into_iter().flatten().collect();
+        pieces.sort();
+        let indices: Vec<usize> = pieces.iter().map(|(i, _)| *i).collect();
+        assert_eq!(indices, (0..15).collect::<Vec<_>>());
+        assert_eq!(pieces[14].1, vec![98, 99, 100, 101, 102]);
+        let flat: Vec<u32> = pieces.into_iter().flat_map(|(_, p)| p).collect();
+        assert_eq!(flat, items);
+    }
+
+    #[test]
+    fn fold_pieces_of_nothing_gives_one_untouched_accumulator() {
+        let accs = fold_pieces(
+            &[] as &[u32],
+            threads(4),
+            3,
+            || 17u32,
+            |acc, _, _| *acc += 1,
+        );
+        assert_eq!(accs, vec![17]);
     }
 }
