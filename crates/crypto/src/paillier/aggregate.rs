@@ -169,7 +169,7 @@ where
     }
     thread::scope(|scope| {
         let helpers: Vec<_> = (1..threads)
-            .filter_map(|_| thread::Builder::new().spawn_scoped(scope, &run).ok())
+            .filter_map(|_| thread::Builder::new().spawn_scoped(scope, run).ok())
             .collect();
         let mut accs = vec![run()];
         for helper in helpers {
