@@ -1,10 +1,12 @@
 //! Paillier 2048 against python `phe` 1.5 on gmpy2, both on the same key, plus threshold
 //! decryption (3-of-4) timings. `run` prints the details and returns the summary line
 //! `paillier enc_ratio=<r> dec_ratio=<r> add_1m_ratio=<r> combine_ms=<n> cores=<n>
-//! dec_ratio_all_cores=<r> add_1m_ratio_all_cores=<r> dec_latency_ratio_two_threads=<r>`.
-//! The first three ratios are one core against one core; the `_all_cores` and `_two_threads`
-//! ones put medchain on every core (`PublicKey::sum`, `SecretKey::decrypt_batch`,
-//! `SecretKey::decrypt_on_two_threads`) against phe, which is single-threaded, on one core.
+//! dec_ratio_all_cores=<r> add_1m_ratio_all_cores=<r> dec_latency_ratio_two_threads=<r>
+//! sum_cores_obtained=<n>`. The first three ratios are one core against one core; the
+//! `_all_cores` and `_two_threads` ones put medchain on every core (`PublicKey::sum`,
+//! `SecretKey::decrypt_batch`, `SecretKey::decrypt_on_two_threads`) against phe, which is
+//! single-threaded, on one core. `sum_cores_obtained` is how many cores the process actually
+//! held during the all-core sum (on a shared machine, fewer than `cores`).
 //!
 //! Envelope sketch (CPU only: no network, disk or memory traffic worth counting). n has 2048 bits,
 //! n² 4096 bits = 64 limbs; one 64-limb modular multiplication (multiply + reduce) is ~1–3 µs.
