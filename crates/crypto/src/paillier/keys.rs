@@ -492,14 +492,15 @@ impl SecretKey {
         self.decrypt_mod_prime(&c.0, &self.q, &self.q_squared, &self.q_minus_1, &self.hq)
     }
 
-    /// m from m mod p and m mod q.
-    pub(super) fn recombine(&self, m_p: Integer, m_q: Integer) -> Plaintext {
+    /// m from m mod p and m mod q; the halves are wiped like the plaintext they reveal.
+    pub(super) fn recombine(&self, mut m_p: Integer, mut m_q: Integer) -> Plaintext {
         // Garner: m = m_q + q·((m_p − m_q)·q^(−1) mod p).
         let mut t = Integer::from(&m_p - &m_q);
         t *= &self.q_inv_p;
         t = t.modulo(&self.p);
         t *= &self.q;
-        t += m_q;
+        t += &m_q;
+        wipe_all(&mut [&mut m_p, &mut m_q]);
         Plaintext(t)
     }
 
