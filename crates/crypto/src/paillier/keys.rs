@@ -477,14 +477,30 @@ impl SecretKey {
     /// |n|-bit exponent modulo n². The exponents are secret, so GMP's side-channel-resistant
     /// `mpz_powm_sec` is used.
     pub fn decrypt(&self, c: &Ciphertext) -> Plaintext {
-        let m_p = self.decrypt_mod_prime(&c.0, &self.p, &self.p_squared, &self.p_minus_1, &self.hp);
-        let m_q = self.decrypt_mod_prime(&c.0, &self.q, &self.q_squared, &self.q_minus_1, &self.hq);
+        let m_p = self.decrypt_mod_p(c);
+        let m_q = self.decrypt_mod_q(c);
+        self.recombine(m_p, m_q)
+    }
+
+    /// m mod p, the first CRT half of [`SecretKey::decrypt`].
+    pub(super) fn decrypt_mod_p(&self, c: &Ciphertext) -> Integer {
+        self.decrypt_mod_prime(&c.0, &self.p, &self.p_squared, &self.p_minus_1, &self.hp)
+    }
+
+    /// m mod q, the second CRT half of [`SecretKey::decrypt`].
+    pub(super) fn decrypt_mod_q(&self, c: &Ciphertext) -> Integer {
+        self.decrypt_mod_prime(&c.0, &self.q, &self.q_squared, &self.q_minus_1, &self.hq)
+    }
+
+    /// m from m mod p and m mod q; the halves are wiped like the plaintext they reveal.
+    pub(super) fn recombine(&self, mut m_p: Integer, mut m_q: Integer) -> Plaintext {
         // Garner: m = m_q + q·((m_p − m_q)·q^(−1) mod p).
         let mut t = Integer::from(&m_p - &m_q);
         t *= &self.q_inv_p;
         t = t.modulo(&self.p);
         t *= &self.q;
-        t += m_q;
+        t += &m_q;
+        wipe_all(&mut [&mut m_p, &mut m_q]);
         Plaintext(t)
     }
 

@@ -5,6 +5,8 @@
 //! Speed-ups, each cited where it is implemented: CRT decryption with precomputed constants
 //! (Paillier 1999 §7) in [`SecretKey::decrypt`], and the Damgård–Jurik–Nielsen short-exponent
 //! encryption `(1+n)^m · h_s^α` with a fixed-base table for `h_s` in [`PublicKey::encrypt`].
+//! Many ciphertexts are summed ([`PublicKey::sum`]) or decrypted ([`SecretKey::decrypt_batch`])
+//! on every core.
 //!
 //! ```
 //! use medchain_crypto::paillier::{keygen, FixedPoint};
@@ -18,6 +20,7 @@
 //! assert_eq!(money.decode(&pk, &sum).unwrap(), -850);
 //! ```
 
+mod aggregate;
 mod fixed_base;
 mod fixed_point;
 mod keys;
@@ -26,6 +29,7 @@ pub mod threshold;
 mod wipe;
 mod wire;
 
+pub use aggregate::{PARALLELISM_MAX_THREADS, SUM_THREAD_MIN_CIPHERTEXTS};
 pub use fixed_point::{FIXED_POINT_SCALE_MAX_DIGITS, FixedPoint, magnitude_max};
 pub use keys::{Ciphertext, Plaintext, PublicKey, SecretKey, keygen};
 /// GMP integers as used throughout this API (re-exported so callers need no direct `rug` dependency).
