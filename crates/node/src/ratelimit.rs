@@ -31,10 +31,14 @@ pub const API_BURST_SECONDS: u32 = 2;
 /// the clients active in the last burst window.
 pub const RATE_LIMIT_SWEEP_INTERVAL_MS: u64 = 10_000;
 
+/// GCRA buckets keyed by client IP address.
+type PerClientLimiter<C> =
+    RateLimiter<IpAddr, HashMapStateStore<IpAddr>, C, NoOpMiddleware<<C as Clock>::Instant>>;
+
 /// One bucket per client IP address.
 #[derive(Clone)]
 pub struct ClientRateLimit<C: Clock = DefaultClock> {
-    limiter: Arc<RateLimiter<IpAddr, HashMapStateStore<IpAddr>, C, NoOpMiddleware<C::Instant>>>,
+    limiter: Arc<PerClientLimiter<C>>,
     clock: C,
     per_second: NonZeroU32,
 }
