@@ -320,6 +320,7 @@ fn print_identity(identity: &Identity, institution: Option<&InstitutionId>) -> R
 pub async fn status(args: ApiArgs) -> Result<()> {
     let status = Client::new(&args.api)?.status().await?;
     println!("chain:        {} ({})", status.chain_name, status.chain_id);
+    println!("node role:    {}", status.role);
     println!("height:       {}", status.height);
     if let Some(block) = &status.latest_block {
         println!("latest block: {block}");
