@@ -250,21 +250,16 @@ impl Genesis {
             ));
         }
         let mut seen = BTreeSet::new();
-        for validator in &self.validators {
-            if !seen.insert(&validator.account) {
-                return Err(ValidationError::Genesis(format!(
-                    "validator {} is listed twice",
-                    validator.account
-                )));
-            }
-            if !institutions.contains(&validator.institution) {
-                return Err(ValidationError::Genesis(format!(
-                    "validator {} names institution {} which is not in `institutions`",
-                    validator.account, validator.institution
-                )));
-            }
-            check_address("validator", &validator.account, &validator.p2p_address)?;
-            check_address("validator", &validator.account, &validator.http_address)?;
+        for v in &self.validators {
+            let addresses = [v.p2p_address.as_str(), v.http_address.as_str()];
+            check_node(
+                "validator",
+                &v.account,
+                &v.institution,
+                addresses,
+                &mut seen,
+                institutions,
+            )?;
         }
         Ok(())
     }
@@ -275,21 +270,16 @@ impl Genesis {
         institutions: &BTreeSet<&InstitutionId>,
     ) -> Result<(), ValidationError> {
         let mut seen: BTreeSet<_> = self.validators.iter().map(|v| &v.account).collect();
-        for observer in &self.observers {
-            if !seen.insert(&observer.account) {
-                return Err(ValidationError::Genesis(format!(
-                    "observer {} is listed twice or is also a validator",
-                    observer.account
-                )));
-            }
-            if !institutions.contains(&observer.institution) {
-                return Err(ValidationError::Genesis(format!(
-                    "observer {} names institution {} which is not in `institutions`",
-                    observer.account, observer.institution
-                )));
-            }
-            check_address("observer", &observer.account, &observer.p2p_address)?;
-            check_address("observer", &observer.account, &observer.http_address)?;
+        for o in &self.observers {
+            let addresses = [o.p2p_address.as_str(), o.http_address.as_str()];
+            check_node(
+                "observer",
+                &o.account,
+                &o.institution,
+                addresses,
+                &mut seen,
+                institutions,
+            )?;
         }
         Ok(())
     }
@@ -330,6 +320,32 @@ impl Genesis {
         }
         Ok(())
     }
+}
+
+/// A validator's or observer's entry: a key not seen before, a listed institution, addresses
+/// within their size limit.
+fn check_node<'a>(
+    role: &str,
+    account: &'a AccountId,
+    institution: &InstitutionId,
+    addresses: [&str; 2],
+    seen: &mut BTreeSet<&'a AccountId>,
+    institutions: &BTreeSet<&InstitutionId>,
+) -> Result<(), ValidationError> {
+    if !seen.insert(account) {
+        return Err(ValidationError::Genesis(format!(
+            "{role} {account} is listed twice (as a validator or an observer)"
+        )));
+    }
+    if !institutions.contains(institution) {
+        return Err(ValidationError::Genesis(format!(
+            "{role} {account} names institution {institution} which is not in `institutions`"
+        )));
+    }
+    for address in addresses {
+        check_address(role, account, address)?;
+    }
+    Ok(())
 }
 
 fn check_address(role: &str, account: &AccountId, address: &str) -> Result<(), ValidationError> {

@@ -374,7 +374,7 @@ fn an_observer_cannot_also_be_a_validator_or_listed_twice() {
     twin.account = g.validators[0].account.clone();
     g.observers = vec![twin];
     assert!(
-        matches!(g.validate(), Err(ValidationError::Genesis(m)) if m.contains("also a validator"))
+        matches!(g.validate(), Err(ValidationError::Genesis(m)) if m.contains("as a validator or an observer"))
     );
     g.observers = vec![observer(1), observer(1)];
     assert!(matches!(g.validate(), Err(ValidationError::Genesis(m)) if m.contains("listed twice")));
