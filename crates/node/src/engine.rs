@@ -7,6 +7,7 @@
 //! simulated network in tests. This module and `block` are the only code that knows the
 //! engine's types; swapping engines touches only them.
 
+use crate::faults::FaultReporter;
 use crate::{
     app::LedgerApp,
     block::Block,
@@ -15,6 +16,7 @@ use crate::{
     store::{NoStateSync, StateSet, state_db_config},
 };
 use commonware_broadcast::buffered;
+use commonware_consensus::Reporters;
 use commonware_consensus::{
     Reporter,
     marshal::{
@@ -40,6 +42,7 @@ use commonware_glue::stateful::{
 };
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
+use commonware_runtime::telemetry::metrics::{Counter, MetricsExt as _};
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::{archive::prunable, translator::TwoCap};
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set, union};
@@ -131,6 +134,8 @@ pub struct EngineHandles<E: Clock + Spawner + Storage + Metrics + rand::CryptoRn
     pub mempool: Mempool,
     pub chain: ChainView,
     pub genesis_block: Block,
+    /// Fault evidence simplex reported (also in `/metrics`).
+    pub faults: Counter,
 }
 
 /// The largest message any channel carries, for the p2p layer's frame limit.
@@ -345,6 +350,10 @@ where
     marshal_actor.start(observe(stateful_mailbox.clone()), buffer, resolver);
     stateful_actor.start();
 
+    let faults = context.child("consensus").counter(
+        "faults_total",
+        "Fault evidence (conflicting or contradictory votes) seen from validators.",
+    );
     let timeouts = &config.timeouts;
     let engine = simplex::Engine::new(
         context.child("simplex"),
@@ -354,7 +363,10 @@ where
             blocker,
             automaton: deferred.clone(),
             relay: deferred.clone(),
-            reporter: deferred,
+            reporter: Reporters::from((
+                deferred,
+                FaultReporter::new(config.validators.clone(), faults.clone()),
+            )),
             strategy: Sequential,
             partition: format!("{prefix}-simplex"),
             mailbox_size: MAILBOX_SIZE_MESSAGES,
@@ -386,6 +398,7 @@ where
             mempool: config.mempool,
             chain: config.chain,
             genesis_block,
+            faults,
         },
     )
 }

@@ -232,6 +232,49 @@ fn double_voting_validator_is_detected_and_blocked_by_every_honest_validator() {
     run_with_byzantine(Byzantine::Conflicter, expected);
 }
 
+/// Every honest validator's fault counter (`consensus_faults_total` in `/metrics`) recorded the
+/// byzantine validator's double votes.
+#[derive(Clone)]
+struct FaultEvidenceCounted;
+
+impl Property<ed25519::PublicKey, NodeState> for FaultEvidenceCounted {
+    fn name(&self) -> &str {
+        "fault_evidence_counted"
+    }
+
+    fn check<'a>(
+        &'a self,
+        _tracker: &'a ProgressTracker<ed25519::PublicKey>,
+        states: &'a [&'a NodeState],
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            for (index, handles) in states.iter().filter_map(|s| s.honest()).enumerate() {
+                if handles.faults.get() == 0 {
+                    return Err(format!(
+                        "honest validator {index} counted no fault evidence"
+                    ));
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+#[test]
+fn double_votes_are_counted_as_fault_evidence() {
+    let engine = Ledger::new().with_byzantine(BYZANTINE, Byzantine::Conflicter);
+    PlanBuilder::new(engine)
+        .seed(common::seed())
+        .exit_condition(HonestHeightAtLeast {
+            required: REQUIRED_HEIGHT_BLOCKS,
+            honest: VALIDATORS - 1,
+        })
+        .property(FaultEvidenceCounted)
+        .timeout(Duration::from_secs(600))
+        .run()
+        .expect("each honest validator counts the double votes it saw");
+}
+
 #[test]
 fn same_seed_replays_the_same_run() {
     // A failure is only worth its printed seed if the seed replays it: same seed, same audit
