@@ -1,22 +1,27 @@
 //! Runs the Python peer check (`vectors/keys_envelope_ring_peer.py`), which recomputes every
-//! committed known answer with libsodium, pyca/cryptography and blake3. Ignored by default
-//! because it needs those installed:
-//!
-//! ```text
-//! apt-get install libsodium23 && python3 -m venv target/py-ringenv
-//! target/py-ringenv/bin/pip install -r crates/crypto/tests/vectors/keys_envelope_ring_peer.requirements.txt
-//! MEDCHAIN_PEER_PYTHON=target/py-ringenv/bin/python cargo test -p medchain-crypto --test keys_envelope_ring_peer -- --ignored
-//! ```
+//! committed known answer with libsodium (ristretto255, Argon2id), pyca/cryptography and blake3.
+//! The interpreter comes from `scripts/py-peers.sh` (which installs
+//! `bench/peers/requirements-ringenv.txt`); libsodium23 comes from `scripts/setup.sh`.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 
 #[test]
-#[ignore = "needs python3 with blake3 + cryptography and libsodium23 (see the module doc)"]
 fn peer_implementations_reproduce_every_vector() {
-    let python = std::env::var("MEDCHAIN_PEER_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/keys_envelope_ring_peer.py");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let setup = Command::new(root.join("scripts/py-peers.sh"))
+        .output()
+        .expect("scripts/py-peers.sh runs (needs python3 with venv)");
+    assert!(
+        setup.status.success(),
+        "py-peers.sh failed: {}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let python = String::from_utf8(setup.stdout)
+        .expect("utf-8 path")
+        .trim()
+        .to_owned();
+    let script = root.join("crates/crypto/tests/vectors/keys_envelope_ring_peer.py");
     let output = Command::new(&python)
         .arg(&script)
         .output()

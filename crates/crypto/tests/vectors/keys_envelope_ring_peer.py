@@ -9,7 +9,7 @@ implementations: libsodium's ristretto255 (ctypes, Debian package libsodium23), 
                            multi-chunk envelope is re-encrypted here and compared by hash and tail
   keys_derivation_v1.json  HKDF outputs, Ed25519 / X25519 (RFC 9180 DeriveKeyPair) / ring publics
   keys_file_v1.json        Argon2id (libsodium crypto_pwhash) check value, XChaCha20-Poly1305 open
-Usage: python keys_envelope_ring_peer.py   (pip install -r keys_envelope_ring_peer.requirements.txt)
+Usage: python keys_envelope_ring_peer.py   (pip install -r bench/peers/requirements-ringenv.txt; run by scripts/test.sh through the crypto tests)
 Exit status 0 and "peer check: all N checks passed" on success.
 """
 import ctypes
