@@ -351,8 +351,9 @@ where
     stateful_actor.start();
 
     let faults = context.child("consensus").counter(
-        "faults_total",
-        "Fault evidence (conflicting or contradictory votes) seen from validators.",
+        // Exported as `engine_consensus_faults_total` (the counter type appends `_total`).
+        "faults",
+        "Fault evidence (conflicting or contradictory votes) seen from validators",
     );
     let timeouts = &config.timeouts;
     let engine = simplex::Engine::new(
