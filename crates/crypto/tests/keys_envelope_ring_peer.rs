@@ -3,26 +3,15 @@
 //! The interpreter comes from `scripts/py-peers.sh` (which installs
 //! `bench/peers/requirements-ringenv.txt`); libsodium23 comes from `scripts/setup.sh`.
 
-use std::path::PathBuf;
+mod common;
+
+use common::{peer_python, repo_root};
 use std::process::Command;
 
 #[test]
 fn peer_implementations_reproduce_every_vector() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let setup = Command::new(root.join("scripts/py-peers.sh"))
-        .output()
-        .expect("scripts/py-peers.sh runs (needs python3 with venv)");
-    assert!(
-        setup.status.success(),
-        "py-peers.sh failed: {}",
-        String::from_utf8_lossy(&setup.stderr)
-    );
-    let python = String::from_utf8(setup.stdout)
-        .expect("utf-8 path")
-        .trim()
-        .to_owned();
-    let script = root.join("crates/crypto/tests/vectors/keys_envelope_ring_peer.py");
-    let output = Command::new(&python)
+    let script = repo_root().join("crates/crypto/tests/vectors/keys_envelope_ring_peer.py");
+    let output = Command::new(peer_python())
         .arg(&script)
         .output()
         .expect("python interpreter runs");

@@ -2,38 +2,22 @@
 //! phe's, including negative values through the shared signed encoding. The Python environment
 //! comes from `scripts/py-peers.sh`; the peer script is `bench/peers/paillier_phe.py`.
 
+mod common;
 #[path = "vectors/paillier_support.rs"]
 mod support;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use common::{peer_python, repo_root};
 use medchain_crypto::paillier::{Ciphertext, FixedPoint};
 use serde_json::{Value, json};
 use support::{int, key, rng, vectors};
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// Runs the peer script with `request` on stdin and returns its JSON answer.
 fn run_phe(request: &Value) -> Value {
-    let root = repo_root();
-    let setup = Command::new(root.join("scripts/py-peers.sh"))
-        .output()
-        .expect("scripts/py-peers.sh runs (needs python3 with venv)");
-    assert!(
-        setup.status.success(),
-        "py-peers.sh failed: {}",
-        String::from_utf8_lossy(&setup.stderr)
-    );
-    let python = String::from_utf8(setup.stdout)
-        .expect("utf-8 path")
-        .trim()
-        .to_owned();
-    let mut child = Command::new(python)
-        .arg(root.join("bench/peers/paillier_phe.py"))
+    let mut child = Command::new(peer_python())
+        .arg(repo_root().join("bench/peers/paillier_phe.py"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -4,21 +4,16 @@
 //! committed set of objects made by the wheel, so the check runs without Python too. The live
 //! tests get their interpreter from scripts/py-peers.sh, which needs PyPI on its first run.
 
+mod common;
+
+use common::{peer_python, repo_root};
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use medchain_crypto::umbral::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{Value, json};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
 
 fn bytes(doc: &Value, key: &str) -> Vec<u8> {
     hex::decode(doc[key].as_str().unwrap_or_else(|| panic!("missing {key}"))).unwrap()
@@ -35,18 +30,8 @@ fn list(doc: &Value, key: &str) -> Vec<Vec<u8>> {
 
 /// Runs the Python peer in `mode` with `request` on stdin and returns its JSON answer.
 fn python_peer(mode: &str, request: &Value) -> Value {
-    let root = repo_root();
-    let venv = Command::new(root.join("scripts/py-peers.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        venv.status.success(),
-        "scripts/py-peers.sh failed: {}",
-        String::from_utf8_lossy(&venv.stderr)
-    );
-    let python = String::from_utf8(venv.stdout).unwrap().trim().to_string();
-    let mut child = Command::new(python)
-        .arg(root.join("bench/peers/umbral_peer.py"))
+    let mut child = Command::new(peer_python())
+        .arg(repo_root().join("bench/peers/umbral_peer.py"))
         .arg(mode)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -1,5 +1,33 @@
 //! Helpers shared by the crypto integration tests.
 
+// Each test binary compiles this module and uses only some of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository's root directory.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The Python interpreter of the peer implementations' virtual environment, created on first use
+/// by `scripts/py-peers.sh` (which needs PyPI the first time).
+pub fn peer_python() -> PathBuf {
+    let setup = Command::new(repo_root().join("scripts/py-peers.sh"))
+        .output()
+        .expect("scripts/py-peers.sh runs (needs python3 with venv)");
+    assert!(
+        setup.status.success(),
+        "scripts/py-peers.sh failed: {}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    PathBuf::from(String::from_utf8(setup.stdout).expect("utf-8 path").trim())
+}
+
 /// Compares `computed` with the committed vector file, or rewrites the file when
 /// `MEDCHAIN_WRITE_VECTORS=1` (then review the diff and run the peer script).
 pub fn assert_vectors(name: &str, computed: serde_json::Value) {
