@@ -202,6 +202,7 @@ pub fn create(
         validators: genesis_validators,
         observers: genesis_observers,
         members,
+        epoch_length_blocks: medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
     };
     genesis.validate().context("generated genesis is invalid")?;
     let text = toml::to_string_pretty(&genesis).context("cannot encode genesis")?;

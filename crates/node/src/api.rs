@@ -6,7 +6,7 @@
 
 use crate::{
     block::Block,
-    engine::{EngineHandles, Participation},
+    engine::EngineHandles,
     mempool::{MempoolError, TxStatus},
     queries,
     snapshot::SnapshotStore,
@@ -20,14 +20,13 @@ use axum::{
 };
 use commonware_codec::Encode as _;
 use commonware_consensus::{marshal::Identifier, types::Height};
-use commonware_cryptography::{Digestible as _, ed25519};
+use commonware_cryptography::Digestible as _;
 use commonware_runtime::{Metrics as _, tokio::Context};
-use commonware_utils::ordered::Set;
 use medchain_types::{
     ChainId, Genesis, SignedTransaction, TxHash,
     api::{
         BlockResponse, ErrorBody, ErrorDetail, NonceResponse, StatusResponse, SubmitRequest,
-        TxStatusResponse, ValidatorInfo, ValidatorsResponse,
+        TxStatusResponse, ValidatorHandoff, ValidatorInfo, ValidatorsResponse,
     },
     limits,
 };
@@ -49,8 +48,6 @@ pub struct ApiState {
 struct Inner {
     genesis: Arc<Genesis>,
     chain_id: ChainId,
-    validators: Set<ed25519::PublicKey>,
-    participation: Participation,
     handles: EngineHandles<Context>,
     context: Context,
 }
@@ -62,8 +59,6 @@ impl ApiState {
 
     pub fn new(
         genesis: Arc<Genesis>,
-        validators: Set<ed25519::PublicKey>,
-        participation: Participation,
         handles: EngineHandles<Context>,
         context: Context,
     ) -> Self {
@@ -71,8 +66,6 @@ impl ApiState {
             inner: Arc::new(Inner {
                 chain_id: genesis.chain_id(),
                 genesis,
-                validators,
-                participation,
                 handles,
                 context,
             }),
@@ -114,19 +107,17 @@ impl IntoResponse for ApiError {
 async fn status(State(state): State<ApiState>) -> Json<StatusResponse> {
     let s = &state.inner;
     let tip = s.handles.chain.tip();
+    let epoch = s.handles.epochs.active();
     Json(StatusResponse {
         chain_id: s.chain_id.to_string(),
         chain_name: s.genesis.chain_name.clone(),
-        role: match s.participation {
-            Participation::Validator => "validator",
-            Participation::Observer => "observer",
-        }
-        .to_string(),
+        role: if epoch.signs() { "validator" } else { "observer" }.to_string(),
+        epoch: epoch.epoch.get(),
         height: tip.as_ref().map_or(0, |t| t.height),
         latest_block: tip.as_ref().map(|t| hex::encode(t.digest)),
         state_root: tip.as_ref().map(|t| hex::encode(t.state_root)),
         latest_block_time_ms: tip.as_ref().map(|t| t.timestamp_ms),
-        validators: s
+        validators: epoch
             .validators
             .iter()
             .map(|v| hex::encode(v.as_ref()))
@@ -179,12 +170,13 @@ async fn submit(
     Query(params): Query<SubmitParams>,
     JsonBody(request): JsonBody<SubmitRequest>,
 ) -> Result<Response, ApiError> {
-    if state.inner.participation == Participation::Observer {
-        // An observer never proposes, so a transaction left here would wait forever.
+    if !state.inner.handles.epochs.active().signs() {
+        // Only the current epoch's validators propose, so a transaction left here would wait
+        // forever.
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "observer_read_only",
-            "this node is an observer and does not accept transactions; submit to a validator's API (see /v1/validators)",
+            "this node is not a validator in the current epoch and does not accept transactions; submit to a validator's API (see /v1/validators)",
         ));
     }
     let bytes = hex::decode(request.transaction.trim()).map_err(|e| {
@@ -393,6 +385,7 @@ async fn block_at(
             .await
             .map(|f| hex::encode(f.encode()))
     };
+    let validator_handoffs = handoffs(s, &block).await?;
     Ok(Json(BlockResponse {
         height,
         digest: hex::encode(block.digest()),
@@ -408,7 +401,40 @@ async fn block_at(
             .collect(),
         block: hex::encode(block.encode()),
         finalization,
+        validator_handoffs,
     }))
+}
+
+/// The finalized boundary blocks after which the validator set changed, up to `block`'s epoch.
+async fn handoffs(s: &Inner, block: &Block) -> Result<Vec<ValidatorHandoff>, ApiError> {
+    let unavailable = |height: Height| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "state_unavailable",
+            format!("the validator hand-off block {height} is not readable yet; retry in a moment"),
+        )
+    };
+    let mut out = Vec::new();
+    for height in s.handles.epochs.handoffs_until(block.context.round.epoch()) {
+        let boundary = s
+            .handles
+            .marshal
+            .get_block(Identifier::Height(height))
+            .await
+            .ok_or_else(|| unavailable(height))?;
+        let finalization = s
+            .handles
+            .marshal
+            .get_finalization(height)
+            .await
+            .ok_or_else(|| unavailable(height))?;
+        out.push(ValidatorHandoff {
+            height: height.get(),
+            block: hex::encode(boundary.inner().encode()),
+            finalization: hex::encode(finalization.encode()),
+        });
+    }
+    Ok(out)
 }
 
 #[utoipa::path(get, path = "/v1/validators", responses((status = 200, body = ValidatorsResponse)))]

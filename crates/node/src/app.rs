@@ -6,12 +6,15 @@
 //! as a whole (height, parent, timestamp, transactions root, state roots).
 
 use crate::{
-    block::{Block, BlockContext},
+    block::{Block, BlockContext, RosterEntry},
     chain::ChainView,
+    epochs::Epochs,
     mempool::Mempool,
     store::{BatchStore, StateBatch, StateMerkleized, StateSet},
 };
-use commonware_consensus::{marshal::ancestry::Ancestry, simplex::scheme::ed25519};
+use commonware_consensus::{
+    marshal::ancestry::Ancestry, simplex::scheme::ed25519, types::Height,
+};
 use commonware_cryptography::Digestible as _;
 use commonware_glue::stateful::{
     Application, Finality, Input, Proposed,
@@ -58,6 +61,7 @@ pub struct LedgerApp {
     genesis_block: Block,
     mempool: Mempool,
     chain: ChainView,
+    epochs: Epochs,
     /// How many mempool transactions the next proposal takes, adapted to the last proposal's
     /// execution time (runtime clock, so deterministic in simulation).
     proposal_size: Arc<AtomicUsize>,
@@ -84,6 +88,7 @@ impl LedgerApp {
         genesis_block: Block,
         mempool: Mempool,
         chain: ChainView,
+        epochs: Epochs,
     ) -> Self {
         Self {
             chain_id: genesis.chain_id(),
@@ -91,6 +96,7 @@ impl LedgerApp {
             genesis_block,
             mempool,
             chain,
+            epochs,
             proposal_size: Arc::new(AtomicUsize::new(limits::BLOCK_TRANSACTIONS_MAX)),
         }
     }
@@ -124,6 +130,35 @@ impl LedgerApp {
             Err(e) => {
                 warn!(error = %e, "genesis document cannot be applied");
                 false
+            }
+        }
+    }
+}
+
+impl LedgerApp {
+    /// The roster the block at `height` hands to the next epoch: the state's validator set after
+    /// the block if it is the last of its epoch, else nothing.
+    async fn next_roster<E: StorageContext + Spawner>(
+        &self,
+        height: u64,
+        store: &BatchStore<E>,
+    ) -> Option<Vec<RosterEntry>> {
+        if !self.epochs.is_boundary(Height::new(height)) {
+            return Some(Vec::new());
+        }
+        match medchain_state::query::validators(store).await {
+            Ok(set) => Some(
+                set.validators
+                    .into_iter()
+                    .map(|v| RosterEntry {
+                        validator: v.account.0,
+                        p2p_address: v.p2p_address,
+                    })
+                    .collect(),
+            ),
+            Err(e) => {
+                warn!(height, error = %e, "cannot read the validator set for the next epoch");
+                None
             }
         }
     }
@@ -225,6 +260,7 @@ where
                 .rejected(hash, error.code().to_string(), error.to_string());
         }
         let transactions: Vec<_> = built.included.into_iter().map(|(tx, _)| tx).collect();
+        let next_roster = self.next_roster(height, &store).await?;
         let merkleized = match store.into_batch().merkleize().await {
             Ok(m) => m,
             Err(e) => {
@@ -236,13 +272,14 @@ where
         let block = Block {
             context: context.1,
             parent: parent.digest(),
-            height: commonware_consensus::types::Height::new(height),
+            height: Height::new(height),
             timestamp_ms,
             transactions_root: transactions_root(&transactions),
             state_root,
             ops_root,
             ops_range,
             transactions,
+            next_roster,
         };
         Some(Proposed { block, merkleized })
     }
@@ -281,6 +318,13 @@ where
         }
         if let Err(e) = execute_block(&mut store, &env, &block.transactions).await {
             warn!(height, error = %e, "refusing a block with an invalid transaction");
+            return None;
+        }
+        if self.next_roster(height, &store).await? != block.next_roster {
+            warn!(
+                height,
+                "refusing a block whose next-epoch roster differs from the state's validator set"
+            );
             return None;
         }
         let merkleized = match store.into_batch().merkleize().await {
@@ -375,8 +419,12 @@ mod tests {
     use commonware_runtime::{Runner as _, deterministic};
     use commonware_storage::mmr::Location;
 
+    fn leader_key() -> commonware_cryptography::ed25519::PublicKey {
+        PrivateKey::from_seed(1).public_key()
+    }
+
     fn app_and_parent(now_ms: u64) -> (LedgerApp, Block) {
-        let leader = PrivateKey::from_seed(1).public_key();
+        let leader = leader_key();
         let parent = Block::genesis(
             now_ms,
             sha256::Digest::EMPTY,
@@ -391,12 +439,24 @@ mod tests {
             validators: vec![],
             observers: vec![],
             members: vec![],
+            epoch_length_blocks: medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
         };
+        let epochs = Epochs::new(
+            b"drift".to_vec(),
+            PrivateKey::from_seed(1),
+            commonware_consensus::types::FixedEpocher::new(commonware_utils::NZU64!(1_000)),
+            vec![RosterEntry {
+                validator: leader_key(),
+                p2p_address: "127.0.0.1:3000".into(),
+            }],
+        )
+        .unwrap();
         let app = LedgerApp::new(
             Arc::new(genesis),
             parent.clone(),
             Mempool::new(),
             ChainView::new(),
+            epochs,
         );
         (app, parent)
     }

@@ -14,15 +14,56 @@ use commonware_cryptography::{Digest as _, Digestible, Hasher, Sha256, ed25519, 
 use commonware_runtime::BufMut;
 use commonware_storage::mmr::Location;
 use commonware_utils::range::NonEmptyRange;
-use medchain_types::{SignedTransaction, limits};
+use medchain_types::{
+    SignedTransaction,
+    codec_util::{read_str, str_encode_size, vec_cfg, write_str},
+    limits,
+};
 
 /// The consensus context a block was proposed in (round, leader, parent view).
 pub type BlockContext = Context<sha256::Digest, ed25519::PublicKey>;
+
+/// One validator of an epoch: who signs, and where its peers reach it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RosterEntry {
+    pub validator: ed25519::PublicKey,
+    pub p2p_address: String,
+}
+
+impl Write for RosterEntry {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.validator.write(buf);
+        write_str(&self.p2p_address, buf);
+    }
+}
+
+impl EncodeSize for RosterEntry {
+    fn encode_size(&self) -> usize {
+        self.validator.encode_size() + str_encode_size(&self.p2p_address)
+    }
+}
+
+impl Read for RosterEntry {
+    type Cfg = ();
+
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            validator: ed25519::PublicKey::read(buf)?,
+            p2p_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
+        })
+    }
+}
+
+/// The largest encoding of one roster entry.
+const ROSTER_ENTRY_SIZE_MAX_BYTES: usize =
+    ed25519::PublicKey::SIZE + 5 + limits::ADDRESS_SIZE_MAX_BYTES;
 
 /// A finalized or candidate block of the medchain ledger.
 ///
 /// `state_root` is the canonical root of the authenticated state after executing
 /// `transactions`; `ops_root` and `ops_range` are the state-sync target of the same state.
+/// The last block of an epoch lists in `next_roster` the validators of the next epoch (the
+/// state's validator set after the block); every other block leaves it empty.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
     pub context: BlockContext,
@@ -36,6 +77,7 @@ pub struct Block {
     pub ops_root: sha256::Digest,
     pub ops_range: NonEmptyRange<Location>,
     pub transactions: Vec<SignedTransaction>,
+    pub next_roster: Vec<RosterEntry>,
 }
 
 impl Block {
@@ -61,6 +103,7 @@ impl Block {
             ops_root,
             ops_range,
             transactions: Vec::new(),
+            next_roster: Vec::new(),
         }
     }
 
@@ -81,6 +124,7 @@ impl Write for Block {
         self.ops_root.write(buf);
         self.ops_range.write(buf);
         self.transactions.write(buf);
+        self.next_roster.write(buf);
     }
 }
 
@@ -95,6 +139,7 @@ impl EncodeSize for Block {
             + self.ops_root.encode_size()
             + self.ops_range.encode_size()
             + self.transactions.encode_size()
+            + self.next_roster.encode_size()
     }
 }
 
@@ -112,6 +157,7 @@ impl Read for Block {
         let ops_range = NonEmptyRange::<Location>::read(buf)?;
         let range: RangeCfg<usize> = (0..=limits::BLOCK_TRANSACTIONS_MAX).into();
         let transactions = Vec::<SignedTransaction>::read_cfg(buf, &(range, ()))?;
+        let next_roster = Vec::<RosterEntry>::read_cfg(buf, &vec_cfg(limits::VALIDATORS_MAX))?;
         Ok(Self {
             context,
             parent,
@@ -122,6 +168,7 @@ impl Read for Block {
             ops_root,
             ops_range,
             transactions,
+            next_roster,
         })
     }
 }
@@ -165,5 +212,7 @@ impl BoundedBlock for Block {
             // Vec length prefix (varint) plus the block's byte budget for transactions.
             + 5
             + limits::BLOCK_SIZE_MAX_BYTES
+            + 5
+            + limits::VALIDATORS_MAX * ROSTER_ENTRY_SIZE_MAX_BYTES
     }
 }

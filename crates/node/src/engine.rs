@@ -10,7 +10,8 @@
 use crate::faults::FaultReporter;
 use crate::{
     app::LedgerApp,
-    block::Block,
+    block::{Block, BlockContext, RosterEntry},
+    epochs::{EpochReporter, EpochStart, Epochs, Orchestrator, StartSimplex, TrackPeers},
     chain::ChainView,
     mempool::Mempool,
     store::{NoStateSync, StateSet, state_db_config},
@@ -18,7 +19,7 @@ use crate::{
 use commonware_broadcast::buffered;
 use commonware_consensus::Reporters;
 use commonware_consensus::{
-    Reporter,
+    CertifiableAutomaton, Relay, Reporter,
     marshal::{
         self,
         core::{Actor as MarshalActor, Mailbox as MarshalMailbox},
@@ -31,11 +32,9 @@ use commonware_consensus::{
         elector::RoundRobin,
         scheme::ed25519 as ed25519_scheme,
     },
-    types::{Epoch, FixedEpocher, ViewDelta},
+    types::{FixedEpocher, ViewDelta},
 };
-use commonware_cryptography::{
-    Digestible as _, Sha256, Signer as _, certificate::ConstantProvider, ed25519,
-};
+use commonware_cryptography::{Digestible as _, Sha256, Signer as _, ed25519, sha256};
 use commonware_glue::stateful::{
     Config as StatefulConfig, Mailbox as StatefulMailbox, PruneConfig, Stateful, SyncPlan,
     db::{DatabaseSet, SyncEngineConfig},
@@ -45,17 +44,14 @@ use commonware_parallel::Sequential;
 use commonware_runtime::telemetry::metrics::{Counter, MetricsExt as _};
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::{archive::prunable, translator::TwoCap};
-use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set, union};
-use medchain_types::Genesis;
+use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, channel::mpsc, union};
+use medchain_types::{Genesis, limits};
 use std::{
     num::{NonZeroU64, NonZeroUsize},
     sync::Arc,
     time::Duration,
 };
 
-/// One epoch for the life of the chain: the validator set changes only through a new genesis
-/// until on-chain validator changes are wired to consensus epochs.
-const EPOCH_LENGTH_BLOCKS: NonZeroU64 = NZU64!(u64::MAX);
 const MAILBOX_SIZE_MESSAGES: NonZeroUsize = NZUsize!(1024);
 const IO_BUFFER_BYTES: NonZeroUsize = NZUsize!(1 << 16);
 const ARCHIVE_ITEMS_PER_SECTION: NonZeroU64 = NZU64!(4096);
@@ -100,24 +96,13 @@ impl Default for Timeouts {
     }
 }
 
-/// Whether a node votes or only follows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Participation {
-    /// Proposes, votes and signs certificates.
-    Validator,
-    /// Receives votes, certificates and blocks, verifies and executes them, never signs: the
-    /// consensus scheme holds no key, so it cannot vote even by mistake.
-    Observer,
-}
-
 /// Everything one node needs besides the network.
 pub struct EngineConfig {
-    /// The node's identity key (its p2p identity; it signs votes only as a validator).
+    /// The node's identity key: its p2p identity, and its vote key in every epoch whose roster
+    /// lists it. In other epochs the node follows without voting.
     pub signer: ed25519::PrivateKey,
-    pub participation: Participation,
-    pub validators: Set<ed25519::PublicKey>,
     pub genesis: Arc<Genesis>,
-    /// Names this validator's storage partitions; distinct per validator sharing a storage root.
+    /// Names this node's storage partitions; distinct per node sharing a storage root.
     pub partition_prefix: String,
     pub mempool: Mempool,
     pub chain: ChainView,
@@ -126,27 +111,46 @@ pub struct EngineConfig {
     pub page_cache_pages: NonZeroUsize,
 }
 
-/// The handles a running validator exposes to the API and to tests.
+/// The handles a running node exposes to the API and to tests.
 #[derive(Clone)]
 pub struct EngineHandles<E: Clock + Spawner + Storage + Metrics + rand::CryptoRng> {
     pub marshal: MarshalMailbox<ed25519_scheme::Scheme, Standard<Block>>,
     pub stateful: StatefulMailbox<E, LedgerApp>,
     pub mempool: Mempool,
     pub chain: ChainView,
+    pub epochs: Epochs,
     pub genesis_block: Block,
     /// Fault evidence simplex reported (also in `/metrics`).
     pub faults: Counter,
 }
 
+/// The genesis validators as an epoch roster.
+pub fn genesis_roster(genesis: &Genesis) -> Vec<RosterEntry> {
+    genesis
+        .validators
+        .iter()
+        .map(|v| RosterEntry {
+            validator: v.account.0.clone(),
+            p2p_address: v.p2p_address.clone(),
+        })
+        .collect()
+}
+
 /// The largest message any channel carries, for the p2p layer's frame limit.
-pub fn max_message_size(validators: u32) -> u32 {
+/// Sized for the largest validator set governance may vote (`limits::VALIDATORS_MAX`), plus the
+/// epoch prefix the consensus channels carry.
+pub fn max_message_size() -> u32 {
+    let validators = limits::VALIDATORS_MAX as u32;
     commonware_p2p::max_message_size(&[
         simplex::max_payload_size::<ed25519_scheme::Scheme, commonware_cryptography::sha256::Digest>(
             validators,
-        ),
+        ) + EPOCH_PREFIX_SIZE_MAX_BYTES,
         marshal::max_payload_size::<Standard<Block>, ed25519_scheme::Scheme>(validators, &()),
     ])
 }
+
+/// The varint epoch number that prefixes every vote, certificate and resolver message.
+const EPOCH_PREFIX_SIZE_MAX_BYTES: usize = 10;
 
 /// The archive configuration for marshal's finalized blocks and certificates. Nothing is
 /// pruned: the ledger's history serves audits and lets any node catch up from genesis.
@@ -174,16 +178,19 @@ fn archive_config<C>(
 /// A (sender, receiver) pair for one p2p channel.
 pub type ChannelPair<S, R> = (S, R);
 
-/// Starts a validator and returns its handles and the consensus task.
+/// Starts a node and returns its handles and the consensus task.
 ///
 /// `observe` wraps the reporter that receives finalized blocks from marshal (the stateful
 /// actor); production passes it through unchanged, simulations add progress tracking.
+/// `track_peers` opens each epoch's p2p peer set as the node enters it.
+#[allow(clippy::too_many_arguments)]
 pub async fn start<E, S, R, P, B, O>(
     context: E,
     config: EngineConfig,
     mut channels: Vec<ChannelPair<S, R>>,
     peers: P,
     blocker: B,
+    track_peers: TrackPeers,
     observe: impl FnOnce(StatefulMailbox<E, LedgerApp>) -> O,
 ) -> (Handle<()>, EngineHandles<E>)
 where
@@ -207,18 +214,16 @@ where
 
     let public_key = config.signer.public_key();
     let prefix = config.partition_prefix.clone();
-    let namespace = consensus_namespace(&config.genesis.chain_name);
-    let scheme = match config.participation {
-        Participation::Validator => ed25519_scheme::Scheme::signer(
-            &namespace,
-            config.validators.clone(),
-            config.signer.clone(),
-        )
-        .expect("the caller checked that this node's key is one of the validators"),
-        Participation::Observer => {
-            ed25519_scheme::Scheme::verifier(&namespace, config.validators.clone())
-        }
-    };
+    let epoch_length = NonZeroU64::new(config.genesis.epoch_length_blocks)
+        .expect("a validated genesis has epochs of at least epoch_length_min_blocks");
+    let epocher = FixedEpocher::new(epoch_length);
+    let epochs = Epochs::new(
+        consensus_namespace(&config.genesis.chain_name),
+        config.signer.clone(),
+        epocher.clone(),
+        genesis_roster(&config.genesis),
+    )
+    .expect("a validated genesis lists distinct validators");
     let page_cache = CacheRef::new(NZU16!(16_384), config.page_cache_pages);
 
     let resolver = marshal_resolver::init(
@@ -255,7 +260,7 @@ where
             &prefix,
             "finalizations",
             page_cache.clone(),
-            config.validators.len(),
+            limits::VALIDATORS_MAX,
         ),
     )
     .await
@@ -276,17 +281,10 @@ where
         initial.root,
         initial.root,
         initial.range,
-        config
-            .validators
-            .iter()
-            .next()
-            .expect("at least one validator")
-            .clone(),
+        epochs.active().validators[0].clone(),
     );
 
     let plan = SyncPlan::init(context.child("plan"), prefix.clone()).await;
-    let provider = ConstantProvider::new(scheme.clone());
-
     let genesis_digested = commonware_cryptography::Digested::precomputed(
         genesis_block.clone(),
         genesis_block.digest(),
@@ -297,8 +295,8 @@ where
             finalizations_by_height,
             finalized_blocks,
             marshal::Config {
-                provider: provider.clone(),
-                epocher: FixedEpocher::new(EPOCH_LENGTH_BLOCKS),
+                provider: epochs.clone(),
+                epocher: epocher.clone(),
                 start: plan.marshal_start(genesis_digested),
                 partition_prefix: prefix.clone(),
                 mailbox_size: MAILBOX_SIZE_MESSAGES,
@@ -321,6 +319,7 @@ where
         genesis_block.clone(),
         config.mempool.clone(),
         config.chain.clone(),
+        epochs.clone(),
     );
     let (stateful_actor, stateful_mailbox) = Stateful::new(
         context.child("stateful"),
@@ -345,9 +344,18 @@ where
         context.child("deferred"),
         stateful_mailbox.clone(),
         marshal_mailbox.clone(),
-        FixedEpocher::new(EPOCH_LENGTH_BLOCKS),
+        epocher,
     );
-    marshal_actor.start(observe(stateful_mailbox.clone()), buffer, resolver);
+    let (boundaries_sender, boundaries) = mpsc::unbounded_channel();
+    marshal_actor.start(
+        EpochReporter::new(
+            observe(stateful_mailbox.clone()),
+            epochs.clone(),
+            boundaries_sender,
+        ),
+        buffer,
+        resolver,
+    );
     stateful_actor.start();
 
     let faults = context.child("consensus").counter(
@@ -355,42 +363,27 @@ where
         "faults",
         "Fault evidence (conflicting or contradictory votes) seen from validators",
     );
-    let timeouts = &config.timeouts;
-    let engine = simplex::Engine::new(
+    let start_simplex = simplex_starter(
         context.child("simplex"),
-        simplex::Config {
-            scheme,
-            elector: RoundRobin::<Sha256>::default(),
+        SimplexParts {
+            deferred,
             blocker,
-            automaton: deferred.clone(),
-            relay: deferred.clone(),
-            reporter: Reporters::from((
-                deferred,
-                FaultReporter::new(config.validators.clone(), faults.clone()),
-            )),
-            strategy: Sequential,
-            partition: format!("{prefix}-simplex"),
-            mailbox_size: MAILBOX_SIZE_MESSAGES,
-            epoch: Epoch::zero(),
-            floor: simplex::config::Floor::Genesis(genesis_block.digest()),
-            replay_buffer: IO_BUFFER_BYTES,
-            write_buffer: IO_BUFFER_BYTES,
+            faults: faults.clone(),
+            prefix,
             page_cache,
-            leader_timeout: timeouts.leader,
-            certification_timeout: timeouts.certification,
-            timeout_retry: timeouts.retry,
-            view_retention: ViewDelta::new(10),
-            skip: SkipPolicy::Enabled {
-                timeout: timeouts.leader * 5,
-                budget: simplex::SkipBudget::Participants,
-            },
-            fetch_timeout: NZDuration!(Duration::from_secs(2)),
-            fetch_retry_delay: timeouts.fetch,
-            forward: ForwardPolicy::Disabled,
-            track_historical_votes: false,
+            timeouts: config.timeouts.clone(),
         },
     );
-    let handle = engine.start(vote_net, certificate_net, resolver_net);
+    let handle = Orchestrator {
+        context: context.child("epochs"),
+        epochs: epochs.clone(),
+        marshal: marshal_mailbox.clone(),
+        genesis_digest: genesis_block.digest(),
+        boundaries,
+        start_simplex,
+        track_peers,
+    }
+    .start(vote_net, certificate_net, resolver_net);
     (
         handle,
         EngineHandles {
@@ -398,8 +391,74 @@ where
             stateful: stateful_mailbox,
             mempool: config.mempool,
             chain: config.chain,
+            epochs,
             genesis_block,
             faults,
         },
     )
+}
+
+/// What every epoch's simplex instance shares.
+struct SimplexParts<A, B> {
+    deferred: A,
+    blocker: B,
+    faults: Counter,
+    prefix: String,
+    page_cache: CacheRef,
+    timeouts: Timeouts,
+}
+
+/// Builds the function the orchestrator calls to start each epoch's simplex instance.
+fn simplex_starter<E, S, A, B>(context: E, parts: SimplexParts<A, B>) -> StartSimplex<S>
+where
+    E: Clock + Spawner + Storage + Metrics + rand::CryptoRng,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    A: CertifiableAutomaton<Context = BlockContext, Digest = sha256::Digest>
+        + Relay<
+            Digest = sha256::Digest,
+            PublicKey = ed25519::PublicKey,
+            Plan = simplex::Plan<ed25519::PublicKey>,
+        > + Reporter<Activity = simplex::types::Activity<ed25519_scheme::Scheme, sha256::Digest>>
+        + Clone,
+    B: Blocker<PublicKey = ed25519::PublicKey> + Clone,
+{
+    Box::new(move |start: EpochStart<S>| {
+        let epoch = start.roster.epoch;
+        let timeouts = &parts.timeouts;
+        let engine = simplex::Engine::new(
+            context.child("epoch").with_attribute("epoch", epoch),
+            simplex::Config {
+                scheme: start.roster.scheme().clone(),
+                elector: RoundRobin::<Sha256>::default(),
+                blocker: parts.blocker.clone(),
+                automaton: parts.deferred.clone(),
+                relay: parts.deferred.clone(),
+                reporter: Reporters::from((
+                    parts.deferred.clone(),
+                    FaultReporter::new(start.roster.validators.clone(), parts.faults.clone()),
+                )),
+                strategy: Sequential,
+                partition: format!("{}-simplex-epoch-{}", parts.prefix, epoch.get()),
+                mailbox_size: MAILBOX_SIZE_MESSAGES,
+                epoch,
+                floor: start.floor,
+                replay_buffer: IO_BUFFER_BYTES,
+                write_buffer: IO_BUFFER_BYTES,
+                page_cache: parts.page_cache.clone(),
+                leader_timeout: timeouts.leader,
+                certification_timeout: timeouts.certification,
+                timeout_retry: timeouts.retry,
+                view_retention: ViewDelta::new(10),
+                skip: SkipPolicy::Enabled {
+                    timeout: timeouts.leader * 5,
+                    budget: simplex::SkipBudget::Participants,
+                },
+                fetch_timeout: NZDuration!(Duration::from_secs(2)),
+                fetch_retry_delay: timeouts.fetch,
+                forward: ForwardPolicy::Disabled,
+                track_historical_votes: false,
+            },
+        );
+        engine.start(start.votes, start.certificates, start.resolver)
+    })
 }

@@ -54,3 +54,47 @@ impl Reporter for FaultReporter {
         Feedback::Ok
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_consensus::{
+        simplex::types::{ConflictingNotarize, Notarize, Proposal},
+        types::{Epoch, Round, View},
+    };
+    use commonware_cryptography::{Hasher as _, Sha256, Signer as _};
+    use commonware_runtime::{Runner as _, deterministic, telemetry::metrics::MetricsExt as _};
+    use commonware_utils::TryCollect as _;
+
+    fn scheme(signers: &[ed25519::PrivateKey], index: usize) -> ed25519_scheme::Scheme {
+        let validators: Set<ed25519::PublicKey> = signers
+            .iter()
+            .map(|s| s.public_key())
+            .try_collect()
+            .unwrap();
+        ed25519_scheme::Scheme::signer(b"faults-test", validators, signers[index].clone()).unwrap()
+    }
+
+    #[test]
+    fn double_notarize_is_counted_and_other_activity_is_not() {
+        let signers: Vec<_> = (0..4).map(ed25519::PrivateKey::from_seed).collect();
+        let offender = scheme(&signers, 2);
+        let round = Round::new(Epoch::zero(), View::new(7));
+        let vote = |payload: &[u8]| {
+            let proposal = Proposal::new(round, View::new(6), Sha256::hash(&[payload]));
+            Notarize::<_, sha256::Digest>::sign(&offender, proposal).unwrap()
+        };
+        deterministic::Runner::default().start(|context| async move {
+            let faults = context.counter("faults", "fault evidence");
+            let mut reporter = FaultReporter::new(
+                signers.iter().map(|s| s.public_key()).try_collect().unwrap(),
+                faults.clone(),
+            );
+            let _ = reporter.report(Activity::Notarize(vote(b"a")));
+            assert_eq!(faults.get(), 0, "an honest vote is not evidence");
+            let evidence = ConflictingNotarize::new(vote(b"a"), vote(b"b"));
+            let _ = reporter.report(Activity::ConflictingNotarize(evidence));
+            assert_eq!(faults.get(), 1);
+        });
+    }
+}

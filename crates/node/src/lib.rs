@@ -11,6 +11,7 @@ pub mod block;
 pub mod chain;
 pub mod config;
 pub mod engine;
+pub mod epochs;
 pub mod faults;
 pub mod mempool;
 pub mod queries;

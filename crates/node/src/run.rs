@@ -6,7 +6,8 @@ use crate::{
     api::{self, ApiState},
     chain::ChainView,
     config::{NodeConfig, load_genesis, load_validator_keys},
-    engine::{self, EngineConfig, Participation, Timeouts, channel},
+    engine::{self, EngineConfig, Timeouts, channel},
+    epochs::{EpochRoster, TrackPeers},
     mempool::{COMMIT_LATENCY_BUCKETS_SECONDS, Mempool},
 };
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519};
@@ -21,10 +22,11 @@ use commonware_stream::{
 };
 use commonware_utils::{
     NZU32, NZUsize, TryCollect as _,
-    ordered::{Map, Set},
+    ordered::Map,
 };
 use std::{net::SocketAddr, sync::Arc, time::Duration};
-use tracing::{error, info};
+use medchain_types::limits;
+use tracing::{error, info, warn};
 
 /// Capacity of the p2p router's mailbox, in messages. The router preallocates it (about 60 KB a
 /// slot here), so it is sized like commonware's own examples rather than generously: 4096 slots
@@ -42,10 +44,6 @@ const P2P_CHANNEL_QUOTA_PER_SECOND: u32 = 1_000;
 pub enum RunError {
     #[error("{0}")]
     Config(#[from] crate::config::ConfigError),
-    #[error(
-        "this node's key {0} is neither a validator nor an observer in the genesis; check key_file and genesis_file"
-    )]
-    NotAMember(String),
     #[error("node p2p address {address:?} in the genesis is not ip:port: {source}")]
     BadAddress {
         address: String,
@@ -73,35 +71,61 @@ fn addressed<'a>(
         .map_err(|_| RunError::DuplicateNode)
 }
 
+/// Opens each epoch's peer set: its validators are dialed at the addresses the ledger lists;
+/// the genesis observers are accepted (never dialed) as secondary peers.
+fn track_epoch_peers(
+    mut oracle: lookup::Oracle<ed25519::PublicKey>,
+    observers: Map<ed25519::PublicKey, Address>,
+) -> TrackPeers {
+    Box::new(move |epoch: &EpochRoster| {
+        let mut primary = Vec::new();
+        for entry in &epoch.roster {
+            match entry.p2p_address.parse::<SocketAddr>() {
+                Ok(socket) => primary.push((entry.validator.clone(), Address::from(socket))),
+                // The state machine admits only ip:port addresses; this guards older ledgers.
+                Err(e) => warn!(validator = %hex::encode(entry.validator.as_ref()), address = %entry.p2p_address, error = %e, "validator address is not ip:port; not dialing it"),
+            }
+        }
+        let Ok(primary) = primary.into_iter().try_collect::<Map<_, _>>() else {
+            warn!(epoch = %epoch.epoch, "an epoch roster lists a validator twice; keeping the previous peer set");
+            return;
+        };
+        let secondary: Map<_, _> = observers
+            .iter_pairs()
+            .filter(|(key, _)| primary.keys().position(key).is_none())
+            .map(|(key, address)| (key.clone(), address.clone()))
+            .try_collect()
+            .expect("a subset of a map has distinct keys");
+        oracle.track(epoch.epoch.get(), AddressableTrackedPeers::new(primary, secondary));
+    })
+}
+
 /// Runs a validator or an observer until the process is stopped.
 pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
     let genesis = Arc::new(load_genesis(&config.genesis_file)?);
     let signer: ed25519::PrivateKey = load_validator_keys(&config.key_file)?.signing;
     let me = signer.public_key();
 
-    let validator_peers = addressed(
+    let validators = addressed(
         genesis
             .validators
             .iter()
             .map(|v| (&v.account.0, v.p2p_address.as_str())),
     )?;
-    let observer_peers = addressed(
+    let observers = addressed(
         genesis
             .observers
             .iter()
             .map(|o| (&o.account.0, o.p2p_address.as_str())),
     )?;
-    let validators: Set<ed25519::PublicKey> = validator_peers.keys().clone();
-    let participation = if validators.position(&me).is_some() {
-        Participation::Validator
-    } else if observer_peers.keys().position(&me).is_some() {
-        Participation::Observer
-    } else {
-        return Err(RunError::NotAMember(hex::encode(me.as_ref())));
-    };
-    let peer_count = validator_peers.len() + observer_peers.len();
-    // Validators dial each other; observers dial validators and are only accepted, never dialed.
-    let tracked = AddressableTrackedPeers::new(validator_peers, observer_peers);
+    if validators.keys().position(&me).is_none() && observers.keys().position(&me).is_none() {
+        // A validator admitted by governance is not in the genesis: it follows the chain from
+        // genesis and votes from the epoch whose roster lists it.
+        warn!(
+            node = %hex::encode(me.as_ref()),
+            "this node's key is not in the genesis: it follows the chain and votes only from the epoch after governance admits it as a validator"
+        );
+    }
 
     let runtime = tokio::Config::new()
         .with_storage_directory(config.storage_dir.clone())
@@ -109,7 +133,6 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
         .with_catch_panics(false);
     let runner = tokio::Runner::new(runtime);
     runner.start(async move |context| {
-        let max_message = engine::max_message_size(validators.len() as u32);
         let p2p = lookup::Config::local(
             Cups::<_, ChaCha20Poly1305>::new(
                 Sake {
@@ -122,12 +145,11 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
             ),
             &engine::p2p_namespace(&genesis.chain_name),
             config.p2p_listen,
-            NZUsize!(peer_count.max(1)),
-            max_message,
+            NZUsize!(limits::VALIDATORS_MAX + limits::OBSERVERS_MAX),
+            engine::max_message_size(),
             NZUsize!(P2P_MAILBOX_MESSAGES),
         );
-        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
-        oracle.track(0, tracked);
+        let (mut network, oracle) = lookup::Network::new(context.child("network"), p2p);
         let channels: Vec<_> = channel::ALL
             .iter()
             .map(|id| {
@@ -146,8 +168,6 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
             context.child("engine"),
             EngineConfig {
                 signer,
-                participation,
-                validators: validators.clone(),
                 genesis: genesis.clone(),
                 partition_prefix: "validator".to_string(),
                 mempool,
@@ -157,18 +177,13 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
             },
             channels,
             oracle.clone(),
-            oracle,
+            oracle.clone(),
+            track_epoch_peers(oracle, observers),
             |mailbox| mailbox,
         )
         .await;
 
-        let state = ApiState::new(
-            genesis.clone(),
-            validators,
-            participation,
-            handles,
-            context.child("api"),
-        );
+        let state = ApiState::new(genesis.clone(), handles, context.child("api"));
         let http = config.http_listen;
         let rate = config.api_requests_per_second_per_client;
         let server = context.child("http").spawn(move |_| async move {
@@ -179,7 +194,6 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
         info!(
             chain = %genesis.chain_name,
             node = %hex::encode(me.as_ref()),
-            role = ?participation,
             http = %format!("http://{http}/v1/status"),
             "node started"
         );

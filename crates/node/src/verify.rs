@@ -1,15 +1,30 @@
 //! Client-side verification of what a node serves: a block is final when its finalization
-//! certificate carries valid signatures of a quorum (more than 2/3) of the genesis validators
-//! over the block's digest. Auditors and the CLI use this against any node, trusting only the
+//! certificate carries valid signatures of a quorum (more than 2/3) of its epoch's validators
+//! over the block's digest. The genesis names the first epoch's validators; each later change
+//! comes as a hand-off, the last block of an epoch listing the next validators and finalized
+//! by the outgoing ones. Auditors and the CLI use this against any node, trusting only the
 //! genesis document.
+//!
+//! A node could leave out the latest hand-offs; the block would then have to be signed by a
+//! quorum of validators the consortium already removed, which the genesis trust model (like any
+//! light client's) cannot rule out without asking several nodes.
 
 use crate::{block::Block, engine::consensus_namespace};
 use commonware_codec::{Decode as _, DecodeExt as _};
-use commonware_consensus::simplex::{scheme::ed25519 as ed25519_scheme, types::Finalization};
+use commonware_consensus::{
+    Epochable as _,
+    simplex::{scheme::ed25519 as ed25519_scheme, types::Finalization},
+    types::{Epoch, Epocher as _, FixedEpocher},
+};
 use commonware_cryptography::{Digestible as _, ed25519, sha256};
 use commonware_parallel::Sequential;
 use commonware_utils::{TryCollect as _, ordered::Set};
-use medchain_types::{Genesis, api::BlockResponse};
+use medchain_types::{
+    Genesis,
+    api::{BlockResponse, ValidatorHandoff},
+    limits,
+};
+use std::num::NonZeroU64;
 
 /// A block whose finality was checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,12 +50,14 @@ pub enum VerifyError {
         "the certificate is for another block (digest differs): the node served inconsistent data"
     )]
     WrongBlock,
-    #[error("the certificate's signatures do not verify against the genesis validators")]
+    #[error("the certificate's signatures do not verify against its epoch's validators")]
     BadSignatures,
     #[error("the served fields disagree with the block bytes ({0})")]
     Inconsistent(&'static str),
     #[error("the genesis lists a validator twice")]
     DuplicateValidator,
+    #[error("validator hand-off at height {height} is not acceptable: {reason}")]
+    BadHandoff { height: u64, reason: String },
 }
 
 /// The genesis validators as consensus orders them.
@@ -53,16 +70,92 @@ pub fn validator_set(genesis: &Genesis) -> Result<Set<ed25519::PublicKey>, Verif
         .map_err(|_| VerifyError::DuplicateValidator)
 }
 
-/// Checks that `response` is a block finalized by the validators of `genesis`.
+fn decode_block(hex_bytes: &str) -> Result<Block, VerifyError> {
+    let bytes = hex::decode(hex_bytes).map_err(|e| VerifyError::MalformedBlock(e.to_string()))?;
+    Block::decode(commonware_codec::Copying(bytes.as_slice()))
+        .map_err(|e| VerifyError::MalformedBlock(e.to_string()))
+}
+
+type BlockFinalization = Finalization<ed25519_scheme::Scheme, sha256::Digest>;
+
+fn decode_finalization(hex_bytes: &str, signers_max: usize) -> Result<BlockFinalization, VerifyError> {
+    let bytes = hex::decode(hex_bytes).map_err(|e| VerifyError::MalformedCertificate(e.to_string()))?;
+    BlockFinalization::decode_cfg(commonware_codec::Copying(bytes.as_slice()), &signers_max)
+        .map_err(|e| VerifyError::MalformedCertificate(e.to_string()))
+}
+
+/// Whether `finalization` certifies `digest` with a quorum of `validators`.
+fn certifies(
+    genesis: &Genesis,
+    validators: &Set<ed25519::PublicKey>,
+    finalization: &BlockFinalization,
+    digest: sha256::Digest,
+) -> Result<(), VerifyError> {
+    if finalization.proposal.payload != digest {
+        return Err(VerifyError::WrongBlock);
+    }
+    let verifier = ed25519_scheme::Scheme::verifier(
+        &consensus_namespace(&genesis.chain_name),
+        validators.clone(),
+    );
+    if !finalization.verify(&mut rand::rng(), &verifier, &Sequential) {
+        return Err(VerifyError::BadSignatures);
+    }
+    Ok(())
+}
+
+/// The validators that sign in `epoch`: the genesis set, changed by each hand-off in turn.
+fn validators_of(
+    genesis: &Genesis,
+    epoch: Epoch,
+    handoffs: &[ValidatorHandoff],
+) -> Result<Set<ed25519::PublicKey>, VerifyError> {
+    let epocher = FixedEpocher::new(
+        NonZeroU64::new(genesis.epoch_length_blocks)
+            .ok_or(VerifyError::Inconsistent("the genesis epoch length is zero"))?,
+    );
+    let mut validators = validator_set(genesis)?;
+    let mut previous_height = 0;
+    for handoff in handoffs {
+        let bad = |reason: &str| VerifyError::BadHandoff {
+            height: handoff.height,
+            reason: reason.to_string(),
+        };
+        let block = decode_block(&handoff.block)?;
+        let height = block.height;
+        let ended = epocher.containing(height).map(|e| e.epoch());
+        if height.get() != handoff.height || height.get() <= previous_height {
+            return Err(bad("heights are not the served ones in increasing order"));
+        }
+        if ended.and_then(|e| epocher.last(e)) != Some(height) {
+            return Err(bad("the block is not the last of its epoch"));
+        }
+        if ended.is_none_or(|e| e >= epoch) {
+            return Err(bad("the hand-off is not before the block's epoch"));
+        }
+        let finalization = decode_finalization(&handoff.finalization, validators.len())?;
+        certifies(genesis, &validators, &finalization, block.digest())?;
+        validators = block
+            .next_roster
+            .iter()
+            .map(|entry| entry.validator.clone())
+            .try_collect()
+            .map_err(|_| bad("the next roster lists a validator twice"))?;
+        if validators.is_empty() {
+            return Err(bad("the next roster is empty"));
+        }
+        previous_height = height.get();
+    }
+    Ok(validators)
+}
+
+/// Checks that `response` is a block finalized by the validators of its epoch, as learned from
+/// `genesis` and the hand-offs the response carries.
 pub fn finalized_block(
     genesis: &Genesis,
     response: &BlockResponse,
 ) -> Result<VerifiedBlock, VerifyError> {
-    let validators = validator_set(genesis)?;
-    let bytes =
-        hex::decode(&response.block).map_err(|e| VerifyError::MalformedBlock(e.to_string()))?;
-    let block = Block::decode(commonware_codec::Copying(bytes.as_slice()))
-        .map_err(|e| VerifyError::MalformedBlock(e.to_string()))?;
+    let block = decode_block(&response.block)?;
     let digest: sha256::Digest = block.digest();
     if hex::encode(digest) != response.digest || block.height.get() != response.height {
         return Err(VerifyError::Inconsistent("digest or height"));
@@ -74,23 +167,13 @@ pub fn finalized_block(
         .finalization
         .as_ref()
         .ok_or(VerifyError::MissingCertificate(response.height))?;
-    let certificate =
-        hex::decode(certificate).map_err(|e| VerifyError::MalformedCertificate(e.to_string()))?;
-    let finalization = Finalization::<ed25519_scheme::Scheme, sha256::Digest>::decode_cfg(
-        commonware_codec::Copying(certificate.as_slice()),
-        &validators.len(),
-    )
-    .map_err(|e| VerifyError::MalformedCertificate(e.to_string()))?;
-    if finalization.proposal.payload != digest {
-        return Err(VerifyError::WrongBlock);
-    }
-    let verifier = ed25519_scheme::Scheme::verifier(
-        &consensus_namespace(&genesis.chain_name),
-        validators.clone(),
-    );
-    if !finalization.verify(&mut rand::rng(), &verifier, &Sequential) {
-        return Err(VerifyError::BadSignatures);
-    }
+    let finalization = decode_finalization(certificate, limits::VALIDATORS_MAX)?;
+    let validators = validators_of(
+        genesis,
+        finalization.epoch(),
+        &response.validator_handoffs,
+    )?;
+    certifies(genesis, &validators, &finalization, digest)?;
     Ok(VerifiedBlock {
         digest: hex::encode(digest),
         state_root: hex::encode(block.state_root),

@@ -42,6 +42,9 @@ use std::{
     time::Duration,
 };
 
+/// The varint prefix of epoch 0 on the consensus channels (the genesis epoch is long enough
+/// that the run never leaves it).
+const EPOCH_ZERO: u8 = 0;
 /// The validator whose identity the attacker holds (it runs no engine).
 const ATTACKER: usize = 3;
 /// How long the attacker floods, from the start of the run.
@@ -194,7 +197,11 @@ impl ChannelAttack {
 
     /// A well-formed request in the resolver's framing: id (u64), tag 0, key.
     fn request(&self, rng: &mut deterministic::Context) -> Vec<u8> {
-        let mut bytes = rng.random::<u64>().to_be_bytes().to_vec();
+        let mut bytes = Vec::new();
+        if self.channel == channel::RESOLVER {
+            bytes.push(EPOCH_ZERO);
+        }
+        bytes.extend(rng.random::<u64>().to_be_bytes());
         bytes.push(0);
         if self.channel == channel::RESOLVER {
             // simplex asks for the certificates of a view
@@ -272,6 +279,10 @@ struct ForgingLeader {
 
 impl ForgingLeader {
     fn on_certificate(&mut self, bytes: &[u8], rng: &mut deterministic::Context) {
+        // Consensus messages carry their epoch as a varint prefix; the run stays in epoch 0.
+        let Some((&EPOCH_ZERO, bytes)) = bytes.split_first() else {
+            return;
+        };
         let Ok(certificate) = Certificate::<ed25519_scheme::Scheme, sha256::Digest>::decode_cfg(
             Copying(bytes),
             &self.scheme.certificate_codec_config(),
@@ -297,11 +308,9 @@ impl ForgingLeader {
                 .expect("the attacker holds a validator key");
         self.broadcast
             .send(Recipients::All, block.encode().to_vec(), true);
-        self.votes.send(
-            Recipients::All,
-            Vote::Notarize(notarize).encode().to_vec(),
-            true,
-        );
+        let mut vote = vec![EPOCH_ZERO];
+        vote.extend_from_slice(&Vote::Notarize(notarize).encode());
+        self.votes.send(Recipients::All, vote, true);
         *self
             .sent
             .lock()

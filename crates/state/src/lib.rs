@@ -47,6 +47,7 @@
 //!     }],
 //!     observers: vec![],
 //!     members: vec![],
+//!     epoch_length_blocks: 1_000,
 //! };
 //! let mut store = MemoryStore::new();
 //! block_on(apply_genesis(&mut store, &genesis)).unwrap();

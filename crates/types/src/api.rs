@@ -26,12 +26,15 @@ pub struct StatusResponse {
     pub chain_name: String,
     /// `validator` (votes, accepts transactions) or `observer` (follows and verifies, read-only).
     pub role: String,
+    /// The consensus epoch the node runs; the validator set may change at each epoch boundary.
+    #[serde(default)]
+    pub epoch: u64,
     /// Height of the latest finalized block (0 before the first block).
     pub height: u64,
     pub latest_block: Option<String>,
     pub state_root: Option<String>,
     pub latest_block_time_ms: Option<u64>,
-    /// Validator public keys (hex), in consensus order.
+    /// The current epoch's validator public keys (hex), in consensus order.
     pub validators: Vec<String>,
     pub mempool_size: usize,
     pub committed_transactions: u64,
@@ -81,6 +84,22 @@ pub struct BlockResponse {
     pub block: String,
     /// The finalization certificate (hex, commonware simplex ed25519 encoding); absent for genesis.
     pub finalization: Option<String>,
+    /// Every change of the validator set between the genesis and this block's epoch, oldest
+    /// first. A client that trusts only the genesis walks them to learn who signs this block.
+    #[serde(default)]
+    pub validator_handoffs: Vec<ValidatorHandoff>,
+}
+
+/// The last block of an epoch after which the validator set changed. Its finalization, signed
+/// by the outgoing validators, certifies the incoming set the block lists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ValidatorHandoff {
+    pub height: u64,
+    /// The block in its canonical encoding (hex).
+    pub block: String,
+    /// Its finalization certificate (hex).
+    pub finalization: String,
 }
 
 /// The proof that `value` is the current value of `state_key` in the state committed by the

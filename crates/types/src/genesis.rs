@@ -148,6 +148,14 @@ pub struct Genesis {
     pub observers: Vec<GenesisObserver>,
     #[serde(default)]
     pub members: Vec<GenesisMember>,
+    /// Blocks per consensus epoch; a validator set voted by governance takes effect at the next
+    /// epoch boundary.
+    #[serde(default = "default_epoch_length_blocks")]
+    pub epoch_length_blocks: u64,
+}
+
+fn default_epoch_length_blocks() -> u64 {
+    limits::EPOCH_LENGTH_DEFAULT_BLOCKS
 }
 
 impl Write for Genesis {
@@ -158,6 +166,7 @@ impl Write for Genesis {
         self.validators.write(buf);
         self.observers.write(buf);
         self.members.write(buf);
+        self.epoch_length_blocks.write(buf);
     }
 }
 
@@ -169,6 +178,7 @@ impl EncodeSize for Genesis {
             + self.validators.encode_size()
             + self.observers.encode_size()
             + self.members.encode_size()
+            + self.epoch_length_blocks.encode_size()
     }
 }
 
@@ -182,6 +192,7 @@ impl Read for Genesis {
             validators: Vec::read_cfg(buf, &vec_cfg(limits::VALIDATORS_MAX))?,
             observers: Vec::read_cfg(buf, &vec_cfg(limits::OBSERVERS_MAX))?,
             members: Vec::read_cfg(buf, &vec_cfg(limits::GENESIS_MEMBERS_MAX))?,
+            epoch_length_blocks: u64::read(buf)?,
         })
     }
 }
@@ -221,6 +232,12 @@ impl Genesis {
             self.members.len(),
             limits::GENESIS_MEMBERS_MAX,
         )?;
+        if self.epoch_length_blocks < limits::EPOCH_LENGTH_MIN_BLOCKS {
+            return Err(ValidationError::Genesis(format!(
+                "epoch_length_blocks must be at least {} (epoch_length_min_blocks)",
+                limits::EPOCH_LENGTH_MIN_BLOCKS
+            )));
+        }
         let institutions = self.institution_ids()?;
         self.validate_validators(&institutions)?;
         self.validate_observers(&institutions)?;

@@ -32,6 +32,13 @@ pub const PROPOSAL_TTL_MAX_BLOCKS: u64 = 100_000;
 pub const CONSENTS_PER_PATIENT_MAX: usize = 64;
 /// Validators in the consortium (also bounds the validator-set value in state).
 pub const VALIDATORS_MAX: usize = 64;
+/// Blocks in one consensus epoch when the genesis does not say: the validator set governance
+/// voted takes effect at the next epoch boundary, so this bounds how long a change waits
+/// (about 8 minutes on an idle chain of two blocks a second).
+pub const EPOCH_LENGTH_DEFAULT_BLOCKS: u64 = 1_000;
+/// Shortest epoch a genesis may set: each epoch starts a new consensus instance, so shorter ones
+/// spend more time on hand-offs than on blocks.
+pub const EPOCH_LENGTH_MIN_BLOCKS: u64 = 10;
 /// Observer nodes (follow and verify the chain without voting) listed in the genesis document.
 pub const OBSERVERS_MAX: usize = 64;
 /// Size of the off-chain ciphertext a record may describe.

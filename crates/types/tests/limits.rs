@@ -327,6 +327,7 @@ fn genesis(validators: usize, institutions: usize, members: usize) -> Genesis {
                 encryption_key: [3; 32],
             })
             .collect(),
+        epoch_length_blocks: limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
     }
 }
 
@@ -400,6 +401,17 @@ fn genesis_institutions_max_holds() {
             limits::GENESIS_INSTITUTIONS_MAX
         ))
     );
+}
+
+#[test]
+fn epoch_length_min_blocks_holds() {
+    let mut at = genesis(1, 1, 0);
+    at.epoch_length_blocks = limits::EPOCH_LENGTH_MIN_BLOCKS;
+    assert_eq!(at.validate(), Ok(()));
+    let mut under = at.clone();
+    under.epoch_length_blocks = limits::EPOCH_LENGTH_MIN_BLOCKS - 1;
+    let error = under.validate().unwrap_err().to_string();
+    assert!(error.contains("epoch_length_min_blocks"), "{error}");
 }
 
 #[test]

@@ -24,12 +24,16 @@ use commonware_glue::simulate::{
     reporter::MonitorReporter,
     tracker::ProgressTracker,
 };
-use commonware_p2p::simulated::Oracle;
+use commonware_p2p::{
+    simulated::Oracle,
+    utils::mux::{Muxer, SubReceiver, SubSender},
+};
 use commonware_runtime::{Clock as _, Handle, Quota, Spawner as _, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, TryCollect as _, ordered::Set};
 use medchain_node::{
     chain::ChainView,
     engine::{self, EngineConfig, EngineHandles, Timeouts},
+    epochs::EpochRoster,
     mempool::Mempool,
 };
 use medchain_types::{
@@ -112,6 +116,7 @@ impl Ledger {
                 .collect(),
             observers: vec![],
             members: vec![],
+            epoch_length_blocks: medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
         };
         genesis.validate().expect("simulation genesis is valid");
         Self {
@@ -119,6 +124,15 @@ impl Ledger {
             genesis: Arc::new(genesis),
             byzantine: None,
         }
+    }
+
+    /// The same consortium with epochs of `blocks` blocks, so runs cross epoch boundaries.
+    pub fn with_epoch_length(mut self, blocks: u64) -> Self {
+        let mut genesis = (*self.genesis).clone();
+        genesis.epoch_length_blocks = blocks;
+        genesis.validate().expect("simulation genesis is valid");
+        self.genesis = Arc::new(genesis);
+        self
     }
 
     /// The same consortium with validator `index` replaced by `behaviour`.
@@ -169,8 +183,6 @@ impl Ledger {
             context.child("validator"),
             EngineConfig {
                 signer: self.signers[index].clone(),
-                participation: medchain_node::engine::Participation::Validator,
-                validators: self.validator_set(),
                 genesis: self.genesis.clone(),
                 partition_prefix: format!("validator-{index}"),
                 mempool: mempool.clone(),
@@ -181,6 +193,8 @@ impl Ledger {
             channels,
             oracle.manager(),
             oracle.control(public_key.clone()),
+            // The harness tracks every participant as one peer set for the whole run.
+            Box::new(|_: &EpochRoster| {}),
             move |mailbox| MonitorReporter::new(pk, monitor, mailbox),
         )
         .await;
@@ -198,15 +212,20 @@ impl Ledger {
 
     /// Starts a commonware simplex mock in validator `index`'s place. The mocks speak only
     /// consensus; the block channels are left unserved, as a byzantine node may.
-    fn start_byzantine(
+    async fn start_byzantine(
         &self,
         ctx: InitContext<'_, ed25519::PublicKey>,
         behaviour: Byzantine,
     ) -> (Handle<()>, NodeState) {
         let scheme = self.scheme(ctx.index);
         let mut channels = ctx.channels.into_iter();
-        let votes = channels.next().expect("vote channel");
-        let certificates = channels.next().expect("certificate channel");
+        let votes = epoch_zero(&ctx.context, "votes", channels.next().expect("vote channel")).await;
+        let certificates = epoch_zero(
+            &ctx.context,
+            "certificates",
+            channels.next().expect("certificate channel"),
+        )
+        .await;
         let proposals = Arc::new(Mutex::new(Vec::new()));
         let handle = match behaviour {
             Byzantine::Equivocator => {
@@ -248,6 +267,27 @@ impl Ledger {
         (handle, state)
     }
 }
+
+/// The epoch-0 sub-channel of a consensus channel: every node prefixes its votes,
+/// certificates and resolver messages with their epoch, and so must a byzantine stand-in.
+pub async fn epoch_zero(
+    context: &deterministic::Context,
+    name: &'static str,
+    (sender, receiver): ChannelPair,
+) -> EpochChannel {
+    let (mux, mut handle) = Muxer::new(context.child(name), sender, receiver);
+    mux.start();
+    handle
+        .register(0)
+        .await
+        .expect("a fresh muxer registers epoch 0")
+}
+
+/// One epoch's sub-channel of a simulated p2p channel.
+pub type EpochChannel = (
+    SubSender<commonware_p2p::simulated::Sender<ed25519::PublicKey, deterministic::Context>>,
+    SubReceiver<ed25519::PublicKey>,
+);
 
 /// What a test can inspect of a running validator.
 pub enum NodeState {
@@ -315,12 +355,14 @@ impl EngineDefinition for Ledger {
     }
 
     fn max_message_size(&self) -> u32 {
-        engine::max_message_size(VALIDATORS as u32)
+        engine::max_message_size()
     }
 
     async fn init(&self, ctx: InitContext<'_, ed25519::PublicKey>) -> (Handle<()>, NodeState) {
         match self.byzantine {
-            Some((index, behaviour)) if index == ctx.index => self.start_byzantine(ctx, behaviour),
+            Some((index, behaviour)) if index == ctx.index => {
+                self.start_byzantine(ctx, behaviour).await
+            }
             _ => self.start_honest(ctx).await,
         }
     }

@@ -65,6 +65,7 @@ pub fn genesis_for(
             .collect(),
         observers: vec![],
         members: vec![],
+        epoch_length_blocks: medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
     }
 }
 
