@@ -4,7 +4,8 @@
 use bytes::{BufMut, Bytes};
 use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt, Write};
 use medchain_types::codec_util::{
-    bytes_cfg, opt_str_encode_size, read_opt_str, vec_cfg, write_opt_str,
+    bytes_cfg, opt_str_encode_size, read_opt_str, read_str, str_encode_size, vec_cfg,
+    write_opt_str, write_str,
 };
 use medchain_types::{
     AccountId, ChainId, ConsentId, ConsentPolicy, Decision, InstitutionId, InstitutionKind,
@@ -49,13 +50,42 @@ impl_struct_codec!(InstitutionEntry {
 pub struct ValidatorEntry {
     pub account: AccountId,
     pub institution: InstitutionId,
+    /// `host:port` the other validators dial: from the genesis file, or from the
+    /// `AddValidator` proposal that admitted it (then a canonical `ip:port`).
+    pub p2p_address: String,
     pub since_height: u64,
 }
-impl_struct_codec!(ValidatorEntry {
-    account: (),
-    institution: (),
-    since_height: ()
-});
+
+impl Write for ValidatorEntry {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.account.write(buf);
+        self.institution.write(buf);
+        write_str(&self.p2p_address, buf);
+        self.since_height.write(buf);
+    }
+}
+
+impl EncodeSize for ValidatorEntry {
+    fn encode_size(&self) -> usize {
+        self.account.encode_size()
+            + self.institution.encode_size()
+            + str_encode_size(&self.p2p_address)
+            + self.since_height.encode_size()
+    }
+}
+
+impl Read for ValidatorEntry {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(Self {
+            account: AccountId::read(buf)?,
+            institution: InstitutionId::read(buf)?,
+            // `Genesis::validate` only bounds the length of genesis addresses; read them as it does.
+            p2p_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
+            since_height: u64::read(buf)?,
+        })
+    }
+}
 
 /// The current validator set, sorted by account (one value so it reads in one get).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

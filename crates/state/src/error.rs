@@ -132,6 +132,11 @@ impl From<ValidationError> for TxError {
                 TxError::LimitExceeded { limit, max, got }
             }
             ValidationError::DirectIdentifier(kind) => TxError::DirectIdentifier(kind),
+            // The same refusal whether the stateless check or the governance handler finds it.
+            bad @ (ValidationError::P2pAddressSyntax(_)
+            | ValidationError::P2pAddressNotCanonical { .. }) => {
+                TxError::InvalidChange(bad.to_string())
+            }
             other => TxError::Invalid(other),
         }
     }

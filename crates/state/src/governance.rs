@@ -11,7 +11,9 @@ use crate::store::Store;
 use crate::{keys, query, rw};
 use medchain_types::{
     AccountId, Genesis, InstitutionId, InstitutionKind, MembershipChange, ProposalId, Role, limits,
+    parse_p2p_address,
 };
+use std::net::SocketAddr;
 
 pub(crate) fn write_genesis<S: Store>(store: &mut S, genesis: &Genesis) {
     for institution in &genesis.institutions {
@@ -28,6 +30,7 @@ pub(crate) fn write_genesis<S: Store>(store: &mut S, genesis: &Genesis) {
         set.insert(ValidatorEntry {
             account: validator.account.clone(),
             institution: validator.institution.clone(),
+            p2p_address: validator.p2p_address.clone(),
             since_height: 0,
         });
     }
@@ -170,6 +173,7 @@ async fn check_change<S: Store>(
         MembershipChange::AddValidator {
             institution,
             validator,
+            p2p_address,
         } => {
             rw::active_institution(store, institution).await?;
             if set.contains(validator) {
@@ -181,7 +185,7 @@ async fn check_change<S: Store>(
                     limits::VALIDATORS_MAX
                 ));
             }
-            Ok(())
+            check_new_address(set, p2p_address)
         }
         MembershipChange::RemoveValidator { validator } => {
             if !set.contains(validator) {
@@ -192,6 +196,23 @@ async fn check_change<S: Store>(
             }
             Ok(())
         }
+    }
+}
+
+/// A new validator's address must be dialable and not another validator's: two nodes behind
+/// one address would leave one of them unreachable and the set short of a vote.
+fn check_new_address(set: &ValidatorSet, address: &str) -> Result<(), TxError> {
+    let parsed = parse_p2p_address(address).map_err(|e| TxError::InvalidChange(e.to_string()))?;
+    // Genesis addresses were only length-checked, so compare parsed forms as well as text.
+    let taken = set.validators.iter().find(|v| {
+        v.p2p_address == address || v.p2p_address.parse::<SocketAddr>().ok() == Some(parsed)
+    });
+    match taken {
+        Some(holder) => Err(TxError::InvalidChange(format!(
+            "p2p address {address} is already used by validator {}; give the new validator its own address",
+            holder.account
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -216,9 +237,11 @@ async fn apply_change<S: Store>(
         MembershipChange::AddValidator {
             institution,
             validator,
+            p2p_address,
         } => next.insert(ValidatorEntry {
             account: validator.clone(),
             institution: institution.clone(),
+            p2p_address: p2p_address.clone(),
             since_height: height,
         }),
         MembershipChange::RemoveValidator { validator } => {

@@ -28,6 +28,12 @@ pub enum ValidationError {
     Transaction(&'static str),
     #[error("invalid genesis document: {0}")]
     Genesis(String),
+    #[error(
+        "p2p address {0:?} is not ip:port (e.g. 10.0.0.5:7100 or [2001:db8::5]:7100); host names are refused because each node could resolve them differently"
+    )]
+    P2pAddressSyntax(String),
+    #[error("p2p address {address:?} is not written canonically; write it as {canonical}")]
+    P2pAddressNotCanonical { address: String, canonical: String },
 }
 
 impl ValidationError {

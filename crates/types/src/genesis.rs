@@ -10,6 +10,7 @@ use bytes::BufMut;
 use commonware_codec::{Buf, Encode, EncodeSize, Error, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -366,11 +367,39 @@ fn check_node<'a>(
 }
 
 fn check_address(role: &str, account: &AccountId, address: &str) -> Result<(), ValidationError> {
-    if address.is_empty() || address.len() > limits::ADDRESS_SIZE_MAX_BYTES {
+    if address.is_empty() || !address_size_ok(address) {
         return Err(ValidationError::Genesis(format!(
             "{role} {account} has an address that is empty or over {} bytes",
             limits::ADDRESS_SIZE_MAX_BYTES
         )));
     }
     Ok(())
+}
+
+fn address_size_ok(address: &str) -> bool {
+    address.len() <= limits::ADDRESS_SIZE_MAX_BYTES
+}
+
+/// Parses the p2p address of a validator admitted by governance. Only `ip:port`: a host name
+/// could resolve differently on each node. Only the canonical spelling (as `SocketAddr` prints
+/// it), so one address cannot be admitted twice under two spellings.
+pub fn parse_p2p_address(address: &str) -> Result<SocketAddr, ValidationError> {
+    if !address_size_ok(address) {
+        return Err(ValidationError::LimitExceeded {
+            limit: "address_size_max_bytes",
+            max: limits::ADDRESS_SIZE_MAX_BYTES as u64,
+            got: address.len() as u64,
+        });
+    }
+    let parsed: SocketAddr = address
+        .parse()
+        .map_err(|_| ValidationError::P2pAddressSyntax(address.to_string()))?;
+    let canonical = parsed.to_string();
+    if canonical != address {
+        return Err(ValidationError::P2pAddressNotCanonical {
+            address: address.to_string(),
+            canonical,
+        });
+    }
+    Ok(parsed)
 }

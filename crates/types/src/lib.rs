@@ -59,7 +59,10 @@ pub use block::{BlockHeader, transactions_root};
 pub use codes::{ConsentAction, Decision, InstitutionKind, Purpose, RecordCategory, Role};
 pub use consent::{ConsentActor, ConsentPolicy, ConsentProvision, DataScope, Period};
 pub use error::ValidationError;
-pub use genesis::{Genesis, GenesisInstitution, GenesisMember, GenesisObserver, GenesisValidator};
+pub use genesis::{
+    Genesis, GenesisInstitution, GenesisMember, GenesisObserver, GenesisValidator,
+    parse_p2p_address,
+};
 pub use ids::{AccountId, ChainId, ConsentId, InstitutionId, ProposalId, RecordId, TxHash};
 pub use payload::{MembershipChange, Payload, SealedFragment};
 pub use phi_guard::PhiViolation;

@@ -49,7 +49,7 @@ pub const INSTITUTION_ID_SIZE_MIN_BYTES: usize = 3;
 pub const INSTITUTION_ID_SIZE_MAX_BYTES: usize = 32;
 /// Genesis chain name.
 pub const CHAIN_NAME_SIZE_MAX_BYTES: usize = 64;
-/// A validator's p2p or HTTP address string in the genesis document.
+/// A validator's p2p or HTTP address string in the genesis document or an `AddValidator` proposal.
 pub const ADDRESS_SIZE_MAX_BYTES: usize = 256;
 /// Institutions listed in the genesis document.
 pub const GENESIS_INSTITUTIONS_MAX: usize = 256;

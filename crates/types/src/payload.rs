@@ -1,10 +1,14 @@
 //! What a transaction asks for: one variant per transaction type, each with
 //! exactly one handler in `medchain-state`.
 
-use crate::codec_util::{bytes_cfg, opt_str_encode_size, read_opt_str, vec_cfg, write_opt_str};
+use crate::codec_util::{
+    bytes_cfg, opt_str_encode_size, read_opt_str, read_str, str_encode_size, vec_cfg,
+    write_opt_str, write_str,
+};
 use crate::codes::{InstitutionKind, Purpose, RecordCategory, Role};
 use crate::consent::ConsentPolicy;
 use crate::error::ValidationError;
+use crate::genesis::parse_p2p_address;
 use crate::ids::{AccountId, ConsentId, InstitutionId, ProposalId, RecordId};
 use crate::{hexser, impl_struct_codec, limits, phi_guard};
 use bytes::{BufMut, Bytes};
@@ -27,6 +31,9 @@ pub enum MembershipChange {
     AddValidator {
         institution: InstitutionId,
         validator: AccountId,
+        /// `ip:port` the other validators dial, written as Rust's `SocketAddr` prints it
+        /// (e.g. `10.0.0.5:7100`): a node admitted here is in no genesis file.
+        p2p_address: String,
     },
     RemoveValidator {
         validator: AccountId,
@@ -49,10 +56,12 @@ impl Write for MembershipChange {
             MembershipChange::AddValidator {
                 institution,
                 validator,
+                p2p_address,
             } => {
                 buf.put_u8(2);
                 institution.write(buf);
                 validator.write(buf);
+                write_str(p2p_address, buf);
             }
             MembershipChange::RemoveValidator { validator } => {
                 buf.put_u8(3);
@@ -72,7 +81,8 @@ impl EncodeSize for MembershipChange {
             MembershipChange::AddValidator {
                 institution,
                 validator,
-            } => institution.encode_size() + validator.encode_size(),
+                p2p_address,
+            } => institution.encode_size() + validator.encode_size() + str_encode_size(p2p_address),
             MembershipChange::RemoveValidator { validator } => validator.encode_size(),
         }
     }
@@ -93,11 +103,34 @@ impl Read for MembershipChange {
             2 => Ok(MembershipChange::AddValidator {
                 institution: InstitutionId::read(buf)?,
                 validator: AccountId::read(buf)?,
+                p2p_address: read_p2p_address(buf)?,
             }),
             3 => Ok(MembershipChange::RemoveValidator {
                 validator: AccountId::read(buf)?,
             }),
             other => Err(Error::InvalidEnum(other)),
+        }
+    }
+}
+
+/// Refuses at decode time what `validate` would refuse later, so no node ever holds a
+/// proposal whose address cannot be dialed.
+fn read_p2p_address(buf: &mut impl Buf) -> Result<String, Error> {
+    let address = read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?;
+    parse_p2p_address(&address).map_err(|_| {
+        Error::Invalid("MembershipChange", "p2p_address is not a canonical ip:port")
+    })?;
+    Ok(address)
+}
+
+impl MembershipChange {
+    /// Rules that need no ledger state; JSON-built values never went through the decoder.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        match self {
+            MembershipChange::AddValidator { p2p_address, .. } => {
+                parse_p2p_address(p2p_address).map(|_| ())
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -205,7 +238,8 @@ impl Payload {
     /// through the decoder, e.g. from JSON), consent structure, the PHI guard.
     pub fn validate(&self) -> Result<(), ValidationError> {
         match self {
-            Payload::ProposeMembership { ttl_blocks, .. } => {
+            Payload::ProposeMembership { change, ttl_blocks } => {
+                change.validate()?;
                 if *ttl_blocks == 0 {
                     return Err(ValidationError::Transaction(
                         "ttl_blocks must be at least 1",

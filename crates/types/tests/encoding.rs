@@ -62,6 +62,12 @@ fn every_payload() -> Vec<Payload> {
         MembershipChange::AddValidator {
             institution: slug.clone(),
             validator: someone.clone(),
+            p2p_address: "10.0.0.5:7100".into(),
+        },
+        MembershipChange::AddValidator {
+            institution: slug.clone(),
+            validator: someone.clone(),
+            p2p_address: "[2001:db8::5]:7100".into(),
         },
         MembershipChange::RemoveValidator {
             validator: someone.clone(),
@@ -178,6 +184,73 @@ fn unknown_tags_and_bad_slugs_are_refused_by_the_decoder() {
     let mut bad_slug = bytes;
     bad_slug[74] = b'A';
     assert!(SignedTransaction::decode_bounded(&bad_slug).is_err());
+}
+
+fn add_validator(p2p_address: &str) -> MembershipChange {
+    MembershipChange::AddValidator {
+        institution: InstitutionId::new("st-mary").unwrap(),
+        validator: AccountId(key(1).public_key()),
+        p2p_address: p2p_address.into(),
+    }
+}
+
+#[test]
+fn add_validator_encodes_institution_then_validator_then_address() {
+    let encoded = add_validator("10.0.0.5:7100").encode().to_vec();
+    let mut expected = vec![2, 7];
+    expected.extend_from_slice(b"st-mary");
+    expected.extend_from_slice(key(1).public_key().as_ref());
+    expected.push(13);
+    expected.extend_from_slice(b"10.0.0.5:7100");
+    assert_eq!(encoded, expected);
+}
+
+#[test]
+fn add_validator_addresses_that_are_not_canonical_ip_port_are_refused_by_decoder_and_validate() {
+    let refused = [
+        ("node-1.example:7100", "syntax"),
+        ("10.0.0.5", "syntax"),
+        ("10.0.0.5:70000", "syntax"),
+        ("", "syntax"),
+        ("10.0.0.5:07100", "10.0.0.5:7100"),
+        ("[2001:DB8::5]:7100", "[2001:db8::5]:7100"),
+    ];
+    for (address, expected) in refused {
+        let change = add_validator(address);
+        // Write does not check; a peer could send these bytes.
+        assert!(
+            MembershipChange::decode(change.encode()).is_err(),
+            "{address:?} must not decode"
+        );
+        let error = change.validate().unwrap_err();
+        match (expected, &error) {
+            ("syntax", ValidationError::P2pAddressSyntax(got)) => assert_eq!(got, address),
+            (canonical, ValidationError::P2pAddressNotCanonical { canonical: got, .. }) => {
+                assert_eq!(got, canonical)
+            }
+            _ => panic!("{address:?}: unexpected {error:?}"),
+        }
+        let payload = Payload::ProposeMembership {
+            change,
+            ttl_blocks: 5,
+        };
+        assert_eq!(payload.validate(), Err(error));
+    }
+    assert_eq!(add_validator("10.0.0.5:7100").validate(), Ok(()));
+}
+
+#[test]
+fn add_validator_json_names_the_address_and_a_bad_one_fails_validation() {
+    let json = serde_json::to_value(add_validator("10.0.0.5:7100")).unwrap();
+    assert_eq!(json["type"], "add_validator");
+    assert_eq!(json["p2p_address"], "10.0.0.5:7100");
+    let mut bad = json;
+    bad["p2p_address"] = "localhost:7100".into();
+    let parsed: MembershipChange = serde_json::from_value(bad).unwrap();
+    assert_eq!(
+        parsed.validate(),
+        Err(ValidationError::P2pAddressSyntax("localhost:7100".into()))
+    );
 }
 
 #[test]

@@ -445,3 +445,34 @@ fn chain_name_and_address_sizes_hold() {
     assert!(matches!(g.validate(), Err(ValidationError::Genesis(_))));
     assert!(Genesis::decode(g.encode()).is_err());
 }
+
+#[test]
+fn add_validator_address_size_max_bytes_holds() {
+    let change = |p2p_address: String| MembershipChange::AddValidator {
+        institution: InstitutionId::new("st-mary").unwrap(),
+        validator: account(1),
+        p2p_address,
+    };
+    // No ip:port is 256 bytes long: at the limit the length passes and the syntax check refuses.
+    let at = "a".repeat(limits::ADDRESS_SIZE_MAX_BYTES);
+    assert_eq!(
+        change(at.clone()).validate(),
+        Err(ValidationError::P2pAddressSyntax(at.clone()))
+    );
+    assert!(matches!(
+        MembershipChange::decode(change(at).encode()),
+        Err(commonware_codec::Error::Invalid("MembershipChange", _))
+    ));
+    let over = "a".repeat(limits::ADDRESS_SIZE_MAX_BYTES + 1);
+    assert_eq!(
+        change(over.clone()).validate(),
+        Err(limit_error(
+            "address_size_max_bytes",
+            limits::ADDRESS_SIZE_MAX_BYTES
+        ))
+    );
+    assert!(matches!(
+        MembershipChange::decode(change(over).encode()),
+        Err(commonware_codec::Error::InvalidLength(_))
+    ));
+}

@@ -30,6 +30,29 @@ fn pass(chain: &mut Chain, change: MembershipChange) -> ProposalId {
     id
 }
 
+fn add_validator(
+    validator: &commonware_cryptography::ed25519::PrivateKey,
+    p2p_address: &str,
+) -> MembershipChange {
+    MembershipChange::AddValidator {
+        institution: inst(NORTH),
+        validator: account(validator),
+        p2p_address: p2p_address.into(),
+    }
+}
+
+/// Proposes as validator 0 a change that must be refused; `Chain::err` checks nothing was written.
+fn refused_proposal(chain: &mut Chain, change: MembershipChange) -> TxError {
+    let proposer = chain.validators[0].clone();
+    chain.err(
+        &proposer,
+        Payload::ProposeMembership {
+            change,
+            ttl_blocks: 10,
+        },
+    )
+}
+
 fn admit_south(admin: &commonware_cryptography::ed25519::PrivateKey) -> MembershipChange {
     MembershipChange::AdmitInstitution {
         id: inst("south-hospital"),
@@ -60,6 +83,15 @@ fn genesis_registers_institutions_admins_and_validators() {
             .collect::<Vec<_>>(),
         expected
     );
+    for entry in &set.validators {
+        let listed = chain
+            .genesis
+            .validators
+            .iter()
+            .find(|g| g.account == entry.account)
+            .unwrap();
+        assert_eq!(entry.p2p_address, listed.p2p_address);
+    }
     let stored = chain.query(async |s| query::chain(s).await).unwrap();
     assert_eq!(stored.chain_id, chain.genesis.chain_id());
 }
@@ -290,20 +322,22 @@ fn removing_an_institution_deactivates_its_members_and_validators() {
 fn validator_set_changes_are_recorded_in_state() {
     let mut chain = Chain::new();
     let newcomer = key(320);
-    pass(
-        &mut chain,
-        MembershipChange::AddValidator {
-            institution: inst(NORTH),
-            validator: account(&newcomer),
-        },
-    );
+    pass(&mut chain, add_validator(&newcomer, "10.0.0.5:7100"));
     let set = chain.query(async |s| query::validators(s).await);
     let added = set
         .validators
         .iter()
         .find(|v| v.account == account(&newcomer))
         .unwrap();
-    assert_eq!((set.len(), added.institution.as_str()), (5, NORTH));
+    assert_eq!(
+        (
+            set.len(),
+            added.institution.as_str(),
+            added.p2p_address.as_str(),
+            added.since_height
+        ),
+        (5, NORTH, "10.0.0.5:7100", chain.height - 1)
+    );
     // 5 validators: proposer + 3 approvals are needed (4 * 3 > 10, 3 * 3 is not).
     let (id, _) = propose(
         &mut chain,
@@ -371,10 +405,7 @@ fn genesis_members_are_registered_with_their_keys() {
 #[test]
 fn adding_a_validator_beyond_validators_max_is_refused() {
     let mut chain = Chain::with_validators(limits::VALIDATORS_MAX as u64);
-    let change = MembershipChange::AddValidator {
-        institution: inst(NORTH),
-        validator: account(&key(340)),
-    };
+    let change = add_validator(&key(340), "10.0.0.9:7100");
     let proposer = chain.validators[0].clone();
     let error = chain.err(
         &proposer,
@@ -385,4 +416,89 @@ fn adding_a_validator_beyond_validators_max_is_refused() {
     );
     assert_eq!(error.code(), "invalid_change");
     assert!(error.to_string().contains("validators_max"));
+}
+
+#[test]
+fn an_add_validator_whose_address_is_not_ip_port_is_refused_at_proposal() {
+    let mut chain = Chain::new();
+    for (address, says) in [
+        ("north-clinic.example:7100", "is not ip:port"),
+        ("10.0.0.5", "is not ip:port"),
+        ("10.0.0.5:07100", "write it as 10.0.0.5:7100"),
+    ] {
+        let error = refused_proposal(&mut chain, add_validator(&key(320), address));
+        assert_eq!(error.code(), "invalid_change", "{address}");
+        assert!(error.to_string().contains(says), "{address}: {error}");
+    }
+    let over = "1".repeat(limits::ADDRESS_SIZE_MAX_BYTES + 1);
+    let error = refused_proposal(&mut chain, add_validator(&key(320), &over));
+    assert_eq!(
+        error,
+        TxError::LimitExceeded {
+            limit: "address_size_max_bytes",
+            max: limits::ADDRESS_SIZE_MAX_BYTES as u64,
+            got: limits::ADDRESS_SIZE_MAX_BYTES as u64 + 1,
+        }
+    );
+    assert_eq!(chain.query(async |s| query::validators(s).await).len(), 4);
+}
+
+#[test]
+fn an_add_validator_reusing_a_current_validators_address_is_refused_at_proposal() {
+    let mut chain = Chain::new();
+    // The harness gives genesis validator i the address 127.0.0.1:(3000 + i).
+    let taken = chain.genesis.validators[1].p2p_address.clone();
+    let error = refused_proposal(&mut chain, add_validator(&key(320), &taken));
+    assert_eq!(error.code(), "invalid_change");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "membership change does not apply: p2p address {taken} is already used by validator {}; give the new validator its own address",
+            chain.genesis.validators[1].account
+        )
+    );
+    let set = chain.query(async |s| query::validators(s).await);
+    assert!(!set.contains(&account(&key(320))));
+}
+
+#[test]
+fn a_passed_add_validator_whose_address_was_taken_meanwhile_is_inapplicable() {
+    let mut chain = Chain::new();
+    let (first, _) = propose(&mut chain, add_validator(&key(320), "10.0.0.5:7100"), 100);
+    let (second, _) = propose(&mut chain, add_validator(&key(321), "10.0.0.5:7100"), 100);
+    vote(&mut chain, 1, first, true);
+    assert_eq!(vote(&mut chain, 2, first, true), ProposalStatus::Applied);
+    // Five validators now: the second needs four approvals.
+    vote(&mut chain, 1, second, true);
+    vote(&mut chain, 2, second, true);
+    assert_eq!(
+        vote(&mut chain, 3, second, true),
+        ProposalStatus::Inapplicable
+    );
+    let set = chain.query(async |s| query::validators(s).await);
+    assert_eq!((set.len(), set.contains(&account(&key(321)))), (5, false));
+}
+
+#[test]
+fn a_removed_validators_address_can_be_given_to_a_new_one() {
+    let mut chain = Chain::new();
+    pass(&mut chain, add_validator(&key(320), "10.0.0.5:7100"));
+    let (id, _) = propose(
+        &mut chain,
+        MembershipChange::RemoveValidator {
+            validator: account(&key(320)),
+        },
+        100,
+    );
+    for voter in 1..=3 {
+        vote(&mut chain, voter, id, true);
+    }
+    pass(&mut chain, add_validator(&key(321), "10.0.0.5:7100"));
+    let set = chain.query(async |s| query::validators(s).await);
+    let entry = set
+        .validators
+        .iter()
+        .find(|v| v.account == account(&key(321)))
+        .unwrap();
+    assert_eq!(entry.p2p_address, "10.0.0.5:7100");
 }
