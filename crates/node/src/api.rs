@@ -57,11 +57,7 @@ impl ApiState {
         &self.inner.handles
     }
 
-    pub fn new(
-        genesis: Arc<Genesis>,
-        handles: EngineHandles<Context>,
-        context: Context,
-    ) -> Self {
+    pub fn new(genesis: Arc<Genesis>, handles: EngineHandles<Context>, context: Context) -> Self {
         Self {
             inner: Arc::new(Inner {
                 chain_id: genesis.chain_id(),
@@ -111,7 +107,12 @@ async fn status(State(state): State<ApiState>) -> Json<StatusResponse> {
     Json(StatusResponse {
         chain_id: s.chain_id.to_string(),
         chain_name: s.genesis.chain_name.clone(),
-        role: if epoch.signs() { "validator" } else { "observer" }.to_string(),
+        role: if epoch.signs() {
+            "validator"
+        } else {
+            "observer"
+        }
+        .to_string(),
         epoch: epoch.epoch.get(),
         height: tip.as_ref().map_or(0, |t| t.height),
         latest_block: tip.as_ref().map(|t| hex::encode(t.digest)),

@@ -12,9 +12,7 @@ use crate::{
     mempool::Mempool,
     store::{BatchStore, StateBatch, StateMerkleized, StateSet},
 };
-use commonware_consensus::{
-    marshal::ancestry::Ancestry, simplex::scheme::ed25519, types::Height,
-};
+use commonware_consensus::{marshal::ancestry::Ancestry, simplex::scheme::ed25519, types::Height};
 use commonware_cryptography::Digestible as _;
 use commonware_glue::stateful::{
     Application, Finality, Input, Proposed,

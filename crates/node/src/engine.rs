@@ -11,8 +11,8 @@ use crate::faults::FaultReporter;
 use crate::{
     app::LedgerApp,
     block::{Block, BlockContext, RosterEntry},
-    epochs::{EpochReporter, EpochStart, Epochs, Orchestrator, StartSimplex, TrackPeers},
     chain::ChainView,
+    epochs::{EpochReporter, EpochStart, Epochs, Orchestrator, StartSimplex, TrackPeers},
     mempool::Mempool,
     store::{NoStateSync, StateSet, state_db_config},
 };

@@ -30,9 +30,7 @@ use commonware_runtime::{
     Handle, Metrics, Spawner,
     telemetry::metrics::{Gauge, GaugeExt as _, MetricsExt as _},
 };
-use commonware_utils::{
-    TryCollect as _, channel::mpsc, ordered::Set, vec::NonEmptyVec,
-};
+use commonware_utils::{TryCollect as _, channel::mpsc, ordered::Set, vec::NonEmptyVec};
 use std::{
     collections::BTreeMap,
     sync::{Arc, RwLock},
@@ -323,13 +321,8 @@ where
         context.spawn(move |context| self.run(context, votes, certificates, resolver))
     }
 
-    async fn run<R>(
-        mut self,
-        context: E,
-        votes: (S, R),
-        certificates: (S, R),
-        resolver: (S, R),
-    ) where
+    async fn run<R>(mut self, context: E, votes: (S, R), certificates: (S, R), resolver: (S, R))
+    where
         R: Receiver<PublicKey = ed25519::PublicKey>,
     {
         let gauge: Gauge = context.gauge("epoch", "The consensus epoch this node runs");
@@ -412,10 +405,11 @@ where
                 return None;
             };
             reached = reached.next();
-            if let Err(e) =
-                self.epochs
-                    .learn(reached, next_roster(boundary.inner()).to_vec(), Some(height))
-            {
+            if let Err(e) = self.epochs.learn(
+                reached,
+                next_roster(boundary.inner()).to_vec(),
+                Some(height),
+            ) {
                 warn!(epoch = %reached, error = %e, "a stored boundary block carries an unusable roster");
                 return None;
             }

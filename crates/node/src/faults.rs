@@ -87,7 +87,11 @@ mod tests {
         deterministic::Runner::default().start(|context| async move {
             let faults = context.counter("faults", "fault evidence");
             let mut reporter = FaultReporter::new(
-                signers.iter().map(|s| s.public_key()).try_collect().unwrap(),
+                signers
+                    .iter()
+                    .map(|s| s.public_key())
+                    .try_collect()
+                    .unwrap(),
                 faults.clone(),
             );
             let _ = reporter.report(Activity::Notarize(vote(b"a")));

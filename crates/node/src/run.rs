@@ -20,12 +20,9 @@ use commonware_stream::{
     cups::{self, Cups},
     sake::{self, Sake},
 };
-use commonware_utils::{
-    NZU32, NZUsize, TryCollect as _,
-    ordered::Map,
-};
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use commonware_utils::{NZU32, NZUsize, TryCollect as _, ordered::Map};
 use medchain_types::limits;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tracing::{error, info, warn};
 
 /// Capacity of the p2p router's mailbox, in messages. The router preallocates it (about 60 KB a
@@ -83,7 +80,9 @@ fn track_epoch_peers(
             match entry.p2p_address.parse::<SocketAddr>() {
                 Ok(socket) => primary.push((entry.validator.clone(), Address::from(socket))),
                 // The state machine admits only ip:port addresses; this guards older ledgers.
-                Err(e) => warn!(validator = %hex::encode(entry.validator.as_ref()), address = %entry.p2p_address, error = %e, "validator address is not ip:port; not dialing it"),
+                Err(e) => {
+                    warn!(validator = %hex::encode(entry.validator.as_ref()), address = %entry.p2p_address, error = %e, "validator address is not ip:port; not dialing it")
+                }
             }
         }
         let Ok(primary) = primary.into_iter().try_collect::<Map<_, _>>() else {
@@ -96,7 +95,10 @@ fn track_epoch_peers(
             .map(|(key, address)| (key.clone(), address.clone()))
             .try_collect()
             .expect("a subset of a map has distinct keys");
-        oracle.track(epoch.epoch.get(), AddressableTrackedPeers::new(primary, secondary));
+        oracle.track(
+            epoch.epoch.get(),
+            AddressableTrackedPeers::new(primary, secondary),
+        );
     })
 }
 

@@ -78,8 +78,12 @@ fn decode_block(hex_bytes: &str) -> Result<Block, VerifyError> {
 
 type BlockFinalization = Finalization<ed25519_scheme::Scheme, sha256::Digest>;
 
-fn decode_finalization(hex_bytes: &str, signers_max: usize) -> Result<BlockFinalization, VerifyError> {
-    let bytes = hex::decode(hex_bytes).map_err(|e| VerifyError::MalformedCertificate(e.to_string()))?;
+fn decode_finalization(
+    hex_bytes: &str,
+    signers_max: usize,
+) -> Result<BlockFinalization, VerifyError> {
+    let bytes =
+        hex::decode(hex_bytes).map_err(|e| VerifyError::MalformedCertificate(e.to_string()))?;
     BlockFinalization::decode_cfg(commonware_codec::Copying(bytes.as_slice()), &signers_max)
         .map_err(|e| VerifyError::MalformedCertificate(e.to_string()))
 }
@@ -110,10 +114,9 @@ fn validators_of(
     epoch: Epoch,
     handoffs: &[ValidatorHandoff],
 ) -> Result<Set<ed25519::PublicKey>, VerifyError> {
-    let epocher = FixedEpocher::new(
-        NonZeroU64::new(genesis.epoch_length_blocks)
-            .ok_or(VerifyError::Inconsistent("the genesis epoch length is zero"))?,
-    );
+    let epocher = FixedEpocher::new(NonZeroU64::new(genesis.epoch_length_blocks).ok_or(
+        VerifyError::Inconsistent("the genesis epoch length is zero"),
+    )?);
     let mut validators = validator_set(genesis)?;
     let mut previous_height = 0;
     for handoff in handoffs {
@@ -168,11 +171,7 @@ pub fn finalized_block(
         .as_ref()
         .ok_or(VerifyError::MissingCertificate(response.height))?;
     let finalization = decode_finalization(certificate, limits::VALIDATORS_MAX)?;
-    let validators = validators_of(
-        genesis,
-        finalization.epoch(),
-        &response.validator_handoffs,
-    )?;
+    let validators = validators_of(genesis, finalization.epoch(), &response.validator_handoffs)?;
     certifies(genesis, &validators, &finalization, digest)?;
     Ok(VerifiedBlock {
         digest: hex::encode(digest),

@@ -85,10 +85,27 @@ pub enum Byzantine {
 
 #[derive(Clone)]
 pub struct Ledger {
+    /// The genesis validators, then any candidate nodes governance may admit.
     pub signers: Vec<ed25519::PrivateKey>,
     pub genesis: Arc<Genesis>,
     byzantine: Option<(usize, Byzantine)>,
+    /// Governance steps the validators' drivers submit, in order (see `with_governance`).
+    governance: Vec<GovernanceStep>,
 }
+
+/// One membership change governance carries through: validator `proposer` proposes it, the
+/// validators in `voters` approve it, each submitting once the previous step committed.
+#[derive(Clone, Debug)]
+pub struct GovernanceStep {
+    pub change: medchain_types::MembershipChange,
+    pub proposer: usize,
+    pub voters: Vec<usize>,
+}
+
+/// How often a governance driver looks at its transaction's status.
+const GOVERNANCE_POLL_MS: u64 = 100;
+/// Ttl of the test's membership proposals.
+const PROPOSAL_TTL_BLOCKS: u64 = 1_000;
 
 impl Ledger {
     pub fn new() -> Self {
@@ -123,7 +140,32 @@ impl Ledger {
             signers,
             genesis: Arc::new(genesis),
             byzantine: None,
+            governance: Vec::new(),
         }
+    }
+
+    /// Adds a node with key `candidate_seed` that is not in the genesis; it follows the chain
+    /// until governance admits it. Returns its index among the participants.
+    pub fn with_candidate(mut self, candidate_seed: u64) -> (Self, usize) {
+        self.signers
+            .push(ed25519::PrivateKey::from_seed(candidate_seed));
+        let index = self.signers.len() - 1;
+        (self, index)
+    }
+
+    /// Has the validators' drivers carry `steps` through governance, one after the other.
+    pub fn with_governance(mut self, steps: Vec<GovernanceStep>) -> Self {
+        self.governance = steps;
+        self
+    }
+
+    /// The account key of participant `index`.
+    pub fn key(&self, index: usize) -> ed25519::PublicKey {
+        self.signers[index].public_key()
+    }
+
+    pub fn hospital() -> InstitutionId {
+        InstitutionId::new(HOSPITAL).unwrap()
     }
 
     /// The same consortium with epochs of `blocks` blocks, so runs cross epoch boundaries.
@@ -145,10 +187,12 @@ impl Ledger {
         self
     }
 
+    /// The genesis validators.
     pub fn validator_set(&self) -> Set<ed25519::PublicKey> {
-        self.signers
+        self.genesis
+            .validators
             .iter()
-            .map(|s| s.public_key())
+            .map(|v| v.account.0.clone())
             .try_collect()
             .unwrap()
     }
@@ -198,6 +242,16 @@ impl Ledger {
             move |mailbox| MonitorReporter::new(pk, monitor, mailbox),
         )
         .await;
+        if !self.governance.is_empty() {
+            let driver = GovernanceDriver {
+                ledger: self.clone(),
+                index,
+                mempool: mempool.clone(),
+            };
+            context
+                .child("governance")
+                .spawn(move |ctx| driver.run(ctx));
+        }
         let genesis = self.genesis.clone();
         context.child("load").spawn(move |ctx| async move {
             for n in 0..LOAD_TRANSACTIONS_PER_VALIDATOR {
@@ -219,7 +273,12 @@ impl Ledger {
     ) -> (Handle<()>, NodeState) {
         let scheme = self.scheme(ctx.index);
         let mut channels = ctx.channels.into_iter();
-        let votes = epoch_zero(&ctx.context, "votes", channels.next().expect("vote channel")).await;
+        let votes = epoch_zero(
+            &ctx.context,
+            "votes",
+            channels.next().expect("vote channel"),
+        )
+        .await;
         let certificates = epoch_zero(
             &ctx.context,
             "certificates",
@@ -288,6 +347,88 @@ pub type EpochChannel = (
     SubSender<commonware_p2p::simulated::Sender<ed25519::PublicKey, deterministic::Context>>,
     SubReceiver<ed25519::PublicKey>,
 );
+
+/// Submits this validator's part of the governance steps: for each step in order, the
+/// proposal (if it proposes) or its approving vote (if it votes), resubmitted until committed,
+/// since a vote sent before the proposal committed is refused. It learns that a step's
+/// proposal and votes committed from its own transactions committing; validators taking no
+/// part in a step wait for it by time.
+struct GovernanceDriver {
+    ledger: Ledger,
+    index: usize,
+    mempool: Mempool,
+}
+
+impl GovernanceDriver {
+    async fn run(self, context: deterministic::Context) {
+        let key = &self.ledger.signers[self.index];
+        let mut nonce = 0;
+        for (step_number, step) in self.ledger.governance.iter().enumerate() {
+            let proposal = self.ledger.proposal_tx(step_number);
+            let tx = if step.proposer == self.index {
+                proposal
+            } else if step.voters.contains(&self.index) {
+                let vote = Transaction {
+                    chain_id: self.ledger.genesis.chain_id(),
+                    sender: AccountId(key.public_key()),
+                    nonce,
+                    payload: Payload::Vote {
+                        proposal: medchain_types::ProposalId::from_tx(&proposal.hash()),
+                        approve: true,
+                    },
+                };
+                SignedTransaction::sign(key, vote)
+            } else {
+                continue;
+            };
+            self.submit_until_committed(&context, tx).await;
+            nonce += 1;
+        }
+    }
+
+    async fn submit_until_committed(
+        &self,
+        context: &deterministic::Context,
+        tx: SignedTransaction,
+    ) {
+        let hash = tx.hash();
+        loop {
+            match self.mempool.status(&hash) {
+                Some(medchain_node::mempool::TxStatus::Committed { .. }) => return,
+                Some(medchain_node::mempool::TxStatus::Pending) => {}
+                None | Some(medchain_node::mempool::TxStatus::Rejected { .. }) => {
+                    let _ = self.mempool.insert(tx.clone(), tx.transaction.nonce);
+                }
+            }
+            context
+                .sleep(Duration::from_millis(GOVERNANCE_POLL_MS))
+                .await;
+        }
+    }
+}
+
+impl Ledger {
+    /// The proposal transaction of governance step `step`, as its proposer signs it (its
+    /// nonce counts the proposer's earlier governance transactions).
+    pub fn proposal_tx(&self, step: usize) -> SignedTransaction {
+        let proposer = self.governance[step].proposer;
+        let nonce = self.governance[..step]
+            .iter()
+            .filter(|s| s.proposer == proposer || s.voters.contains(&proposer))
+            .count() as u64;
+        let key = &self.signers[proposer];
+        let tx = Transaction {
+            chain_id: self.genesis.chain_id(),
+            sender: AccountId(key.public_key()),
+            nonce,
+            payload: Payload::ProposeMembership {
+                change: self.governance[step].change.clone(),
+                ttl_blocks: PROPOSAL_TTL_BLOCKS,
+            },
+        };
+        SignedTransaction::sign(key, tx)
+    }
+}
 
 /// What a test can inspect of a running validator.
 pub enum NodeState {
