@@ -513,3 +513,126 @@ where
         resolver,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_cryptography::{Signer as _, certificate::Provider as _};
+    use commonware_utils::NZU64;
+
+    fn roster(seeds: &[u64]) -> Vec<RosterEntry> {
+        seeds
+            .iter()
+            .map(|seed| RosterEntry {
+                validator: ed25519::PrivateKey::from_seed(*seed).public_key(),
+                p2p_address: format!("127.0.0.1:{}", 7000 + seed),
+            })
+            .collect()
+    }
+
+    fn epochs(me: u64) -> Epochs {
+        Epochs::new(
+            b"epochs-test".to_vec(),
+            ed25519::PrivateKey::from_seed(me),
+            FixedEpocher::new(NZU64!(10)),
+            roster(&[0, 1, 2, 3]),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn boundaries_are_the_last_height_of_each_epoch() {
+        let epochs = epochs(0);
+        assert!(!epochs.is_boundary(Height::zero()));
+        assert!(epochs.is_boundary(Height::new(9)));
+        assert!(!epochs.is_boundary(Height::new(10)));
+        assert!(epochs.is_boundary(Height::new(19)));
+        assert_eq!(epochs.epoch_of(Height::new(10)), Epoch::new(1));
+    }
+
+    #[test]
+    fn a_node_signs_only_in_epochs_whose_roster_lists_it() {
+        let candidate = epochs(4);
+        assert!(!candidate.active().signs(), "not in the genesis roster");
+        let next = candidate
+            .learn(
+                Epoch::new(1),
+                roster(&[0, 1, 2, 3, 4]),
+                Some(Height::new(9)),
+            )
+            .unwrap();
+        assert!(next.signs());
+        let removed = candidate
+            .learn(Epoch::new(2), roster(&[0, 1, 2]), Some(Height::new(19)))
+            .unwrap();
+        assert!(!removed.signs());
+    }
+
+    #[test]
+    fn marshal_gets_no_scheme_for_an_epoch_not_reached() {
+        let epochs = epochs(0);
+        assert!(epochs.scoped(Epoch::zero()).is_some());
+        assert!(epochs.scoped(Epoch::new(1)).is_none());
+        epochs
+            .learn(Epoch::new(1), roster(&[0, 1, 2, 3]), Some(Height::new(9)))
+            .unwrap();
+        assert!(epochs.scoped(Epoch::new(1)).is_some());
+    }
+
+    #[test]
+    fn learning_an_epoch_twice_keeps_the_first_roster() {
+        let epochs = epochs(0);
+        let first = epochs
+            .learn(
+                Epoch::new(1),
+                roster(&[0, 1, 2, 3, 4]),
+                Some(Height::new(9)),
+            )
+            .unwrap();
+        let again = epochs
+            .learn(Epoch::new(1), roster(&[0, 1]), Some(Height::new(9)))
+            .unwrap();
+        assert_eq!(again.validators, first.validators);
+    }
+
+    #[test]
+    fn unusable_rosters_are_refused() {
+        let epochs = epochs(0);
+        assert!(matches!(
+            epochs.learn(Epoch::new(1), Vec::new(), Some(Height::new(9))),
+            Err(RosterError::Empty)
+        ));
+        let mut twice = roster(&[0, 1]);
+        twice.push(twice[0].clone());
+        assert!(matches!(
+            epochs.learn(Epoch::new(1), twice, Some(Height::new(9))),
+            Err(RosterError::Duplicate)
+        ));
+        assert!(epochs.roster(Epoch::new(1)).is_none(), "nothing recorded");
+    }
+
+    #[test]
+    fn handoffs_list_only_boundaries_where_the_set_changed() {
+        let epochs = epochs(0);
+        let same = roster(&[0, 1, 2, 3]);
+        let grown = roster(&[0, 1, 2, 3, 4]);
+        epochs
+            .learn(Epoch::new(1), same.clone(), Some(Height::new(9)))
+            .unwrap();
+        epochs
+            .learn(Epoch::new(2), grown.clone(), Some(Height::new(19)))
+            .unwrap();
+        epochs
+            .learn(Epoch::new(3), grown, Some(Height::new(29)))
+            .unwrap();
+        epochs
+            .learn(Epoch::new(4), same, Some(Height::new(39)))
+            .unwrap();
+        assert!(epochs.handoffs_until(Epoch::new(1)).is_empty());
+        assert_eq!(epochs.handoffs_until(Epoch::new(3)), vec![Height::new(19)]);
+        assert_eq!(
+            epochs.handoffs_until(Epoch::new(4)),
+            vec![Height::new(19), Height::new(39)]
+        );
+    }
+}

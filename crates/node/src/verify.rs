@@ -238,3 +238,200 @@ where
     }
     Ok(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::RosterEntry;
+    use commonware_codec::Encode as _;
+    use commonware_consensus::{
+        simplex::types::{Finalize, Proposal},
+        types::{Height, Round, View},
+    };
+    use commonware_cryptography::{Digest as _, Signer as _};
+    use commonware_storage::mmr::Location;
+    use commonware_utils::{iter::NonEmpty, non_empty_range};
+    use medchain_types::{AccountId, GenesisInstitution, GenesisValidator, InstitutionId};
+
+    const EPOCH_LENGTH_BLOCKS: u64 = 10;
+
+    fn key(seed: u64) -> ed25519::PrivateKey {
+        ed25519::PrivateKey::from_seed(seed)
+    }
+
+    fn genesis() -> Genesis {
+        let hospital = InstitutionId::new("st-mary").unwrap();
+        Genesis {
+            chain_name: "handoffs".into(),
+            genesis_time_ms: 0,
+            institutions: vec![GenesisInstitution {
+                id: hospital.clone(),
+                kind: medchain_types::InstitutionKind::Hospital,
+                admin: AccountId(key(100).public_key()),
+            }],
+            validators: (0..4)
+                .map(|seed| GenesisValidator {
+                    account: AccountId(key(seed).public_key()),
+                    institution: hospital.clone(),
+                    p2p_address: format!("127.0.0.1:{}", 7000 + seed),
+                    http_address: format!("127.0.0.1:{}", 8000 + seed),
+                    encryption_key: [9; 32],
+                })
+                .collect(),
+            observers: vec![],
+            members: vec![],
+            epoch_length_blocks: EPOCH_LENGTH_BLOCKS,
+        }
+    }
+
+    fn set(seeds: &[u64]) -> Set<ed25519::PublicKey> {
+        seeds
+            .iter()
+            .map(|s| key(*s).public_key())
+            .try_collect()
+            .unwrap()
+    }
+
+    fn block(height: u64, view: u64, next: &[u64]) -> Block {
+        let mut block = Block::genesis(
+            0,
+            sha256::Digest::EMPTY,
+            sha256::Digest::EMPTY,
+            non_empty_range!(Location::new(0), Location::new(1)),
+            key(0).public_key(),
+        );
+        block.height = Height::new(height);
+        block.context.round = Round::new(Epoch::new(height / EPOCH_LENGTH_BLOCKS), View::new(view));
+        block.next_roster = next
+            .iter()
+            .map(|seed| RosterEntry {
+                validator: key(*seed).public_key(),
+                p2p_address: format!("127.0.0.1:{}", 7000 + seed),
+            })
+            .collect();
+        block
+    }
+
+    /// The finalization of `block` by `signers`, members of `validators` (hex).
+    fn finalize(block: &Block, validators: &[u64], signers: &[u64]) -> String {
+        let namespace = consensus_namespace("handoffs");
+        let proposal = Proposal::new(
+            block.context.round,
+            View::new(block.context.round.view().get() - 1),
+            block.digest(),
+        );
+        let finalizes: Vec<_> = signers
+            .iter()
+            .map(|seed| {
+                let scheme =
+                    ed25519_scheme::Scheme::signer(&namespace, set(validators), key(*seed))
+                        .unwrap();
+                Finalize::sign(&scheme, proposal.clone()).unwrap()
+            })
+            .collect();
+        let scheme = ed25519_scheme::Scheme::verifier(&namespace, set(validators));
+        let finalization = BlockFinalization::from_finalizes(
+            &scheme,
+            NonEmpty::try_new(finalizes.iter()).unwrap(),
+            &Sequential,
+        )
+        .unwrap();
+        hex::encode(finalization.encode())
+    }
+
+    fn handoff(block: &Block, finalization: String) -> ValidatorHandoff {
+        ValidatorHandoff {
+            height: block.height.get(),
+            block: hex::encode(block.encode()),
+            finalization,
+        }
+    }
+
+    fn response(
+        block: &Block,
+        finalization: String,
+        handoffs: Vec<ValidatorHandoff>,
+    ) -> BlockResponse {
+        BlockResponse {
+            height: block.height.get(),
+            digest: hex::encode(block.digest()),
+            parent: hex::encode(block.parent),
+            timestamp_ms: block.timestamp_ms,
+            proposer: hex::encode(block.proposer().as_ref()),
+            transactions_root: hex::encode(block.transactions_root),
+            state_root: hex::encode(block.state_root),
+            transaction_hashes: vec![],
+            block: hex::encode(block.encode()),
+            finalization: Some(finalization),
+            validator_handoffs: handoffs,
+        }
+    }
+
+    const GENESIS_SET: [u64; 4] = [0, 1, 2, 3];
+    /// Validator 3 removed, 4 admitted.
+    const NEXT_SET: [u64; 4] = [0, 1, 2, 4];
+
+    /// Block 15 (epoch 1), finalized by the next set, and the hand-off at block 9.
+    fn changed_set() -> (Block, String, ValidatorHandoff) {
+        let boundary = block(9, 12, &NEXT_SET);
+        let handoff = handoff(&boundary, finalize(&boundary, &GENESIS_SET, &[0, 1, 3]));
+        let target = block(15, 3, &[]);
+        let finalization = finalize(&target, &NEXT_SET, &[1, 2, 4]);
+        (target, finalization, handoff)
+    }
+
+    #[test]
+    fn a_block_of_a_later_epoch_verifies_through_its_handoff() {
+        let (target, finalization, handoff) = changed_set();
+        let verified =
+            finalized_block(&genesis(), &response(&target, finalization, vec![handoff])).unwrap();
+        assert_eq!((verified.signers, verified.validators), (3, 4));
+    }
+
+    #[test]
+    fn without_the_handoff_the_new_validators_are_not_trusted() {
+        let (target, finalization, _) = changed_set();
+        let result = finalized_block(&genesis(), &response(&target, finalization, vec![]));
+        assert!(
+            matches!(result, Err(VerifyError::BadSignatures)),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn a_handoff_signed_by_the_incoming_set_is_refused() {
+        let (target, finalization, _) = changed_set();
+        let boundary = block(9, 12, &NEXT_SET);
+        let forged = handoff(&boundary, finalize(&boundary, &NEXT_SET, &[0, 1, 4]));
+        let result = finalized_block(&genesis(), &response(&target, finalization, vec![forged]));
+        assert!(
+            matches!(result, Err(VerifyError::BadSignatures)),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn a_handoff_that_is_not_an_epoch_boundary_is_refused() {
+        let (target, finalization, _) = changed_set();
+        let inner = block(8, 11, &NEXT_SET);
+        let forged = handoff(&inner, finalize(&inner, &GENESIS_SET, &[0, 1, 2]));
+        let result = finalized_block(&genesis(), &response(&target, finalization, vec![forged]));
+        assert!(
+            matches!(result, Err(VerifyError::BadHandoff { height: 8, .. })),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn a_handoff_after_the_blocks_epoch_is_refused() {
+        let boundary = block(9, 12, &NEXT_SET);
+        let handoff = handoff(&boundary, finalize(&boundary, &GENESIS_SET, &[0, 1, 2]));
+        let target = block(5, 6, &[]);
+        let finalization = finalize(&target, &GENESIS_SET, &[0, 1, 2]);
+        let result = finalized_block(&genesis(), &response(&target, finalization, vec![handoff]));
+        assert!(
+            matches!(result, Err(VerifyError::BadHandoff { height: 9, .. })),
+            "{result:?}"
+        );
+    }
+}
