@@ -105,15 +105,28 @@ pub fn addresses(
     Ok((p2p, http))
 }
 
+/// What `init` and `up` make a new local consortium of.
+pub struct ConsortiumSpec<'a> {
+    pub validators: usize,
+    pub observers: usize,
+    /// The first validator's HTTP address; the others take the next ports.
+    pub http_first: SocketAddr,
+    pub p2p_base_port: u16,
+    pub chain_name: &'a str,
+    /// Blocks per consensus epoch: a validator-set change waits for the next boundary.
+    pub epoch_length_blocks: u64,
+}
+
 /// Creates a new consortium in `root`, refusing to overwrite an existing one.
-pub fn create(
-    root: &Path,
-    validators: usize,
-    observers: usize,
-    http_first: SocketAddr,
-    p2p_base_port: u16,
-    chain_name: &str,
-) -> Result<Genesis> {
+pub fn create(root: &Path, spec: &ConsortiumSpec) -> Result<Genesis> {
+    let ConsortiumSpec {
+        validators,
+        observers,
+        http_first,
+        p2p_base_port,
+        chain_name,
+        epoch_length_blocks,
+    } = *spec;
     if !(1..=LOCAL_VALIDATORS_MAX).contains(&validators) {
         bail!(
             "--validators must be between 1 and {LOCAL_VALIDATORS_MAX} (n = 3f+1 tolerates f faults; 4 is the usual choice)"
@@ -157,7 +170,13 @@ pub fn create(
             p2p_address: p2p.to_string(),
             http_address: http.to_string(),
         });
-        write_node_files(&layout.node_dir(index), "validator.key", &seed, p2p, http)?;
+        write_node_files(
+            &layout.node_dir(index),
+            "validator.key",
+            &seed,
+            (p2p, http),
+            Path::new("../../genesis.toml"),
+        )?;
     }
 
     let mut genesis_observers = Vec::new();
@@ -176,8 +195,8 @@ pub fn create(
             &layout.observer_dir(index),
             "observer.key",
             &seed,
-            p2p,
-            http,
+            (p2p, http),
+            Path::new("../../genesis.toml"),
         )?;
     }
 
@@ -202,7 +221,7 @@ pub fn create(
         validators: genesis_validators,
         observers: genesis_observers,
         members,
-        epoch_length_blocks: medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
+        epoch_length_blocks,
     };
     genesis.validate().context("generated genesis is invalid")?;
     let text = toml::to_string_pretty(&genesis).context("cannot encode genesis")?;
@@ -212,20 +231,20 @@ pub fn create(
 }
 
 /// A node's directory: its key (the master seed, readable by its owner only), node.toml and
-/// storage.
-fn write_node_files(
+/// storage. `genesis_file` is relative to `dir`.
+pub(crate) fn write_node_files(
     dir: &Path,
     key_file: &str,
     seed: &MasterSeed,
-    p2p: SocketAddr,
-    http: SocketAddr,
+    (p2p, http): (SocketAddr, SocketAddr),
+    genesis_file: &Path,
 ) -> Result<()> {
     std::fs::create_dir_all(dir.join("storage"))
         .with_context(|| format!("cannot create {}", dir.display()))?;
     let secret = zeroize::Zeroizing::new(hex::encode(seed.as_bytes()));
     write_new_secret_file(&dir.join(key_file), secret.as_bytes())?;
     let config = NodeConfig {
-        genesis_file: PathBuf::from("../../genesis.toml"),
+        genesis_file: genesis_file.to_path_buf(),
         key_file: PathBuf::from(key_file),
         storage_dir: PathBuf::from("storage"),
         p2p_listen: p2p,

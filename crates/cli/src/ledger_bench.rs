@@ -251,11 +251,14 @@ pub async fn run(options: LedgerBenchOptions) -> Result<String> {
     }
     init::create(
         &dir,
-        VALIDATORS,
-        0,
-        options.http,
-        options.p2p_port,
-        "medchain-bench",
+        &init::ConsortiumSpec {
+            validators: VALIDATORS,
+            observers: 0,
+            http_first: options.http,
+            p2p_base_port: options.p2p_port,
+            chain_name: "medchain-bench",
+            epoch_length_blocks: medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
+        },
     )?;
     let layout = Layout::new(&dir);
     for i in 0..VALIDATORS {

@@ -5,6 +5,7 @@ mod commands;
 mod demo;
 mod identity;
 mod init;
+mod join;
 mod ledger_bench;
 mod sharing;
 mod up;
@@ -17,6 +18,7 @@ use anyhow::Result;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use clap::{Parser, Subcommand};
+use medchain_types::limits;
 use std::{net::SocketAddr, path::PathBuf};
 
 /// Default API address of the first local validator; the others use the following ports.
@@ -57,6 +59,10 @@ enum Command {
         /// p2p port of the first validator; the others take the next ports.
         #[arg(long, default_value_t = DEFAULT_P2P_BASE_PORT)]
         p2p_port: u16,
+        /// Blocks per consensus epoch of a new chain (a voted validator change waits for the
+        /// next epoch boundary); ignored when resuming.
+        #[arg(long, default_value_t = limits::EPOCH_LENGTH_DEFAULT_BLOCKS)]
+        epoch_length_blocks: u64,
     },
     /// Run one node from its node.toml (as `up` does for each); its key decides whether it is a
     /// validator or an observer.
@@ -78,6 +84,25 @@ enum Command {
         p2p_port: u16,
         #[arg(long, default_value = "medchain-local")]
         chain_name: String,
+        /// Blocks per consensus epoch (a voted validator change waits for the next boundary).
+        #[arg(long, default_value_t = limits::EPOCH_LENGTH_DEFAULT_BLOCKS)]
+        epoch_length_blocks: u64,
+    },
+    /// Prepare the node of an institution joining a running consortium as a validator: a new
+    /// key, the consortium's genesis and a node.toml. Prints what the validators must vote.
+    Join {
+        /// The consortium's genesis.toml.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The new node's directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Where the new node listens for its peers (ip:port reachable by them).
+        #[arg(long)]
+        p2p: SocketAddr,
+        /// Where its HTTP API listens.
+        #[arg(long)]
+        http: SocketAddr,
     },
     /// Create or inspect identity key files.
     #[command(subcommand)]
@@ -133,6 +158,7 @@ async fn run_async(command: Command) -> Result<()> {
             data_dir,
             http,
             p2p_port,
+            epoch_length_blocks,
         } => {
             up::run(up::UpOptions {
                 validators,
@@ -141,6 +167,7 @@ async fn run_async(command: Command) -> Result<()> {
                 http,
                 p2p_base_port: p2p_port,
                 chain_name: "medchain-local".to_string(),
+                epoch_length_blocks,
             })
             .await
         }
@@ -151,14 +178,18 @@ async fn run_async(command: Command) -> Result<()> {
             http,
             p2p_port,
             chain_name,
+            epoch_length_blocks,
         } => {
             let genesis = init::create(
                 &data_dir,
-                validators,
-                observers,
-                http,
-                p2p_port,
-                &chain_name,
+                &init::ConsortiumSpec {
+                    validators,
+                    observers,
+                    http_first: http,
+                    p2p_base_port: p2p_port,
+                    chain_name: &chain_name,
+                    epoch_length_blocks,
+                },
             )?;
             println!(
                 "created consortium \"{}\" (chain id {}) with {} validators and {} observers in {}",
@@ -171,6 +202,27 @@ async fn run_async(command: Command) -> Result<()> {
             println!(
                 "start it with: medchain up --data-dir {} --validators {validators} --observers {observers}",
                 data_dir.display()
+            );
+            Ok(())
+        }
+        Command::Join {
+            genesis,
+            data_dir,
+            p2p,
+            http,
+        } => {
+            let joined = join::prepare(&genesis, &data_dir, p2p, http)?;
+            println!("prepared a joining node in {}", data_dir.display());
+            println!("  validator key:  {}", joined.validator_key);
+            println!("  encryption key: {}", joined.encryption_key);
+            println!("  p2p address:    {}", joined.p2p_address);
+            println!(
+                "ask the consortium's validators to propose and approve it:\n  medchain governance propose add-validator --institution <your institution> --validator-key {} --p2p-address {}",
+                joined.validator_key, joined.p2p_address
+            );
+            println!(
+                "start it now with: medchain node --config {}\nit follows the chain once admitted and votes from the next epoch boundary",
+                joined.config.display()
             );
             Ok(())
         }

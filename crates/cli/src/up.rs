@@ -30,6 +30,8 @@ pub struct UpOptions {
     pub http: SocketAddr,
     pub p2p_base_port: u16,
     pub chain_name: String,
+    /// Used only when the data directory is new.
+    pub epoch_length_blocks: u64,
 }
 
 /// One running `medchain node` process.
@@ -63,11 +65,14 @@ pub async fn run(options: UpOptions) -> Result<()> {
         );
         init::create(
             &options.data_dir,
-            options.validators,
-            options.observers,
-            options.http,
-            options.p2p_base_port,
-            &options.chain_name,
+            &init::ConsortiumSpec {
+                validators: options.validators,
+                observers: options.observers,
+                http_first: options.http,
+                p2p_base_port: options.p2p_base_port,
+                chain_name: &options.chain_name,
+                epoch_length_blocks: options.epoch_length_blocks,
+            },
         )?
     } else {
         let genesis = medchain_node::config::load_genesis(&layout.genesis())?;
