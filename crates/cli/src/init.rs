@@ -17,7 +17,7 @@ use medchain_node::config::NodeConfig;
 use medchain_node::config::validator_keys;
 use medchain_types::{
     Genesis, GenesisInstitution, GenesisMember, GenesisObserver, GenesisValidator, InstitutionId,
-    InstitutionKind, Role,
+    InstitutionKind, Role, limits,
 };
 use std::{
     net::SocketAddr,
@@ -134,6 +134,12 @@ pub fn create(root: &Path, spec: &ConsortiumSpec) -> Result<Genesis> {
     }
     if observers > LOCAL_OBSERVERS_MAX {
         bail!("--observers must be at most {LOCAL_OBSERVERS_MAX}");
+    }
+    if epoch_length_blocks < limits::EPOCH_LENGTH_MIN_BLOCKS {
+        bail!(
+            "--epoch-length-blocks must be at least {} (each epoch starts a new consensus instance)",
+            limits::EPOCH_LENGTH_MIN_BLOCKS
+        );
     }
     let layout = Layout::new(root);
     if layout.genesis().exists() {
