@@ -7,10 +7,10 @@ use clap::{Args, Subcommand};
 use commonware_cryptography::{Signer as _, ed25519};
 use medchain_client::Client;
 use medchain_types::{
-    AccountId, ChainId, ConsentId, InstitutionId, Payload, RecordId, SignedTransaction,
-    Transaction,
+    AccountId, ChainId, ConsentId, InstitutionId, MembershipChange, Payload, ProposalId, RecordId,
+    SignedTransaction, Transaction,
     api::{Proven, TxStatusResponse},
-    codes::{ConsentAction, Decision, Purpose, RecordCategory, Role},
+    codes::{ConsentAction, Decision, InstitutionKind, Purpose, RecordCategory, Role},
     consent::{ConsentActor, ConsentPolicy, DataScope, Period},
 };
 use std::path::{Path, PathBuf};
@@ -252,6 +252,229 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 7300)]
         p2p_port: u16,
     },
+}
+
+/// How long a proposal stays open when `--ttl-blocks` is not given: long enough for operators
+/// at other institutions to vote, far below the ledger's `proposal_ttl_max_blocks`.
+pub const DEFAULT_PROPOSAL_TTL_BLOCKS: u64 = 10_000;
+
+/// Who signs a governance transaction: a current validator, with its node key.
+#[derive(Args, Clone)]
+pub struct NodeKeyArgs {
+    /// The validator's key file: `validator.key` beside its node.toml, as written by
+    /// `medchain init` or `medchain governance validator-key`.
+    #[arg(long)]
+    pub node_key: PathBuf,
+}
+
+/// What every proposal needs besides its change.
+#[derive(Args, Clone)]
+pub struct ProposeArgs {
+    #[command(flatten)]
+    pub signer: NodeKeyArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Blocks the proposal stays open for votes.
+    #[arg(long, default_value_t = DEFAULT_PROPOSAL_TTL_BLOCKS)]
+    pub ttl_blocks: u64,
+}
+
+#[derive(Subcommand)]
+pub enum GovernanceCommand {
+    /// Open a membership proposal as a validator; proposing counts as approving. It applies once
+    /// more than 2/3 of the current validators approve.
+    #[command(subcommand)]
+    Propose(ProposeCommand),
+    /// Approve or reject an open proposal as a validator.
+    Vote {
+        #[command(flatten)]
+        signer: NodeKeyArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The proposal id (hex) printed by `medchain governance propose`.
+        proposal: String,
+        #[arg(long, required_unless_present = "reject", conflicts_with = "reject")]
+        approve: bool,
+        #[arg(long)]
+        reject: bool,
+    },
+    /// Create the key file of a new validator node and print the account to propose for it.
+    ValidatorKey {
+        /// Where to write the key (a new file, readable by its owner only).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ProposeCommand {
+    /// Add a validator node run by a member institution.
+    AddValidator {
+        #[command(flatten)]
+        common: ProposeArgs,
+        /// The member institution that runs the node.
+        #[arg(long)]
+        institution: String,
+        /// The node's account (hex), as printed by `medchain governance validator-key`.
+        #[arg(long)]
+        validator_key: String,
+        /// The `ip:port` the other validators dial (its node.toml `p2p_listen`, as reachable).
+        #[arg(long)]
+        p2p_address: String,
+    },
+    /// Remove a validator from the set.
+    RemoveValidator {
+        #[command(flatten)]
+        common: ProposeArgs,
+        /// The validator's account (hex).
+        #[arg(long)]
+        validator_key: String,
+    },
+    /// Admit a new institution with its admin account.
+    AdmitInstitution {
+        #[command(flatten)]
+        common: ProposeArgs,
+        /// The new institution's id (a slug such as north-clinic).
+        #[arg(long)]
+        id: String,
+        /// hospital, laboratory, regulator or research_centre.
+        #[arg(long)]
+        kind: String,
+        /// The admin's account (hex), as printed by `medchain keys generate --institution ID`.
+        #[arg(long)]
+        admin: String,
+    },
+    /// Remove an institution: its members and validators stop acting.
+    RemoveInstitution {
+        #[command(flatten)]
+        common: ProposeArgs,
+        #[arg(long)]
+        id: String,
+    },
+}
+
+impl ProposeCommand {
+    /// The signed-to-be payload, checked by the same stateless rules the ledger applies, so a
+    /// typo fails here rather than after a round trip.
+    pub fn into_payload(self) -> Result<(ProposeArgs, Payload)> {
+        let (common, change) = match self {
+            ProposeCommand::AddValidator {
+                common,
+                institution,
+                validator_key,
+                p2p_address,
+            } => {
+                let change = MembershipChange::AddValidator {
+                    institution: parse_institution(&institution, "--institution")?,
+                    validator: parse_id(&validator_key, "--validator-key must be a hex account")?,
+                    p2p_address,
+                };
+                (common, change)
+            }
+            ProposeCommand::RemoveValidator {
+                common,
+                validator_key,
+            } => {
+                let validator = parse_id(&validator_key, "--validator-key must be a hex account")?;
+                (common, MembershipChange::RemoveValidator { validator })
+            }
+            ProposeCommand::AdmitInstitution {
+                common,
+                id,
+                kind,
+                admin,
+            } => {
+                let change = MembershipChange::AdmitInstitution {
+                    id: parse_institution(&id, "--id")?,
+                    kind: parse_code::<InstitutionKind>("institution kind", &kind)?,
+                    admin: parse_id(&admin, "--admin must be a hex account")?,
+                };
+                (common, change)
+            }
+            ProposeCommand::RemoveInstitution { common, id } => {
+                let id = parse_institution(&id, "--id")?;
+                (common, MembershipChange::RemoveInstitution { id })
+            }
+        };
+        let payload = Payload::ProposeMembership {
+            change,
+            ttl_blocks: common.ttl_blocks,
+        };
+        payload.validate().context("the proposal is invalid")?;
+        Ok((common, payload))
+    }
+}
+
+fn parse_institution(text: &str, flag: &str) -> Result<InstitutionId> {
+    InstitutionId::new(text.trim()).with_context(|| format!("{flag} is not an institution id"))
+}
+
+pub async fn governance(cmd: GovernanceCommand) -> Result<()> {
+    match cmd {
+        GovernanceCommand::Propose(change) => {
+            let (common, payload) = change.into_payload()?;
+            let outcome = submit_as_validator(&common.signer, &common.api, payload).await?;
+            if outcome.status == "committed" {
+                let tx_hash: medchain_types::TxHash = parse_id(&outcome.hash, "malformed hash")?;
+                println!("proposal id: {}", ProposalId::from_tx(&tx_hash));
+                println!(
+                    "other validators vote with: medchain governance vote <proposal id> --approve"
+                );
+            }
+            Ok(())
+        }
+        GovernanceCommand::Vote {
+            signer,
+            api,
+            proposal,
+            approve,
+            reject: _,
+        } => {
+            // clap accepts exactly one of --approve and --reject.
+            let payload = Payload::Vote {
+                proposal: parse_id(&proposal, "the proposal id must be 64 hex characters")?,
+                approve,
+            };
+            submit_as_validator(&signer, &api, payload).await?;
+            Ok(())
+        }
+        GovernanceCommand::ValidatorKey { out } => new_validator_key(&out),
+    }
+}
+
+/// Signs with the validator's node key, submits, and fails with the ledger's reason if refused.
+async fn submit_as_validator(
+    signer: &NodeKeyArgs,
+    api: &ApiArgs,
+    payload: Payload,
+) -> Result<TxStatusResponse> {
+    let keys = medchain_node::config::load_validator_keys(&signer.node_key)?;
+    let client = Client::new(&api.api)?;
+    let outcome = submit(&client, &keys.signing, payload).await?;
+    if let Some(error) = &outcome.error {
+        bail!(
+            "transaction {} was refused ({}): {}",
+            outcome.hash,
+            error.code,
+            error.message
+        );
+    }
+    report(&outcome)?;
+    Ok(outcome)
+}
+
+/// Writes a new validator seed the way `medchain init` does for the genesis validators.
+fn new_validator_key(out: &Path) -> Result<()> {
+    let seed = medchain_crypto::keys::MasterSeed::generate(&mut rand::rng());
+    let keys = medchain_node::config::validator_keys(&seed)?;
+    let secret = zeroize::Zeroizing::new(hex::encode(seed.as_bytes()));
+    crate::identity::write_new_secret_file(out, secret.as_bytes())?;
+    println!("wrote {}", out.display());
+    println!(
+        "account: {} (propose it with --validator-key)",
+        AccountId::from(keys.signing.public_key())
+    );
+    Ok(())
 }
 
 pub fn node(config: &Path) -> Result<()> {
@@ -843,4 +1066,217 @@ pub async fn bench(cmd: BenchCommand) -> Result<()> {
         println!("{line}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// The governance subcommand alone, parsed as the `medchain` binary would.
+    #[derive(Parser)]
+    struct Governance {
+        #[command(subcommand)]
+        command: GovernanceCommand,
+    }
+
+    fn parse(args: &[&str]) -> Result<GovernanceCommand, clap::Error> {
+        let argv = std::iter::once("governance").chain(args.iter().copied());
+        Governance::try_parse_from(argv).map(|g| g.command)
+    }
+
+    fn account_hex(seed: u64) -> String {
+        AccountId::from(ed25519::PrivateKey::from_seed(seed).public_key()).to_string()
+    }
+
+    fn propose(args: &[&str]) -> Result<Payload> {
+        match parse(args)? {
+            GovernanceCommand::Propose(change) => Ok(change.into_payload()?.1),
+            _ => panic!("not a proposal: {args:?}"),
+        }
+    }
+
+    #[test]
+    fn the_governance_command_line_is_well_formed() {
+        use clap::CommandFactory as _;
+        Governance::command().debug_assert();
+    }
+
+    #[test]
+    fn add_validator_builds_the_proposal_with_its_address_and_default_ttl() {
+        let validator = account_hex(1);
+        let payload = propose(&[
+            "propose",
+            "add-validator",
+            "--node-key",
+            "v.key",
+            "--institution",
+            "north-clinic",
+            "--validator-key",
+            &validator,
+            "--p2p-address",
+            "10.0.0.5:7100",
+        ])
+        .unwrap();
+        let expected = Payload::ProposeMembership {
+            change: MembershipChange::AddValidator {
+                institution: InstitutionId::new("north-clinic").unwrap(),
+                validator: validator.parse().unwrap(),
+                p2p_address: "10.0.0.5:7100".into(),
+            },
+            ttl_blocks: DEFAULT_PROPOSAL_TTL_BLOCKS,
+        };
+        assert_eq!(payload, expected);
+    }
+
+    #[test]
+    fn add_validator_with_a_bad_key_or_address_fails_before_signing() {
+        let validator = account_hex(1);
+        let base = [
+            "propose",
+            "add-validator",
+            "--node-key",
+            "v.key",
+            "--institution",
+            "north-clinic",
+        ];
+        let with = |key: &str, address: &str| {
+            let mut args = base.to_vec();
+            args.extend(["--validator-key", key, "--p2p-address", address]);
+            format!("{:#}", propose(&args).unwrap_err())
+        };
+        assert!(
+            with("zz", "10.0.0.5:7100").starts_with("--validator-key must be a hex account"),
+            "{}",
+            with("zz", "10.0.0.5:7100")
+        );
+        let host = with(&validator, "node-1:7100");
+        assert!(
+            host.starts_with("the proposal is invalid: p2p address \"node-1:7100\" is not ip:port"),
+            "{host}"
+        );
+        let padded = with(&validator, "10.0.0.5:07100");
+        assert!(padded.ends_with("write it as 10.0.0.5:7100"), "{padded}");
+    }
+
+    #[test]
+    fn a_ttl_over_the_ledger_limit_is_refused_locally() {
+        let validator = account_hex(1);
+        let ttl = (medchain_types::limits::PROPOSAL_TTL_MAX_BLOCKS + 1).to_string();
+        let error = propose(&[
+            "propose",
+            "remove-validator",
+            "--node-key",
+            "v.key",
+            "--validator-key",
+            &validator,
+            "--ttl-blocks",
+            &ttl,
+        ])
+        .unwrap_err();
+        assert!(
+            format!("{error:#}").contains("proposal_ttl_max_blocks exceeded"),
+            "{error:#}"
+        );
+    }
+
+    #[test]
+    fn admit_and_remove_institution_build_their_changes() {
+        let admin = account_hex(2);
+        let admit = propose(&[
+            "propose",
+            "admit-institution",
+            "--node-key",
+            "v.key",
+            "--id",
+            "north-clinic",
+            "--kind",
+            "research_centre",
+            "--admin",
+            &admin,
+            "--ttl-blocks",
+            "50",
+        ])
+        .unwrap();
+        assert_eq!(
+            admit,
+            Payload::ProposeMembership {
+                change: MembershipChange::AdmitInstitution {
+                    id: InstitutionId::new("north-clinic").unwrap(),
+                    kind: InstitutionKind::ResearchCentre,
+                    admin: admin.parse().unwrap(),
+                },
+                ttl_blocks: 50,
+            }
+        );
+        let remove = propose(&[
+            "propose",
+            "remove-institution",
+            "--node-key",
+            "v.key",
+            "--id",
+            "north-clinic",
+        ])
+        .unwrap();
+        assert_eq!(
+            remove,
+            Payload::ProposeMembership {
+                change: MembershipChange::RemoveInstitution {
+                    id: InstitutionId::new("north-clinic").unwrap(),
+                },
+                ttl_blocks: DEFAULT_PROPOSAL_TTL_BLOCKS,
+            }
+        );
+    }
+
+    #[test]
+    fn a_vote_takes_exactly_one_of_approve_and_reject() {
+        let id = "ab".repeat(32);
+        let vote = |flags: &[&str]| {
+            let mut args = vec!["vote", "--node-key", "v.key", id.as_str()];
+            args.extend_from_slice(flags);
+            parse(&args)
+        };
+        match vote(&["--reject"]).unwrap() {
+            GovernanceCommand::Vote {
+                approve, proposal, ..
+            } => assert_eq!((approve, proposal.as_str()), (false, id.as_str())),
+            _ => panic!("not a vote"),
+        }
+        assert_eq!(
+            vote(&[]).err().map(|e| e.kind()),
+            Some(clap::error::ErrorKind::MissingRequiredArgument)
+        );
+        assert_eq!(
+            vote(&["--approve", "--reject"]).err().map(|e| e.kind()),
+            Some(clap::error::ErrorKind::ArgumentConflict)
+        );
+    }
+
+    #[test]
+    fn a_new_validator_key_is_written_once_and_loads_as_a_node_key() {
+        let dir = std::env::temp_dir().join(format!("medchain-gov-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("validator.key");
+        let _ = std::fs::remove_file(&path);
+        new_validator_key(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let seed =
+            medchain_crypto::keys::MasterSeed::from_slice(&hex::decode(&text).unwrap()).unwrap();
+        let expected = medchain_node::config::validator_keys(&seed).unwrap();
+        let loaded = medchain_node::config::load_validator_keys(&path).unwrap();
+        assert_eq!(loaded.signing.public_key(), expected.signing.public_key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(
+            new_validator_key(&path).is_err(),
+            "an existing key is never overwritten"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -124,6 +124,9 @@ enum Command {
     /// Verify ledger contents with Merkle proofs against finalized headers.
     #[command(subcommand)]
     Audit(commands::AuditCommand),
+    /// Change the consortium as a validator: propose and vote on validators and institutions.
+    #[command(subcommand)]
+    Governance(commands::GovernanceCommand),
     /// Measure performance against the machine's limits and peer libraries.
     #[command(subcommand)]
     Bench(commands::BenchCommand),
@@ -233,6 +236,7 @@ async fn run_async(command: Command) -> Result<()> {
         Command::Consent(cmd) => commands::consent(cmd).await,
         Command::Access(cmd) => commands::access(cmd).await,
         Command::Audit(cmd) => commands::audit(cmd).await,
+        Command::Governance(cmd) => commands::governance(cmd).await,
         Command::Bench(cmd) => commands::bench(cmd).await,
         Command::Node { .. } => unreachable!("handled before the async runtime starts"),
     }

@@ -134,9 +134,8 @@ impl From<ValidationError> for TxError {
             ValidationError::DirectIdentifier(kind) => TxError::DirectIdentifier(kind),
             // The same refusal whether the stateless check or the governance handler finds it.
             bad @ (ValidationError::P2pAddressSyntax(_)
-            | ValidationError::P2pAddressNotCanonical { .. }) => {
-                TxError::InvalidChange(bad.to_string())
-            }
+            | ValidationError::P2pAddressNotCanonical { .. }
+            | ValidationError::P2pAddressNotDialable(_)) => TxError::InvalidChange(bad.to_string()),
             other => TxError::Invalid(other),
         }
     }

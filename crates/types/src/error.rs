@@ -34,6 +34,10 @@ pub enum ValidationError {
     P2pAddressSyntax(String),
     #[error("p2p address {address:?} is not written canonically; write it as {canonical}")]
     P2pAddressNotCanonical { address: String, canonical: String },
+    #[error(
+        "p2p address {0:?} cannot be dialed (port 0, 0.0.0.0, :: or a multicast ip); give the address the other validators reach the node at"
+    )]
+    P2pAddressNotDialable(String),
 }
 
 impl ValidationError {

@@ -382,7 +382,8 @@ fn address_size_ok(address: &str) -> bool {
 
 /// Parses the p2p address of a validator admitted by governance. Only `ip:port`: a host name
 /// could resolve differently on each node. Only the canonical spelling (as `SocketAddr` prints
-/// it), so one address cannot be admitted twice under two spellings.
+/// it), so one address cannot be admitted twice under two spellings. Only addresses a peer can
+/// dial: a listen-anywhere or multicast address or port 0 would make the newcomer unreachable.
 pub fn parse_p2p_address(address: &str) -> Result<SocketAddr, ValidationError> {
     if !address_size_ok(address) {
         return Err(ValidationError::LimitExceeded {
@@ -400,6 +401,10 @@ pub fn parse_p2p_address(address: &str) -> Result<SocketAddr, ValidationError> {
             address: address.to_string(),
             canonical,
         });
+    }
+    let ip = parsed.ip();
+    if parsed.port() == 0 || ip.is_unspecified() || ip.is_multicast() {
+        return Err(ValidationError::P2pAddressNotDialable(address.to_string()));
     }
     Ok(parsed)
 }

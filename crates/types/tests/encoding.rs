@@ -214,6 +214,10 @@ fn add_validator_addresses_that_are_not_canonical_ip_port_are_refused_by_decoder
         ("", "syntax"),
         ("10.0.0.5:07100", "10.0.0.5:7100"),
         ("[2001:DB8::5]:7100", "[2001:db8::5]:7100"),
+        ("0.0.0.0:7100", "dial"),
+        ("[::]:7100", "dial"),
+        ("10.0.0.5:0", "dial"),
+        ("224.0.0.1:7100", "dial"),
     ];
     for (address, expected) in refused {
         let change = add_validator(address);
@@ -225,6 +229,7 @@ fn add_validator_addresses_that_are_not_canonical_ip_port_are_refused_by_decoder
         let error = change.validate().unwrap_err();
         match (expected, &error) {
             ("syntax", ValidationError::P2pAddressSyntax(got)) => assert_eq!(got, address),
+            ("dial", ValidationError::P2pAddressNotDialable(got)) => assert_eq!(got, address),
             (canonical, ValidationError::P2pAddressNotCanonical { canonical: got, .. }) => {
                 assert_eq!(got, canonical)
             }

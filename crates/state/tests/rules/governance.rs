@@ -425,6 +425,7 @@ fn an_add_validator_whose_address_is_not_ip_port_is_refused_at_proposal() {
         ("north-clinic.example:7100", "is not ip:port"),
         ("10.0.0.5", "is not ip:port"),
         ("10.0.0.5:07100", "write it as 10.0.0.5:7100"),
+        ("0.0.0.0:7100", "cannot be dialed"),
     ] {
         let error = refused_proposal(&mut chain, add_validator(&key(320), address));
         assert_eq!(error.code(), "invalid_change", "{address}");
