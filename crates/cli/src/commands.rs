@@ -416,9 +416,10 @@ pub async fn governance(cmd: GovernanceCommand) -> Result<()> {
             let outcome = submit_as_validator(&common.signer, &common.api, payload).await?;
             if outcome.status == "committed" {
                 let tx_hash: medchain_types::TxHash = parse_id(&outcome.hash, "malformed hash")?;
-                println!("proposal id: {}", ProposalId::from_tx(&tx_hash));
+                let id = ProposalId::from_tx(&tx_hash);
+                println!("proposal id: {id}");
                 println!(
-                    "other validators vote with: medchain governance vote <proposal id> --approve"
+                    "the other validators vote with: medchain governance vote {id} --approve --node-key <their validator.key>"
                 );
             }
             Ok(())
@@ -448,7 +449,8 @@ async fn submit_as_validator(
     api: &ApiArgs,
     payload: Payload,
 ) -> Result<TxStatusResponse> {
-    let keys = medchain_node::config::load_validator_keys(&signer.node_key)?;
+    let keys = medchain_node::config::load_validator_keys(&signer.node_key)
+        .context("--node-key must be a validator's key file")?;
     let client = Client::new(&api.api)?;
     let outcome = submit(&client, &keys.signing, payload).await?;
     if let Some(error) = &outcome.error {
