@@ -553,6 +553,7 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         queries::pseudonym,
         queries::member,
         queries::institution,
+        queries::proposal,
         queries::access_log
     ),
     components(schemas(
@@ -597,6 +598,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/v1/members/{account}", get(queries::member))
         .route("/v1/institutions/{id}", get(queries::institution))
+        .route("/v1/proposals/{id}", get(queries::proposal))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -658,6 +660,7 @@ mod tests {
             "/v1/patients/{pseudonym}/access-log",
             "/v1/members/{account}",
             "/v1/institutions/{id}",
+            "/v1/proposals/{id}",
         ] {
             assert!(
                 doc.paths.paths.contains_key(path),

@@ -17,7 +17,7 @@ use commonware_runtime::tokio::Context;
 use commonware_storage::{mmr, qmdb::current::unordered::proof::constant::KeyValueProof};
 use medchain_state::keys;
 use medchain_types::{
-    AccountId, ConsentId, InstitutionId, RecordId,
+    AccountId, ConsentId, InstitutionId, ProposalId, RecordId,
     api::{ErrorBody, Proven, StateProof},
 };
 use serde::{Deserialize, Serialize};
@@ -168,6 +168,16 @@ pub async fn institution(
     let id = InstitutionId::new(&id)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
     proven_one(&state, keys::institution(&id), "institution").await
+}
+
+#[utoipa::path(get, path = "/v1/proposals/{id}", params(("id" = String, Path, description = "proposal id, hex")),
+    responses((status = 200, body = Proven<medchain_state::ProposalEntry>), (status = 404, body = ErrorBody)))]
+pub async fn proposal(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Proven<medchain_state::ProposalEntry>>, ApiError> {
+    let id: ProposalId = parse(&id, "proposal id (64 hex characters)")?;
+    proven_one(&state, keys::proposal(&id), "proposal").await
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
