@@ -53,6 +53,12 @@ pub struct ValidatorEntry {
     /// `host:port` the other validators dial: from the genesis file, or from the
     /// `AddValidator` proposal that admitted it (then a canonical `ip:port`).
     pub p2p_address: String,
+    /// `host:port` of its HTTP API, from the same source as `p2p_address`.
+    pub http_address: String,
+    /// X25519 key that patients seal its re-encryption key fragments to.
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub encryption_key: [u8; 32],
     pub since_height: u64,
 }
 
@@ -61,6 +67,8 @@ impl Write for ValidatorEntry {
         self.account.write(buf);
         self.institution.write(buf);
         write_str(&self.p2p_address, buf);
+        write_str(&self.http_address, buf);
+        self.encryption_key.write(buf);
         self.since_height.write(buf);
     }
 }
@@ -70,6 +78,8 @@ impl EncodeSize for ValidatorEntry {
         self.account.encode_size()
             + self.institution.encode_size()
             + str_encode_size(&self.p2p_address)
+            + str_encode_size(&self.http_address)
+            + self.encryption_key.encode_size()
             + self.since_height.encode_size()
     }
 }
@@ -82,6 +92,8 @@ impl Read for ValidatorEntry {
             institution: InstitutionId::read(buf)?,
             // `Genesis::validate` only bounds the length of genesis addresses; read them as it does.
             p2p_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
+            http_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
+            encryption_key: <[u8; 32]>::read(buf)?,
             since_height: u64::read(buf)?,
         })
     }

@@ -133,9 +133,11 @@ impl From<ValidationError> for TxError {
             }
             ValidationError::DirectIdentifier(kind) => TxError::DirectIdentifier(kind),
             // The same refusal whether the stateless check or the governance handler finds it.
-            bad @ (ValidationError::P2pAddressSyntax(_)
-            | ValidationError::P2pAddressNotCanonical { .. }
-            | ValidationError::P2pAddressNotDialable(_)) => TxError::InvalidChange(bad.to_string()),
+            bad @ (ValidationError::AddressSyntax { .. }
+            | ValidationError::AddressNotCanonical { .. }
+            | ValidationError::AddressNotDialable { .. }) => {
+                TxError::InvalidChange(bad.to_string())
+            }
             other => TxError::Invalid(other),
         }
     }

@@ -11,7 +11,7 @@ use crate::store::Store;
 use crate::{keys, query, rw};
 use medchain_types::{
     AccountId, Genesis, InstitutionId, InstitutionKind, MembershipChange, ProposalId, Role, limits,
-    parse_p2p_address,
+    parse_validator_address,
 };
 use std::net::SocketAddr;
 
@@ -31,6 +31,8 @@ pub(crate) fn write_genesis<S: Store>(store: &mut S, genesis: &Genesis) {
             account: validator.account.clone(),
             institution: validator.institution.clone(),
             p2p_address: validator.p2p_address.clone(),
+            http_address: validator.http_address.clone(),
+            encryption_key: validator.encryption_key,
             since_height: 0,
         });
     }
@@ -174,6 +176,8 @@ async fn check_change<S: Store>(
             institution,
             validator,
             p2p_address,
+            http_address,
+            ..
         } => {
             rw::active_institution(store, institution).await?;
             if set.contains(validator) {
@@ -185,7 +189,8 @@ async fn check_change<S: Store>(
                     limits::VALIDATORS_MAX
                 ));
             }
-            check_new_address(set, p2p_address)
+            check_new_address(set, "p2p_address", p2p_address, |v| &v.p2p_address)?;
+            check_new_address(set, "http_address", http_address, |v| &v.http_address)
         }
         MembershipChange::RemoveValidator { validator } => {
             if !set.contains(validator) {
@@ -199,17 +204,24 @@ async fn check_change<S: Store>(
     }
 }
 
-/// A new validator's address must be dialable and not another validator's: two nodes behind
-/// one address would leave one of them unreachable and the set short of a vote.
-fn check_new_address(set: &ValidatorSet, address: &str) -> Result<(), TxError> {
-    let parsed = parse_p2p_address(address).map_err(|e| TxError::InvalidChange(e.to_string()))?;
+/// A new validator's address (`field` of its entry, read by `held`) must be dialable and not
+/// another validator's: two nodes behind one address would leave one of them unreachable (the
+/// set short of a vote, or patients' fragments sealed to a node nobody can ask).
+fn check_new_address(
+    set: &ValidatorSet,
+    field: &'static str,
+    address: &str,
+    held: impl Fn(&ValidatorEntry) -> &String,
+) -> Result<(), TxError> {
+    let parsed = parse_validator_address(field, address)?;
     // Genesis addresses were only length-checked, so compare parsed forms as well as text.
     let taken = set.validators.iter().find(|v| {
-        v.p2p_address == address || v.p2p_address.parse::<SocketAddr>().ok() == Some(parsed)
+        let other = held(v);
+        other == address || other.parse::<SocketAddr>().ok() == Some(parsed)
     });
     match taken {
         Some(holder) => Err(TxError::InvalidChange(format!(
-            "p2p address {address} is already used by validator {}; give the new validator its own address",
+            "{field} {address} is already used by validator {}; give the new validator its own address",
             holder.account
         ))),
         None => Ok(()),
@@ -238,10 +250,14 @@ async fn apply_change<S: Store>(
             institution,
             validator,
             p2p_address,
+            http_address,
+            encryption_key,
         } => next.insert(ValidatorEntry {
             account: validator.clone(),
             institution: institution.clone(),
             p2p_address: p2p_address.clone(),
+            http_address: http_address.clone(),
+            encryption_key: *encryption_key,
             since_height: height,
         }),
         MembershipChange::RemoveValidator { validator } => {

@@ -29,15 +29,25 @@ pub enum ValidationError {
     #[error("invalid genesis document: {0}")]
     Genesis(String),
     #[error(
-        "p2p address {0:?} is not ip:port (e.g. 10.0.0.5:7100 or [2001:db8::5]:7100); host names are refused because each node could resolve them differently"
+        "{field} {address:?} is not ip:port (e.g. 10.0.0.5:7100 or [2001:db8::5]:7100); host names are refused because each node could resolve them differently"
     )]
-    P2pAddressSyntax(String),
-    #[error("p2p address {address:?} is not written canonically; write it as {canonical}")]
-    P2pAddressNotCanonical { address: String, canonical: String },
+    AddressSyntax {
+        field: &'static str,
+        address: String,
+    },
+    #[error("{field} {address:?} is not written canonically; write it as {canonical}")]
+    AddressNotCanonical {
+        field: &'static str,
+        address: String,
+        canonical: String,
+    },
     #[error(
-        "p2p address {0:?} cannot be dialed (port 0, 0.0.0.0, :: or a multicast ip); give the address the other validators reach the node at"
+        "{field} {address:?} cannot be dialed (port 0, 0.0.0.0, :: or a multicast ip); give the address other nodes and clients reach the node at"
     )]
-    P2pAddressNotDialable(String),
+    AddressNotDialable {
+        field: &'static str,
+        address: String,
+    },
 }
 
 impl ValidationError {

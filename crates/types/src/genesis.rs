@@ -380,11 +380,15 @@ fn address_size_ok(address: &str) -> bool {
     address.len() <= limits::ADDRESS_SIZE_MAX_BYTES
 }
 
-/// Parses the p2p address of a validator admitted by governance. Only `ip:port`: a host name
-/// could resolve differently on each node. Only the canonical spelling (as `SocketAddr` prints
-/// it), so one address cannot be admitted twice under two spellings. Only addresses a peer can
-/// dial: a listen-anywhere or multicast address or port 0 would make the newcomer unreachable.
-pub fn parse_p2p_address(address: &str) -> Result<SocketAddr, ValidationError> {
+/// Parses an address (`field`: `p2p_address` or `http_address`) of a validator admitted by
+/// governance. Only `ip:port`: a host name could resolve differently on each node. Only the
+/// canonical spelling (as `SocketAddr` prints it), so one address cannot be admitted twice under
+/// two spellings. Only addresses others can dial: a listen-anywhere or multicast address or port
+/// 0 would make the newcomer unreachable.
+pub fn parse_validator_address(
+    field: &'static str,
+    address: &str,
+) -> Result<SocketAddr, ValidationError> {
     if !address_size_ok(address) {
         return Err(ValidationError::LimitExceeded {
             limit: "address_size_max_bytes",
@@ -394,17 +398,24 @@ pub fn parse_p2p_address(address: &str) -> Result<SocketAddr, ValidationError> {
     }
     let parsed: SocketAddr = address
         .parse()
-        .map_err(|_| ValidationError::P2pAddressSyntax(address.to_string()))?;
+        .map_err(|_| ValidationError::AddressSyntax {
+            field,
+            address: address.to_string(),
+        })?;
     let canonical = parsed.to_string();
     if canonical != address {
-        return Err(ValidationError::P2pAddressNotCanonical {
+        return Err(ValidationError::AddressNotCanonical {
+            field,
             address: address.to_string(),
             canonical,
         });
     }
     let ip = parsed.ip();
     if parsed.port() == 0 || ip.is_unspecified() || ip.is_multicast() {
-        return Err(ValidationError::P2pAddressNotDialable(address.to_string()));
+        return Err(ValidationError::AddressNotDialable {
+            field,
+            address: address.to_string(),
+        });
     }
     Ok(parsed)
 }

@@ -61,7 +61,7 @@ pub use consent::{ConsentActor, ConsentPolicy, ConsentProvision, DataScope, Peri
 pub use error::ValidationError;
 pub use genesis::{
     Genesis, GenesisInstitution, GenesisMember, GenesisObserver, GenesisValidator,
-    parse_p2p_address,
+    parse_validator_address,
 };
 pub use ids::{AccountId, ChainId, ConsentId, InstitutionId, ProposalId, RecordId, TxHash};
 pub use payload::{MembershipChange, Payload, SealedFragment};

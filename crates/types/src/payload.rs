@@ -8,7 +8,7 @@ use crate::codec_util::{
 use crate::codes::{InstitutionKind, Purpose, RecordCategory, Role};
 use crate::consent::ConsentPolicy;
 use crate::error::ValidationError;
-use crate::genesis::parse_p2p_address;
+use crate::genesis::parse_validator_address;
 use crate::ids::{AccountId, ConsentId, InstitutionId, ProposalId, RecordId};
 use crate::{hexser, impl_struct_codec, limits, phi_guard};
 use bytes::{BufMut, Bytes};
@@ -34,6 +34,12 @@ pub enum MembershipChange {
         /// `ip:port` the other validators dial, written as Rust's `SocketAddr` prints it
         /// (e.g. `10.0.0.5:7100`): a node admitted here is in no genesis file.
         p2p_address: String,
+        /// `ip:port` of the node's HTTP API (same rules), where clients reach it.
+        http_address: String,
+        /// X25519 key that patients seal this validator's re-encryption key fragments to.
+        #[serde(with = "hexser::array")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        encryption_key: [u8; 32],
     },
     RemoveValidator {
         validator: AccountId,
@@ -57,11 +63,15 @@ impl Write for MembershipChange {
                 institution,
                 validator,
                 p2p_address,
+                http_address,
+                encryption_key,
             } => {
                 buf.put_u8(2);
                 institution.write(buf);
                 validator.write(buf);
                 write_str(p2p_address, buf);
+                write_str(http_address, buf);
+                encryption_key.write(buf);
             }
             MembershipChange::RemoveValidator { validator } => {
                 buf.put_u8(3);
@@ -82,7 +92,15 @@ impl EncodeSize for MembershipChange {
                 institution,
                 validator,
                 p2p_address,
-            } => institution.encode_size() + validator.encode_size() + str_encode_size(p2p_address),
+                http_address,
+                encryption_key,
+            } => {
+                institution.encode_size()
+                    + validator.encode_size()
+                    + str_encode_size(p2p_address)
+                    + str_encode_size(http_address)
+                    + encryption_key.encode_size()
+            }
             MembershipChange::RemoveValidator { validator } => validator.encode_size(),
         }
     }
@@ -103,7 +121,17 @@ impl Read for MembershipChange {
             2 => Ok(MembershipChange::AddValidator {
                 institution: InstitutionId::read(buf)?,
                 validator: AccountId::read(buf)?,
-                p2p_address: read_p2p_address(buf)?,
+                p2p_address: read_address(
+                    buf,
+                    "p2p_address",
+                    "p2p_address is not a canonical, dialable ip:port",
+                )?,
+                http_address: read_address(
+                    buf,
+                    "http_address",
+                    "http_address is not a canonical, dialable ip:port",
+                )?,
+                encryption_key: <[u8; 32]>::read(buf)?,
             }),
             3 => Ok(MembershipChange::RemoveValidator {
                 validator: AccountId::read(buf)?,
@@ -115,11 +143,14 @@ impl Read for MembershipChange {
 
 /// Refuses at decode time what `validate` would refuse later, so no node ever holds a
 /// proposal whose address cannot be dialed.
-fn read_p2p_address(buf: &mut impl Buf) -> Result<String, Error> {
+fn read_address(
+    buf: &mut impl Buf,
+    field: &'static str,
+    refusal: &'static str,
+) -> Result<String, Error> {
     let address = read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?;
-    parse_p2p_address(&address).map_err(|_| {
-        Error::Invalid("MembershipChange", "p2p_address is not a canonical ip:port")
-    })?;
+    parse_validator_address(field, &address)
+        .map_err(|_| Error::Invalid("MembershipChange", refusal))?;
     Ok(address)
 }
 
@@ -127,8 +158,14 @@ impl MembershipChange {
     /// Rules that need no ledger state; JSON-built values never went through the decoder.
     pub fn validate(&self) -> Result<(), ValidationError> {
         match self {
-            MembershipChange::AddValidator { p2p_address, .. } => {
-                parse_p2p_address(p2p_address).map(|_| ())
+            MembershipChange::AddValidator {
+                p2p_address,
+                http_address,
+                ..
+            } => {
+                parse_validator_address("p2p_address", p2p_address)?;
+                parse_validator_address("http_address", http_address)?;
+                Ok(())
             }
             _ => Ok(()),
         }

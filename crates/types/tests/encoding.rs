@@ -63,11 +63,15 @@ fn every_payload() -> Vec<Payload> {
             institution: slug.clone(),
             validator: someone.clone(),
             p2p_address: "10.0.0.5:7100".into(),
+            http_address: "10.0.0.5:8100".into(),
+            encryption_key: [0x5a; 32],
         },
         MembershipChange::AddValidator {
             institution: slug.clone(),
             validator: someone.clone(),
             p2p_address: "[2001:db8::5]:7100".into(),
+            http_address: "[2001:db8::5]:8100".into(),
+            encryption_key: [0xa5; 32],
         },
         MembershipChange::RemoveValidator {
             validator: someone.clone(),
@@ -186,23 +190,44 @@ fn unknown_tags_and_bad_slugs_are_refused_by_the_decoder() {
     assert!(SignedTransaction::decode_bounded(&bad_slug).is_err());
 }
 
-fn add_validator(p2p_address: &str) -> MembershipChange {
+fn add_validator(p2p_address: &str, http_address: &str) -> MembershipChange {
     MembershipChange::AddValidator {
         institution: InstitutionId::new("st-mary").unwrap(),
         validator: AccountId(key(1).public_key()),
         p2p_address: p2p_address.into(),
+        http_address: http_address.into(),
+        encryption_key: std::array::from_fn(|i| i as u8),
     }
 }
 
 #[test]
-fn add_validator_encodes_institution_then_validator_then_address() {
-    let encoded = add_validator("10.0.0.5:7100").encode().to_vec();
+fn add_validator_encodes_institution_validator_p2p_address_http_address_then_encryption_key() {
+    let encoded = add_validator("10.0.0.5:7100", "10.0.0.5:8100")
+        .encode()
+        .to_vec();
     let mut expected = vec![2, 7];
     expected.extend_from_slice(b"st-mary");
     expected.extend_from_slice(key(1).public_key().as_ref());
     expected.push(13);
     expected.extend_from_slice(b"10.0.0.5:7100");
+    expected.push(13);
+    expected.extend_from_slice(b"10.0.0.5:8100");
+    expected.extend(0u8..32);
     assert_eq!(encoded, expected);
+    assert_eq!(
+        MembershipChange::decode(commonware_codec::Copying(encoded.as_slice())).unwrap(),
+        add_validator("10.0.0.5:7100", "10.0.0.5:8100")
+    );
+}
+
+#[test]
+fn add_validator_cut_inside_its_encryption_key_does_not_decode() {
+    let encoded = add_validator("10.0.0.5:7100", "10.0.0.5:8100").encode();
+    let cut = &encoded[..encoded.len() - 1];
+    assert!(matches!(
+        MembershipChange::decode(commonware_codec::Copying(cut)),
+        Err(Error::EndOfBuffer)
+    ));
 }
 
 #[test]
@@ -219,43 +244,88 @@ fn add_validator_addresses_that_are_not_canonical_ip_port_are_refused_by_decoder
         ("10.0.0.5:0", "dial"),
         ("224.0.0.1:7100", "dial"),
     ];
+    let good = "10.0.0.5:7100";
     for (address, expected) in refused {
-        let change = add_validator(address);
-        // Write does not check; a peer could send these bytes.
-        assert!(
-            MembershipChange::decode(change.encode()).is_err(),
-            "{address:?} must not decode"
-        );
-        let error = change.validate().unwrap_err();
-        match (expected, &error) {
-            ("syntax", ValidationError::P2pAddressSyntax(got)) => assert_eq!(got, address),
-            ("dial", ValidationError::P2pAddressNotDialable(got)) => assert_eq!(got, address),
-            (canonical, ValidationError::P2pAddressNotCanonical { canonical: got, .. }) => {
-                assert_eq!(got, canonical)
+        for (field, change) in [
+            ("p2p_address", add_validator(address, good)),
+            ("http_address", add_validator(good, address)),
+        ] {
+            // Write does not check; a peer could send these bytes.
+            match MembershipChange::decode(change.encode()) {
+                Err(Error::Invalid("MembershipChange", reason)) => {
+                    assert!(reason.starts_with(field), "{field}: {reason}")
+                }
+                // The length prefix refuses an empty string before the address rules run.
+                Err(Error::InvalidLength(0)) if address.is_empty() => {}
+                other => panic!("{field} {address:?} must not decode: {other:?}"),
             }
-            _ => panic!("{address:?}: unexpected {error:?}"),
+            let error = change.validate().unwrap_err();
+            match (expected, &error) {
+                (
+                    "syntax",
+                    ValidationError::AddressSyntax {
+                        field: f,
+                        address: got,
+                    },
+                )
+                | (
+                    "dial",
+                    ValidationError::AddressNotDialable {
+                        field: f,
+                        address: got,
+                    },
+                ) => {
+                    assert_eq!((*f, got.as_str()), (field, address))
+                }
+                (
+                    canonical,
+                    ValidationError::AddressNotCanonical {
+                        field: f,
+                        canonical: got,
+                        ..
+                    },
+                ) => assert_eq!((*f, got.as_str()), (field, canonical)),
+                _ => panic!("{field} {address:?}: unexpected {error:?}"),
+            }
+            let payload = Payload::ProposeMembership {
+                change,
+                ttl_blocks: 5,
+            };
+            assert_eq!(payload.validate(), Err(error));
         }
-        let payload = Payload::ProposeMembership {
-            change,
-            ttl_blocks: 5,
-        };
-        assert_eq!(payload.validate(), Err(error));
     }
-    assert_eq!(add_validator("10.0.0.5:7100").validate(), Ok(()));
+    assert_eq!(add_validator(good, "10.0.0.5:8100").validate(), Ok(()));
 }
 
 #[test]
-fn add_validator_json_names_the_address_and_a_bad_one_fails_validation() {
-    let json = serde_json::to_value(add_validator("10.0.0.5:7100")).unwrap();
+fn add_validator_json_names_the_addresses_and_a_bad_one_fails_validation() {
+    let json = serde_json::to_value(add_validator("10.0.0.5:7100", "10.0.0.5:8100")).unwrap();
     assert_eq!(json["type"], "add_validator");
     assert_eq!(json["p2p_address"], "10.0.0.5:7100");
+    assert_eq!(json["http_address"], "10.0.0.5:8100");
     let mut bad = json;
-    bad["p2p_address"] = "localhost:7100".into();
+    bad["http_address"] = "localhost:8100".into();
     let parsed: MembershipChange = serde_json::from_value(bad).unwrap();
     assert_eq!(
         parsed.validate(),
-        Err(ValidationError::P2pAddressSyntax("localhost:7100".into()))
+        Err(ValidationError::AddressSyntax {
+            field: "http_address",
+            address: "localhost:8100".into()
+        })
     );
+}
+
+#[test]
+fn add_validator_json_writes_the_encryption_key_as_64_hex_characters_and_refuses_others() {
+    let mut json = serde_json::to_value(add_validator("10.0.0.5:7100", "10.0.0.5:8100")).unwrap();
+    let expected: String = (0u8..32).map(|b| format!("{b:02x}")).collect();
+    assert_eq!(json["encryption_key"], expected.as_str());
+    assert_eq!(
+        serde_json::from_value::<MembershipChange>(json.clone()).unwrap(),
+        add_validator("10.0.0.5:7100", "10.0.0.5:8100")
+    );
+    json["encryption_key"] = expected[..62].into();
+    assert!(serde_json::from_value::<MembershipChange>(json).is_err());
 }
 
 #[test]

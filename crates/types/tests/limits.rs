@@ -447,32 +447,49 @@ fn chain_name_and_address_sizes_hold() {
 }
 
 #[test]
-fn add_validator_address_size_max_bytes_holds() {
-    let change = |p2p_address: String| MembershipChange::AddValidator {
-        institution: InstitutionId::new("st-mary").unwrap(),
-        validator: account(1),
-        p2p_address,
+fn add_validator_address_size_max_bytes_holds_for_both_addresses() {
+    let good = "10.0.0.5:7100".to_string();
+    let changes = |address: String| {
+        let change = |p2p_address, http_address| MembershipChange::AddValidator {
+            institution: InstitutionId::new("st-mary").unwrap(),
+            validator: account(1),
+            p2p_address,
+            http_address,
+            encryption_key: [7; 32],
+        };
+        [
+            ("p2p_address", change(address.clone(), good.clone())),
+            ("http_address", change(good.clone(), address)),
+        ]
     };
     // No ip:port is 256 bytes long: at the limit the length passes and the syntax check refuses.
     let at = "a".repeat(limits::ADDRESS_SIZE_MAX_BYTES);
-    assert_eq!(
-        change(at.clone()).validate(),
-        Err(ValidationError::P2pAddressSyntax(at.clone()))
-    );
-    assert!(matches!(
-        MembershipChange::decode(change(at).encode()),
-        Err(commonware_codec::Error::Invalid("MembershipChange", _))
-    ));
+    for (field, change) in changes(at.clone()) {
+        assert_eq!(
+            change.validate(),
+            Err(ValidationError::AddressSyntax {
+                field,
+                address: at.clone()
+            })
+        );
+        assert!(matches!(
+            MembershipChange::decode(change.encode()),
+            Err(commonware_codec::Error::Invalid("MembershipChange", _))
+        ));
+    }
     let over = "a".repeat(limits::ADDRESS_SIZE_MAX_BYTES + 1);
-    assert_eq!(
-        change(over.clone()).validate(),
-        Err(limit_error(
-            "address_size_max_bytes",
-            limits::ADDRESS_SIZE_MAX_BYTES
-        ))
-    );
-    assert!(matches!(
-        MembershipChange::decode(change(over).encode()),
-        Err(commonware_codec::Error::InvalidLength(_))
-    ));
+    for (field, change) in changes(over) {
+        assert_eq!(
+            change.validate(),
+            Err(limit_error(
+                "address_size_max_bytes",
+                limits::ADDRESS_SIZE_MAX_BYTES
+            )),
+            "{field}"
+        );
+        assert!(matches!(
+            MembershipChange::decode(change.encode()),
+            Err(commonware_codec::Error::InvalidLength(_))
+        ));
+    }
 }

@@ -30,14 +30,33 @@ fn pass(chain: &mut Chain, change: MembershipChange) -> ProposalId {
     id
 }
 
+/// The key a newcomer of `add_validator` seals to.
+const NEWCOMER_ENCRYPTION_KEY: [u8; 32] = [0x77; 32];
+
+/// Its HTTP API listens on the p2p ip, port + 1000 (a fixed good address when the p2p address
+/// does not parse), so tests about one address never trip over the other.
 fn add_validator(
     validator: &commonware_cryptography::ed25519::PrivateKey,
     p2p_address: &str,
+) -> MembershipChange {
+    let http_address = match p2p_address.parse::<std::net::SocketAddr>() {
+        Ok(p2p) => std::net::SocketAddr::new(p2p.ip(), p2p.port().wrapping_add(1000)).to_string(),
+        Err(_) => "10.0.0.5:8100".to_string(),
+    };
+    add_validator_at(validator, p2p_address, &http_address)
+}
+
+fn add_validator_at(
+    validator: &commonware_cryptography::ed25519::PrivateKey,
+    p2p_address: &str,
+    http_address: &str,
 ) -> MembershipChange {
     MembershipChange::AddValidator {
         institution: inst(NORTH),
         validator: account(validator),
         p2p_address: p2p_address.into(),
+        http_address: http_address.into(),
+        encryption_key: NEWCOMER_ENCRYPTION_KEY,
     }
 }
 
@@ -90,7 +109,20 @@ fn genesis_registers_institutions_admins_and_validators() {
             .iter()
             .find(|g| g.account == entry.account)
             .unwrap();
-        assert_eq!(entry.p2p_address, listed.p2p_address);
+        assert_eq!(
+            (
+                &entry.p2p_address,
+                &entry.http_address,
+                entry.encryption_key,
+                entry.since_height
+            ),
+            (
+                &listed.p2p_address,
+                &listed.http_address,
+                listed.encryption_key,
+                0
+            )
+        );
     }
     let stored = chain.query(async |s| query::chain(s).await).unwrap();
     assert_eq!(stored.chain_id, chain.genesis.chain_id());
@@ -334,9 +366,18 @@ fn validator_set_changes_are_recorded_in_state() {
             set.len(),
             added.institution.as_str(),
             added.p2p_address.as_str(),
+            added.http_address.as_str(),
+            added.encryption_key,
             added.since_height
         ),
-        (5, NORTH, "10.0.0.5:7100", chain.height - 1)
+        (
+            5,
+            NORTH,
+            "10.0.0.5:7100",
+            "10.0.0.5:8100",
+            NEWCOMER_ENCRYPTION_KEY,
+            chain.height - 1
+        )
     );
     // 5 validators: proposer + 3 approvals are needed (4 * 3 > 10, 3 * 3 is not).
     let (id, _) = propose(
@@ -454,7 +495,7 @@ fn an_add_validator_reusing_a_current_validators_address_is_refused_at_proposal(
     assert_eq!(
         error.to_string(),
         format!(
-            "membership change does not apply: p2p address {taken} is already used by validator {}; give the new validator its own address",
+            "membership change does not apply: p2p_address {taken} is already used by validator {}; give the new validator its own address",
             chain.genesis.validators[1].account
         )
     );
@@ -502,4 +543,88 @@ fn a_removed_validators_address_can_be_given_to_a_new_one() {
         .find(|v| v.account == account(&key(321)))
         .unwrap();
     assert_eq!(entry.p2p_address, "10.0.0.5:7100");
+}
+
+#[test]
+fn an_add_validator_whose_http_address_is_not_dialable_ip_port_is_refused_at_proposal() {
+    let mut chain = Chain::new();
+    for (address, says) in [
+        (
+            "north-clinic.example:8100",
+            "http_address \"north-clinic.example:8100\" is not ip:port",
+        ),
+        ("10.0.0.5:08100", "write it as 10.0.0.5:8100"),
+        ("[::]:8100", "http_address \"[::]:8100\" cannot be dialed"),
+    ] {
+        let change = add_validator_at(&key(320), "10.0.0.5:7100", address);
+        let error = refused_proposal(&mut chain, change);
+        assert_eq!(error.code(), "invalid_change", "{address}");
+        assert!(error.to_string().contains(says), "{address}: {error}");
+    }
+    let over = "1".repeat(limits::ADDRESS_SIZE_MAX_BYTES + 1);
+    let error = refused_proposal(
+        &mut chain,
+        add_validator_at(&key(320), "10.0.0.5:7100", &over),
+    );
+    assert_eq!(
+        error,
+        TxError::LimitExceeded {
+            limit: "address_size_max_bytes",
+            max: limits::ADDRESS_SIZE_MAX_BYTES as u64,
+            got: limits::ADDRESS_SIZE_MAX_BYTES as u64 + 1,
+        }
+    );
+    assert_eq!(chain.query(async |s| query::validators(s).await).len(), 4);
+}
+
+#[test]
+fn an_add_validator_reusing_a_current_validators_http_address_is_refused_at_proposal() {
+    let mut chain = Chain::new();
+    // The harness gives genesis validator i the HTTP address 127.0.0.1:(8080 + i).
+    let taken = chain.genesis.validators[2].http_address.clone();
+    let change = add_validator_at(&key(320), "10.0.0.5:7100", &taken);
+    let error = refused_proposal(&mut chain, change);
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "membership change does not apply: http_address {taken} is already used by validator {}; give the new validator its own address",
+            chain.genesis.validators[2].account
+        )
+    );
+    let set = chain.query(async |s| query::validators(s).await);
+    assert!(!set.contains(&account(&key(320))));
+}
+
+#[test]
+fn a_validator_entry_encodes_its_http_address_and_encryption_key_after_the_p2p_address() {
+    let entry = ValidatorEntry {
+        account: account(&key(320)),
+        institution: inst(NORTH),
+        p2p_address: "10.0.0.5:7100".into(),
+        http_address: "10.0.0.5:8100".into(),
+        encryption_key: NEWCOMER_ENCRYPTION_KEY,
+        since_height: 42,
+    };
+    let encoded = commonware_codec::Encode::encode(&entry).to_vec();
+    let mut expected = account(&key(320)).0.as_ref().to_vec();
+    expected.push(NORTH.len() as u8);
+    expected.extend_from_slice(NORTH.as_bytes());
+    expected.push(13);
+    expected.extend_from_slice(b"10.0.0.5:7100");
+    expected.push(13);
+    expected.extend_from_slice(b"10.0.0.5:8100");
+    expected.extend_from_slice(&NEWCOMER_ENCRYPTION_KEY);
+    expected.extend_from_slice(&42u64.to_be_bytes());
+    assert_eq!(encoded, expected);
+    let decoded: ValidatorEntry =
+        commonware_codec::DecodeExt::decode(commonware_codec::Copying(encoded.as_slice())).unwrap();
+    assert_eq!(decoded, entry);
+    let json = serde_json::to_value(&entry).unwrap();
+    assert_eq!(
+        (
+            json["http_address"].as_str(),
+            json["encryption_key"].as_str()
+        ),
+        (Some("10.0.0.5:8100"), Some("77".repeat(32).as_str()))
+    );
 }

@@ -60,7 +60,8 @@ pub fn genesis_for(
                 institution: inst(if i % 2 == 0 { ST_MARY } else { CITY_LAB }),
                 p2p_address: format!("127.0.0.1:{}", 3000 + i),
                 http_address: format!("127.0.0.1:{}", 8080 + i),
-                encryption_key: [9; 32],
+                // Distinct per validator so a test can tell whose key an entry carries.
+                encryption_key: [0x40 + i as u8; 32],
             })
             .collect(),
         observers: vec![],
