@@ -22,6 +22,7 @@ pub struct Joined {
     /// Its X25519 key (hex) that re-encryption fragments are sealed to.
     pub encryption_key: String,
     pub p2p_address: SocketAddr,
+    pub http_address: SocketAddr,
     pub config: PathBuf,
 }
 
@@ -65,6 +66,7 @@ pub fn prepare(
         validator_key: hex::encode(validator.as_ref()),
         encryption_key: hex::encode(keys.encryption.public_key().to_bytes()),
         p2p_address: p2p,
+        http_address: http,
         config: dir.join("node.toml"),
     })
 }

@@ -3,6 +3,7 @@
 
 mod commands;
 mod demo;
+mod governance;
 mod identity;
 mod init;
 mod join;
@@ -126,7 +127,7 @@ enum Command {
     Audit(commands::AuditCommand),
     /// Change the consortium as a validator: propose and vote on validators and institutions.
     #[command(subcommand)]
-    Governance(commands::GovernanceCommand),
+    Governance(governance::GovernanceCommand),
     /// Measure performance against the machine's limits and peer libraries.
     #[command(subcommand)]
     Bench(commands::BenchCommand),
@@ -219,9 +220,10 @@ async fn run_async(command: Command) -> Result<()> {
             println!("  validator key:  {}", joined.validator_key);
             println!("  encryption key: {}", joined.encryption_key);
             println!("  p2p address:    {}", joined.p2p_address);
+            println!("  http address:   {}", joined.http_address);
             println!(
-                "ask the consortium's validators to propose and approve it:\n  medchain governance propose add-validator --institution <your institution> --validator-key {} --p2p-address {}",
-                joined.validator_key, joined.p2p_address
+                "ask the consortium's validators to propose and approve it:\n  {}",
+                governance::add_validator_command_line(&joined)
             );
             println!(
                 "start it now with: medchain node --config {}\nit follows the chain once admitted and votes from the next epoch boundary",
@@ -236,7 +238,7 @@ async fn run_async(command: Command) -> Result<()> {
         Command::Consent(cmd) => commands::consent(cmd).await,
         Command::Access(cmd) => commands::access(cmd).await,
         Command::Audit(cmd) => commands::audit(cmd).await,
-        Command::Governance(cmd) => commands::governance(cmd).await,
+        Command::Governance(cmd) => governance::run(cmd).await,
         Command::Bench(cmd) => commands::bench(cmd).await,
         Command::Node { .. } => unreachable!("handled before the async runtime starts"),
     }
