@@ -219,6 +219,7 @@ pub async fn run(cmd: GovernanceCommand) -> Result<()> {
                 println!(
                     "the other validators vote with: medchain governance vote {id} --approve --node-key <their validator.key>"
                 );
+                println!("anyone follows it with: medchain governance show {id}");
             }
             Ok(())
         }
