@@ -46,6 +46,9 @@ fn consortium() -> (Ledger, usize) {
             institution: Ledger::hospital(),
             validator: AccountId(ledger.key(candidate)),
             p2p_address: "127.0.0.1:7104".into(),
+            http_address: "127.0.0.1:8104".into(),
+            // As the harness gives the genesis validators: no test here seals to it.
+            encryption_key: [9; 32],
         },
         proposer: 0,
         voters: vec![1, 2],
