@@ -298,11 +298,11 @@ fn describe_proposal(entry: &ProposalEntry, height: u64) -> String {
         "proposed:   by {} at height {}\n",
         entry.proposer, entry.created_height
     );
-    text += &format!("status:     {} at height {height}", code_name(&status));
-    match entry.closed_height {
-        Some(closed) => text += &format!(" (closed at height {closed})\n"),
-        None => text += "\n",
-    }
+    let name = code_name(&status);
+    text += &match entry.closed_height {
+        Some(closed) => format!("status:     {name} at height {closed} (as of height {height})\n"),
+        None => format!("status:     {name} (as of height {height})\n"),
+    };
     for (label, voters) in [
         ("approvals:", &entry.approvals),
         ("rejections:", &entry.rejections),
@@ -312,12 +312,13 @@ fn describe_proposal(entry: &ProposalEntry, height: u64) -> String {
             text += &format!("{:<12}{voter}\n", "");
         }
     }
-    let expiry = if status == ProposalStatus::Expired {
-        "expired: votes were accepted"
-    } else {
-        "expires:    votes are accepted"
+    let expiry = match status {
+        ProposalStatus::Open => "expires:    votes are accepted up to height",
+        ProposalStatus::Expired => "expired:    votes were accepted up to height",
+        // Closed before its expiry: the height no longer matters, but it is part of the record.
+        _ => "expiry:     closed; votes would have been accepted up to height",
     };
-    text += &format!("{expiry} up to height {}\n", entry.expires_height);
+    text += &format!("{expiry} {}\n", entry.expires_height);
     text
 }
 
@@ -697,7 +698,7 @@ mod tests {
              \x20           p2p address 10.0.0.7:7100, http address 10.0.0.7:8100\n\
              \x20           encryption key {key}\n\
              proposed:   by {v1} at height 12\n\
-             status:     open at height 40\n\
+             status:     open (as of height 40)\n\
              approvals:  2\n\
              \x20           {v1}\n\
              \x20           {v2}\n\
@@ -719,11 +720,11 @@ mod tests {
         });
         let expired = describe_proposal(&entry, 113);
         assert!(
-            expired.contains("status:     expired at height 113\n"),
+            expired.contains("status:     expired (as of height 113)\n"),
             "{expired}"
         );
         assert!(
-            expired.ends_with("expired: votes were accepted up to height 112\n"),
+            expired.ends_with("expired:    votes were accepted up to height 112\n"),
             "{expired}"
         );
         entry.status = ProposalStatus::Applied;
@@ -737,7 +738,12 @@ mod tests {
             "{applied}"
         );
         assert!(
-            applied.contains("status:     applied at height 113 (closed at height 20)\n"),
+            applied.contains("status:     applied at height 20 (as of height 113)\n"),
+            "{applied}"
+        );
+        assert!(
+            applied
+                .ends_with("expiry:     closed; votes would have been accepted up to height 112\n"),
             "{applied}"
         );
     }
