@@ -1,7 +1,9 @@
 //! End to end, as operators run it: four `medchain node` processes on 127.0.0.1 created by
 //! `medchain init`, transactions through the HTTP API and the CLI, one validator killed with
 //! SIGKILL while load runs, the chain keeps committing, the killed validator restarts and catches
-//! up, and every transaction reported committed is in the same finalized blocks on every node.
+//! up, and every transaction reported committed is in the same finalized blocks on every node;
+//! an observer that follows read-only; and a validator admitted by governance that votes from the
+//! next epoch boundary.
 
 use commonware_cryptography::{Signer as _, ed25519};
 use medchain_client::Client;
@@ -23,10 +25,11 @@ fn medchain() -> Command {
 }
 
 /// Ports unlikely to collide with a `medchain up` on the defaults or another test run.
-/// Each test takes its own 16 ports (validators, then observers) above this base.
+/// Each test takes its own ports (validators, then observers, then joining nodes) among the 32
+/// above this base.
 fn base_ports() -> (u16, u16) {
-    let offset = (std::process::id() % 300) as u16 * 16;
-    (17_000 + offset, 22_000 + offset)
+    let offset = (std::process::id() % 300) as u16 * 32;
+    (17_000 + offset, 32_000 + offset)
 }
 
 struct Node {
@@ -67,6 +70,16 @@ fn start_process(node_dir: &Path) -> Node {
 
 /// A fresh consortium directory made by `medchain init`; returns it and the first API port.
 fn init_consortium(name: &str, validators: usize, port_offset: u16) -> (PathBuf, u16) {
+    init_consortium_with(name, validators, port_offset, &[])
+}
+
+/// `init_consortium` with more `medchain init` arguments.
+fn init_consortium_with(
+    name: &str,
+    validators: usize,
+    port_offset: u16,
+    extra: &[&str],
+) -> (PathBuf, u16) {
     let dir = std::env::temp_dir().join(format!("medchain-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (http, p2p) = base_ports();
@@ -85,6 +98,7 @@ fn init_consortium(name: &str, validators: usize, port_offset: u16) -> (PathBuf,
             "--p2p-port",
             &p2p.to_string(),
         ])
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -489,5 +503,158 @@ async fn observer_follows_verifies_serves_proofs_and_refuses_transactions() {
     )
     .await;
     assert_eq!(refused, (403, "observer_read_only".to_string()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the CLI and returns its standard output, failing the test with its errors otherwise.
+fn cli(args: &[&str]) -> String {
+    let output = medchain().args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "medchain {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The value after `label` on a line of `text`.
+fn field<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix(label))
+        .unwrap_or_else(|| panic!("no {label:?} in {text}"))
+        .trim()
+}
+
+/// Blocks per epoch of the governance test's chain: short, so the change applies quickly.
+const GOVERNANCE_EPOCH_LENGTH_BLOCKS: &str = "10";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
+    let (dir, http) = init_consortium_with(
+        "governance",
+        VALIDATORS,
+        16,
+        &[
+            "--observers",
+            "0",
+            "--epoch-length-blocks",
+            GOVERNANCE_EPOCH_LENGTH_BLOCKS,
+        ],
+    );
+    let mut validators: Vec<Node> = (0..VALIDATORS).map(|i| start_node(&dir, i)).collect();
+    let api = |i: usize| format!("http://127.0.0.1:{}", http + i as u16);
+    let client = Client::new(&api(0)).unwrap();
+    wait_for("the first block", async || height(&client).await >= 1).await;
+
+    // A new institution's node: prepared with `join`, started before it is admitted.
+    let (http_base, p2p_base) = base_ports();
+    let slot = 16 + VALIDATORS as u16;
+    let (join_http, join_p2p) = (
+        format!("127.0.0.1:{}", http_base + slot),
+        format!("127.0.0.1:{}", p2p_base + slot),
+    );
+    let join_dir = dir.join("joining-node");
+    let genesis_file = dir.join("genesis.toml");
+    let joined = cli(&[
+        "join",
+        "--genesis",
+        genesis_file.to_str().unwrap(),
+        "--data-dir",
+        join_dir.to_str().unwrap(),
+        "--p2p",
+        &join_p2p,
+        "--http",
+        &join_http,
+    ]);
+    let validator_key = field(&joined, "validator key:").to_string();
+    let encryption_key = field(&joined, "encryption key:").to_string();
+    let _joiner = start_process(&join_dir);
+    let joiner = Client::new(&format!("http://{join_http}")).unwrap();
+
+    // Validator 0 proposes it; validators 1 and 2 approve (3 of 4 is more than 2/3).
+    let key_file = |i: usize| {
+        dir.join(format!("validators/node-{i}/validator.key"))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let proposed = cli(&[
+        "governance",
+        "propose",
+        "add-validator",
+        "--node-key",
+        &key_file(0),
+        "--api",
+        &api(0),
+        "--institution",
+        HOSPITAL,
+        "--validator-key",
+        &validator_key,
+        "--p2p-address",
+        &join_p2p,
+        "--http-address",
+        &join_http,
+        "--encryption-key",
+        &encryption_key,
+    ]);
+    let proposal = field(&proposed, "proposal id:").to_string();
+    for voter in [1, 2] {
+        cli(&[
+            "governance",
+            "vote",
+            &proposal,
+            "--approve",
+            "--node-key",
+            &key_file(voter),
+            "--api",
+            &api(voter),
+        ]);
+    }
+
+    wait_for("the admitted node to vote in a new epoch", async || {
+        joiner
+            .status()
+            .await
+            .is_ok_and(|s| s.role == "validator" && s.epoch >= 1)
+    })
+    .await;
+    let status = client.status().await.unwrap();
+    assert_eq!(status.validators.len(), VALIDATORS + 1);
+    assert!(status.validators.contains(&validator_key));
+    // Patients seal re-encryption fragments to the keys `/v1/validators` lists: the new
+    // validator's comes from its admission on the ledger.
+    let listed: medchain_types::api::ValidatorsResponse =
+        client.get("/v1/validators").await.unwrap();
+    let admitted = listed
+        .validators
+        .iter()
+        .find(|v| v.account.to_string() == validator_key)
+        .expect("the admitted validator is listed");
+    assert_eq!(hex::encode(admitted.encryption_key), encryption_key);
+    assert_eq!(admitted.http_address, join_http);
+
+    // With five validators a quorum is four: once a genesis validator is killed, the chain
+    // only finalizes because the admitted node votes.
+    drop(validators.pop());
+    let before = height(&client).await;
+    wait_for("finality without validator 3", async || {
+        height(&client).await >= before + 5
+    })
+    .await;
+    let tx = registration(status.chain_id.parse().unwrap(), 90_000);
+    assert_eq!(
+        joiner.submit(&tx, true).await.unwrap().status,
+        "committed",
+        "the admitted validator accepts and commits transactions"
+    );
+
+    // A client trusting only the genesis verifies the latest block through the hand-off.
+    let genesis = medchain_node::config::load_genesis(&genesis_file).unwrap();
+    let tip = client.block(height(&client).await).await.unwrap();
+    assert!(!tip.validator_handoffs.is_empty());
+    let verified = medchain_node::verify::finalized_block(&genesis, &tip)
+        .expect("the tip verifies through the validator hand-offs");
+    assert_eq!(verified.validators, VALIDATORS + 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -438,21 +438,37 @@ async fn handoffs(s: &Inner, block: &Block) -> Result<Vec<ValidatorHandoff>, Api
     Ok(out)
 }
 
-#[utoipa::path(get, path = "/v1/validators", responses((status = 200, body = ValidatorsResponse)))]
-async fn validators(State(state): State<ApiState>) -> Json<ValidatorsResponse> {
-    let validators = state
-        .inner
-        .genesis
-        .validators
-        .iter()
-        .map(|v| ValidatorInfo {
-            account: v.account.clone(),
-            institution: v.institution.clone(),
-            http_address: v.http_address.clone(),
-            encryption_key: v.encryption_key,
-        })
-        .collect();
-    Json(ValidatorsResponse { validators })
+#[utoipa::path(get, path = "/v1/validators", responses((status = 200, body = ValidatorsResponse), (status = 503, body = ErrorBody)))]
+async fn validators(State(state): State<ApiState>) -> Result<Json<ValidatorsResponse>, ApiError> {
+    let validators = match queries::validator_set(&state).await {
+        Ok(set) => set
+            .0
+            .value
+            .validators
+            .into_iter()
+            .map(|v| ValidatorInfo {
+                account: v.account,
+                institution: v.institution,
+                http_address: v.http_address,
+                encryption_key: v.encryption_key,
+            })
+            .collect(),
+        // Before block 1 applies the genesis, the ledger has no set yet: the genesis is it.
+        Err(e) if e.status == StatusCode::NOT_FOUND => state
+            .inner
+            .genesis
+            .validators
+            .iter()
+            .map(|v| ValidatorInfo {
+                account: v.account.clone(),
+                institution: v.institution.clone(),
+                http_address: v.http_address.clone(),
+                encryption_key: v.encryption_key,
+            })
+            .collect(),
+        Err(e) => return Err(e),
+    };
+    Ok(Json(ValidatorsResponse { validators }))
 }
 
 #[utoipa::path(

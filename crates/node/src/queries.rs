@@ -180,6 +180,14 @@ pub async fn proposal(
     proven_one(&state, keys::proposal(&id), "proposal").await
 }
 
+/// The state's current validator set (the one governance changes; consensus follows it from
+/// the next epoch boundary).
+pub async fn validator_set(
+    state: &ApiState,
+) -> Result<Json<Proven<medchain_state::ValidatorSet>>, ApiError> {
+    proven_one(state, keys::validator_set(), "validator set").await
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct PageParams {
     /// First sequence number to return.

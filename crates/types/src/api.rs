@@ -139,7 +139,8 @@ pub struct ValidatorInfo {
     pub encryption_key: [u8; 32],
 }
 
-/// `GET /v1/validators`
+/// `GET /v1/validators`: the ledger's current validators, whose keys re-encryption fragments are
+/// sealed to (consensus runs this set from the next epoch boundary).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidatorsResponse {
