@@ -24,6 +24,9 @@ use std::{
 };
 use tokio::sync::Mutex;
 
+/// Blocks per epoch of the benchmark's chain: short enough that a run crosses several epoch
+/// boundaries (each starts a new consensus instance) under load, as a long-lived chain does.
+const BENCH_EPOCH_LENGTH_BLOCKS: u64 = 100;
 const VALIDATORS: usize = 4;
 /// Requests in flight at once from the load generator.
 const SUBMITTERS: usize = 64;
@@ -257,7 +260,7 @@ pub async fn run(options: LedgerBenchOptions) -> Result<String> {
             http_first: options.http,
             p2p_base_port: options.p2p_port,
             chain_name: "medchain-bench",
-            epoch_length_blocks: medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
+            epoch_length_blocks: BENCH_EPOCH_LENGTH_BLOCKS,
         },
     )?;
     let layout = Layout::new(&dir);
@@ -360,6 +363,11 @@ pub async fn run(options: LedgerBenchOptions) -> Result<String> {
         latencies.len()
     );
 
+    let end = clients[0].status().await?;
+    println!(
+        "chain at height {} in consensus epoch {} (a new simplex instance every {} blocks)",
+        end.height, end.epoch, BENCH_EPOCH_LENGTH_BLOCKS
+    );
     let rss = nodes
         .0
         .iter()

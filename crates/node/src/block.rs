@@ -216,3 +216,45 @@ impl BoundedBlock for Block {
             + limits::VALIDATORS_MAX * ROSTER_ENTRY_SIZE_MAX_BYTES
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_codec::DecodeExt as _;
+    use commonware_cryptography::Signer as _;
+    use commonware_utils::non_empty_range;
+
+    fn with_roster(entries: usize) -> Block {
+        let mut block = Block::genesis(
+            0,
+            sha256::Digest::EMPTY,
+            sha256::Digest::EMPTY,
+            non_empty_range!(Location::new(0), Location::new(1)),
+            ed25519::PrivateKey::from_seed(0).public_key(),
+        );
+        block.next_roster = (0..entries as u64)
+            .map(|seed| RosterEntry {
+                validator: ed25519::PrivateKey::from_seed(seed).public_key(),
+                p2p_address: "127.0.0.1:7100".into(),
+            })
+            .collect();
+        block
+    }
+
+    #[test]
+    fn a_roster_of_validators_max_decodes_and_one_more_is_refused() {
+        let at = with_roster(limits::VALIDATORS_MAX);
+        let encoded = at.encode();
+        assert!(encoded.len() <= Block::max_encode_size(&()));
+        assert_eq!(Block::decode(encoded).unwrap(), at);
+        let over = with_roster(limits::VALIDATORS_MAX + 1).encode();
+        assert!(Block::decode(over).is_err());
+    }
+
+    #[test]
+    fn an_empty_roster_address_is_refused() {
+        let mut block = with_roster(1);
+        block.next_roster[0].p2p_address.clear();
+        assert!(Block::decode(block.encode()).is_err());
+    }
+}

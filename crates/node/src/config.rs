@@ -25,6 +25,12 @@ pub struct NodeConfig {
     /// Sustained API requests per second one client IP may make (bursts of twice that).
     #[serde(default = "default_api_rate")]
     pub api_requests_per_second_per_client: NonZeroU32,
+    /// Most peers (validators and observers, besides this node) one epoch may list. The p2p layer
+    /// reserves inbound buffer room for each, so the default is the genesis nodes plus
+    /// `P2P_PEERS_HEADROOM` for validators governance admits later; raise it (and restart) when
+    /// the consortium outgrows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p2p_peers_max: Option<std::num::NonZeroUsize>,
 }
 
 fn default_api_rate() -> NonZeroU32 {

@@ -12,7 +12,10 @@ use crate::{
     app::LedgerApp,
     block::{Block, BlockContext, RosterEntry},
     chain::ChainView,
-    epochs::{EpochReporter, EpochStart, Epochs, Orchestrator, StartSimplex, TrackPeers},
+    epochs::{
+        EpochReporter, EpochStart, Epochs, Orchestrator, StartSimplex, TrackPeers,
+        simplex_partition,
+    },
     mempool::Mempool,
     store::{NoStateSync, StateSet, state_db_config},
 };
@@ -376,6 +379,7 @@ where
     );
     let handle = Orchestrator {
         context: context.child("epochs"),
+        partition_prefix: config.partition_prefix.clone(),
         epochs: epochs.clone(),
         marshal: marshal_mailbox.clone(),
         genesis_digest: genesis_block.digest(),
@@ -438,7 +442,7 @@ where
                     FaultReporter::new(start.roster.validators.clone(), parts.faults.clone()),
                 )),
                 strategy: Sequential,
-                partition: format!("{}-simplex-epoch-{}", parts.prefix, epoch.get()),
+                partition: simplex_partition(&parts.prefix, epoch),
                 mailbox_size: MAILBOX_SIZE_MESSAGES,
                 epoch,
                 floor: start.floor,

@@ -27,7 +27,7 @@ use commonware_p2p::{
     utils::mux::{Builder as _, MuxHandle, Muxer, SubReceiver, SubSender},
 };
 use commonware_runtime::{
-    Handle, Metrics, Spawner,
+    Handle, Metrics, Spawner, Storage,
     telemetry::metrics::{Gauge, GaugeExt as _, MetricsExt as _},
 };
 use commonware_utils::{TryCollect as _, channel::mpsc, ordered::Set, vec::NonEmptyVec};
@@ -277,9 +277,17 @@ pub type StartSimplex<S> = Box<dyn FnMut(EpochStart<S>) -> Handle<()> + Send>;
 /// network's manager in tests).
 pub type TrackPeers = Box<dyn FnMut(&EpochRoster) + Send>;
 
+/// The storage partition of `epoch`'s simplex journal (its votes, kept so that a restarted
+/// node never votes twice in a view).
+pub fn simplex_partition(prefix: &str, epoch: Epoch) -> String {
+    format!("{prefix}-simplex-epoch-{}", epoch.get())
+}
+
 /// Runs one simplex instance per epoch and moves to the next at each boundary block.
 pub struct Orchestrator<E, S: Sender<PublicKey = ed25519::PublicKey>> {
     pub context: E,
+    /// Names this node's storage partitions (see `simplex_partition`).
+    pub partition_prefix: String,
     pub epochs: Epochs,
     pub marshal: MarshalMailbox<ed25519_scheme::Scheme, Standard<Block>>,
     pub genesis_digest: sha256::Digest,
@@ -310,7 +318,7 @@ impl Drop for Active {
 
 impl<E, S> Orchestrator<E, S>
 where
-    E: Spawner + Metrics + commonware_runtime::Clock,
+    E: Spawner + Metrics + commonware_runtime::Clock + Storage,
     S: Sender<PublicKey = ed25519::PublicKey>,
 {
     pub fn start<R>(self, votes: (S, R), certificates: (S, R), resolver: (S, R)) -> Handle<()>
@@ -449,6 +457,10 @@ where
             resolver,
         });
         let _ = gauge.try_set(epoch.get());
+        if let Some(ended) = epoch.get().checked_sub(2).map(Epoch::new) {
+            let partition = simplex_partition(&self.partition_prefix, ended);
+            remove_ended_journal(self.context.child("journal_pruning"), partition, ended).await;
+        }
         info!(
             %epoch,
             validators = roster.validators.len(),
@@ -472,6 +484,17 @@ where
         debug!(%ours, theirs, %boundary, "peer is in a later epoch; fetching our epoch's last block");
         self.marshal
             .hint_finalized(boundary, NonEmptyVec::new(from));
+    }
+}
+
+/// Removes the journal of an epoch that ended before the previous one: its instance stopped a
+/// whole epoch ago and its last block is final, so its votes can never be needed again. Without
+/// this, a chain would keep one journal per epoch forever.
+async fn remove_ended_journal<E: Storage>(context: E, partition: String, ended: Epoch) {
+    match context.remove(&partition, None).await {
+        Ok(()) => debug!(%ended, "removed the journal of an ended epoch"),
+        Err(commonware_runtime::Error::PartitionMissing(_)) => {}
+        Err(e) => warn!(%ended, error = %e, "cannot remove the journal of an ended epoch"),
     }
 }
 

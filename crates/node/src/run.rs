@@ -22,7 +22,7 @@ use commonware_stream::{
 };
 use commonware_utils::{NZU32, NZUsize, TryCollect as _, ordered::Map};
 use medchain_types::limits;
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, num::NonZeroUsize, sync::Arc, time::Duration};
 use tracing::{error, info, warn};
 
 /// Capacity of the p2p router's mailbox, in messages. The router preallocates it (about 60 KB a
@@ -35,6 +35,15 @@ const P2P_MAILBOX_MESSAGES: usize = 1024;
 /// two orders of magnitude of headroom; each channel's inbound mailbox is preallocated for one
 /// burst of this size from every peer, so it is also a memory bound.
 const P2P_CHANNEL_QUOTA_PER_SECOND: u32 = 1_000;
+
+/// Peers beyond the genesis nodes a node makes room for by default (see
+/// `NodeConfig::p2p_peers_max`).
+pub const P2P_PEERS_HEADROOM: usize = 8;
+
+/// Peer sets the p2p layer keeps at once: the current epoch's and the previous one's, so that
+/// a node keeps its connections while peers cross an epoch boundary at slightly different times.
+/// Each costs inbound buffer room for every peer, so no more are kept.
+const P2P_TRACKED_PEER_SETS: usize = 2;
 
 /// Errors that stop a node before it starts.
 #[derive(Debug, thiserror::Error)]
@@ -69,12 +78,26 @@ fn addressed<'a>(
 }
 
 /// Opens each epoch's peer set: its validators are dialed at the addresses the ledger lists;
-/// the genesis observers are accepted (never dialed) as secondary peers.
+/// the genesis observers are accepted (never dialed) as secondary peers. A set larger than
+/// `peers_max` would overflow the buffers the p2p layer sized at start, so observers beyond it
+/// are left out, and a roster beyond it is refused with the fix in the log.
 fn track_epoch_peers(
     mut oracle: lookup::Oracle<ed25519::PublicKey>,
+    me: ed25519::PublicKey,
     observers: Map<ed25519::PublicKey, Address>,
+    peers_max: usize,
 ) -> TrackPeers {
     Box::new(move |epoch: &EpochRoster| {
+        let validators = epoch.roster.iter().filter(|e| e.validator != me).count();
+        if validators > peers_max {
+            error!(
+                epoch = %epoch.epoch,
+                validators,
+                peers_max,
+                "this epoch lists more validators than p2p_peers_max; raise p2p_peers_max in node.toml and restart to reach them"
+            );
+            return;
+        }
         let mut primary = Vec::new();
         for entry in &epoch.roster {
             match entry.p2p_address.parse::<SocketAddr>() {
@@ -89,12 +112,17 @@ fn track_epoch_peers(
             warn!(epoch = %epoch.epoch, "an epoch roster lists a validator twice; keeping the previous peer set");
             return;
         };
+        let room = peers_max - validators;
         let secondary: Map<_, _> = observers
             .iter_pairs()
-            .filter(|(key, _)| primary.keys().position(key).is_none())
+            .filter(|(key, _)| primary.keys().position(key).is_none() && **key != me)
+            .take(room)
             .map(|(key, address)| (key.clone(), address.clone()))
             .try_collect()
             .expect("a subset of a map has distinct keys");
+        if secondary.len() < observers.len() && observers.len() > room {
+            warn!(epoch = %epoch.epoch, peers_max, "observers beyond p2p_peers_max are not accepted this epoch; raise p2p_peers_max in node.toml");
+        }
         oracle.track(
             epoch.epoch.get(),
             AddressableTrackedPeers::new(primary, secondary),
@@ -129,13 +157,20 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
         );
     }
 
+    let peers_max = config
+        .p2p_peers_max
+        .map_or(
+            genesis.validators.len() + genesis.observers.len() + P2P_PEERS_HEADROOM,
+            NonZeroUsize::get,
+        )
+        .min(limits::VALIDATORS_MAX + limits::OBSERVERS_MAX);
     let runtime = tokio::Config::new()
         .with_storage_directory(config.storage_dir.clone())
         .with_tcp_nodelay(Some(true))
         .with_catch_panics(false);
     let runner = tokio::Runner::new(runtime);
     runner.start(async move |context| {
-        let p2p = lookup::Config::local(
+        let mut p2p = lookup::Config::local(
             Cups::<_, ChaCha20Poly1305>::new(
                 Sake {
                     signer: signer.clone(),
@@ -147,10 +182,11 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
             ),
             &engine::p2p_namespace(&genesis.chain_name),
             config.p2p_listen,
-            NZUsize!(limits::VALIDATORS_MAX + limits::OBSERVERS_MAX),
+            NonZeroUsize::new(peers_max).expect("peers_max is at least one"),
             engine::max_message_size(),
             NZUsize!(P2P_MAILBOX_MESSAGES),
         );
+        p2p.tracked_peer_sets = NZUsize!(P2P_TRACKED_PEER_SETS);
         let (mut network, oracle) = lookup::Network::new(context.child("network"), p2p);
         let channels: Vec<_> = channel::ALL
             .iter()
@@ -180,7 +216,7 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
             channels,
             oracle.clone(),
             oracle.clone(),
-            track_epoch_peers(oracle, observers),
+            track_epoch_peers(oracle, me.clone(), observers, peers_max),
             |mailbox| mailbox,
         )
         .await;
