@@ -387,8 +387,22 @@ async fn block_at(
             .map(|f| hex::encode(f.encode()))
     };
     let validator_handoffs = handoffs(s, &block).await?;
-    Ok(Json(BlockResponse {
-        height,
+    Ok(Json(block_response(
+        &block,
+        finalization,
+        validator_handoffs,
+    )))
+}
+
+/// What `GET /v1/blocks/{height}` serves for `block`: its header fields, its canonical
+/// encoding, its finalization certificate and the validator hand-offs a client needs to check it.
+pub fn block_response(
+    block: &Block,
+    finalization: Option<String>,
+    validator_handoffs: Vec<ValidatorHandoff>,
+) -> BlockResponse {
+    BlockResponse {
+        height: block.height.get(),
         digest: hex::encode(block.digest()),
         parent: hex::encode(block.parent),
         timestamp_ms: block.timestamp_ms,
@@ -403,7 +417,7 @@ async fn block_at(
         block: hex::encode(block.encode()),
         finalization,
         validator_handoffs,
-    }))
+    }
 }
 
 /// The finalized boundary blocks after which the validator set changed, up to `block`'s epoch.

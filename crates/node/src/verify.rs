@@ -352,19 +352,7 @@ mod tests {
         finalization: String,
         handoffs: Vec<ValidatorHandoff>,
     ) -> BlockResponse {
-        BlockResponse {
-            height: block.height.get(),
-            digest: hex::encode(block.digest()),
-            parent: hex::encode(block.parent),
-            timestamp_ms: block.timestamp_ms,
-            proposer: hex::encode(block.proposer().as_ref()),
-            transactions_root: hex::encode(block.transactions_root),
-            state_root: hex::encode(block.state_root),
-            transaction_hashes: vec![],
-            block: hex::encode(block.encode()),
-            finalization: Some(finalization),
-            validator_handoffs: handoffs,
-        }
+        crate::api::block_response(block, Some(finalization), handoffs)
     }
 
     const GENESIS_SET: [u64; 4] = [0, 1, 2, 3];

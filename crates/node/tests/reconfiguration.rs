@@ -12,7 +12,7 @@ mod common;
 use common::{CommittedTransactionsAgree, GovernanceStep, HonestHeightAtLeast, Ledger, NodeState};
 use commonware_codec::Encode as _;
 use commonware_consensus::{marshal::Identifier, types::Height};
-use commonware_cryptography::{Digestible as _, ed25519};
+use commonware_cryptography::ed25519;
 use commonware_glue::simulate::{
     action::{Action, Crash, Schedule},
     plan::PlanBuilder,
@@ -99,19 +99,11 @@ async fn block_response(
             finalization: hex::encode(boundary_finalization.encode()),
         });
     }
-    Ok(BlockResponse {
-        height: height.get(),
-        digest: hex::encode(block.digest()),
-        parent: hex::encode(block.parent),
-        timestamp_ms: block.timestamp_ms,
-        proposer: hex::encode(block.proposer().as_ref()),
-        transactions_root: hex::encode(block.transactions_root),
-        state_root: hex::encode(block.state_root),
-        transaction_hashes: Vec::new(),
-        block: hex::encode(block.encode()),
-        finalization: Some(hex::encode(finalization.encode())),
-        validator_handoffs: handoffs,
-    })
+    Ok(medchain_node::api::block_response(
+        &block,
+        Some(hex::encode(finalization.encode())),
+        handoffs,
+    ))
 }
 
 /// At the end of the run every node runs the voted set, votes exactly when it belongs to it,
