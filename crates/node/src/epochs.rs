@@ -71,6 +71,19 @@ pub enum RosterError {
     Duplicate,
 }
 
+/// The validator set consensus indexes signers by, for a roster: distinct keys, at least one.
+pub fn roster_validators(roster: &[RosterEntry]) -> Result<Set<ed25519::PublicKey>, RosterError> {
+    let validators: Set<ed25519::PublicKey> = roster
+        .iter()
+        .map(|entry| entry.validator.clone())
+        .try_collect()
+        .map_err(|_| RosterError::Duplicate)?;
+    if validators.is_empty() {
+        return Err(RosterError::Empty);
+    }
+    Ok(validators)
+}
+
 struct Registry {
     rosters: BTreeMap<Epoch, Arc<EpochRoster>>,
     active: Epoch,
@@ -122,14 +135,7 @@ impl Epochs {
             return Ok(known);
         }
         roster.sort();
-        let validators: Set<ed25519::PublicKey> = roster
-            .iter()
-            .map(|entry| entry.validator.clone())
-            .try_collect()
-            .map_err(|_| RosterError::Duplicate)?;
-        if validators.is_empty() {
-            return Err(RosterError::Empty);
-        }
+        let validators = roster_validators(&roster)?;
         let signing = ed25519_scheme::Scheme::signer(
             &self.namespace,
             validators.clone(),
@@ -190,13 +196,12 @@ impl Epochs {
         let registry = self.registry.read().expect("epoch registry lock poisoned");
         let mut handoffs = Vec::new();
         let mut previous: Option<&Set<ed25519::PublicKey>> = None;
-        for (known, roster) in registry.rosters.range(..=epoch) {
+        for (_, roster) in registry.rosters.range(..=epoch) {
             if let (Some(previous), Some(boundary)) = (previous, roster.introduced_at)
                 && previous != &roster.validators
             {
                 handoffs.push(boundary);
             }
-            debug_assert!(*known == roster.epoch);
             previous = Some(&roster.validators);
         }
         handoffs
@@ -213,11 +218,6 @@ impl certificate::Provider for Epochs {
         self.roster(epoch)
             .map(|roster| Scoped::scheme(roster.scheme.clone()))
     }
-}
-
-/// The roster a boundary block hands to the next epoch.
-fn next_roster(block: &Block) -> &[RosterEntry] {
-    &block.next_roster
 }
 
 /// Passes marshal's finalized blocks on to the ledger and, for each boundary block, tells the
@@ -311,7 +311,7 @@ struct Active {
 
 impl Drop for Active {
     fn drop(&mut self) {
-        // A replaced epoch's instance stops; its journal stays on disk for audits.
+        // A replaced epoch's instance stops; its journal is removed an epoch later.
         self.handle.abort();
     }
 }
@@ -350,21 +350,17 @@ where
                 debug!("marshal stopped reporting, orchestrator exits");
                 break;
             } => {
-                let ended = self.epochs.epoch_of(boundary.height);
-                if ended != active.epoch {
+                if self.epochs.epoch_of(boundary.height) != active.epoch {
                     // Redelivered after a restart that already derived the next epoch.
                     continue;
                 }
-                let next = ended.next();
-                if let Err(e) = self.epochs.learn(
-                    next,
-                    next_roster(&boundary).to_vec(),
-                    Some(boundary.height),
-                ) {
-                    warn!(%next, error = %e, "a finalized boundary block carries an unusable roster; staying in the current epoch");
-                    continue;
-                }
-                let floor = Floor::Genesis(boundary.digest());
+                let (next, floor) = match self.learn_next(&boundary, boundary.digest()) {
+                    Ok(next) => next,
+                    Err(e) => {
+                        warn!(height = %boundary.height, error = %e, "a finalized boundary block carries an unusable roster; staying in the current epoch");
+                        continue;
+                    }
+                };
                 let Some(entered) = self.enter(next, floor, &mut channels, &gauge).await else {
                     break;
                 };
@@ -412,18 +408,29 @@ where
                 warn!(%height, "the boundary block is missing from the local archive; cannot recover the epoch");
                 return None;
             };
-            reached = reached.next();
-            if let Err(e) = self.epochs.learn(
-                reached,
-                next_roster(boundary.inner()).to_vec(),
-                Some(height),
-            ) {
-                warn!(epoch = %reached, error = %e, "a stored boundary block carries an unusable roster");
-                return None;
+            match self.learn_next(boundary.inner(), boundary.digest()) {
+                Ok((next, next_floor)) => (reached, floor) = (next, next_floor),
+                Err(e) => {
+                    warn!(%height, error = %e, "a stored boundary block carries an unusable roster");
+                    return None;
+                }
             }
-            floor = Floor::Genesis(boundary.digest());
         }
         Some((epoch, floor))
+    }
+
+    /// Records the roster `boundary` (the last block of its epoch, with digest `digest`) hands
+    /// to the next epoch, and returns that epoch and where its simplex instance starts: from
+    /// the boundary block.
+    fn learn_next(
+        &self,
+        boundary: &Block,
+        digest: sha256::Digest,
+    ) -> Result<(Epoch, Floor<ed25519_scheme::Scheme, sha256::Digest>), RosterError> {
+        let next = self.epochs.epoch_of(boundary.height).next();
+        self.epochs
+            .learn(next, boundary.next_roster.clone(), Some(boundary.height))?;
+        Ok((next, Floor::Genesis(digest)))
     }
 
     /// Opens `epoch`'s peer set and sub-channels and starts its simplex instance.

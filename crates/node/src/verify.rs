@@ -9,7 +9,7 @@
 //! quorum of validators the consortium already removed, which the genesis trust model (like any
 //! light client's) cannot rule out without asking several nodes.
 
-use crate::{block::Block, engine::consensus_namespace};
+use crate::{block::Block, engine::consensus_namespace, epochs::roster_validators};
 use commonware_codec::{Decode as _, DecodeExt as _};
 use commonware_consensus::{
     Epochable as _,
@@ -138,15 +138,7 @@ fn validators_of(
         }
         let finalization = decode_finalization(&handoff.finalization, validators.len())?;
         certifies(genesis, &validators, &finalization, block.digest())?;
-        validators = block
-            .next_roster
-            .iter()
-            .map(|entry| entry.validator.clone())
-            .try_collect()
-            .map_err(|_| bad("the next roster lists a validator twice"))?;
-        if validators.is_empty() {
-            return Err(bad("the next roster is empty"));
-        }
+        validators = roster_validators(&block.next_roster).map_err(|e| bad(&e.to_string()))?;
         previous_height = height.get();
     }
     Ok(validators)
