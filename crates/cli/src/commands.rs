@@ -390,6 +390,15 @@ pub(crate) fn parse_code<T: serde::de::DeserializeOwned>(kind: &str, text: &str)
         .with_context(|| format!("{text:?} is not a known {kind}"))
 }
 
+/// A code as the JSON API spells it (snake_case, HL7 purposes upper case), so the CLI prints
+/// what the API and `parse_code` use.
+pub(crate) fn code_name<T: serde::Serialize>(code: &T) -> String {
+    match serde_json::to_value(code) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => "?".to_string(),
+    }
+}
+
 pub async fn patient(cmd: PatientCommand) -> Result<()> {
     let PatientCommand::Register {
         identity,
@@ -649,10 +658,8 @@ async fn print_access_decision(client: &Client, record: &RecordId, tx_hash: &str
     let value = &decided.value;
     println!(
         "decision: {} ({}){}",
-        serde_json::to_value(value.decision)?
-            .as_str()
-            .unwrap_or("?"),
-        serde_json::to_value(value.reason)?.as_str().unwrap_or("?"),
+        code_name(&value.decision),
+        code_name(&value.reason),
         if value.break_glass {
             ", break-glass: flagged for review"
         } else {
@@ -772,11 +779,9 @@ async fn audit_access_log(
                 value.height,
                 value.requester,
                 value.record,
-                serde_json::to_value(value.purpose)?.as_str().unwrap_or("?"),
-                serde_json::to_value(value.decision)?
-                    .as_str()
-                    .unwrap_or("?"),
-                serde_json::to_value(value.reason)?.as_str().unwrap_or("?"),
+                code_name(&value.purpose),
+                code_name(&value.decision),
+                code_name(&value.reason),
                 if value.break_glass {
                     " BREAK-GLASS"
                 } else {

@@ -1,7 +1,7 @@
 //! `medchain governance`: validators propose and vote on changes to the consortium (validators
 //! and institutions), and anyone reads a proposal verified against the genesis.
 
-use crate::commands::{ApiArgs, parse_code, parse_id, report, submit};
+use crate::commands::{ApiArgs, code_name, parse_code, parse_id, report, submit};
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use medchain_client::Client;
@@ -343,14 +343,6 @@ fn describe_change(change: &MembershipChange) -> Vec<String> {
         MembershipChange::RemoveValidator { validator } => {
             vec![format!("remove validator {validator}")]
         }
-    }
-}
-
-/// A code as the JSON API spells it (snake_case), so the CLI and the API agree.
-fn code_name<T: serde::Serialize>(code: &T) -> String {
-    match serde_json::to_value(code) {
-        Ok(serde_json::Value::String(name)) => name,
-        _ => "?".to_string(),
     }
 }
 
