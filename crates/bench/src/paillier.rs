@@ -25,6 +25,7 @@
 //!   under a millisecond; verifying a share's proof costs one ~4400-bit exponentiation mod n² plus
 //!   ~1100 table multiplications for v^z (fixed-base table built once per key).
 
+use crate::timing::process_cpu_seconds;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -314,18 +315,6 @@ fn measure_all_cores(
         add_sum_cores,
         sum,
     })
-}
-
-/// CPU time of every thread of this process, in seconds.
-fn process_cpu_seconds() -> f64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid, writable timespec and the clock id is a constant Linux supports.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
-    assert_eq!(status, 0, "CLOCK_PROCESS_CPUTIME_ID is available on Linux");
-    now.tv_sec as f64 + now.tv_nsec as f64 * 1e-9
 }
 
 /// How many cores the process held on average since `start`: below the core count when other

@@ -13,13 +13,26 @@ pub struct Timing {
 /// CPU time consumed by this thread, in seconds: unlike wall time it leaves out the time other
 /// processes on this shared machine hold the core, so it measures the code, per core.
 pub fn thread_cpu_seconds() -> f64 {
+    cpu_seconds(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// CPU time of every thread of this process, in seconds.
+pub fn process_cpu_seconds() -> f64 {
+    cpu_seconds(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+/// One of Linux's CPU-time clocks (`CLOCK_THREAD_CPUTIME_ID`, `CLOCK_PROCESS_CPUTIME_ID`).
+fn cpu_seconds(clock: libc::clockid_t) -> f64 {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `now` is a valid, writable timespec and the clock id is a constant Linux supports.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(status, 0, "CLOCK_THREAD_CPUTIME_ID is available on Linux");
+    // SAFETY: `now` is a valid, writable timespec and the callers pass clock ids Linux supports.
+    let status = unsafe { libc::clock_gettime(clock, &mut now) };
+    assert_eq!(
+        status, 0,
+        "the CPU-time clock {clock} is available on Linux"
+    );
     now.tv_sec as f64 + now.tv_nsec as f64 * 1e-9
 }
 
