@@ -7,6 +7,7 @@
 use crate::{
     block::Block,
     engine::EngineHandles,
+    epochs::Epochs,
     mempool::{MempoolError, TxStatus},
     queries,
     snapshot::SnapshotStore,
@@ -19,7 +20,11 @@ use axum::{
     routing::{get, post},
 };
 use commonware_codec::Encode as _;
-use commonware_consensus::{marshal::Identifier, types::Height};
+use commonware_consensus::{
+    marshal::{Identifier, core::Mailbox as MarshalMailbox, standard::Standard},
+    simplex::scheme::ed25519 as ed25519_scheme,
+    types::Height,
+};
 use commonware_cryptography::Digestible as _;
 use commonware_runtime::{Metrics as _, tokio::Context};
 use medchain_types::{
@@ -386,7 +391,17 @@ async fn block_at(
             .await
             .map(|f| hex::encode(f.encode()))
     };
-    let validator_handoffs = handoffs(s, &block).await?;
+    let validator_handoffs = validator_handoffs(&s.handles.marshal, &s.handles.epochs, &block)
+        .await
+        .map_err(|height| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "state_unavailable",
+                format!(
+                    "the validator hand-off block {height} is not readable yet; retry in a moment"
+                ),
+            )
+        })?;
     Ok(Json(block_response(
         &block,
         finalization,
@@ -420,29 +435,21 @@ pub fn block_response(
     }
 }
 
-/// The finalized boundary blocks after which the validator set changed, up to `block`'s epoch.
-async fn handoffs(s: &Inner, block: &Block) -> Result<Vec<ValidatorHandoff>, ApiError> {
-    let unavailable = |height: Height| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "state_unavailable",
-            format!("the validator hand-off block {height} is not readable yet; retry in a moment"),
-        )
-    };
+/// The finalized boundary blocks after which the validator set changed, up to `block`'s epoch,
+/// each with its finalization, as a client needs them to verify `block`. `Err` names a
+/// hand-off this node cannot read yet.
+pub async fn validator_handoffs(
+    marshal: &MarshalMailbox<ed25519_scheme::Scheme, Standard<Block>>,
+    epochs: &Epochs,
+    block: &Block,
+) -> Result<Vec<ValidatorHandoff>, Height> {
     let mut out = Vec::new();
-    for height in s.handles.epochs.handoffs_until(block.context.round.epoch()) {
-        let boundary = s
-            .handles
-            .marshal
+    for height in epochs.handoffs_until(block.context.round.epoch()) {
+        let boundary = marshal
             .get_block(Identifier::Height(height))
             .await
-            .ok_or_else(|| unavailable(height))?;
-        let finalization = s
-            .handles
-            .marshal
-            .get_finalization(height)
-            .await
-            .ok_or_else(|| unavailable(height))?;
+            .ok_or(height)?;
+        let finalization = marshal.get_finalization(height).await.ok_or(height)?;
         out.push(ValidatorHandoff {
             height: height.get(),
             block: hex::encode(boundary.inner().encode()),

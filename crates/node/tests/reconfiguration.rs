@@ -19,11 +19,8 @@ use commonware_glue::simulate::{
     property::Property,
     tracker::ProgressTracker,
 };
-use medchain_node::{engine::EngineHandles, verify};
-use medchain_types::{
-    AccountId, MembershipChange,
-    api::{BlockResponse, ValidatorHandoff},
-};
+use medchain_node::{api, engine::EngineHandles, verify};
+use medchain_types::{AccountId, MembershipChange, api::BlockResponse};
 use std::{future::Future, pin::Pin, time::Duration};
 
 /// Epochs as short as a genesis allows, so both changes take effect early in the run.
@@ -81,25 +78,10 @@ async fn block_response(
         .get_finalization(height)
         .await
         .ok_or(format!("no finalization {height}"))?;
-    let mut handoffs = Vec::new();
-    for boundary in handles.epochs.handoffs_until(block.context.round.epoch()) {
-        let boundary_block = handles
-            .marshal
-            .get_block(Identifier::Height(boundary))
-            .await
-            .ok_or(format!("no hand-off block {boundary}"))?;
-        let boundary_finalization = handles
-            .marshal
-            .get_finalization(boundary)
-            .await
-            .ok_or(format!("no hand-off finalization {boundary}"))?;
-        handoffs.push(ValidatorHandoff {
-            height: boundary.get(),
-            block: hex::encode(boundary_block.inner().encode()),
-            finalization: hex::encode(boundary_finalization.encode()),
-        });
-    }
-    Ok(medchain_node::api::block_response(
+    let handoffs = api::validator_handoffs(&handles.marshal, &handles.epochs, &block)
+        .await
+        .map_err(|boundary| format!("no hand-off block or finalization {boundary}"))?;
+    Ok(api::block_response(
         &block,
         Some(hex::encode(finalization.encode())),
         handoffs,
