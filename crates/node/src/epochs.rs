@@ -87,6 +87,10 @@ pub fn roster_validators(roster: &[RosterEntry]) -> Result<Set<ed25519::PublicKe
 struct Registry {
     rosters: BTreeMap<Epoch, Arc<EpochRoster>>,
     active: Epoch,
+    /// The epochs whose validators differ from the epoch before, with the boundary block that
+    /// introduced them, in order: kept as epochs are learned so a block request does not
+    /// compare every epoch's set.
+    changes: Vec<(Epoch, Height)>,
 }
 
 /// The roster of every epoch this node knows, shared by the orchestrator, marshal (as its
@@ -111,6 +115,7 @@ impl Epochs {
             registry: Arc::new(RwLock::new(Registry {
                 rosters: BTreeMap::new(),
                 active: Epoch::zero(),
+                changes: Vec::new(),
             })),
             namespace: Arc::new(namespace),
             signer,
@@ -154,7 +159,18 @@ impl Epochs {
             signs,
         });
         let mut registry = self.registry.write().expect("epoch registry lock poisoned");
-        Ok(registry.rosters.entry(epoch).or_insert(entry).clone())
+        if let Some(known) = registry.rosters.get(&epoch) {
+            return Ok(known.clone());
+        }
+        let previous = registry.rosters.range(..epoch).next_back();
+        if let (Some((_, previous)), Some(boundary)) = (previous, introduced_at)
+            && previous.validators != entry.validators
+        {
+            registry.changes.push((epoch, boundary));
+            registry.changes.sort();
+        }
+        registry.rosters.insert(epoch, entry.clone());
+        Ok(entry)
     }
 
     pub fn roster(&self, epoch: Epoch) -> Option<Arc<EpochRoster>> {
@@ -194,17 +210,12 @@ impl Epochs {
     /// set of validators changed: what a client needs to walk from the genesis set to `epoch`'s.
     pub fn handoffs_until(&self, epoch: Epoch) -> Vec<Height> {
         let registry = self.registry.read().expect("epoch registry lock poisoned");
-        let mut handoffs = Vec::new();
-        let mut previous: Option<&Set<ed25519::PublicKey>> = None;
-        for (_, roster) in registry.rosters.range(..=epoch) {
-            if let (Some(previous), Some(boundary)) = (previous, roster.introduced_at)
-                && previous != &roster.validators
-            {
-                handoffs.push(boundary);
-            }
-            previous = Some(&roster.validators);
-        }
-        handoffs
+        registry
+            .changes
+            .iter()
+            .take_while(|(changed, _)| *changed <= epoch)
+            .map(|(_, boundary)| *boundary)
+            .collect()
     }
 }
 
