@@ -9,7 +9,7 @@ use medchain_client::Client;
 use medchain_types::{
     AccountId, ChainId, ConsentId, InstitutionId, Payload, RecordId, SignedTransaction,
     Transaction,
-    api::{Proven, TxStatusResponse},
+    api::{Proven, TxState, TxStatusResponse},
     codes::{ConsentAction, Decision, Purpose, RecordCategory, Role},
     consent::{ConsentActor, ConsentPolicy, DataScope, Period},
 };
@@ -354,8 +354,8 @@ pub async fn submit(
 }
 
 pub(crate) fn report(outcome: &TxStatusResponse) -> Result<()> {
-    match outcome.status.as_str() {
-        "committed" => {
+    match outcome.status {
+        TxState::Committed => {
             println!(
                 "committed at height {} (transaction {})",
                 outcome.height.unwrap_or(0),
@@ -363,14 +363,21 @@ pub(crate) fn report(outcome: &TxStatusResponse) -> Result<()> {
             );
             Ok(())
         }
-        "pending" => {
+        TxState::Pending => {
             println!(
                 "submitted; still pending after 30 s (transaction {})",
                 outcome.hash
             );
             Ok(())
         }
-        other => bail!("transaction {} is {other}", outcome.hash),
+        TxState::Rejected => bail!(
+            "transaction {} was rejected: {}",
+            outcome.hash,
+            outcome
+                .error
+                .as_ref()
+                .map_or("no reason given", |e| e.message.as_str())
+        ),
     }
 }
 
@@ -443,7 +450,7 @@ pub async fn record(cmd: RecordCommand) -> Result<()> {
     };
     let outcome = submit(&client, &keys.signing, payload).await?;
     report(&outcome)?;
-    if outcome.status == "committed" {
+    if outcome.status == TxState::Committed {
         let tx_hash: medchain_types::TxHash = parse_id(&outcome.hash, "malformed hash")?;
         println!("record id: {}", RecordId::from_tx(&tx_hash));
     }
@@ -570,7 +577,7 @@ pub async fn consent(cmd: ConsentCommand) -> Result<()> {
             )
             .await?;
             report(&outcome)?;
-            if outcome.status == "committed" {
+            if outcome.status == TxState::Committed {
                 let tx_hash: medchain_types::TxHash = parse_id(&outcome.hash, "malformed hash")?;
                 println!("consent id: {}", ConsentId::from_tx(&tx_hash));
             }
@@ -628,7 +635,7 @@ pub async fn access(cmd: AccessCommand) -> Result<()> {
     };
     let outcome = submit(&client, &keys.signing, payload).await?;
     report(&outcome)?;
-    if outcome.status == "committed" {
+    if outcome.status == TxState::Committed {
         print_access_decision(&client, &record, &outcome.hash).await?;
     }
     Ok(())

@@ -144,7 +144,7 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
 }
 
 fn expect_committed(outcome: medchain_types::api::TxStatusResponse, what: &str) -> Result<()> {
-    if outcome.status == "committed" {
+    if outcome.status == medchain_types::api::TxState::Committed {
         return Ok(());
     }
     let reason = outcome

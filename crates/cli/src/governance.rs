@@ -212,7 +212,7 @@ pub async fn run(cmd: GovernanceCommand) -> Result<()> {
         GovernanceCommand::Propose(change) => {
             let (common, payload) = change.into_payload()?;
             let outcome = submit_as_validator(&common.signer, &common.api, payload).await?;
-            if outcome.status == "committed" {
+            if outcome.status == medchain_types::api::TxState::Committed {
                 let tx_hash: medchain_types::TxHash = parse_id(&outcome.hash, "malformed hash")?;
                 let id = ProposalId::from_tx(&tx_hash);
                 println!("proposal id: {id}");

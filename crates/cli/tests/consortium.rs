@@ -7,7 +7,10 @@
 
 use commonware_cryptography::{Signer as _, ed25519};
 use medchain_client::Client;
-use medchain_types::{AccountId, ChainId, InstitutionId, Payload, SignedTransaction, Transaction};
+use medchain_types::{
+    AccountId, ChainId, InstitutionId, Payload, SignedTransaction, Transaction,
+    api::{NodeRole, TxState},
+};
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},
@@ -186,7 +189,7 @@ async fn killed_validator_catches_up_and_nothing_committed_is_lost() {
         let client = &clients[n as usize % alive];
         let tx = registration(chain_id, 10_000 + n);
         let outcome = client.submit(&tx, false).await.expect("admitted");
-        assert_eq!(outcome.status, "pending");
+        assert_eq!(outcome.status, TxState::Pending);
         // Transactions held only by validator 3 when it is killed may be lost with its mempool
         // (they were never reported committed); the others must all commit.
         if n as usize % alive != 3 {
@@ -237,7 +240,7 @@ async fn killed_validator_catches_up_and_nothing_committed_is_lost() {
             }
             for client in &clients[..3] {
                 if let Ok(s) = client.tx_status(hash).await
-                    && s.status == "committed"
+                    && s.status == TxState::Committed
                 {
                     committed.insert(hash.clone());
                     break;
@@ -358,7 +361,7 @@ async fn api_refuses_bad_input_with_json_errors_and_commits_nothing() {
         (400, "wrong_chain".into())
     );
     let outcome = client.submit(&good, true).await.unwrap();
-    assert_eq!(outcome.status, "committed");
+    assert_eq!(outcome.status, TxState::Committed);
     assert_eq!(
         post_raw(&tx_url, "application/json", json(&good)).await.0,
         409
@@ -446,7 +449,7 @@ async fn observer_follows_verifies_serves_proofs_and_refuses_transactions() {
     })
     .await;
     let status = observer.status().await.unwrap();
-    assert_eq!(status.role, "observer");
+    assert_eq!(status.role, NodeRole::Observer);
     let chain_id: ChainId = status.chain_id.parse().unwrap();
 
     // Transactions go to a validator; the observer executes the same blocks.
@@ -455,7 +458,7 @@ async fn observer_follows_verifies_serves_proofs_and_refuses_transactions() {
     for tx in &patients {
         assert_eq!(
             validator.submit(tx, true).await.unwrap().status,
-            "committed"
+            TxState::Committed
         );
     }
     let target = height(&validator).await;
@@ -616,7 +619,7 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
         joiner
             .status()
             .await
-            .is_ok_and(|s| s.role == "validator" && s.epoch >= 1)
+            .is_ok_and(|s| s.role == NodeRole::Validator && s.epoch >= 1)
     })
     .await;
     let status = client.status().await.unwrap();
@@ -645,7 +648,7 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
     let tx = registration(status.chain_id.parse().unwrap(), 90_000);
     assert_eq!(
         joiner.submit(&tx, true).await.unwrap().status,
-        "committed",
+        TxState::Committed,
         "the admitted validator accepts and commits transactions"
     );
 

@@ -13,7 +13,7 @@ use commonware_codec::Encode as _;
 use medchain_types::{
     AccountId, SignedTransaction,
     api::{
-        BlockResponse, ErrorBody, NonceResponse, StatusResponse, SubmitRequest, TxStatusResponse,
+        ApiErrorCode, BlockResponse, ErrorBody, NonceResponse, StatusResponse, SubmitRequest, TxStatusResponse,
     },
 };
 use serde::de::DeserializeOwned;
@@ -34,7 +34,7 @@ pub enum ClientError {
     #[error("{message} ({code}, HTTP {status})")]
     Api {
         status: u16,
-        code: String,
+        code: ApiErrorCode,
         message: String,
     },
     #[error("the node's answer could not be read: {0}")]
@@ -136,11 +136,12 @@ impl Client {
                 code: body.error.code,
                 message: body.error.message,
             }),
-            Err(_) => Err(ClientError::Api {
-                status: status.as_u16(),
-                code: "http".into(),
-                message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
-            }),
+            // Not the API's error format (a proxy in between, or a node with codes this client
+            // does not know): there is no code to act on.
+            Err(_) => Err(ClientError::BadResponse(format!(
+                "HTTP {status} without an API error body: {}",
+                String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>()
+            ))),
         }
     }
 }

@@ -30,8 +30,9 @@ use commonware_runtime::{Metrics as _, tokio::Context};
 use medchain_types::{
     ChainId, Genesis, SignedTransaction, TxHash,
     api::{
-        BlockResponse, ErrorBody, ErrorDetail, NonceResponse, StatusResponse, SubmitRequest,
-        TxStatusResponse, ValidatorHandoff, ValidatorInfo, ValidatorsResponse,
+        ApiErrorCode, BlockResponse, ErrorBody, ErrorDetail, NodeRole, NonceResponse,
+        StatusResponse, SubmitRequest, TxState, TxStatusResponse, ValidatorHandoff, ValidatorInfo,
+        ValidatorsResponse,
     },
     limits,
 };
@@ -43,6 +44,15 @@ use utoipa::OpenApi;
 pub const REQUEST_BODY_MAX_BYTES: usize = 2 * limits::TX_SIZE_MAX_BYTES + 1024;
 /// Longest a `?wait=true` submission waits for its transaction to commit.
 pub const SUBMIT_WAIT_MAX_MS: u64 = 30_000;
+// The commit-latency histogram's last bucket is the longest a waiting submission can take.
+const _: () = assert!(
+    crate::mempool::COMMIT_LATENCY_BUCKETS_SECONDS
+        [crate::mempool::COMMIT_LATENCY_BUCKETS_SECONDS.len() - 1]
+        * 1_000.0
+        == SUBMIT_WAIT_MAX_MS as f64
+);
+// A request body holds a transaction at its size limit, hex-encoded (twice the bytes).
+const _: () = assert!(REQUEST_BODY_MAX_BYTES > 2 * limits::TX_SIZE_MAX_BYTES);
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -74,33 +84,74 @@ impl ApiState {
     }
 }
 
-/// An API error: an HTTP status, a stable machine-readable code and a message saying what to do.
+/// An API error: a stable machine-readable code (which fixes the HTTP status) and a message
+/// saying what to do.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: String,
+    pub code: ApiErrorCode,
     message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: ApiErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
-            code: code.into(),
+            code,
             message: message.into(),
         }
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        http_status(self.code)
+    }
+}
+
+/// The HTTP status of each error code. Exhaustive on purpose: a new code must be given a status
+/// here before the node compiles.
+pub fn http_status(code: ApiErrorCode) -> StatusCode {
+    use ApiErrorCode as C;
+    match code {
+        C::BadSignature | C::WrongChain | C::InvalidTransaction | C::Malformed => {
+            StatusCode::BAD_REQUEST
+        }
+        C::UnknownSender | C::NotAuthorized | C::InstitutionInactive | C::ObserverReadOnly => {
+            StatusCode::FORBIDDEN
+        }
+        C::UnknownInstitution
+        | C::UnknownMember
+        | C::UnknownPseudonym
+        | C::UnknownRecord
+        | C::UnknownConsent
+        | C::UnknownProposal
+        | C::NotFound => StatusCode::NOT_FOUND,
+        C::NonceReplayed
+        | C::NonceGap
+        | C::AlreadyRegistered
+        | C::AlreadyRevoked
+        | C::AlreadyVoted
+        | C::ProposalClosed
+        | C::AlreadyPending => StatusCode::CONFLICT,
+        C::LimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+        // Well-formed, but what it asks for does not hold.
+        C::DirectIdentifier | C::InvalidChange | C::BadFragments => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        C::SenderMempoolFull | C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        C::StateUnavailable | C::MempoolFull => StatusCode::SERVICE_UNAVAILABLE,
+        C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let status = self.status();
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code,
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        (status, Json(body)).into_response()
     }
 }
 
@@ -113,11 +164,10 @@ async fn status(State(state): State<ApiState>) -> Json<StatusResponse> {
         chain_id: s.chain_id.to_string(),
         chain_name: s.genesis.chain_name.clone(),
         role: if epoch.signs() {
-            "validator"
+            NodeRole::Validator
         } else {
-            "observer"
-        }
-        .to_string(),
+            NodeRole::Observer
+        },
         epoch: epoch.epoch.get(),
         height: tip.as_ref().map_or(0, |t| t.height),
         latest_block: tip.as_ref().map(|t| hex::encode(t.digest)),
@@ -141,21 +191,21 @@ pub struct SubmitParams {
 }
 
 fn status_response(hash: &TxHash, status: &TxStatus) -> TxStatusResponse {
-    let (name, height, error) = match status {
-        TxStatus::Pending => ("pending", None, None),
-        TxStatus::Committed { height } => ("committed", Some(*height), None),
+    let (state, height, error) = match status {
+        TxStatus::Pending => (TxState::Pending, None, None),
+        TxStatus::Committed { height } => (TxState::Committed, Some(*height), None),
         TxStatus::Rejected { code, message } => (
-            "rejected",
+            TxState::Rejected,
             None,
             Some(ErrorDetail {
-                code: code.clone(),
+                code: *code,
                 message: message.clone(),
             }),
         ),
     };
     TxStatusResponse {
         hash: hash.to_string(),
-        status: name.to_string(),
+        status: state,
         height,
         error,
     }
@@ -180,22 +230,19 @@ async fn submit(
         // Only the current epoch's validators propose, so a transaction left here would wait
         // forever.
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "observer_read_only",
+            ApiErrorCode::ObserverReadOnly,
             "this node is not a validator in the current epoch and does not accept transactions; submit to a validator's API (see /v1/validators)",
         ));
     }
     let bytes = hex::decode(request.transaction.trim()).map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed",
+            ApiErrorCode::Malformed,
             format!("transaction is not hex: {e}"),
         )
     })?;
     if bytes.len() > limits::TX_SIZE_MAX_BYTES {
         return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "limit_exceeded",
+            ApiErrorCode::LimitExceeded,
             format!(
                 "transaction is {} bytes; the limit is {}",
                 bytes.len(),
@@ -205,8 +252,7 @@ async fn submit(
     }
     let tx = SignedTransaction::decode_bounded(&bytes).map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed",
+            ApiErrorCode::Malformed,
             format!("transaction does not decode: {e}; sign it with the medchain client"),
         )
     })?;
@@ -221,11 +267,7 @@ async fn submit(
         TxStatus::Committed { .. } => StatusCode::OK,
         TxStatus::Pending => StatusCode::ACCEPTED,
         TxStatus::Rejected { code, message } => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                code.clone(),
-                message.clone(),
-            ));
+            return Err(ApiError::new(*code, message.clone()));
         }
     };
     Ok((code, Json(status_response(&hash, &outcome))).into_response())
@@ -262,7 +304,7 @@ async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> 
     };
     medchain_state::check_transaction(&snapshot, &env, &tx)
         .await
-        .map_err(|e| ApiError::new(tx_error_status(e.code()), e.code(), e.to_string()))?;
+        .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
     s.handles
         .mempool
         .insert(tx, ledger_nonce)
@@ -276,40 +318,20 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// The HTTP status for a state-machine refusal code.
-fn tx_error_status(code: &str) -> StatusCode {
-    match code {
-        "bad_signature" | "wrong_chain" | "invalid_transaction" => StatusCode::BAD_REQUEST,
-        "unknown_sender" | "not_authorized" | "institution_inactive" => StatusCode::FORBIDDEN,
-        "nonce_replayed" | "nonce_gap" | "already_registered" | "already_revoked"
-        | "already_voted" | "proposal_closed" => StatusCode::CONFLICT,
-        "limit_exceeded" => StatusCode::PAYLOAD_TOO_LARGE,
-        "unknown_institution"
-        | "unknown_member"
-        | "unknown_pseudonym"
-        | "unknown_record"
-        | "unknown_consent"
-        | "unknown_proposal" => StatusCode::NOT_FOUND,
-        "state_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
-}
-
 fn mempool_error(e: MempoolError) -> ApiError {
-    let (status, code) = match e {
-        MempoolError::AlreadyPending(_) => (StatusCode::CONFLICT, "already_pending"),
-        MempoolError::NonceReplayed { .. } => (StatusCode::CONFLICT, "nonce_replayed"),
-        MempoolError::NonceGap { .. } => (StatusCode::CONFLICT, "nonce_gap"),
-        MempoolError::SenderFull => (StatusCode::TOO_MANY_REQUESTS, "sender_mempool_full"),
-        MempoolError::Full => (StatusCode::SERVICE_UNAVAILABLE, "mempool_full"),
+    let code = match e {
+        MempoolError::AlreadyPending(_) => ApiErrorCode::AlreadyPending,
+        MempoolError::NonceReplayed { .. } => ApiErrorCode::NonceReplayed,
+        MempoolError::NonceGap { .. } => ApiErrorCode::NonceGap,
+        MempoolError::SenderFull => ApiErrorCode::SenderMempoolFull,
+        MempoolError::Full => ApiErrorCode::MempoolFull,
     };
-    ApiError::new(status, code, e.to_string())
+    ApiError::new(code, e.to_string())
 }
 
 pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
+        ApiErrorCode::Internal,
         format!("the node could not read its state ({e}); check the node's log"),
     )
 }
@@ -341,15 +363,13 @@ async fn tx_status(
 ) -> Result<Json<TxStatusResponse>, ApiError> {
     let hash: TxHash = hash.parse().map_err(|_| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed",
+            ApiErrorCode::Malformed,
             "hash must be 64 hex characters",
         )
     })?;
     let status = state.inner.handles.mempool.status(&hash).ok_or_else(|| {
         ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
+            ApiErrorCode::NotFound,
             "this node has not seen that transaction recently; look it up in a block",
         )
     })?;
@@ -374,8 +394,7 @@ async fn block_at(
             .await
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
+                    ApiErrorCode::NotFound,
                     format!("no finalized block at height {height} yet"),
                 )
             })?
@@ -395,8 +414,7 @@ async fn block_at(
         .await
         .map_err(|height| {
             ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "state_unavailable",
+                ApiErrorCode::StateUnavailable,
                 format!(
                     "the validator hand-off block {height} is not readable yet; retry in a moment"
                 ),
@@ -475,7 +493,7 @@ async fn validators(State(state): State<ApiState>) -> Result<Json<ValidatorsResp
             })
             .collect(),
         // Before block 1 applies the genesis, the ledger has no set yet: the genesis is it.
-        Err(e) if e.status == StatusCode::NOT_FOUND => state
+        Err(e) if e.code == ApiErrorCode::NotFound => state
             .inner
             .genesis
             .validators
@@ -503,8 +521,7 @@ async fn next_nonce(
 ) -> Result<Json<NonceResponse>, ApiError> {
     let id: medchain_types::AccountId = account.parse().map_err(|_| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed",
+            ApiErrorCode::Malformed,
             "account must be 64 hex characters (an Ed25519 public key)",
         )
     })?;
@@ -535,13 +552,14 @@ where
             Ok(Json(value)) => Ok(Self(value)),
             Err(rejection) => {
                 let status = rejection.status();
+                // One code per cause: too large, or anything else wrong with the body (axum's
+                // 415 and 422 become the API's 400 `malformed`).
                 let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "limit_exceeded"
+                    ApiErrorCode::LimitExceeded
                 } else {
-                    "malformed"
+                    ApiErrorCode::Malformed
                 };
                 Err(ApiError::new(
-                    status,
                     code,
                     format!(
                         "{}; send JSON as described in /v1/openapi.json",
@@ -611,8 +629,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 
 async fn not_found() -> ApiError {
     ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
+        ApiErrorCode::NotFound,
         "no such endpoint; see /v1/openapi.json",
     )
 }
@@ -643,10 +660,16 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API until the process stops, each client IP limited to `per_client_per_second`
-/// requests per second.
+/// Binds the API's listening socket. The node binds it before it starts consensus, so an
+/// address it cannot use stops the node at once instead of leaving it running without an API.
+pub async fn bind(listen: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(listen).await
+}
+
+/// Serves the API on `listener` until the process stops, each client IP limited to
+/// `per_client_per_second` requests per second.
 pub async fn serve(
-    listen: SocketAddr,
+    listener: tokio::net::TcpListener,
     state: ApiState,
     per_client_per_second: std::num::NonZeroU32,
 ) -> std::io::Result<()> {
@@ -667,7 +690,6 @@ pub async fn serve(
         limit,
         crate::ratelimit::limit,
     ));
-    let listener = tokio::net::TcpListener::bind(listen).await?;
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -680,6 +702,54 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_error_code_answers_with_an_error_status_and_its_wire_code() {
+        for &code in ApiErrorCode::ALL {
+            let status = http_status(code);
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{code} answers {status}"
+            );
+            let response = ApiError::new(code, "what to do").into_response();
+            assert_eq!(response.status(), status);
+        }
+    }
+
+    #[test]
+    fn error_codes_keep_the_statuses_clients_rely_on() {
+        use ApiErrorCode as C;
+        for (code, status) in [
+            (C::Malformed, 400),
+            (C::BadSignature, 400),
+            (C::ObserverReadOnly, 403),
+            (C::NotAuthorized, 403),
+            (C::NotFound, 404),
+            (C::UnknownRecord, 404),
+            (C::NonceGap, 409),
+            (C::AlreadyPending, 409),
+            (C::LimitExceeded, 413),
+            (C::DirectIdentifier, 422),
+            (C::BadFragments, 422),
+            (C::SenderMempoolFull, 429),
+            (C::RateLimited, 429),
+            (C::Internal, 500),
+            (C::MempoolFull, 503),
+            (C::StateUnavailable, 503),
+        ] {
+            assert_eq!(http_status(code).as_u16(), status, "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_error_response_carries_its_code_in_the_json_body() {
+        let response = ApiError::new(ApiErrorCode::NonceGap, "submit nonce 3 first").into_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let bytes = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let body: ErrorBody = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body.error.code, ApiErrorCode::NonceGap);
+        assert_eq!(body.error.message, "submit nonce 3 first");
+    }
 
     #[test]
     fn openapi_describes_every_v1_route() {

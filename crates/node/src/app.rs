@@ -51,6 +51,16 @@ pub const PROPOSAL_EXECUTION_BUDGET_MS: u64 = 300;
 /// The fewest transactions a leader offers per block however slow execution gets.
 pub const PROPOSAL_TRANSACTIONS_MIN: usize = 64;
 
+// A leader may wait out the empty-block interval (overshooting it by one poll) and then, as a
+// transaction lands, spend its whole execution budget: all of it must fit in the leader
+// timeout, or an idle chain's first transaction would make its leader's round be skipped.
+const _: () = assert!(
+    EMPTY_BLOCK_INTERVAL_MS + MEMPOOL_POLL_MS + PROPOSAL_EXECUTION_BUDGET_MS
+        < crate::engine::LEADER_TIMEOUT_MS
+);
+// `next_proposal_size` clamps between the two; the other order would panic.
+const _: () = assert!(PROPOSAL_TRANSACTIONS_MIN <= limits::BLOCK_TRANSACTIONS_MAX);
+
 /// The ledger application driven by `commonware_glue::stateful`.
 #[derive(Clone)]
 pub struct LedgerApp {
@@ -115,51 +125,59 @@ impl LedgerApp {
 
     /// The genesis document is applied as the first thing block 1 does, so that the genesis block
     /// itself commits to the empty state every node can compute without reading any file.
-    async fn apply_genesis_if_first<E: StorageContext + Spawner>(
-        &self,
-        height: u64,
-        store: &mut BatchStore<E>,
-    ) -> bool {
+    /// The genesis was validated when the node loaded it, so a failure here is this node's own
+    /// state (a store fault, or a chain already in it): the node halts.
+    async fn apply_genesis_if_first<S: medchain_state::Store>(&self, height: u64, store: &mut S) {
         if height != 1 {
-            return true;
+            return;
         }
-        match medchain_state::apply_genesis(store, &self.genesis).await {
-            Ok(()) => true,
-            Err(e) => {
-                warn!(error = %e, "genesis document cannot be applied");
-                false
-            }
+        if let Err(e) = medchain_state::apply_genesis(store, &self.genesis).await {
+            crate::fatal::halt("the genesis document cannot be applied to the state", &e);
         }
     }
 }
 
 impl LedgerApp {
     /// The roster the block at `height` hands to the next epoch: the state's validator set after
-    /// the block if it is the last of its epoch, else nothing.
-    async fn next_roster<E: StorageContext + Spawner>(
+    /// the block if it is the last of its epoch, else nothing. The set is in every state from
+    /// block 1 on, so failing to read it is this node's own state failing: the node halts.
+    async fn next_roster<S: medchain_state::Store>(
         &self,
         height: u64,
-        store: &BatchStore<E>,
-    ) -> Option<Vec<RosterEntry>> {
+        store: &S,
+    ) -> Vec<RosterEntry> {
         if !self.epochs.is_boundary(Height::new(height)) {
-            return Some(Vec::new());
+            return Vec::new();
         }
         match medchain_state::query::validators(store).await {
-            Ok(set) => Some(
-                set.validators
-                    .into_iter()
-                    .map(|v| RosterEntry {
-                        validator: v.account.0,
-                        p2p_address: v.p2p_address,
-                    })
-                    .collect(),
+            Ok(set) => set
+                .validators
+                .into_iter()
+                .map(|v| RosterEntry {
+                    validator: v.account.0,
+                    p2p_address: v.p2p_address,
+                })
+                .collect(),
+            Err(e) => crate::fatal::halt(
+                &format!("the validator set for the epoch after block {height} cannot be read"),
+                &e,
             ),
-            Err(e) => {
-                warn!(height, error = %e, "cannot read the validator set for the next epoch");
-                None
-            }
         }
     }
+}
+
+/// Refuses a block whose execution disagrees with it. A candidate is simply voted against; a
+/// finalized block was accepted by a quorum that executed it, so disagreeing with it means this
+/// node's state has diverged: it halts.
+fn refuse<T>(finality: Finality, height: u64, why: &str) -> Option<T> {
+    if finality == Finality::Finalized {
+        crate::fatal::halt(
+            &format!("this node's execution of finalized block {height} disagrees with it"),
+            &why,
+        );
+    }
+    warn!(height, "refusing a block: {why}");
+    None
 }
 
 fn now_ms<E: Clock>(context: &E) -> u64 {
@@ -233,9 +251,7 @@ where
         let env = self.env(height, timestamp_ms, &context.1.leader);
 
         let mut store = BatchStore::new(batches);
-        if !self.apply_genesis_if_first(height, &mut store).await {
-            return None;
-        }
+        self.apply_genesis_if_first(height, &mut store).await;
         let offered = self.proposal_size.load(Ordering::Relaxed);
         let candidates = input.provider.select(offered, limits::BLOCK_SIZE_MAX_BYTES);
         let (count, started) = (candidates.len(), now_ms(&context.0));
@@ -247,24 +263,30 @@ where
         }
         self.proposal_size.store(next, Ordering::Relaxed);
         for (hash, error) in built.rejected {
+            if error.is_internal() {
+                crate::fatal::halt(
+                    &format!("the state failed while building block {height}"),
+                    &error,
+                );
+            }
             // A replayed nonce here usually means the transaction is already in an ancestor
             // that is not final yet; its finalization settles it (committed, or superseded).
             if matches!(error, medchain_state::TxError::NonceReplayed { .. }) {
                 continue;
             }
-            debug!(%hash, code = error.code(), "transaction dropped while building a block");
+            debug!(%hash, code = error.code().as_str(), "transaction dropped while building a block");
             input
                 .provider
-                .rejected(hash, error.code().to_string(), error.to_string());
+                .rejected(hash, error.code(), error.to_string());
         }
         let transactions: Vec<_> = built.included.into_iter().map(|(tx, _)| tx).collect();
-        let next_roster = self.next_roster(height, &store).await?;
+        let next_roster = self.next_roster(height, &store).await;
         let merkleized = match store.into_batch().merkleize().await {
             Ok(m) => m,
-            Err(e) => {
-                warn!(error = %e, "state merkleization failed while proposing");
-                return None;
-            }
+            Err(e) => crate::fatal::halt(
+                &format!("state merkleization failed while proposing block {height}"),
+                &e,
+            ),
         };
         let (state_root, ops_root, ops_range) = roots::<E>(&merkleized);
         let block = Block {
@@ -311,34 +333,37 @@ where
         let height = block.height.get();
         let env = self.env(height, block.timestamp_ms, &block.context.leader);
         let mut store = BatchStore::new(batches);
-        if !self.apply_genesis_if_first(height, &mut store).await {
-            return None;
-        }
+        self.apply_genesis_if_first(height, &mut store).await;
         if let Err(e) = execute_block(&mut store, &env, &block.transactions).await {
-            warn!(height, error = %e, "refusing a block with an invalid transaction");
-            return None;
+            if e.error.is_internal() {
+                crate::fatal::halt(
+                    &format!("the state failed while executing block {height}"),
+                    &e,
+                );
+            }
+            return refuse(finality, height, &format!("a transaction fails: {e}"));
         }
-        if self.next_roster(height, &store).await? != block.next_roster {
-            warn!(
+        if self.next_roster(height, &store).await != block.next_roster {
+            return refuse(
+                finality,
                 height,
-                "refusing a block whose next-epoch roster differs from the state's validator set"
+                "its next-epoch roster differs from the state's validator set",
             );
-            return None;
         }
         let merkleized = match store.into_batch().merkleize().await {
             Ok(m) => m,
-            Err(e) => {
-                warn!(height, error = %e, "state merkleization failed while processing a block");
-                return None;
-            }
+            Err(e) => crate::fatal::halt(
+                &format!("state merkleization failed while processing block {height}"),
+                &e,
+            ),
         };
         let (state_root, _, _) = roots::<E>(&merkleized);
         if state_root != block.state_root {
-            warn!(
+            return refuse(
+                finality,
                 height,
-                "refusing a block whose state root does not match its execution"
+                "its state root does not match its execution",
             );
-            return None;
         }
         Some(merkleized)
     }
@@ -422,14 +447,6 @@ mod tests {
     }
 
     fn app_and_parent(now_ms: u64) -> (LedgerApp, Block) {
-        let leader = leader_key();
-        let parent = Block::genesis(
-            now_ms,
-            sha256::Digest::EMPTY,
-            sha256::Digest::EMPTY,
-            non_empty_range!(Location::new(0), Location::new(1)),
-            leader,
-        );
         let genesis = Genesis {
             chain_name: "drift".into(),
             genesis_time_ms: now_ms,
@@ -439,6 +456,18 @@ mod tests {
             members: vec![],
             epoch_length_blocks: medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
         };
+        app_for(genesis, now_ms)
+    }
+
+    fn app_for(genesis: Genesis, now_ms: u64) -> (LedgerApp, Block) {
+        let leader = leader_key();
+        let parent = Block::genesis(
+            now_ms,
+            sha256::Digest::EMPTY,
+            sha256::Digest::EMPTY,
+            non_empty_range!(Location::new(0), Location::new(1)),
+            leader,
+        );
         let epochs = Epochs::new(
             b"drift".to_vec(),
             PrivateKey::from_seed(1),
@@ -457,6 +486,164 @@ mod tests {
             epochs,
         );
         (app, parent)
+    }
+
+    /// A genesis that validates: one hospital, the leader as its only validator.
+    fn valid_genesis() -> Genesis {
+        use medchain_types::{GenesisInstitution, GenesisValidator, InstitutionId, InstitutionKind};
+        let hospital = InstitutionId::new("st-mary").unwrap();
+        let genesis = Genesis {
+            chain_name: "halt".into(),
+            genesis_time_ms: 0,
+            institutions: vec![GenesisInstitution {
+                id: hospital.clone(),
+                kind: InstitutionKind::Hospital,
+                admin: AccountId(PrivateKey::from_seed(1_000).public_key()),
+            }],
+            validators: vec![GenesisValidator {
+                account: AccountId(leader_key()),
+                institution: hospital,
+                p2p_address: "127.0.0.1:3000".into(),
+                http_address: "127.0.0.1:8000".into(),
+                encryption_key: [9; 32],
+            }],
+            observers: vec![],
+            members: vec![],
+            epoch_length_blocks: medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
+        };
+        genesis.validate().unwrap();
+        genesis
+    }
+
+    /// The state store with a fault switch: while `failing`, every read fails as a dying disk's
+    /// would. Writes go to `inner`, which stands for the data directory a restart reopens.
+    #[derive(Default)]
+    struct FaultyStore {
+        inner: medchain_state::MemoryStore,
+        failing: bool,
+    }
+
+    impl medchain_state::Store for FaultyStore {
+        async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, medchain_state::StoreError> {
+            if self.failing {
+                return Err(medchain_state::StoreError(
+                    "injected read failure (I/O error)".into(),
+                ));
+            }
+            self.inner.get(key).await
+        }
+
+        fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+            self.inner.put(key, value);
+        }
+    }
+
+    /// Runs `run` to completion and returns the message the node halted with, if it did.
+    fn halted(run: impl FnOnce()) -> Option<String> {
+        let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).err()?;
+        Some(
+            payload
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_else(|| "a panic without a message".into()),
+        )
+    }
+
+    #[test]
+    fn a_store_fault_while_applying_the_genesis_halts_the_node_and_a_restart_recovers() {
+        let genesis = valid_genesis();
+        let (app, _) = app_for(genesis.clone(), 0);
+        let mut store = FaultyStore {
+            failing: true,
+            ..FaultyStore::default()
+        };
+        let message = halted(|| {
+            futures::executor::block_on(app.apply_genesis_if_first(1, &mut store));
+        })
+        .expect("a failing store halts the node");
+        assert!(
+            message.starts_with(
+                "medchain node halted: the genesis document cannot be applied to the state: state store failed: injected read failure"
+            ),
+            "{message}"
+        );
+        assert!(message.contains("Restart it"), "{message}");
+        assert!(store.inner.is_empty(), "the halted attempt wrote nothing");
+
+        // The disk recovers; the restarted node applies the same block from the same data.
+        store.failing = false;
+        let (restarted, _) = app_for(genesis.clone(), 0);
+        assert_eq!(
+            halted(|| futures::executor::block_on(
+                restarted.apply_genesis_if_first(1, &mut store)
+            )),
+            None
+        );
+        let chain = futures::executor::block_on(medchain_state::query::chain(&store.inner))
+            .unwrap()
+            .expect("the genesis is applied");
+        assert_eq!(chain.chain_id, genesis.chain_id());
+    }
+
+    #[test]
+    fn a_store_fault_reading_the_next_roster_halts_the_node() {
+        use commonware_consensus::types::Epocher as _;
+        let genesis = valid_genesis();
+        let (app, _) = app_for(genesis.clone(), 0);
+        let boundary = app
+            .epochs
+            .epocher()
+            .last(commonware_consensus::types::Epoch::zero())
+            .unwrap()
+            .get();
+        let mut store = FaultyStore::default();
+        futures::executor::block_on(app.apply_genesis_if_first(1, &mut store));
+        let roster = futures::executor::block_on(app.next_roster(boundary, &store));
+        assert_eq!(
+            roster.iter().map(|e| e.validator.clone()).collect::<Vec<_>>(),
+            vec![leader_key()]
+        );
+        store.failing = true;
+        let message = halted(|| {
+            futures::executor::block_on(app.next_roster(boundary, &store));
+        })
+        .expect("a failing store halts the node");
+        assert!(
+            message.starts_with(&format!(
+                "medchain node halted: the validator set for the epoch after block {boundary} cannot be read"
+            )),
+            "{message}"
+        );
+        // Away from a boundary no roster is read, so nothing can fail.
+        assert_eq!(
+            halted(|| {
+                futures::executor::block_on(app.next_roster(boundary - 1, &store));
+            }),
+            None
+        );
+    }
+
+    #[test]
+    fn disagreeing_with_a_finalized_block_halts_but_a_bad_candidate_is_only_refused() {
+        assert_eq!(
+            refuse::<()>(Finality::Candidate, 7, "its state root does not match its execution"),
+            None
+        );
+        let message = halted(|| {
+            let _ = refuse::<()>(
+                Finality::Finalized,
+                7,
+                "its state root does not match its execution",
+            );
+        })
+        .expect("a finalized block this node cannot reproduce halts it");
+        assert_eq!(
+            message,
+            crate::fatal::halt_message(
+                "this node's execution of finalized block 7 disagrees with it",
+                &"its state root does not match its execution"
+            )
+        );
     }
 
     fn child(parent: &Block, timestamp_ms: u64) -> Block {

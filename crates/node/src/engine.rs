@@ -79,6 +79,13 @@ pub mod channel {
     pub const ALL: [u64; 5] = [VOTES, CERTIFICATES, RESOLVER, BACKFILL, BROADCAST];
 }
 
+/// How long a validator waits for the leader's proposal before voting to skip the view.
+pub const LEADER_TIMEOUT_MS: u64 = 1_000;
+/// How long a validator waits for a proposal to be certified before voting to skip the view.
+pub const CERTIFICATION_TIMEOUT_MS: u64 = 2_000;
+// Simplex refuses a configuration whose certification timeout is not above the leader timeout.
+const _: () = assert!(CERTIFICATION_TIMEOUT_MS > LEADER_TIMEOUT_MS);
+
 /// Consensus timing; defaults suit validators on one LAN or machine.
 #[derive(Clone, Debug)]
 pub struct Timeouts {
@@ -91,8 +98,8 @@ pub struct Timeouts {
 impl Default for Timeouts {
     fn default() -> Self {
         Self {
-            leader: Duration::from_secs(1),
-            certification: Duration::from_secs(2),
+            leader: Duration::from_millis(LEADER_TIMEOUT_MS),
+            certification: Duration::from_millis(CERTIFICATION_TIMEOUT_MS),
             retry: Duration::from_millis(500),
             fetch: Duration::from_secs(2),
         }

@@ -346,9 +346,7 @@ where
     {
         let gauge: Gauge = context.gauge("epoch", "The consensus epoch this node runs");
         let mut channels = mux_channels(&context, votes, certificates, resolver);
-        let Some((epoch, floor)) = self.recover().await else {
-            return;
-        };
+        let (epoch, floor) = self.recover().await;
         let Some(mut active) = self.enter(epoch, floor, &mut channels, &gauge).await else {
             return;
         };
@@ -365,12 +363,18 @@ where
                     // Redelivered after a restart that already derived the next epoch.
                     continue;
                 }
+                // Validators refuse a boundary block whose roster differs from the state's set,
+                // so a finalized unusable roster means the ledger's own set cannot run
+                // consensus: no epoch can follow, and guessing one would fork.
                 let (next, floor) = match self.learn_next(&boundary, boundary.digest()) {
                     Ok(next) => next,
-                    Err(e) => {
-                        warn!(height = %boundary.height, error = %e, "a finalized boundary block carries an unusable roster; staying in the current epoch");
-                        continue;
-                    }
+                    Err(e) => crate::fatal::halt(
+                        &format!(
+                            "finalized boundary block {} carries an unusable roster for the next epoch",
+                            boundary.height
+                        ),
+                        &e,
+                    ),
                 };
                 let Some(entered) = self.enter(next, floor, &mut channels, &gauge).await else {
                     break;
@@ -400,7 +404,7 @@ where
     /// The epoch to run after a (re)start and where its simplex instance starts: the epoch of
     /// the first block marshal has not yet handed to the ledger. Every earlier boundary block is
     /// in marshal's archive, so their rosters are read back in order.
-    async fn recover(&mut self) -> Option<(Epoch, Floor<ed25519_scheme::Scheme, sha256::Digest>)> {
+    async fn recover(&mut self) -> (Epoch, Floor<ed25519_scheme::Scheme, sha256::Digest>) {
         let processed = self
             .marshal
             .get_processed()
@@ -415,19 +419,23 @@ where
                 .epocher()
                 .last(reached)
                 .expect("a fixed epocher covers every epoch");
+            // Marshal delivered every block before `processed`, so a missing or unusable
+            // boundary among them is this node's own archive failing.
             let Some(boundary) = self.marshal.get_block(Identifier::Height(height)).await else {
-                warn!(%height, "the boundary block is missing from the local archive; cannot recover the epoch");
-                return None;
+                crate::fatal::halt(
+                    &format!("boundary block {height} is missing from the local block archive"),
+                    &"its epoch's roster cannot be recovered",
+                );
             };
             match self.learn_next(boundary.inner(), boundary.digest()) {
                 Ok((next, next_floor)) => (reached, floor) = (next, next_floor),
-                Err(e) => {
-                    warn!(%height, error = %e, "a stored boundary block carries an unusable roster");
-                    return None;
-                }
+                Err(e) => crate::fatal::halt(
+                    &format!("stored boundary block {height} carries an unusable roster"),
+                    &e,
+                ),
             }
         }
-        Some((epoch, floor))
+        (epoch, floor)
     }
 
     /// Records the roster `boundary` (the last block of its epoch, with digest `digest`) hands

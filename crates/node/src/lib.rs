@@ -12,6 +12,7 @@ pub mod chain;
 pub mod config;
 pub mod engine;
 pub mod epochs;
+pub mod fatal;
 pub mod faults;
 pub mod mempool;
 pub mod queries;

@@ -7,7 +7,7 @@
 
 use commonware_codec::EncodeSize;
 use commonware_runtime::telemetry::metrics::Histogram;
-use medchain_types::{AccountId, SignedTransaction, TxHash};
+use medchain_types::{AccountId, SignedTransaction, TxHash, api::ApiErrorCode};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -49,7 +49,7 @@ pub enum MempoolError {
 pub enum TxStatus {
     Pending,
     Committed { height: u64 },
-    Rejected { code: String, message: String },
+    Rejected { code: ApiErrorCode, message: String },
 }
 
 #[derive(Default)]
@@ -228,7 +228,7 @@ impl Mempool {
             inner.record(
                 hash,
                 TxStatus::Rejected {
-                    code: "nonce_replayed".into(),
+                    code: ApiErrorCode::NonceReplayed,
                     message: "another transaction with the same sender and nonce committed first"
                         .into(),
                 },
@@ -237,7 +237,7 @@ impl Mempool {
     }
 
     /// Drops a transaction the state machine refused while building a block, remembering why.
-    pub fn rejected(&self, hash: TxHash, code: String, message: String) {
+    pub fn rejected(&self, hash: TxHash, code: ApiErrorCode, message: String) {
         let mut inner = self.lock();
         let mut found = None;
         for (id, sender) in inner.senders.iter_mut() {

@@ -9,7 +9,6 @@ use crate::{
 use axum::{
     Json,
     extract::{Path, Query, State},
-    http::StatusCode,
 };
 use commonware_codec::{Decode as _, DecodeExt as _, Encode as _, Read};
 use commonware_cryptography::sha256;
@@ -18,7 +17,7 @@ use commonware_storage::{mmr, qmdb::current::unordered::proof::constant::KeyValu
 use medchain_state::keys;
 use medchain_types::{
     AccountId, ConsentId, InstitutionId, ProposalId, RecordId,
-    api::{ErrorBody, Proven, StateProof},
+    api::{ApiErrorCode, ErrorBody, Proven, StateProof},
 };
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -48,8 +47,7 @@ async fn read_proven(
         // yet (or vice versa); they agree again within one block.
         if std::time::Instant::now() >= deadline {
             return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "state_unavailable",
+                ApiErrorCode::StateUnavailable,
                 "no finalized block matches the state yet; retry in a moment",
             ));
         }
@@ -98,8 +96,7 @@ async fn proven_one<T: Read<Cfg = ()>>(
         .flatten()
         .ok_or_else(|| {
             ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
+                ApiErrorCode::NotFound,
                 format!("no such {what} on the ledger"),
             )
         })?;
@@ -112,8 +109,7 @@ async fn proven_one<T: Read<Cfg = ()>>(
 fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
     text.parse().map_err(|_| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed",
+            ApiErrorCode::Malformed,
             format!("{what} is malformed"),
         )
     })
@@ -166,7 +162,7 @@ pub async fn institution(
     Path(id): Path<String>,
 ) -> Result<Json<Proven<medchain_state::InstitutionEntry>>, ApiError> {
     let id = InstitutionId::new(&id)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
+        .map_err(|e| ApiError::new(ApiErrorCode::Malformed, e.to_string()))?;
     proven_one(&state, keys::institution(&id), "institution").await
 }
 

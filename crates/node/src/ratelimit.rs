@@ -3,6 +3,7 @@
 //! hospitals sharing a node. Refusals are 429 JSON errors with `Retry-After`.
 
 use crate::api::ApiError;
+use medchain_types::api::ApiErrorCode;
 use axum::{
     extract::{ConnectInfo, Request, State},
     http::{HeaderValue, StatusCode, header},
@@ -93,8 +94,7 @@ pub async fn limit<C: Clock + Clone>(
         Err(wait) => {
             let retry_after_s = wait.as_secs().max(1);
             let mut response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ApiErrorCode::RateLimited,
                 format!(
                     "this client sent more than {} requests per second to this node; retry after {retry_after_s} s or spread requests over the consortium's nodes",
                     limit.per_second

@@ -57,6 +57,15 @@ pub enum RunError {
     },
     #[error("the genesis lists a node twice")]
     DuplicateNode,
+    #[error(
+        "the HTTP API cannot listen on {address}: {source}; stop whatever uses that port or set http_listen in node.toml to a free address"
+    )]
+    ApiBind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the HTTP API on {address} stopped: {reason}; restart the node")]
+    ApiStopped { address: SocketAddr, reason: String },
 }
 
 /// The p2p address of each `(key, host:port)` in `nodes`, keyed by the node's public key.
@@ -130,7 +139,8 @@ fn track_epoch_peers(
     })
 }
 
-/// Runs a validator or an observer until the process is stopped.
+/// Runs a validator or an observer until the process is stopped. Returns an error, before
+/// consensus starts, if the HTTP API cannot bind its address, and if the API stops later.
 pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
     let genesis = Arc::new(load_genesis(&config.genesis_file)?);
     let signer: ed25519::PrivateKey = load_validator_keys(&config.key_file)?.signing;
@@ -170,6 +180,13 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
         .with_catch_panics(false);
     let runner = tokio::Runner::new(runtime);
     runner.start(async move |context| {
+        let http = config.http_listen;
+        let listener = api::bind(http)
+            .await
+            .map_err(|source| RunError::ApiBind {
+                address: http,
+                source,
+            })?;
         let mut p2p = lookup::Config::local(
             Cups::<_, ChaCha20Poly1305>::new(
                 Sake {
@@ -222,21 +239,34 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
         .await;
 
         let state = ApiState::new(genesis.clone(), handles, context.child("api"));
-        let http = config.http_listen;
         let rate = config.api_requests_per_second_per_client;
-        let server = context.child("http").spawn(move |_| async move {
-            if let Err(e) = api::serve(http, state, rate).await {
-                error!(error = %e, %http, "HTTP API stopped");
-            }
-        });
+        let server = context
+            .child("http")
+            .spawn(move |_| async move { api::serve(listener, state, rate).await });
         info!(
             chain = %genesis.chain_name,
             node = %hex::encode(me.as_ref()),
             http = %format!("http://{http}/v1/status"),
             "node started"
         );
-        let _ = consensus.await;
-        server.abort();
-    });
-    Ok(())
+        // A node without its API cannot take transactions or serve reads: it stops with it.
+        match futures::future::select(consensus, server).await {
+            futures::future::Either::Left((_, server)) => {
+                server.abort();
+                Ok(())
+            }
+            futures::future::Either::Right((served, _)) => {
+                let reason = match served {
+                    Ok(Ok(())) => "it closed".to_string(),
+                    Ok(Err(e)) => e.to_string(),
+                    Err(e) => e.to_string(),
+                };
+                error!(%http, %reason, "HTTP API stopped; stopping the node");
+                Err(RunError::ApiStopped {
+                    address: http,
+                    reason,
+                })
+            }
+        }
+    })
 }

@@ -4,7 +4,7 @@
 use crate::entries::ProposalStatus;
 use crate::store::StoreError;
 use medchain_types::{
-    AccountId, ChainId, ConsentId, InstitutionId, PhiViolation, ProposalId, RecordId,
+    AccountId, api::ApiErrorCode, ChainId, ConsentId, InstitutionId, PhiViolation, ProposalId, RecordId,
     ValidationError,
 };
 use thiserror::Error;
@@ -90,32 +90,32 @@ pub enum TxError {
 }
 
 impl TxError {
-    /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    /// Stable machine-readable code, as the API answers it.
+    pub fn code(&self) -> ApiErrorCode {
         match self {
-            TxError::BadSignature => "bad_signature",
-            TxError::WrongChain { .. } => "wrong_chain",
-            TxError::NonceReplayed { .. } => "nonce_replayed",
-            TxError::NonceGap { .. } => "nonce_gap",
-            TxError::UnknownSender { .. } => "unknown_sender",
-            TxError::NotAuthorized(_) => "not_authorized",
-            TxError::LimitExceeded { .. } => "limit_exceeded",
-            TxError::DirectIdentifier(_) => "direct_identifier",
-            TxError::Invalid(_) => "invalid_transaction",
-            TxError::AlreadyRegistered { .. } => "already_registered",
-            TxError::UnknownInstitution(_) => "unknown_institution",
-            TxError::InstitutionInactive(_) => "institution_inactive",
-            TxError::UnknownMember(_) => "unknown_member",
-            TxError::UnknownPseudonym(_) => "unknown_pseudonym",
-            TxError::UnknownRecord(_) => "unknown_record",
-            TxError::UnknownConsent(_) => "unknown_consent",
-            TxError::UnknownProposal(_) => "unknown_proposal",
-            TxError::AlreadyRevoked => "already_revoked",
-            TxError::ProposalClosed { .. } => "proposal_closed",
-            TxError::AlreadyVoted { .. } => "already_voted",
-            TxError::InvalidChange(_) => "invalid_change",
-            TxError::BadFragments(_) => "bad_fragments",
-            TxError::State(_) => "state_unavailable",
+            TxError::BadSignature => ApiErrorCode::BadSignature,
+            TxError::WrongChain { .. } => ApiErrorCode::WrongChain,
+            TxError::NonceReplayed { .. } => ApiErrorCode::NonceReplayed,
+            TxError::NonceGap { .. } => ApiErrorCode::NonceGap,
+            TxError::UnknownSender { .. } => ApiErrorCode::UnknownSender,
+            TxError::NotAuthorized(_) => ApiErrorCode::NotAuthorized,
+            TxError::LimitExceeded { .. } => ApiErrorCode::LimitExceeded,
+            TxError::DirectIdentifier(_) => ApiErrorCode::DirectIdentifier,
+            TxError::Invalid(_) => ApiErrorCode::InvalidTransaction,
+            TxError::AlreadyRegistered { .. } => ApiErrorCode::AlreadyRegistered,
+            TxError::UnknownInstitution(_) => ApiErrorCode::UnknownInstitution,
+            TxError::InstitutionInactive(_) => ApiErrorCode::InstitutionInactive,
+            TxError::UnknownMember(_) => ApiErrorCode::UnknownMember,
+            TxError::UnknownPseudonym(_) => ApiErrorCode::UnknownPseudonym,
+            TxError::UnknownRecord(_) => ApiErrorCode::UnknownRecord,
+            TxError::UnknownConsent(_) => ApiErrorCode::UnknownConsent,
+            TxError::UnknownProposal(_) => ApiErrorCode::UnknownProposal,
+            TxError::AlreadyRevoked => ApiErrorCode::AlreadyRevoked,
+            TxError::ProposalClosed { .. } => ApiErrorCode::ProposalClosed,
+            TxError::AlreadyVoted { .. } => ApiErrorCode::AlreadyVoted,
+            TxError::InvalidChange(_) => ApiErrorCode::InvalidChange,
+            TxError::BadFragments(_) => ApiErrorCode::BadFragments,
+            TxError::State(_) => ApiErrorCode::StateUnavailable,
         }
     }
 

@@ -3,6 +3,164 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Declares [`ApiErrorCode`] with its wire spelling once, so the enum, `as_str`, the JSON form
+/// and [`ApiErrorCode::ALL`] cannot disagree.
+macro_rules! api_error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $wire:literal,)+) => {
+        /// Every `code` the API answers with. The node maps each to its HTTP status with an
+        /// exhaustive `match`, so a new code cannot silently fall into a default status.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum ApiErrorCode {
+            $($(#[$doc])* #[serde(rename = $wire)] $variant,)+
+        }
+
+        impl ApiErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ApiErrorCode] = &[$(ApiErrorCode::$variant,)+];
+
+            /// The code as it travels in JSON (`nonce_gap`, `mempool_full`, ...).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ApiErrorCode::$variant => $wire,)+
+                }
+            }
+        }
+
+        impl std::str::FromStr for ApiErrorCode {
+            type Err = UnknownApiErrorCode;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                match text {
+                    $($wire => Ok(ApiErrorCode::$variant),)+
+                    other => Err(UnknownApiErrorCode(other.to_string())),
+                }
+            }
+        }
+    };
+}
+
+api_error_codes! {
+    // Refusals by the state machine (`medchain_state::TxError::code`).
+    /// The signature does not verify.
+    BadSignature = "bad_signature",
+    /// The transaction names another chain.
+    WrongChain = "wrong_chain",
+    /// The nonce was already used.
+    NonceReplayed = "nonce_replayed",
+    /// The nonce is ahead of the sender's next nonce.
+    NonceGap = "nonce_gap",
+    /// The sender is not registered for the action.
+    UnknownSender = "unknown_sender",
+    /// The sender may not do this.
+    NotAuthorized = "not_authorized",
+    /// A size or count limit is exceeded.
+    LimitExceeded = "limit_exceeded",
+    /// Free text looks like it holds a direct identifier.
+    DirectIdentifier = "direct_identifier",
+    /// The transaction fails a stateless check.
+    InvalidTransaction = "invalid_transaction",
+    /// The account is already registered.
+    AlreadyRegistered = "already_registered",
+    UnknownInstitution = "unknown_institution",
+    /// The institution was removed from the consortium.
+    InstitutionInactive = "institution_inactive",
+    UnknownMember = "unknown_member",
+    UnknownPseudonym = "unknown_pseudonym",
+    UnknownRecord = "unknown_record",
+    UnknownConsent = "unknown_consent",
+    UnknownProposal = "unknown_proposal",
+    AlreadyRevoked = "already_revoked",
+    /// The proposal takes no more votes.
+    ProposalClosed = "proposal_closed",
+    AlreadyVoted = "already_voted",
+    /// A membership change does not apply to the current set.
+    InvalidChange = "invalid_change",
+    /// A consent's re-encryption fragments are wrong.
+    BadFragments = "bad_fragments",
+    /// The node's state could not be read right now; retrying may work.
+    StateUnavailable = "state_unavailable",
+    // Refusals by the mempool.
+    /// The same transaction is already waiting.
+    AlreadyPending = "already_pending",
+    /// The sender has as many transactions waiting as it may.
+    SenderMempoolFull = "sender_mempool_full",
+    /// The node's mempool is full.
+    MempoolFull = "mempool_full",
+    // Refusals by the API itself.
+    /// The request does not parse (hex, JSON, an id).
+    Malformed = "malformed",
+    /// No such endpoint, block, transaction or ledger entry.
+    NotFound = "not_found",
+    /// The node is not a validator in the current epoch and takes no transactions.
+    ObserverReadOnly = "observer_read_only",
+    /// The client sent more requests per second than the node allows.
+    RateLimited = "rate_limited",
+    /// The node failed on its side; its log says why.
+    Internal = "internal",
+}
+
+impl std::fmt::Display for ApiErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the wire spelling, so a test can say `assert_eq!(error.code(), "nonce_gap")`.
+impl PartialEq<&str> for ApiErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// A string that is not one of the API's error codes.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an API error code")]
+pub struct UnknownApiErrorCode(pub String);
+
+/// What a node does in its current epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum NodeRole {
+    /// Votes and accepts transactions.
+    Validator,
+    /// Follows and verifies, read-only.
+    Observer,
+}
+
+impl std::fmt::Display for NodeRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NodeRole::Validator => "validator",
+            NodeRole::Observer => "observer",
+        })
+    }
+}
+
+/// Where a transaction is, as far as one node knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum TxState {
+    /// Waiting in the mempool.
+    Pending,
+    /// In a finalized block.
+    Committed,
+    /// Dropped; `error` says why.
+    Rejected,
+}
+
+impl std::fmt::Display for TxState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TxState::Pending => "pending",
+            TxState::Committed => "committed",
+            TxState::Rejected => "rejected",
+        })
+    }
+}
+
 /// Every error response: `{ "error": { "code": "...", "message": "..." } }`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -14,7 +172,7 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
-    pub code: String,
+    pub code: ApiErrorCode,
     pub message: String,
 }
 
@@ -24,8 +182,7 @@ pub struct ErrorDetail {
 pub struct StatusResponse {
     pub chain_id: String,
     pub chain_name: String,
-    /// `validator` (votes, accepts transactions) or `observer` (follows and verifies, read-only).
-    pub role: String,
+    pub role: NodeRole,
     /// The consensus epoch the node runs; the validator set may change at each epoch boundary.
     #[serde(default)]
     pub epoch: u64,
@@ -53,8 +210,7 @@ pub struct SubmitRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TxStatusResponse {
     pub hash: String,
-    /// `pending`, `committed` or `rejected`.
-    pub status: String,
+    pub status: TxState,
     pub height: Option<u64>,
     pub error: Option<ErrorDetail>,
 }

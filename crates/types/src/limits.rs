@@ -8,6 +8,8 @@ pub const TX_SIZE_MAX_BYTES: usize = 64 * 1024;
 pub const BLOCK_SIZE_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// Transactions in one block.
 pub const BLOCK_TRANSACTIONS_MAX: usize = 2_048;
+// A transaction at its size limit must fit in a block, or it could be admitted and never run.
+const _: () = assert!(TX_SIZE_MAX_BYTES <= BLOCK_SIZE_MAX_BYTES);
 /// Opaque Umbral capsule of a record (98 bytes for secp256k1; room for a versioned format).
 pub const CAPSULE_SIZE_MAX_BYTES: usize = 256;
 /// Categories or record ids named in one consent's data scope.
