@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: installs what the build needs, builds once, then runs the
+# Runs every check of the workspace: installs what the build needs, checks formatting, lints
+# (clippy with warnings as errors), looks for unused dependencies, builds once, then runs the
 # tests (the Python peers for the cross-implementation tests are installed on first use).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,5 +9,17 @@ scripts/setup.sh
 # A one-shot CI build gains nothing from incremental compilation, which would take ~25 GB.
 if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL=0; fi
 scripts/py-peers.sh >/dev/null
+
+cargo fmt --all --check
+# Pinned: a newer release may flag (or stop flagging) dependencies without any change here.
+machete_version=0.9.2
+if [ "$(cargo machete --version 2>/dev/null || true)" != "cargo-machete $machete_version" ]; then
+  echo "test: installing cargo-machete $machete_version" >&2
+  cargo install --locked cargo-machete --version "$machete_version" >&2
+fi
+# Every manifest in the repository, the fuzz crates' included; exits non-zero on an unused one.
+cargo machete
+cargo clippy --workspace --all-targets -- -D warnings
+
 cargo build --workspace --all-targets
 cargo test --workspace --no-fail-fast
