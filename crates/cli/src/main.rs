@@ -30,8 +30,7 @@ const DEFAULT_P2P_BASE_PORT: u16 = 7100;
 const DEFAULT_DATA_DIR: &str = ".medchain";
 
 // The client must outwait a `?wait=true` submission, which the node holds up to its limit.
-const _: () =
-    assert!(medchain_client::REQUEST_TIMEOUT_MS > medchain_node::api::SUBMIT_WAIT_MAX_MS);
+const _: () = assert!(medchain_client::REQUEST_TIMEOUT_MS > medchain_node::api::SUBMIT_WAIT_MAX_MS);
 
 #[derive(Parser)]
 #[command(

@@ -13,7 +13,8 @@ use commonware_codec::Encode as _;
 use medchain_types::{
     AccountId, SignedTransaction,
     api::{
-        ApiErrorCode, BlockResponse, ErrorBody, NonceResponse, StatusResponse, SubmitRequest, TxStatusResponse,
+        ApiErrorCode, BlockResponse, ErrorBody, NonceResponse, StatusResponse, SubmitRequest,
+        TxStatusResponse,
     },
 };
 use serde::de::DeserializeOwned;
@@ -140,7 +141,10 @@ impl Client {
             // does not know): there is no code to act on.
             Err(_) => Err(ClientError::BadResponse(format!(
                 "HTTP {status} without an API error body: {}",
-                String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>()
+                String::from_utf8_lossy(&bytes)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
             ))),
         }
     }

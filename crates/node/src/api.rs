@@ -361,12 +361,9 @@ async fn tx_status(
     State(state): State<ApiState>,
     Path(hash): Path<String>,
 ) -> Result<Json<TxStatusResponse>, ApiError> {
-    let hash: TxHash = hash.parse().map_err(|_| {
-        ApiError::new(
-            ApiErrorCode::Malformed,
-            "hash must be 64 hex characters",
-        )
-    })?;
+    let hash: TxHash = hash
+        .parse()
+        .map_err(|_| ApiError::new(ApiErrorCode::Malformed, "hash must be 64 hex characters"))?;
     let status = state.inner.handles.mempool.status(&hash).ok_or_else(|| {
         ApiError::new(
             ApiErrorCode::NotFound,
@@ -743,9 +740,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_error_response_carries_its_code_in_the_json_body() {
-        let response = ApiError::new(ApiErrorCode::NonceGap, "submit nonce 3 first").into_response();
+        let response =
+            ApiError::new(ApiErrorCode::NonceGap, "submit nonce 3 first").into_response();
         assert_eq!(response.status(), StatusCode::CONFLICT);
-        let bytes = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
         let body: ErrorBody = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(body.error.code, ApiErrorCode::NonceGap);
         assert_eq!(body.error.message, "submit nonce 3 first");

@@ -490,7 +490,9 @@ mod tests {
 
     /// A genesis that validates: one hospital, the leader as its only validator.
     fn valid_genesis() -> Genesis {
-        use medchain_types::{GenesisInstitution, GenesisValidator, InstitutionId, InstitutionKind};
+        use medchain_types::{
+            GenesisInstitution, GenesisValidator, InstitutionId, InstitutionKind,
+        };
         let hospital = InstitutionId::new("st-mary").unwrap();
         let genesis = Genesis {
             chain_name: "halt".into(),
@@ -574,9 +576,7 @@ mod tests {
         store.failing = false;
         let (restarted, _) = app_for(genesis.clone(), 0);
         assert_eq!(
-            halted(|| futures::executor::block_on(
-                restarted.apply_genesis_if_first(1, &mut store)
-            )),
+            halted(|| futures::executor::block_on(restarted.apply_genesis_if_first(1, &mut store))),
             None
         );
         let chain = futures::executor::block_on(medchain_state::query::chain(&store.inner))
@@ -600,7 +600,10 @@ mod tests {
         futures::executor::block_on(app.apply_genesis_if_first(1, &mut store));
         let roster = futures::executor::block_on(app.next_roster(boundary, &store));
         assert_eq!(
-            roster.iter().map(|e| e.validator.clone()).collect::<Vec<_>>(),
+            roster
+                .iter()
+                .map(|e| e.validator.clone())
+                .collect::<Vec<_>>(),
             vec![leader_key()]
         );
         store.failing = true;
@@ -626,7 +629,11 @@ mod tests {
     #[test]
     fn disagreeing_with_a_finalized_block_halts_but_a_bad_candidate_is_only_refused() {
         assert_eq!(
-            refuse::<()>(Finality::Candidate, 7, "its state root does not match its execution"),
+            refuse::<()>(
+                Finality::Candidate,
+                7,
+                "its state root does not match its execution"
+            ),
             None
         );
         let message = halted(|| {

@@ -107,12 +107,8 @@ async fn proven_one<T: Read<Cfg = ()>>(
 }
 
 fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
-    text.parse().map_err(|_| {
-        ApiError::new(
-            ApiErrorCode::Malformed,
-            format!("{what} is malformed"),
-        )
-    })
+    text.parse()
+        .map_err(|_| ApiError::new(ApiErrorCode::Malformed, format!("{what} is malformed")))
 }
 
 #[utoipa::path(get, path = "/v1/records/{id}", params(("id" = String, Path, description = "record id, hex")),

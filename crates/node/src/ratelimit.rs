@@ -3,10 +3,9 @@
 //! hospitals sharing a node. Refusals are 429 JSON errors with `Retry-After`.
 
 use crate::api::ApiError;
-use medchain_types::api::ApiErrorCode;
 use axum::{
     extract::{ConnectInfo, Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -16,6 +15,7 @@ use governor::{
     middleware::NoOpMiddleware,
     state::keyed::HashMapStateStore,
 };
+use medchain_types::api::ApiErrorCode;
 use std::{
     net::{IpAddr, SocketAddr},
     num::NonZeroU32,
@@ -112,7 +112,7 @@ pub async fn limit<C: Clock + Clone>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::{Router, body::Body, routing::get};
+    use axum::{Router, body::Body, http::StatusCode, routing::get};
     use governor::clock::FakeRelativeClock;
     use tower::ServiceExt as _;
 

@@ -181,12 +181,10 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
     let runner = tokio::Runner::new(runtime);
     runner.start(async move |context| {
         let http = config.http_listen;
-        let listener = api::bind(http)
-            .await
-            .map_err(|source| RunError::ApiBind {
-                address: http,
-                source,
-            })?;
+        let listener = api::bind(http).await.map_err(|source| RunError::ApiBind {
+            address: http,
+            source,
+        })?;
         let mut p2p = lookup::Config::local(
             Cups::<_, ChaCha20Poly1305>::new(
                 Sake {

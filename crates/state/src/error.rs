@@ -4,8 +4,8 @@
 use crate::entries::ProposalStatus;
 use crate::store::StoreError;
 use medchain_types::{
-    AccountId, api::ApiErrorCode, ChainId, ConsentId, InstitutionId, PhiViolation, ProposalId, RecordId,
-    ValidationError,
+    AccountId, ChainId, ConsentId, InstitutionId, PhiViolation, ProposalId, RecordId,
+    ValidationError, api::ApiErrorCode,
 };
 use thiserror::Error;
 

@@ -50,14 +50,23 @@ fn an_unknown_error_code_is_refused_not_guessed() {
 
 #[test]
 fn role_and_transaction_state_travel_as_before() {
-    assert_eq!(serde_json::to_string(&NodeRole::Validator).unwrap(), "\"validator\"");
-    assert_eq!(serde_json::to_string(&NodeRole::Observer).unwrap(), "\"observer\"");
+    assert_eq!(
+        serde_json::to_string(&NodeRole::Validator).unwrap(),
+        "\"validator\""
+    );
+    assert_eq!(
+        serde_json::to_string(&NodeRole::Observer).unwrap(),
+        "\"observer\""
+    );
     for (state, wire) in [
         (TxState::Pending, "pending"),
         (TxState::Committed, "committed"),
         (TxState::Rejected, "rejected"),
     ] {
-        assert_eq!(serde_json::to_string(&state).unwrap(), format!("\"{wire}\""));
+        assert_eq!(
+            serde_json::to_string(&state).unwrap(),
+            format!("\"{wire}\"")
+        );
         assert_eq!(state.to_string(), wire);
         assert_eq!(
             serde_json::from_str::<TxState>(&format!("\"{wire}\"")).unwrap(),

@@ -140,8 +140,11 @@ fn build_block_skips_failing_transactions_and_its_block_verifies_to_the_same_roo
     let included: Vec<SignedTransaction> =
         built.included.iter().map(|(tx, _)| tx.clone()).collect();
     assert_eq!(included, vec![first, second]);
-    let rejected: Vec<(TxHash, &str)> =
-        built.rejected.iter().map(|(h, e)| (*h, e.code().as_str())).collect();
+    let rejected: Vec<(TxHash, &str)> = built
+        .rejected
+        .iter()
+        .map(|(h, e)| (*h, e.code().as_str()))
+        .collect();
     assert_eq!(
         rejected,
         vec![
