@@ -13,7 +13,7 @@ scripts/py-peers.sh >/dev/null
 cargo fmt --all --check
 # Pinned: a newer release may flag (or stop flagging) dependencies without any change here.
 machete_version=0.9.2
-if [ "$(cargo machete --version 2>/dev/null || true)" != "cargo-machete $machete_version" ]; then
+if [ "$(cargo machete --version 2>/dev/null || true)" != "$machete_version" ]; then
   echo "test: installing cargo-machete $machete_version" >&2
   cargo install --locked cargo-machete --version "$machete_version" >&2
 fi
