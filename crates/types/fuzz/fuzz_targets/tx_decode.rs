@@ -11,7 +11,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(tx) = SignedTransaction::decode_bounded(data) else {
         return;
     };
-    assert_eq!(tx.encode().as_ref(), data, "accepted a non-canonical encoding");
+    assert_eq!(
+        tx.encode().as_ref(),
+        data,
+        "accepted a non-canonical encoding"
+    );
     let _ = tx.validate();
     let _ = tx.verify();
     assert_eq!(tx.hash(), tx.hash());
