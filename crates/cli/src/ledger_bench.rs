@@ -200,9 +200,10 @@ async fn submit_with_backpressure(client: &Client, tx: &SignedTransaction) -> Re
     loop {
         match client.submit(tx, false).await {
             Ok(_) => return Ok(()),
-            Err(medchain_client::ClientError::Api { code, .. })
-                if code == medchain_types::api::ApiErrorCode::MempoolFull =>
-            {
+            Err(medchain_client::ClientError::Api {
+                code: medchain_types::api::ApiErrorCode::MempoolFull,
+                ..
+            }) => {
                 tokio::time::sleep(Duration::from_millis(MEMPOOL_FULL_RETRY_MS)).await;
             }
             Err(e) => return Err(e).context("a benchmark transaction was refused"),
