@@ -72,6 +72,9 @@ pub enum KeysCommand {
 #[derive(Subcommand)]
 pub enum PatientCommand {
     /// Register your pseudonym at an institution (derived from your seed; nothing identifying).
+    /// The institution co-signs: an admin or clinician there runs `medchain patient cosign` with
+    /// the pseudonym and PRE key that `medchain keys show --institution ID` prints, and you pass
+    /// its account and signature here (or, in the demo, name the registrar with --registrar-as).
     Register {
         #[command(flatten)]
         identity: IdentityArgs,
@@ -79,6 +82,33 @@ pub enum PatientCommand {
         api: ApiArgs,
         #[arg(long)]
         institution: String,
+        /// The co-signing admin or clinician's account (hex), from `medchain patient cosign`.
+        #[arg(
+            long,
+            requires = "registrar_signature",
+            conflicts_with = "registrar_as"
+        )]
+        registrar: Option<String>,
+        /// The registrar's co-signature (hex), from `medchain patient cosign`.
+        #[arg(long, requires = "registrar")]
+        registrar_signature: Option<String>,
+        /// A demo identity (from DATA_DIR/demo/identities.toml) that co-signs, e.g. dr-alice.
+        #[arg(long)]
+        registrar_as: Option<String>,
+    },
+    /// Co-sign a patient's pseudonym registration at your institution (as its admin or a
+    /// clinician); prints the account and signature the patient passes to `patient register`.
+    Cosign {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The patient's pseudonym (hex account) at your institution.
+        #[arg(long)]
+        pseudonym: String,
+        /// The pseudonym's PRE public key (66 hex characters).
+        #[arg(long)]
+        pre_public_key: String,
     },
 }
 
@@ -337,10 +367,22 @@ pub async fn submit(
     key: &ed25519::PrivateKey,
     payload: Payload,
 ) -> Result<TxStatusResponse> {
-    let status = client.status().await?;
-    let chain_id: ChainId = parse_id(&status.chain_id, "node reported a malformed chain id")?;
+    let chain_id = chain_id(client).await?;
     let sender = AccountId::from(key.public_key());
     let nonce = client.next_nonce(&sender).await?;
+    submit_at(client, key, chain_id, nonce, payload).await
+}
+
+/// [`submit`] at a nonce the caller already fetched: a consent's id, which its fragments are
+/// sealed to, is derived from the granting transaction's nonce.
+pub async fn submit_at(
+    client: &Client,
+    key: &ed25519::PrivateKey,
+    chain_id: ChainId,
+    nonce: u64,
+    payload: Payload,
+) -> Result<TxStatusResponse> {
+    let sender = AccountId::from(key.public_key());
     let tx = SignedTransaction::sign(
         key,
         Transaction {
@@ -407,23 +449,137 @@ pub(crate) fn code_name<T: serde::Serialize>(code: &T) -> String {
 }
 
 pub async fn patient(cmd: PatientCommand) -> Result<()> {
-    let PatientCommand::Register {
-        identity,
-        api,
+    match cmd {
+        PatientCommand::Register {
+            identity,
+            api,
+            institution,
+            registrar,
+            registrar_signature,
+            registrar_as,
+        } => {
+            let data_dir = identity.data_dir.clone();
+            let identity = identity.load()?;
+            let institution = InstitutionId::new(&institution)?;
+            let keys = identity.keys_at(&institution)?;
+            let client = Client::new(&api.api)?;
+            let chain_id = chain_id(&client).await?;
+            let pseudonym = AccountId::from(keys.signing.public_key());
+            let pre = crate::identity::pre_secret_key(&keys)?;
+            let payload = match (registrar_as, registrar, registrar_signature) {
+                (Some(name), _, _) => {
+                    let registrar = IdentityFile::load(&demo_identities_path(&data_dir))?
+                        .get(&name)?
+                        .member_keys()?;
+                    medchain_state::registration::register_pseudonym(
+                        &chain_id,
+                        &keys.signing,
+                        &pre,
+                        institution,
+                        &registrar.signing,
+                    )
+                }
+                (None, Some(account), Some(signature)) => {
+                    let registrar: AccountId =
+                        parse_id(&account, "--registrar must be a hex account")?;
+                    let signature = parse_hex_array::<64>(&signature, "--registrar-signature")?;
+                    medchain_state::registration::cosigned_pseudonym(
+                        &chain_id,
+                        &pseudonym,
+                        &pre,
+                        institution,
+                        registrar,
+                        signature,
+                    )
+                }
+                _ => bail!(
+                    "the institution co-signs a pseudonym: pass --registrar and --registrar-signature from `medchain patient cosign` (or --registrar-as NAME in the demo)"
+                ),
+            };
+            check_cosignature(&chain_id, &pseudonym, &payload)?;
+            let outcome = submit(&client, &keys.signing, payload).await?;
+            report(&outcome)?;
+            println!("pseudonym: {pseudonym}");
+            Ok(())
+        }
+        PatientCommand::Cosign {
+            identity,
+            api,
+            pseudonym,
+            pre_public_key,
+        } => {
+            let identity = identity.load()?;
+            let Some(institution) = identity.home().cloned() else {
+                bail!(
+                    "only an institution's admin or clinician co-signs; this is a patient identity"
+                );
+            };
+            let registrar = identity.member_keys()?;
+            let client = Client::new(&api.api)?;
+            let chain_id = chain_id(&client).await?;
+            let pseudonym: AccountId = parse_id(&pseudonym, "--pseudonym must be a hex account")?;
+            let pre_public_key = parse_hex_array::<33>(&pre_public_key, "--pre-public-key")?;
+            let signature = medchain_types::possession::cosign_pseudonym(
+                &registrar.signing,
+                &chain_id,
+                &pseudonym,
+                &institution,
+                &pre_public_key,
+            );
+            println!(
+                "registrar:           {}",
+                AccountId::from(registrar.signing.public_key())
+            );
+            println!("registrar signature: {}", hex::encode(signature));
+            Ok(())
+        }
+    }
+}
+
+/// Refuses locally a co-signature that the ledger would refuse (wrong pseudonym, institution
+/// or chain), so a mistyped value fails before a round trip.
+fn check_cosignature(chain_id: &ChainId, pseudonym: &AccountId, payload: &Payload) -> Result<()> {
+    if let Payload::RegisterPseudonym {
         institution,
-    } = cmd;
-    let identity = identity.load()?;
-    let institution = InstitutionId::new(&institution)?;
-    let keys = identity.keys_at(&institution)?;
-    let client = Client::new(&api.api)?;
-    let payload = Payload::RegisterPseudonym {
-        institution,
-        pre_public_key: crate::identity::pre_public_key(&keys)?,
-    };
-    let outcome = submit(&client, &keys.signing, payload).await?;
-    report(&outcome)?;
-    println!("pseudonym: {}", AccountId::from(keys.signing.public_key()));
+        pre_public_key,
+        registrar,
+        registrar_signature,
+        ..
+    } = payload
+    {
+        let valid = medchain_types::possession::verify_pseudonym_cosignature(
+            registrar,
+            chain_id,
+            pseudonym,
+            institution,
+            pre_public_key,
+            registrar_signature,
+        );
+        if !valid {
+            bail!(
+                "the registrar's signature is not for this pseudonym, institution and chain; ask the registrar to run `medchain patient cosign` again with the values `medchain keys show --institution {institution}` prints"
+            );
+        }
+    }
     Ok(())
+}
+
+/// The chain id the node reports (what every transaction and proof is bound to).
+pub(crate) async fn chain_id(client: &Client) -> Result<ChainId> {
+    let status = client.status().await?;
+    parse_id(&status.chain_id, "node reported a malformed chain id")
+}
+
+/// `N` bytes written as hex, for keys and signatures given on the command line.
+pub(crate) fn parse_hex_array<const N: usize>(text: &str, what: &str) -> Result<[u8; N]> {
+    let bytes = hex::decode(text.trim()).with_context(|| format!("{what} must be hex"))?;
+    bytes.try_into().map_err(|b: Vec<u8>| {
+        anyhow::anyhow!(
+            "{what} must be {N} bytes ({} hex characters), got {}",
+            2 * N,
+            b.len()
+        )
+    })
 }
 
 pub async fn record(cmd: RecordCommand) -> Result<()> {
@@ -442,7 +598,8 @@ pub async fn record(cmd: RecordCommand) -> Result<()> {
     let payload = Payload::CreateRecord {
         patient: parse_id(&patient, "--patient must be a hex account")?,
         category: parse_code::<RecordCategory>("record category", &category)?,
-        size_bytes,
+        // The ledger records a size class, not the exact size (see `limits::record_size_class_bytes`).
+        size_bytes: medchain_types::limits::record_size_class_bytes(size_bytes),
         content_hash,
         capsule: hex::decode(capsule.trim())
             .context("--capsule must be hex")?
@@ -550,36 +707,38 @@ pub async fn consent(cmd: ConsentCommand) -> Result<()> {
                 exceptions: Vec::new(),
             };
             let client = Client::new(&api.api)?;
+            let chain_id = chain_id(&client).await?;
+            let patient = AccountId::from(keys.signing.public_key());
+            let nonce = client.next_nonce(&patient).await?;
+            let consent = ConsentId::for_grant(&chain_id, &patient, nonce);
             // A permit carries the re-encryption key fragments that will let its first person
             // grantee open the records; a deny releases nothing.
             let reencryption_fragments = if deny {
                 Vec::new()
             } else {
-                let Some(grantee) = policy.actors.iter().find_map(|a| match a {
-                    ConsentActor::Person(p) => Some(p.clone()),
-                    _ => None,
-                }) else {
+                let Some(grantee) = policy.grantee().cloned() else {
                     bail!(
                         "a permit needs a --grantee person to release keys to (roles and institutions may be added beside it)"
                     );
                 };
                 let grantee_pre = crate::sharing::grantee_pre_key(&client, &grantee).await?;
                 let validators = crate::sharing::validators(&client).await?;
-                crate::sharing::sealed_fragments(&keys, &grantee_pre, &validators)?
+                let binding = crate::sharing::FragmentBinding {
+                    chain_id: &chain_id,
+                    consent: &consent,
+                    patient: &patient,
+                    grantee: &grantee,
+                };
+                crate::sharing::sealed_fragments(&keys, &grantee_pre, &validators, &binding)?
             };
-            let outcome = submit(
-                &client,
-                &keys.signing,
-                Payload::GrantConsent {
-                    policy,
-                    reencryption_fragments,
-                },
-            )
-            .await?;
+            let payload = Payload::GrantConsent {
+                policy,
+                reencryption_fragments,
+            };
+            let outcome = submit_at(&client, &keys.signing, chain_id, nonce, payload).await?;
             report(&outcome)?;
             if outcome.status == TxState::Committed {
-                let tx_hash: medchain_types::TxHash = parse_id(&outcome.hash, "malformed hash")?;
-                println!("consent id: {}", ConsentId::from_tx(&tx_hash));
+                println!("consent id: {consent}");
             }
             Ok(())
         }

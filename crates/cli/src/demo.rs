@@ -4,7 +4,7 @@
 
 use crate::{
     commands::submit,
-    identity::{Identity, IdentityFile, pre_public_key},
+    identity::{Identity, IdentityFile, pre_public_key, pre_secret_key},
     init::Layout,
 };
 use anyhow::{Context as _, Result, bail};
@@ -12,9 +12,10 @@ use commonware_cryptography::Signer as _;
 use medchain_client::Client;
 use medchain_crypto::{envelope, umbral};
 use medchain_types::{
-    AccountId, InstitutionId, Payload, RecordId,
+    AccountId, ConsentId, InstitutionId, Payload, RecordId,
     codes::{ConsentAction, Decision, Purpose, RecordCategory},
     consent::{ConsentActor, ConsentPolicy, DataScope, Period},
+    limits,
 };
 
 /// Demo patients: each has one master seed and a pseudonym at each hospital.
@@ -26,16 +27,24 @@ const DEMO_OBSERVATION: &str = r#"{"resourceType":"Observation","status":"final"
 pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
     let path = layout.identities();
     let mut identities = IdentityFile::load(&path)?;
+    let chain_id = crate::commands::chain_id(client).await?;
     let mut patients = Vec::new();
     for name in DEMO_PATIENTS {
         let patient = Identity::generate();
         for hospital in DEMO_HOSPITALS {
             let institution = InstitutionId::new(hospital)?;
             let keys = patient.keys_at(&institution)?;
-            let payload = Payload::RegisterPseudonym {
+            // Each hospital admits its own patients: its admin co-signs the pseudonym.
+            let registrar = identities
+                .get(&format!("admin-{hospital}"))?
+                .member_keys()?;
+            let payload = medchain_state::registration::register_pseudonym(
+                &chain_id,
+                &keys.signing,
+                &pre_secret_key(&keys)?,
                 institution,
-                pre_public_key: pre_public_key(&keys)?,
-            };
+                &registrar.signing,
+            );
             expect_committed(
                 submit(client, &keys.signing, payload).await?,
                 "register a pseudonym",
@@ -73,7 +82,7 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
         Payload::CreateRecord {
             patient: pseudonym.clone(),
             category: RecordCategory::Laboratory,
-            size_bytes: sealed.summary.ciphertext_len_bytes,
+            size_bytes: limits::record_size_class_bytes(sealed.summary.ciphertext_len_bytes),
             content_hash: sealed.summary.content_hash,
             capsule: capsule.to_bytes().into(),
         },
@@ -105,12 +114,25 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
     };
     let bob_pre = umbral::PublicKey::from_compressed_bytes(&pre_public_key(&bob)?)?;
     let validators = crate::sharing::validators(client).await?;
+    let nonce = client.next_nonce(&pseudonym).await?;
+    let consent = ConsentId::for_grant(&chain_id, &pseudonym, nonce);
+    let binding = crate::sharing::FragmentBinding {
+        chain_id: &chain_id,
+        consent: &consent,
+        patient: &pseudonym,
+        grantee: &AccountId::from(bob.signing.public_key()),
+    };
     let grant = Payload::GrantConsent {
         policy,
-        reencryption_fragments: crate::sharing::sealed_fragments(&patient, &bob_pre, &validators)?,
+        reencryption_fragments: crate::sharing::sealed_fragments(
+            &patient,
+            &bob_pre,
+            &validators,
+            &binding,
+        )?,
     };
     expect_committed(
-        submit(client, &patient.signing, grant).await?,
+        crate::commands::submit_at(client, &patient.signing, chain_id, nonce, grant).await?,
         "grant consent",
     )?;
 

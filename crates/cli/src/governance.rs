@@ -92,6 +92,14 @@ pub enum ProposeCommand {
         /// node's re-encryption key fragments to it.
         #[arg(long, value_name = "HEX")]
         encryption_key: String,
+        /// The validator key's proof of possession (128 hex characters), as printed by
+        /// `medchain join`.
+        #[arg(long, value_name = "HEX")]
+        validator_proof: String,
+        /// The encryption key's proof of possession (128 hex characters), as printed by
+        /// `medchain join`.
+        #[arg(long, value_name = "HEX")]
+        encryption_key_proof: String,
     },
     /// Remove a validator from the set.
     RemoveValidator {
@@ -136,6 +144,8 @@ impl ProposeCommand {
                 p2p_address,
                 http_address,
                 encryption_key,
+                validator_proof,
+                encryption_key_proof,
             } => {
                 let change = MembershipChange::AddValidator {
                     institution: parse_institution(&institution, "--institution")?,
@@ -143,6 +153,11 @@ impl ProposeCommand {
                     p2p_address,
                     http_address,
                     encryption_key: parse_encryption_key(&encryption_key)?,
+                    validator_proof: parse_proof(&validator_proof, "--validator-proof")?,
+                    encryption_key_proof: parse_proof(
+                        &encryption_key_proof,
+                        "--encryption-key-proof",
+                    )?,
                 };
                 (common, change)
             }
@@ -188,9 +203,27 @@ fn parse_institution(text: &str, flag: &str) -> Result<InstitutionId> {
 /// institution (which the joining operator knows, the key files do not) is left to fill in.
 pub fn add_validator_command_line(joined: &crate::join::Joined) -> String {
     format!(
-        "medchain governance propose add-validator --node-key <a validator's validator.key> --institution <your institution> --validator-key {} --p2p-address {} --http-address {} --encryption-key {}",
-        joined.validator_key, joined.p2p_address, joined.http_address, joined.encryption_key
+        "medchain governance propose add-validator --node-key <a validator's validator.key> --institution <your institution> --validator-key {} --p2p-address {} --http-address {} --encryption-key {} --validator-proof {} --encryption-key-proof {}",
+        joined.validator_key,
+        joined.p2p_address,
+        joined.http_address,
+        joined.encryption_key,
+        joined.validator_proof,
+        joined.encryption_key_proof
     )
+}
+
+/// A 64-byte proof of possession as `medchain join` prints it.
+fn parse_proof(text: &str, flag: &str) -> Result<[u8; 64]> {
+    let text = text.trim();
+    let bytes = hex::decode(text)
+        .map_err(|e| anyhow::anyhow!("{flag} must be hex (as printed by `medchain join`): {e}"))?;
+    <[u8; 64]>::try_from(bytes.as_slice()).map_err(|_| {
+        anyhow::anyhow!(
+            "{flag} must be 128 hex characters (64 bytes), got {} characters; copy it whole from `medchain join`",
+            text.len()
+        )
+    })
 }
 
 /// An X25519 public key as `medchain join` prints it: exactly 32 bytes in hex.
@@ -335,6 +368,7 @@ fn describe_change(change: &MembershipChange) -> Vec<String> {
             p2p_address,
             http_address,
             encryption_key,
+            ..
         } => vec![
             format!("add validator {validator} run by {institution}"),
             format!("p2p address {p2p_address}, http address {http_address}"),
@@ -400,6 +434,10 @@ mod tests {
             "10.0.0.5:8100",
             "--encryption-key",
             &"5a".repeat(32),
+            "--validator-proof",
+            &"ab".repeat(64),
+            "--encryption-key-proof",
+            &"cd".repeat(64),
         ])
         .unwrap();
         let expected = Payload::ProposeMembership {
@@ -409,6 +447,8 @@ mod tests {
                 p2p_address: "10.0.0.5:7100".into(),
                 http_address: "10.0.0.5:8100".into(),
                 encryption_key: [0x5a; 32],
+                validator_proof: [0xab; 64],
+                encryption_key_proof: [0xcd; 64],
             },
             ttl_blocks: DEFAULT_PROPOSAL_TTL_BLOCKS,
         };
@@ -419,6 +459,7 @@ mod tests {
     fn add_validator_error(flag: &str, value: &str) -> String {
         let validator = account_hex(1);
         let key = "5a".repeat(32);
+        let proof = "ab".repeat(64);
         let mut args = vec![
             "propose",
             "add-validator",
@@ -432,6 +473,8 @@ mod tests {
             ("--p2p-address", "10.0.0.5:7100"),
             ("--http-address", "10.0.0.5:8100"),
             ("--encryption-key", key.as_str()),
+            ("--validator-proof", proof.as_str()),
+            ("--encryption-key-proof", proof.as_str()),
         ] {
             args.extend([name, if name == flag { value } else { good }]);
         }
@@ -479,7 +522,7 @@ mod tests {
     }
 
     #[test]
-    fn add_validator_requires_the_http_address_and_encryption_key() {
+    fn add_validator_requires_the_http_address_encryption_key_and_proofs() {
         let validator = account_hex(1);
         let without = |skipped: &str| {
             let mut args = vec![
@@ -497,12 +540,23 @@ mod tests {
             if skipped != "--http-address" {
                 args.extend(["--http-address", "10.0.0.5:8100"]);
             }
-            if skipped != "--encryption-key" {
-                args.extend(["--encryption-key", "00"]);
+            for flag in [
+                "--encryption-key",
+                "--validator-proof",
+                "--encryption-key-proof",
+            ] {
+                if skipped != flag {
+                    args.extend([flag, "00"]);
+                }
             }
             parse(&args).err().map(|e| e.kind())
         };
-        for flag in ["--http-address", "--encryption-key"] {
+        for flag in [
+            "--http-address",
+            "--encryption-key",
+            "--validator-proof",
+            "--encryption-key-proof",
+        ] {
             assert_eq!(
                 without(flag),
                 Some(clap::error::ErrorKind::MissingRequiredArgument),
@@ -516,6 +570,8 @@ mod tests {
         let joined = crate::join::Joined {
             validator_key: account_hex(7),
             encryption_key: "c3".repeat(32),
+            validator_proof: "ab".repeat(64),
+            encryption_key_proof: "cd".repeat(64),
             p2p_address: "10.0.0.7:7100".parse().unwrap(),
             http_address: "10.0.0.7:8100".parse().unwrap(),
             config: PathBuf::from("north/node.toml"),
@@ -534,6 +590,8 @@ mod tests {
                     p2p_address: "10.0.0.7:7100".into(),
                     http_address: "10.0.0.7:8100".into(),
                     encryption_key: [0xc3; 32],
+                    validator_proof: [0xab; 64],
+                    encryption_key_proof: [0xcd; 64],
                 },
                 ttl_blocks: DEFAULT_PROPOSAL_TTL_BLOCKS,
             }
@@ -683,6 +741,8 @@ mod tests {
             p2p_address: "10.0.0.7:7100".into(),
             http_address: "10.0.0.7:8100".into(),
             encryption_key: [0xc3; 32],
+            validator_proof: [0xab; 64],
+            encryption_key_proof: [0xcd; 64],
         });
         let expected = format!(
             "proposal:   {id}\n\

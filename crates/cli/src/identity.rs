@@ -138,9 +138,13 @@ impl SealedIdentity {
 
 /// The compressed secp256k1 point of a key set's Umbral key.
 pub fn pre_public_key(keys: &PseudonymKeys) -> Result<[u8; 33]> {
-    let secret = medchain_crypto::umbral::SecretKey::from_be_bytes(keys.pre.as_bytes())
-        .context("derived proxy re-encryption key is out of range; generate a new identity")?;
-    Ok(secret.public_key().to_compressed_bytes())
+    Ok(pre_secret_key(keys)?.public_key().to_compressed_bytes())
+}
+
+/// A key set's Umbral secret key.
+pub fn pre_secret_key(keys: &PseudonymKeys) -> Result<medchain_crypto::umbral::SecretKey> {
+    medchain_crypto::umbral::SecretKey::from_be_bytes(keys.pre.as_bytes())
+        .context("derived proxy re-encryption key is out of range; generate a new identity")
 }
 
 /// `demo/identities.toml`: the demo consortium's identities, by name. Plaintext secrets: for

@@ -21,6 +21,10 @@ pub struct Joined {
     pub validator_key: String,
     /// Its X25519 key (hex) that re-encryption fragments are sealed to.
     pub encryption_key: String,
+    /// Proof (hex) that the node holds its validator key, for this consortium's chain.
+    pub validator_proof: String,
+    /// Proof (hex, XEdDSA) that the node holds its X25519 key, for this consortium's chain.
+    pub encryption_key_proof: String,
     pub p2p_address: SocketAddr,
     pub http_address: SocketAddr,
     pub config: PathBuf,
@@ -62,9 +66,18 @@ pub fn prepare(
             dir.display()
         )
     })?;
+    let (validator_proof, encryption_key_proof) =
+        medchain_state::registration::validator_key_proofs(
+            &mut rand::rng(),
+            &genesis.chain_id(),
+            &keys.signing,
+            &keys.encryption,
+        );
     Ok(Joined {
         validator_key: hex::encode(validator.as_ref()),
         encryption_key: hex::encode(keys.encryption.public_key().to_bytes()),
+        validator_proof: hex::encode(validator_proof),
+        encryption_key_proof: hex::encode(encryption_key_proof),
         p2p_address: p2p,
         http_address: http,
         config: dir.join("node.toml"),

@@ -13,7 +13,7 @@ use crate::init::{self, Layout};
 use anyhow::{Context as _, Result, bail};
 use commonware_cryptography::{Signer as _, Verifier as _, ed25519};
 use medchain_client::Client;
-use medchain_types::{AccountId, ChainId, InstitutionId, Payload, SignedTransaction, Transaction};
+use medchain_types::{AccountId, ChainId, InstitutionId, SignedTransaction, Transaction};
 use std::{
     collections::HashMap,
     net::SocketAddr,
@@ -84,25 +84,36 @@ fn verification_limit_per_second() -> f64 {
     handles.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
 }
 
-fn registrations(chain_id: ChainId, first: u64, count: u64) -> Vec<SignedTransaction> {
+/// Pseudonym registrations by fresh keys, each co-signed by the hospital's `registrar` (its
+/// admin) as the ledger requires, with a real Umbral key and its proof.
+fn registrations(
+    chain_id: ChainId,
+    registrar: &ed25519::PrivateKey,
+    first: u64,
+    count: u64,
+) -> Result<Vec<SignedTransaction>> {
     (first..first + count)
         .map(|seed| {
             let key = ed25519::PrivateKey::from_seed(seed);
-            let mut pre_public_key = [0u8; 33];
-            pre_public_key[0] = 2;
-            pre_public_key[1..9].copy_from_slice(&seed.to_be_bytes());
-            SignedTransaction::sign(
+            let pre = medchain_crypto::umbral::SecretKey::from_be_bytes(
+                blake3::hash(&seed.to_be_bytes()).as_bytes(),
+            )?;
+            let payload = medchain_state::registration::register_pseudonym(
+                &chain_id,
+                &key,
+                &pre,
+                InstitutionId::new(HOSPITAL)?,
+                registrar,
+            );
+            Ok(SignedTransaction::sign(
                 &key,
                 Transaction {
                     chain_id,
                     sender: AccountId(key.public_key()),
                     nonce: 0,
-                    payload: Payload::RegisterPseudonym {
-                        institution: InstitutionId::new(HOSPITAL).expect("valid slug"),
-                        pre_public_key,
-                    },
+                    payload,
                 },
-            )
+            ))
         })
         .collect()
 }
@@ -309,13 +320,18 @@ pub async fn run(options: LedgerBenchOptions) -> Result<String> {
     }
     let chain_id: ChainId =
         crate::commands::parse_id(&clients[0].status().await?.chain_id, "chain id")?;
+    let registrar = crate::identity::IdentityFile::load(&layout.identities())?
+        .get(&format!("admin-{HOSPITAL}"))?
+        .member_keys()?
+        .signing;
+    let phase2_registrar = registrar.clone();
 
     // Phase 1: saturate.
     println!("signing {} transactions...", options.transactions);
     let txs = tokio::task::spawn_blocking(move || {
-        registrations(chain_id, 1_000_000, options.transactions)
+        registrations(chain_id, &registrar, 1_000_000, options.transactions)
     })
-    .await?;
+    .await??;
     let book = Arc::new(Mutex::new(Ledgerbook::default()));
     let start_height = clients[0].status().await?.height + 1;
     let follower = tokio::spawn(follow(
@@ -337,8 +353,10 @@ pub async fn run(options: LedgerBenchOptions) -> Result<String> {
     // Phase 2: half the sustained rate, for latency.
     let rate = (tps / 2.0).max(1.0);
     let paced = ((rate * PACED_PHASE_MS as f64 / 1000.0) as u64).max(10);
-    let txs =
-        tokio::task::spawn_blocking(move || registrations(chain_id, 50_000_000, paced)).await?;
+    let txs = tokio::task::spawn_blocking(move || {
+        registrations(chain_id, &phase2_registrar, 50_000_000, paced)
+    })
+    .await??;
     let book = Arc::new(Mutex::new(Ledgerbook::default()));
     let start_height = clients[0].status().await?.height + 1;
     let follower = tokio::spawn(follow(

@@ -222,6 +222,8 @@ async fn run_async(command: Command) -> Result<()> {
             println!("prepared a joining node in {}", data_dir.display());
             println!("  validator key:  {}", joined.validator_key);
             println!("  encryption key: {}", joined.encryption_key);
+            println!("  validator proof:      {}", joined.validator_proof);
+            println!("  encryption key proof: {}", joined.encryption_key_proof);
             println!("  p2p address:    {}", joined.p2p_address);
             println!("  http address:   {}", joined.http_address);
             println!(

@@ -9,12 +9,19 @@ use medchain_crypto::{
     umbral,
 };
 use medchain_types::{
-    AccountId, SealedFragment,
+    AccountId, ChainId, ConsentId, SealedFragment,
     api::{Proven, ValidatorInfo, ValidatorsResponse},
+    fragment_seal_info,
 };
 
-/// HPKE `info` binding a sealed fragment to its purpose.
-pub const FRAGMENT_SEAL_INFO: &[u8] = b"medchain/consent/kfrag/v1";
+/// Where a consent's fragments belong: the HPKE `info` of each names all of it plus the
+/// validator (`medchain_types::fragment_seal_info`), so a fragment opens only there.
+pub struct FragmentBinding<'a> {
+    pub chain_id: &'a ChainId,
+    pub consent: &'a ConsentId,
+    pub patient: &'a AccountId,
+    pub grantee: &'a AccountId,
+}
 
 /// The grantee's Umbral key, as registered on the ledger by their institution.
 pub async fn grantee_pre_key(client: &Client, grantee: &AccountId) -> Result<umbral::PublicKey> {
@@ -37,6 +44,7 @@ pub fn sealed_fragments(
     patient: &PseudonymKeys,
     grantee_pre: &umbral::PublicKey,
     validators: &[ValidatorInfo],
+    binding: &FragmentBinding<'_>,
 ) -> Result<Vec<SealedFragment>> {
     if validators.is_empty() {
         bail!("the node reported no validators");
@@ -65,14 +73,15 @@ pub fn sealed_fragments(
                     validator.account
                 )
             })?;
-        let aad = validator.account.to_string();
-        let ciphertext = hpke::seal_to(
-            &mut rand::rng(),
-            &recipient,
-            FRAGMENT_SEAL_INFO,
-            aad.as_bytes(),
-            &kfrag.to_bytes(),
-        )?;
+        let info = fragment_seal_info(
+            binding.chain_id,
+            binding.consent,
+            binding.patient,
+            binding.grantee,
+            &validator.account,
+        );
+        let ciphertext =
+            hpke::seal_to(&mut rand::rng(), &recipient, &info, b"", &kfrag.to_bytes())?;
         sealed.push(SealedFragment {
             validator: validator.account.clone(),
             ciphertext: ciphertext.into(),

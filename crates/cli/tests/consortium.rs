@@ -124,21 +124,42 @@ async fn height(client: &Client) -> u64 {
     client.status().await.map(|s| s.height).unwrap_or(0)
 }
 
-fn registration(chain_id: ChainId, seed: u64) -> SignedTransaction {
+/// The hospital's admin, who co-signs its patients' pseudonyms: read from the demo identities
+/// that `medchain init` wrote into `dir`.
+fn registrar(dir: &std::path::Path) -> ed25519::PrivateKey {
+    let text = std::fs::read_to_string(dir.join("demo").join("identities.toml")).unwrap();
+    let table: toml::Table = toml::from_str(&text).unwrap();
+    let seed = table["identities"][&format!("admin-{HOSPITAL}")]["seed"]
+        .as_str()
+        .unwrap();
+    let seed = medchain_crypto::keys::MasterSeed::from_slice(&hex::decode(seed).unwrap()).unwrap();
+    seed.pseudonym_keys(HOSPITAL.as_bytes()).unwrap().signing
+}
+
+/// A fresh key registering its pseudonym at the hospital, co-signed by `registrar`.
+fn registration(
+    chain_id: ChainId,
+    registrar: &ed25519::PrivateKey,
+    seed: u64,
+) -> SignedTransaction {
     let key = ed25519::PrivateKey::from_seed(seed);
-    let mut pre_public_key = [0u8; 33];
-    pre_public_key[0] = 2;
-    pre_public_key[1..9].copy_from_slice(&seed.to_be_bytes());
+    let pre = medchain_crypto::umbral::SecretKey::from_be_bytes(
+        blake3::hash(&seed.to_be_bytes()).as_bytes(),
+    )
+    .unwrap();
     SignedTransaction::sign(
         &key,
         Transaction {
             chain_id,
             sender: AccountId(key.public_key()),
             nonce: 0,
-            payload: Payload::RegisterPseudonym {
-                institution: InstitutionId::new(HOSPITAL).unwrap(),
-                pre_public_key,
-            },
+            payload: medchain_state::registration::register_pseudonym(
+                &chain_id,
+                &key,
+                &pre,
+                InstitutionId::new(HOSPITAL).unwrap(),
+                registrar,
+            ),
         },
     )
 }
@@ -187,7 +208,7 @@ async fn killed_validator_catches_up_and_nothing_committed_is_lost() {
             VALIDATORS - 1
         };
         let client = &clients[n as usize % alive];
-        let tx = registration(chain_id, 10_000 + n);
+        let tx = registration(chain_id, &registrar(&dir), 10_000 + n);
         let outcome = client.submit(&tx, false).await.expect("admitted");
         assert_eq!(outcome.status, TxState::Pending);
         // Transactions held only by validator 3 when it is killed may be lost with its mempool
@@ -210,10 +231,48 @@ async fn killed_validator_catches_up_and_nothing_committed_is_lost() {
         "{}",
         String::from_utf8_lossy(&generated.stderr)
     );
+    // The hospital co-signs the pseudonym: the patient shows its pseudonym and PRE key, the
+    // hospital's admin co-signs them, the patient registers with that co-signature.
+    let api_url = format!("http://127.0.0.1:{http}");
+    let run = |args: &[&str]| {
+        let out = medchain()
+            .args(args)
+            .env("MEDCHAIN_PASSPHRASE", "correct horse battery staple")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let key_arg = key_file.to_str().unwrap();
+    let shown = run(&["keys", "show", "--key", key_arg, "--institution", HOSPITAL]);
+    let admin = format!("admin-{HOSPITAL}");
+    let cosigned = run(&[
+        "patient",
+        "cosign",
+        "--as",
+        &admin,
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--api",
+        &api_url,
+        "--pseudonym",
+        field(&shown, "account:"),
+        "--pre-public-key",
+        field(&shown, "pre public key:"),
+    ]);
     let cli = medchain()
         .args(["patient", "register", "--institution", HOSPITAL, "--key"])
         .arg(&key_file)
-        .args(["--api", &format!("http://127.0.0.1:{http}")])
+        .args(["--api", &api_url])
+        .args(["--registrar", field(&cosigned, "registrar:")])
+        .args([
+            "--registrar-signature",
+            field(&cosigned, "registrar signature:"),
+        ])
         .env("MEDCHAIN_PASSPHRASE", "correct horse battery staple")
         .output()
         .unwrap();
@@ -348,14 +407,14 @@ async fn api_refuses_bad_input_with_json_errors_and_commits_nothing() {
     );
 
     // A bad signature, another chain's id, a replayed and a gapped nonce.
-    let good = registration(chain_id, 1);
+    let good = registration(chain_id, &registrar(&dir), 1);
     let mut forged = good.clone();
     forged.transaction.nonce = 5;
     assert_eq!(
         post_raw(&tx_url, "application/json", json(&forged)).await,
         (400, "bad_signature".into())
     );
-    let other_chain = registration(ChainId([7; 32]), 2);
+    let other_chain = registration(ChainId([7; 32]), &registrar(&dir), 2);
     assert_eq!(
         post_raw(&tx_url, "application/json", json(&other_chain)).await,
         (400, "wrong_chain".into())
@@ -373,7 +432,9 @@ async fn api_refuses_bad_input_with_json_errors_and_commits_nothing() {
             chain_id,
             sender: AccountId(key.public_key()),
             nonce: 4,
-            payload: registration(chain_id, 3).transaction.payload,
+            payload: registration(chain_id, &registrar(&dir), 3)
+                .transaction
+                .payload,
         },
     );
     assert_eq!(
@@ -453,8 +514,9 @@ async fn observer_follows_verifies_serves_proofs_and_refuses_transactions() {
     let chain_id: ChainId = status.chain_id.parse().unwrap();
 
     // Transactions go to a validator; the observer executes the same blocks.
-    let patients: Vec<SignedTransaction> =
-        (0..5).map(|n| registration(chain_id, 70_000 + n)).collect();
+    let patients: Vec<SignedTransaction> = (0..5)
+        .map(|n| registration(chain_id, &registrar(&dir), 70_000 + n))
+        .collect();
     for tx in &patients {
         assert_eq!(
             validator.submit(tx, true).await.unwrap().status,
@@ -500,7 +562,7 @@ async fn observer_follows_verifies_serves_proofs_and_refuses_transactions() {
         &format!("{observer_url}/v1/tx"),
         "application/json",
         serde_json::to_vec(&serde_json::json!({
-            "transaction": hex::encode(commonware_codec::Encode::encode(&registration(chain_id, 80_000)))
+            "transaction": hex::encode(commonware_codec::Encode::encode(&registration(chain_id, &registrar(&dir), 80_000)))
         }))
         .unwrap(),
     )
@@ -572,6 +634,8 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
     ]);
     let validator_key = field(&joined, "validator key:").to_string();
     let encryption_key = field(&joined, "encryption key:").to_string();
+    let validator_proof = field(&joined, "validator proof:").to_string();
+    let encryption_key_proof = field(&joined, "encryption key proof:").to_string();
     let _joiner = start_process(&join_dir);
     let joiner = Client::new(&format!("http://{join_http}")).unwrap();
 
@@ -600,6 +664,10 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
         &join_http,
         "--encryption-key",
         &encryption_key,
+        "--validator-proof",
+        &validator_proof,
+        "--encryption-key-proof",
+        &encryption_key_proof,
     ]);
     let proposal = field(&proposed, "proposal id:").to_string();
     for voter in [1, 2] {
@@ -645,7 +713,7 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
         height(&client).await >= before + 5
     })
     .await;
-    let tx = registration(status.chain_id.parse().unwrap(), 90_000);
+    let tx = registration(status.chain_id.parse().unwrap(), &registrar(&dir), 90_000);
     assert_eq!(
         joiner.submit(&tx, true).await.unwrap().status,
         TxState::Committed,

@@ -36,6 +36,15 @@ use tracing::{debug, info, warn};
 /// How far ahead of this validator's clock a proposed block's timestamp may be. Beyond it the
 /// block is refused; within it the validator waits until its clock catches up.
 pub const BLOCK_TIMESTAMP_DRIFT_MAX_MS: u64 = 2_000;
+/// How far behind this validator's clock a proposed block's timestamp may be. Beyond it the
+/// block is refused, so a byzantine leader cannot hold the chain's time back to keep using a
+/// consent that has expired: with honest validators voting, block time stays within this bound
+/// of real time. It is far above what an honest proposal lags (proposed at once, verified within
+/// the 1 s leader timeout, plus clock skew) and equal to the clients' default freshness bound.
+/// Only the live verify path checks it: finalized blocks that marshal delivers to a node catching
+/// up are old by nature and are never judged on lag.
+pub const BLOCK_TIMESTAMP_LAG_MAX_MS: u64 = 30_000;
+const _: () = assert!(BLOCK_TIMESTAMP_DRIFT_MAX_MS < BLOCK_TIMESTAMP_LAG_MAX_MS);
 
 /// How long an idle leader waits for a transaction before proposing an empty block. Keeps an
 /// idle chain at about two blocks a second instead of as many as consensus can finalize, while
@@ -423,6 +432,14 @@ impl LedgerApp {
         // A timestamp slightly ahead of our clock is waited for, one far ahead refused: a
         // proposer cannot push the chain's time forward by more than the allowed drift.
         let now = now_ms(clock);
+        if block.timestamp_ms + BLOCK_TIMESTAMP_LAG_MAX_MS < now {
+            warn!(
+                height,
+                lag_ms = now - block.timestamp_ms,
+                "refusing a block timestamped too far behind this node's clock"
+            );
+            return false;
+        }
         if block.timestamp_ms > now + 30 * BLOCK_TIMESTAMP_DRIFT_MAX_MS {
             warn!(height, "refusing a block timestamped far in the future");
             return false;
@@ -708,6 +725,39 @@ mod tests {
             let ahead = start + BLOCK_TIMESTAMP_DRIFT_MAX_MS + 700;
             assert!(app.header_is_valid(&context, &at(ahead), &parent).await);
             assert_eq!(now_ms(&context), start + 700, "waited out the excess");
+        });
+    }
+
+    #[test]
+    fn block_timestamped_further_behind_than_the_lag_bound_is_refused() {
+        deterministic::Runner::default().start(|context| async move {
+            let parent_ms = now_ms(&context) + 1_000;
+            let (app, parent) = app_and_parent(parent_ms);
+            // This node's clock runs a minute past the parent: a leader holding time back
+            // proposes a block stamped just after its parent.
+            context.sleep(Duration::from_millis(1_000 + 60_000)).await;
+            let now = now_ms(&context);
+            let at = |timestamp_ms| child(&parent, timestamp_ms);
+            let held_back = now - BLOCK_TIMESTAMP_LAG_MAX_MS - 1;
+            assert!(
+                !app.header_is_valid(&context, &at(held_back), &parent).await,
+                "one past the lag bound is refused"
+            );
+            assert!(
+                !app.header_is_valid(&context, &at(parent_ms + 1), &parent)
+                    .await,
+                "a block a minute behind is refused"
+            );
+            let at_bound = now - BLOCK_TIMESTAMP_LAG_MAX_MS;
+            assert!(
+                app.header_is_valid(&context, &at(at_bound), &parent).await,
+                "exactly at the lag bound is accepted"
+            );
+            assert_eq!(
+                now_ms(&context),
+                now,
+                "no wait for a block behind the clock"
+            );
         });
     }
 }

@@ -39,14 +39,15 @@ fn consortium() -> (Ledger, usize) {
         .with_epoch_length(EPOCH_LENGTH_BLOCKS)
         .with_candidate(CANDIDATE_SEED);
     let admit = GovernanceStep {
-        change: MembershipChange::AddValidator {
-            institution: Ledger::hospital(),
-            validator: AccountId(ledger.key(candidate)),
-            p2p_address: "127.0.0.1:7104".into(),
-            http_address: "127.0.0.1:8104".into(),
-            // As the harness gives the genesis validators: no test here seals to it.
-            encryption_key: [9; 32],
-        },
+        // A real X25519 key with its proofs of possession: the ledger checks both.
+        change: medchain_state::registration::add_validator(
+            &mut medchain_crypto::rng::seeded_u64(CANDIDATE_SEED),
+            &ledger.chain_id(),
+            Ledger::hospital(),
+            ledger.signer(candidate),
+            &medchain_crypto::keys::hpke::EncryptionSecretKey::derive(&[4; 32]).0,
+            ("127.0.0.1:7104".into(), "127.0.0.1:8104".into()),
+        ),
         proposer: 0,
         voters: vec![1, 2],
     };

@@ -92,6 +92,23 @@ fn crashed_validator_restarts_and_catches_up() {
     run(schedule, REQUIRED_HEIGHT_BLOCKS, VALIDATORS);
 }
 
+/// Down for longer than `BLOCK_TIMESTAMP_LAG_MAX_MS`: on restart the validator receives blocks
+/// that are older than the lag bound by its clock. They come finalized (marshal backfill), so they
+/// are executed, never refused for their age, and the validator reaches the chain's height.
+#[test]
+fn validator_down_longer_than_the_lag_bound_catches_up_on_old_blocks() {
+    let keys = Ledger::new().participants();
+    let down_ms = medchain_node::app::BLOCK_TIMESTAMP_LAG_MAX_MS + 10_000;
+    let schedule = Schedule::new()
+        .at(Duration::from_secs(2), Action::Crash(keys[1].clone()))
+        .at(
+            Duration::from_millis(2_000 + down_ms),
+            Action::Restart(keys[1].clone()),
+        );
+    // About two blocks a second while it is down, so the chain is past 80 when it returns.
+    run(schedule, 100, VALIDATORS);
+}
+
 #[test]
 fn silent_byzantine_validator_cannot_stall_the_chain() {
     let keys = Ledger::new().participants();

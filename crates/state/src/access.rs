@@ -1,11 +1,15 @@
-//! Access: every request is decided here, deterministically, and logged under
-//! the patient's pseudonym, denied ones too. Order of the rules:
-//! the patient and the record's author are always permitted; an inactive
-//! requester is denied; a matching deny consent or deny exception wins over any
-//! permit; an unrevoked, current permit that matches actor, action (a request is
-//! a read: `access`), purpose and data permits; otherwise purpose ETREAT from an
-//! active clinician is a break-glass read where the patient enabled emergency
-//! access for the clinician's institution (flagged `break_glass`); else deny.
+//! Access: every request from a member (or the record's own patient) is decided here,
+//! deterministically, and logged under the patient's pseudonym, denied ones too; a request from
+//! anyone else is refused and never reaches the log. Order of the rules, as FHIR Consent reads:
+//! the patient is permitted; an inactive requester is denied; the record's author is permitted
+//! without consent only for treatment (TREAT) while at the record's institution, any other
+//! purpose goes through consent; a matching deny consent wins over any permit; an unrevoked,
+//! current permit that matches actor, action (a request is a read: `access`), purpose and data
+//! permits unless one of its own deny exceptions matches (an exception applies inside the
+//! permit that nests it, never to another permit); otherwise purpose ETREAT from an active
+//! clinician is a break-glass read where the patient enabled emergency access for the
+//! clinician's institution; else deny. Every permitted read under ETREAT is flagged for review
+//! (`break_glass`), whichever rule permitted it.
 
 use crate::entries::{AccessLogEntry, AccessReason, ConsentEntry, MemberEntry, RecordEntry};
 use crate::error::TxError;
@@ -49,7 +53,10 @@ pub fn decide(question: &AccessQuestion<'_>) -> (AccessReason, Option<ConsentId>
     if !requester.active {
         return (AccessReason::RequesterInactive, None);
     }
-    if requester.account == &question.record.author {
+    let author_treating = requester.account == &question.record.author
+        && question.purpose == Purpose::Treat
+        && member.institution == question.record.institution;
+    if author_treating {
         return (AccessReason::Author, None);
     }
     match evaluate_consents(question, member) {
@@ -104,6 +111,7 @@ fn evaluate_consents(question: &AccessQuestion<'_>, member: &MemberEntry) -> Con
         if policy.decision == Decision::Deny {
             return ConsentVerdict::Denied;
         }
+        // The exception carves out of this permit only; another permit may still cover the read.
         let exception = policy
             .exceptions
             .iter()
@@ -114,10 +122,10 @@ fn evaluate_consents(question: &AccessQuestion<'_>, member: &MemberEntry) -> Con
             permitted = Some(consent.id);
         }
     }
-    match (excepted, permitted) {
-        (true, _) => ConsentVerdict::Excepted,
-        (false, Some(id)) => ConsentVerdict::Permitted(id),
-        (false, None) => ConsentVerdict::NoneApplies,
+    match (permitted, excepted) {
+        (Some(id), _) => ConsentVerdict::Permitted(id),
+        (None, true) => ConsentVerdict::Excepted,
+        (None, false) => ConsentVerdict::NoneApplies,
     }
 }
 
@@ -178,10 +186,13 @@ pub(crate) async fn request<S: Store>(
         .await?
         .ok_or(TxError::UnknownRecord(*record_id))?;
     let member = rw::member(store, call.sender).await?;
-    if member.is_none() && rw::pseudonym(store, call.sender).await?.is_none() {
-        return Err(TxError::UnknownSender {
-            sender: Box::new(call.sender.clone()),
-        });
+    // Only members ask for access (and the patient for its own record): a request from any other
+    // key would let anyone write into a patient's access log, so it is refused, never logged.
+    if member.is_none() && call.sender != &record.patient {
+        return Err(TxError::NotAuthorized(format!(
+            "{} is not a member of any institution; only registered staff request access to a patient's records",
+            call.sender
+        )));
     }
     let active = match &member {
         Some(entry) => rw::member_is_active(store, entry).await?,
@@ -248,7 +259,8 @@ async fn log<S: Store>(
         decision: reason.decision(),
         reason,
         consent,
-        break_glass: reason == AccessReason::BreakGlass,
+        // Emergency treatment is reviewed however it was permitted (break-glass, consent, author).
+        break_glass: reason.decision() == Decision::Permit && purpose == Purpose::Etreat,
         justification: justification.map(str::to_owned),
         height: call.env.height,
         timestamp_ms: call.env.timestamp_ms,

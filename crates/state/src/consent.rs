@@ -1,6 +1,8 @@
-//! Consent: only the patient's own pseudonym key grants or revokes. A permit
-//! hands each validator a sealed re-encryption fragment (at least t = f + 1);
-//! a revoked consent is dropped from the patient's index and never applies again.
+//! Consent: only the patient's own pseudonym key grants or revokes. A permit names its grantee
+//! (its first person actor) and hands each validator a sealed re-encryption fragment (at least
+//! t = f + 1), each exactly one HPKE-sealed kfrag bound by `fragment_seal_info` to this chain,
+//! consent, patient, grantee and validator; a revoked consent is dropped from the patient's
+//! index and never applies again.
 
 use crate::entries::{ConsentEntry, PatientConsents, ValidatorSet};
 use crate::error::TxError;
@@ -28,6 +30,12 @@ pub(crate) async fn grant<S: Store>(
             check_own_record(store, patient, record).await?;
         }
     }
+    if policy.decision == Decision::Permit && policy.grantee().is_none() {
+        return Err(TxError::BadFragments(
+            "a permit releases keys to one person: name the grantee as the first person actor"
+                .into(),
+        ));
+    }
     let set = rw::validator_set(store).await?;
     check_fragments(&set, policy.decision, fragments)?;
     let mut index = patient_consents(store, patient).await?;
@@ -38,7 +46,7 @@ pub(crate) async fn grant<S: Store>(
             got: index.consents.len() as u64 + 1,
         });
     }
-    let id = ConsentId::from_tx(&call.tx_hash);
+    let id = ConsentId::for_grant(&call.env.chain_id, patient, call.nonce);
     index.consents.push(id);
     let entry = ConsentEntry {
         id,

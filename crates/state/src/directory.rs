@@ -5,8 +5,8 @@ use crate::entries::{MemberEntry, MemberKeys};
 use crate::error::TxError;
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
-use crate::{keys, rw};
-use medchain_types::{AccountId, Genesis, Role};
+use crate::{keys, possession, rw};
+use medchain_types::{AccountId, Genesis, MemberKeyProofs, Role};
 
 pub(crate) fn write_genesis_members<S: Store>(store: &mut S, genesis: &Genesis) {
     for member in &genesis.members {
@@ -32,6 +32,7 @@ pub(crate) async fn register_member<S: Store>(
     role: Role,
     pre_public_key: &[u8; 33],
     encryption_key: &[u8; 32],
+    proofs: &MemberKeyProofs,
 ) -> Result<Outcome, TxError> {
     let admin =
         rw::active_member_with_role(store, call.sender, Role::Admin, "register members").await?;
@@ -41,6 +42,13 @@ pub(crate) async fn register_member<S: Store>(
         ));
     }
     rw::ensure_unregistered(store, account).await?;
+    possession::check_member_keys(
+        &call.env.chain_id,
+        account,
+        pre_public_key,
+        encryption_key,
+        proofs,
+    )?;
     let entry = MemberEntry {
         account: account.clone(),
         institution: admin.institution,

@@ -219,7 +219,7 @@ impl_struct_codec!(RecordEntry {
     category: (),
     size_bytes: (),
     content_hash: (),
-    capsule: bytes_cfg(limits::CAPSULE_SIZE_MAX_BYTES),
+    capsule: bytes_cfg(limits::CAPSULE_SIZE_BYTES),
     created_height: (),
     created_ms: (),
 });
@@ -314,7 +314,7 @@ impl ProposalEntry {
 pub enum AccessReason {
     /// Permit: the requester is the record's patient.
     Patient,
-    /// Permit: the requester wrote the record.
+    /// Permit: the requester wrote the record and reads it for treatment at its institution.
     Author,
     /// Permit: an unrevoked, current consent covers actor, action, purpose and data.
     Consent,
@@ -373,7 +373,8 @@ pub struct AccessLogEntry {
     pub reason: AccessReason,
     /// The consent that permitted the read, if one did.
     pub consent: Option<ConsentId>,
-    /// Flagged for review: a read under emergency access.
+    /// Flagged for review: a permitted read under purpose ETREAT, whether break-glass, a consent
+    /// or the author permitted it.
     pub break_glass: bool,
     pub justification: Option<String>,
     pub height: u64,

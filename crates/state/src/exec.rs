@@ -240,6 +240,7 @@ async fn apply_transaction<S: Store>(
     let call = Call {
         env,
         sender,
+        nonce: transaction.nonce,
         tx_hash,
     };
     let outcome = dispatch(store, &call, &transaction.payload).await?;
@@ -251,6 +252,8 @@ async fn apply_transaction<S: Store>(
 pub(crate) struct Call<'a> {
     pub env: &'a BlockEnv,
     pub sender: &'a AccountId,
+    /// The transaction's nonce (its sender's next): with the sender, it names a consent.
+    pub nonce: u64,
     pub tx_hash: TxHash,
 }
 
@@ -271,15 +274,23 @@ async fn dispatch<S: Store>(
             role,
             pre_public_key,
             encryption_key,
+            proofs,
         } => {
-            directory::register_member(store, call, account, *role, pre_public_key, encryption_key)
-                .await
+            directory::register_member(
+                store,
+                call,
+                account,
+                *role,
+                pre_public_key,
+                encryption_key,
+                proofs,
+            )
+            .await
         }
         Payload::RevokeMember { account } => directory::revoke_member(store, call, account).await,
-        Payload::RegisterPseudonym {
-            institution,
-            pre_public_key,
-        } => patients::register_pseudonym(store, call, institution, pre_public_key).await,
+        Payload::RegisterPseudonym { .. } => {
+            patients::register_pseudonym(store, call, payload).await
+        }
         Payload::SetEmergencyAccess {
             institution,
             enabled,

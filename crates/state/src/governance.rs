@@ -8,7 +8,7 @@ use crate::entries::{
 use crate::error::TxError;
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
-use crate::{keys, query, rw};
+use crate::{keys, possession, query, rw};
 use medchain_types::{
     AccountId, Genesis, InstitutionId, InstitutionKind, MembershipChange, ProposalId, Role, limits,
     parse_validator_address,
@@ -60,6 +60,7 @@ pub(crate) async fn propose<S: Store>(
 ) -> Result<Outcome, TxError> {
     let set = require_validator(store, call.sender).await?;
     check_change(store, &set, change).await?;
+    check_change_keys(call, change)?;
     let id = ProposalId::from_tx(&call.tx_hash);
     let mut proposal = ProposalEntry {
         id,
@@ -177,11 +178,22 @@ async fn check_change<S: Store>(
             validator,
             p2p_address,
             http_address,
+            encryption_key,
             ..
         } => {
             rw::active_institution(store, institution).await?;
             if set.contains(validator) {
                 return invalid(format!("{validator} is already a validator"));
+            }
+            if let Some(holder) = set
+                .validators
+                .iter()
+                .find(|v| &v.encryption_key == encryption_key)
+            {
+                return invalid(format!(
+                    "the encryption key is already validator {}'s; each validator seals fragments to its own key",
+                    holder.account
+                ));
             }
             if set.len() >= limits::VALIDATORS_MAX {
                 return invalid(format!(
@@ -202,6 +214,30 @@ async fn check_change<S: Store>(
             Ok(())
         }
     }
+}
+
+/// A validator joins with proofs that it holds its account key and its X25519 key, on this
+/// chain: a proposer cannot add a key it copied (someone else's vote key, or another
+/// validator's encryption key to receive that validator's re-encryption fragments twice).
+fn check_change_keys(call: &Call<'_>, change: &MembershipChange) -> Result<(), TxError> {
+    if let MembershipChange::AddValidator {
+        validator,
+        encryption_key,
+        validator_proof,
+        encryption_key_proof,
+        ..
+    } = change
+    {
+        let chain_id = &call.env.chain_id;
+        possession::check_account(chain_id, validator, validator_proof, "validator key")?;
+        possession::check_encryption_key(
+            chain_id,
+            validator,
+            encryption_key,
+            encryption_key_proof,
+        )?;
+    }
+    Ok(())
 }
 
 /// A new validator's address (`field` of its entry, read by `held`) must be dialable and not
@@ -252,6 +288,7 @@ async fn apply_change<S: Store>(
             p2p_address,
             http_address,
             encryption_key,
+            ..
         } => next.insert(ValidatorEntry {
             account: validator.clone(),
             institution: institution.clone(),

@@ -62,7 +62,14 @@
 //!     chain_id: env.chain_id,
 //!     sender: AccountId(patient.public_key()),
 //!     nonce: 0,
-//!     payload: Payload::RegisterPseudonym { institution: hospital, pre_public_key: [2; 33] },
+//!     // The hospital's admin co-signs its patient's pseudonym; the PRE key proves itself.
+//!     payload: registration::register_pseudonym(
+//!         &env.chain_id,
+//!         &patient,
+//!         &medchain_crypto::umbral::SecretKey::from_be_bytes(&[7; 32]).unwrap(),
+//!         hospital,
+//!         &admin,
+//!     ),
 //! });
 //! block_on(check_transaction(&store, &env, &tx)).unwrap();
 //! let built = block_on(build_block(&mut store, &env, vec![tx]));
@@ -80,8 +87,10 @@ mod exec;
 mod governance;
 pub mod keys;
 mod patients;
+mod possession;
 pub mod query;
 mod records;
+pub mod registration;
 mod rw;
 pub mod store;
 

@@ -1,21 +1,49 @@
-//! Patients: a key registers itself as a pseudonym at one active institution
-//! (once), and sets emergency access per institution. Nobody else can.
+//! Patients: a key registers itself as a pseudonym at one active institution (once), with
+//! that institution's co-signature, and sets emergency access per institution. Nobody else can.
 
 use crate::entries::{EmergencyAccessEntry, PseudonymEntry};
 use crate::error::TxError;
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
-use crate::{keys, rw};
-use medchain_types::InstitutionId;
+use crate::{keys, possession, rw};
+use medchain_types::possession::{may_register_patients, verify_pseudonym_cosignature};
+use medchain_types::{AccountId, InstitutionId, Payload, ValidationError};
 
 pub(crate) async fn register_pseudonym<S: Store>(
     store: &mut S,
     call: &Call<'_>,
-    institution: &InstitutionId,
-    pre_public_key: &[u8; 33],
+    payload: &Payload,
 ) -> Result<Outcome, TxError> {
+    let Payload::RegisterPseudonym {
+        institution,
+        pre_public_key,
+        pre_key_proof,
+        registrar,
+        registrar_signature,
+    } = payload
+    else {
+        unreachable!("dispatch routes only RegisterPseudonym here");
+    };
     rw::active_institution(store, institution).await?;
     rw::ensure_unregistered(store, call.sender).await?;
+    // The transaction's own signature proves the sender holds the pseudonym key; a weak key
+    // would still let others sign as it.
+    call.sender.check_registrable("pseudonym key")?;
+    check_registrar(
+        store,
+        call,
+        institution,
+        pre_public_key,
+        registrar,
+        registrar_signature,
+    )
+    .await?;
+    possession::check_pre_key(
+        &call.env.chain_id,
+        call.sender,
+        pre_public_key,
+        pre_key_proof,
+    )?;
     let entry = PseudonymEntry {
         account: call.sender.clone(),
         institution: institution.clone(),
@@ -26,6 +54,47 @@ pub(crate) async fn register_pseudonym<S: Store>(
     Ok(Outcome::PseudonymRegistered {
         account: call.sender.clone(),
     })
+}
+
+/// The institution vouches for its patient: an active admin or clinician of `institution`
+/// co-signed this registration. One signature per patient the institution admits bounds how
+/// many pseudonyms (and how much state) anyone can create, and names nothing beyond this
+/// institution, so pseudonyms at two institutions stay unlinkable.
+async fn check_registrar<S: Store>(
+    store: &S,
+    call: &Call<'_>,
+    institution: &InstitutionId,
+    pre_public_key: &[u8; 33],
+    registrar: &AccountId,
+    signature: &[u8; 64],
+) -> Result<(), TxError> {
+    let entry = rw::member(store, registrar)
+        .await?
+        .ok_or_else(|| TxError::UnknownMember(Box::new(registrar.clone())))?;
+    if &entry.institution != institution || !may_register_patients(entry.role) {
+        return Err(TxError::NotAuthorized(format!(
+            "{registrar} cannot register patients at {institution}: ask an admin or clinician of {institution} to co-sign"
+        )));
+    }
+    if !rw::member_is_active(store, &entry).await? {
+        return Err(TxError::NotAuthorized(format!(
+            "registrar {registrar} is revoked or its institution removed; ask an active member to co-sign"
+        )));
+    }
+    let valid = verify_pseudonym_cosignature(
+        registrar,
+        &call.env.chain_id,
+        call.sender,
+        institution,
+        pre_public_key,
+        signature,
+    );
+    if !valid {
+        return Err(TxError::Invalid(ValidationError::PossessionProof(
+            "registrar's co-signature (it must sign this chain, pseudonym, institution and PRE key)",
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) async fn set_emergency_access<S: Store>(

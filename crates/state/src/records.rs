@@ -6,7 +6,15 @@ use crate::error::TxError;
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
 use crate::{keys, rw};
-use medchain_types::{Payload, RecordId, Role};
+use medchain_crypto::umbral;
+use medchain_types::{Payload, RecordId, Role, ValidationError, limits};
+
+// The ledger's fixed sizes are the crypto library's: one capsule, one HPKE-sealed kfrag.
+const _: () = assert!(limits::CAPSULE_SIZE_BYTES == umbral::CAPSULE_SIZE_BYTES);
+const _: () = assert!(
+    limits::SEALED_FRAGMENT_SIZE_BYTES
+        == medchain_crypto::keys::hpke::SEAL_OVERHEAD_BYTES + umbral::KFRAG_SIZE_BYTES
+);
 
 pub(crate) async fn create_record<S: Store>(
     store: &mut S,
@@ -25,6 +33,13 @@ pub(crate) async fn create_record<S: Store>(
     };
     let author =
         rw::active_member_with_role(store, call.sender, Role::Clinician, "create records").await?;
+    // The capsule is the record's data key encapsulated to the patient: it must be one, not
+    // arbitrary bytes stored on the ledger for ever.
+    if umbral::Capsule::from_bytes(capsule).is_err() {
+        return Err(TxError::Invalid(ValidationError::Transaction(
+            "capsule is not a valid Umbral capsule; encapsulate the data key to the patient's PRE key and send capsule.to_bytes()",
+        )));
+    }
     let pseudonym = rw::pseudonym(store, patient)
         .await?
         .ok_or_else(|| TxError::UnknownPseudonym(Box::new(patient.clone())))?;

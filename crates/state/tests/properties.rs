@@ -95,10 +95,11 @@ impl World {
         match op {
             Op::RegisterPatient(p) => (
                 self.patients[*p].clone(),
-                Some(Payload::RegisterPseudonym {
-                    institution: inst(ST_MARY),
-                    pre_public_key: [3; 33],
-                }),
+                Some(self.chain.pseudonym_payload(
+                    ST_MARY,
+                    950 + *p as u64,
+                    &self.chain.st_mary_admin,
+                )),
             ),
             Op::EnableEmergency(p) => (
                 self.patients[*p].clone(),
@@ -183,16 +184,10 @@ proptest! {
 }
 
 /// Each patient's own script: register, enable emergency access, grant, revoke.
-fn patient_script(
-    chain: &Chain,
-    patient: &PrivateKey,
-    clinician: &PrivateKey,
-) -> Vec<SignedTransaction> {
+fn patient_script(chain: &Chain, seed: u64, clinician: &PrivateKey) -> Vec<SignedTransaction> {
+    let patient = &key(seed);
     let payloads = [
-        Payload::RegisterPseudonym {
-            institution: inst(ST_MARY),
-            pre_public_key: [3; 33],
-        },
+        chain.pseudonym_payload(ST_MARY, seed, &chain.st_mary_admin),
         Payload::SetEmergencyAccess {
             institution: inst(CITY_LAB),
             enabled: true,
@@ -219,7 +214,7 @@ fn patient_script(
             SignedTransaction::sign(patient, tx)
         })
         .collect();
-    let first_grant = ConsentId::from_tx(&txs[2].hash());
+    let first_grant = ConsentId::for_grant(&chain.genesis.chain_id(), &account(patient), 2);
     let revoke = Transaction {
         chain_id: chain.genesis.chain_id(),
         sender: account(patient),
@@ -286,7 +281,7 @@ proptest! {
         let base = Chain::new();
         let clinician = key(960);
         let patients: Vec<PrivateKey> = (0..PATIENTS as u64).map(|i| key(970 + i)).collect();
-        let scripts: Vec<Vec<SignedTransaction>> = patients.iter().map(|p| patient_script(&base, p, &clinician)).collect();
+        let scripts: Vec<Vec<SignedTransaction>> = (0..PATIENTS as u64).map(|i| patient_script(&base, 970 + i, &clinician)).collect();
         let mut in_order = Chain::new();
         for tx in scripts.concat() {
             in_order.block(&[tx]).unwrap();
@@ -303,8 +298,7 @@ proptest! {
     fn independent_senders_in_any_order_within_a_block_give_the_same_root(keys in prop::collection::vec(any::<u32>(), PATIENTS * SCRIPT_LEN)) {
         let base = Chain::new();
         let clinician = key(960);
-        let patients: Vec<PrivateKey> = (0..PATIENTS as u64).map(|i| key(970 + i)).collect();
-        let scripts: Vec<Vec<SignedTransaction>> = patients.iter().map(|p| patient_script(&base, p, &clinician)).collect();
+        let scripts: Vec<Vec<SignedTransaction>> = (0..PATIENTS as u64).map(|i| patient_script(&base, 970 + i, &clinician)).collect();
         let mut in_order = Chain::new();
         in_order.block(&scripts.concat()).unwrap();
         let mut shuffled = Chain::new();

@@ -226,6 +226,15 @@ impl_struct_codec!(ConsentPolicy {
 });
 
 impl ConsentPolicy {
+    /// The person a permit's re-encryption fragments are for: its first `Person` actor. Roles
+    /// and institutions may be named beside it, but keys are released to one person.
+    pub fn grantee(&self) -> Option<&AccountId> {
+        self.actors.iter().find_map(|actor| match actor {
+            ConsentActor::Person(account) => Some(account),
+            _ => None,
+        })
+    }
+
     /// Structural rules that need no ledger state.
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate_lists(&self.actors, &self.actions, &self.purposes, &self.data)?;

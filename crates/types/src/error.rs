@@ -22,6 +22,14 @@ pub enum ValidationError {
         "free text looks like it contains a direct identifier ({0}); remove it, the ledger must hold no PHI"
     )]
     DirectIdentifier(#[from] PhiViolation),
+    #[error(
+        "{0} is a small-order or non-canonically encoded Ed25519 key, which anyone can sign for or which names another key; generate a fresh key"
+    )]
+    WeakKey(&'static str),
+    #[error(
+        "the proof of possession of the {0} does not verify: sign the possession message for this chain and account with that key"
+    )]
+    PossessionProof(&'static str),
     #[error("invalid consent policy: {0}")]
     Policy(&'static str),
     #[error("invalid transaction: {0}")]

@@ -5,6 +5,7 @@ use crate::{codec_util, error::ValidationError, hexser, limits};
 use bytes::BufMut;
 use commonware_codec::{Buf, DecodeExt, EncodeSize, Error, FixedSize, Read, ReadExt, Write};
 use commonware_cryptography::ed25519;
+use curve25519_dalek::edwards::CompressedEdwardsY;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 use std::fmt;
 use std::str::FromStr;
@@ -103,8 +104,15 @@ impl RecordId {
 }
 
 impl ConsentId {
-    pub fn from_tx(tx: &TxHash) -> Self {
-        Self(derive("medchain 2026 consent id v1", &[&tx.0]))
+    /// The id of the consent that `patient` grants with its transaction at `nonce` on
+    /// `chain_id`. It is known before the transaction is signed (a hash of the transaction
+    /// could not be, since the transaction carries fragments sealed to this id), and it is
+    /// unique because a sender's nonce is used once per chain.
+    pub fn for_grant(chain_id: &ChainId, patient: &AccountId, nonce: u64) -> Self {
+        Self(derive(
+            "medchain 2026 consent id v2",
+            &[&chain_id.0, &patient.to_bytes(), &nonce.to_be_bytes()],
+        ))
     }
 }
 
@@ -128,6 +136,28 @@ impl AccountId {
         let mut out = [0u8; 32];
         out.copy_from_slice(self.0.as_ref());
         out
+    }
+
+    /// True if the key may be registered: the canonical encoding of a point outside the
+    /// small-order subgroup. Commonware's decoder follows ZIP 215 and accepts both kinds, which
+    /// is right for verifying consensus signatures but not for a key someone registers: a
+    /// small-order key has signatures that verify for many messages without any secret, and a
+    /// non-canonical encoding lets two byte strings name the same key (two accounts, one
+    /// holder).
+    pub fn is_registrable(&self) -> bool {
+        let bytes = self.to_bytes();
+        CompressedEdwardsY(bytes)
+            .decompress()
+            .is_some_and(|point| !point.is_small_order() && point.compress().to_bytes() == bytes)
+    }
+
+    /// [`Self::is_registrable`] as a validation error naming `what` the key is.
+    pub fn check_registrable(&self, what: &'static str) -> Result<(), ValidationError> {
+        if self.is_registrable() {
+            Ok(())
+        } else {
+            Err(ValidationError::WeakKey(what))
+        }
     }
 }
 

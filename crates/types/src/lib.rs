@@ -19,9 +19,9 @@
 //!     chain_id: ChainId([1; 32]),
 //!     sender: AccountId(patient.public_key()),
 //!     nonce: 0,
-//!     payload: Payload::RegisterPseudonym {
+//!     payload: Payload::SetEmergencyAccess {
 //!         institution: InstitutionId::new("st-mary").unwrap(),
-//!         pre_public_key: [2; 33],
+//!         enabled: true,
 //!     },
 //! };
 //! let signed = SignedTransaction::sign(&patient, tx);
@@ -53,6 +53,7 @@ pub mod merkle;
 mod openapi;
 pub mod payload;
 pub mod phi_guard;
+pub mod possession;
 pub mod transaction;
 
 pub use block::{BlockHeader, transactions_root};
@@ -64,7 +65,10 @@ pub use genesis::{
     parse_validator_address,
 };
 pub use ids::{AccountId, ChainId, ConsentId, InstitutionId, ProposalId, RecordId, TxHash};
-pub use payload::{MembershipChange, Payload, SealedFragment};
+pub use payload::{
+    FRAGMENT_SEAL_INFO_PREFIX, MemberKeyProofs, MembershipChange, Payload, SealedFragment,
+    fragment_seal_info,
+};
 pub use phi_guard::PhiViolation;
 pub use transaction::{BatchError, SignedTransaction, TX_NAMESPACE, Transaction, verify_batch};
 pub mod api;

@@ -10,8 +10,10 @@ pub const BLOCK_SIZE_MAX_BYTES: usize = 4 * 1024 * 1024;
 pub const BLOCK_TRANSACTIONS_MAX: usize = 2_048;
 // A transaction at its size limit must fit in a block, or it could be admitted and never run.
 const _: () = assert!(TX_SIZE_MAX_BYTES <= BLOCK_SIZE_MAX_BYTES);
-/// Opaque Umbral capsule of a record (98 bytes for secp256k1; room for a versioned format).
-pub const CAPSULE_SIZE_MAX_BYTES: usize = 256;
+/// A record's Umbral capsule: exactly one msgpack `[E, V, s]` on secp256k1
+/// (`medchain_crypto::umbral::CAPSULE_SIZE_BYTES`; the state machine asserts they agree and
+/// parses it). Anything else is not what the field claims to be.
+pub const CAPSULE_SIZE_BYTES: usize = 105;
 /// Categories or record ids named in one consent's data scope.
 pub const CONSENT_SCOPE_MAX_ITEMS: usize = 64;
 /// Actors named in one consent provision.
@@ -24,8 +26,10 @@ pub const CONSENT_PURPOSES_MAX: usize = 7;
 pub const CONSENT_EXCEPTIONS_MAX: usize = 8;
 /// Sealed re-encryption fragments in one grant (one per validator at most).
 pub const SEALED_FRAGMENTS_MAX: usize = 64;
-/// One sealed (HPKE-encrypted) re-encryption key fragment (an Umbral kfrag is ~260 bytes).
-pub const SEALED_FRAGMENT_SIZE_MAX_BYTES: usize = 1024;
+/// One sealed re-encryption key fragment, exactly: HPKE's 32-byte encapsulated key, one
+/// 310-byte Umbral kfrag and the 16-byte Poly1305 tag (the state machine asserts this against
+/// `medchain_crypto`'s constants). A fixed length leaves no room to smuggle data.
+pub const SEALED_FRAGMENT_SIZE_BYTES: usize = 32 + 310 + 16;
 /// Break-glass justification text (UTF-8 bytes).
 pub const JUSTIFICATION_SIZE_MAX_BYTES: usize = 256;
 /// How long a membership proposal stays open.
@@ -45,6 +49,23 @@ pub const EPOCH_LENGTH_MIN_BLOCKS: u64 = 10;
 pub const OBSERVERS_MAX: usize = 64;
 /// Size of the off-chain ciphertext a record may describe.
 pub const RECORD_SIZE_MAX_BYTES: u64 = 1024 * 1024 * 1024;
+/// Smallest size class a record's `size_bytes` names.
+pub const RECORD_SIZE_CLASS_MIN_BYTES: u64 = 4096;
+
+/// The size class a ciphertext of `len` bytes is recorded under: the next power of two, at
+/// least [`RECORD_SIZE_CLASS_MIN_BYTES`]. The ledger keeps records forever, and an exact size
+/// tells an observer which kind of document (a one-line result, a scan) a patient has; a size
+/// class within a factor of two is all that quotas and download limits need.
+pub const fn record_size_class_bytes(len: u64) -> u64 {
+    if len <= RECORD_SIZE_CLASS_MIN_BYTES {
+        RECORD_SIZE_CLASS_MIN_BYTES
+    } else {
+        match len.checked_next_power_of_two() {
+            Some(class) => class,
+            None => u64::MAX,
+        }
+    }
+}
 /// Institution slug length, lower bound.
 pub const INSTITUTION_ID_SIZE_MIN_BYTES: usize = 3;
 /// Institution slug length, upper bound.

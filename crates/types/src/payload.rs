@@ -9,13 +9,17 @@ use crate::codes::{InstitutionKind, Purpose, RecordCategory, Role};
 use crate::consent::ConsentPolicy;
 use crate::error::ValidationError;
 use crate::genesis::parse_validator_address;
-use crate::ids::{AccountId, ConsentId, InstitutionId, ProposalId, RecordId};
+use crate::ids::{AccountId, ChainId, ConsentId, InstitutionId, ProposalId, RecordId};
 use crate::{hexser, impl_struct_codec, limits, phi_guard};
 use bytes::{BufMut, Bytes};
 use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 
 /// A change to the consortium that needs more than 2/3 of the validators.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "AddValidator carries its two 64-byte proofs inline; proposals are rare and boxing would only add an allocation per decode"
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -40,6 +44,15 @@ pub enum MembershipChange {
         #[serde(with = "hexser::array")]
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
         encryption_key: [u8; 32],
+        /// The validator key's signature over its possession message (`possession::prove_account`).
+        #[serde(with = "hexser::array")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        validator_proof: [u8; 64],
+        /// XEdDSA signature by `encryption_key` over its possession message: nobody can
+        /// register a key they do not hold to collect the fragments sealed to it.
+        #[serde(with = "hexser::array")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        encryption_key_proof: [u8; 64],
     },
     RemoveValidator {
         validator: AccountId,
@@ -65,6 +78,8 @@ impl Write for MembershipChange {
                 p2p_address,
                 http_address,
                 encryption_key,
+                validator_proof,
+                encryption_key_proof,
             } => {
                 buf.put_u8(2);
                 institution.write(buf);
@@ -72,6 +87,8 @@ impl Write for MembershipChange {
                 write_str(p2p_address, buf);
                 write_str(http_address, buf);
                 encryption_key.write(buf);
+                validator_proof.write(buf);
+                encryption_key_proof.write(buf);
             }
             MembershipChange::RemoveValidator { validator } => {
                 buf.put_u8(3);
@@ -94,12 +111,16 @@ impl EncodeSize for MembershipChange {
                 p2p_address,
                 http_address,
                 encryption_key,
+                validator_proof,
+                encryption_key_proof,
             } => {
                 institution.encode_size()
                     + validator.encode_size()
                     + str_encode_size(p2p_address)
                     + str_encode_size(http_address)
                     + encryption_key.encode_size()
+                    + validator_proof.encode_size()
+                    + encryption_key_proof.encode_size()
             }
             MembershipChange::RemoveValidator { validator } => validator.encode_size(),
         }
@@ -132,6 +153,8 @@ impl Read for MembershipChange {
                     "http_address is not a canonical, dialable ip:port",
                 )?,
                 encryption_key: <[u8; 32]>::read(buf)?,
+                validator_proof: <[u8; 64]>::read(buf)?,
+                encryption_key_proof: <[u8; 64]>::read(buf)?,
             }),
             3 => Ok(MembershipChange::RemoveValidator {
                 validator: AccountId::read(buf)?,
@@ -159,20 +182,50 @@ impl MembershipChange {
     pub fn validate(&self) -> Result<(), ValidationError> {
         match self {
             MembershipChange::AddValidator {
+                validator,
                 p2p_address,
                 http_address,
                 ..
             } => {
+                validator.check_registrable("validator key")?;
                 parse_validator_address("p2p_address", p2p_address)?;
                 parse_validator_address("http_address", http_address)?;
                 Ok(())
+            }
+            MembershipChange::AdmitInstitution { admin, .. } => {
+                admin.check_registrable("institution admin key")
             }
             _ => Ok(()),
         }
     }
 }
 
-/// One Umbral re-encryption key fragment, sealed (HPKE) to one validator. Opaque here.
+/// HPKE `info` of a sealed fragment: it names the chain, the consent, the patient's
+/// pseudonym, the grantee and the validator, so a fragment opens only for the one place it was
+/// sealed for. Copied into another consent, onto another chain, or listed for another validator
+/// or grantee, it fails to open (and a validator refuses to re-encrypt with it).
+pub fn fragment_seal_info(
+    chain_id: &ChainId,
+    consent: &ConsentId,
+    patient: &AccountId,
+    grantee: &AccountId,
+    validator: &AccountId,
+) -> Vec<u8> {
+    let mut info = Vec::with_capacity(FRAGMENT_SEAL_INFO_PREFIX.len() + 5 * 32);
+    info.extend_from_slice(FRAGMENT_SEAL_INFO_PREFIX);
+    info.extend_from_slice(chain_id.as_bytes());
+    info.extend_from_slice(consent.as_bytes());
+    info.extend_from_slice(&patient.to_bytes());
+    info.extend_from_slice(&grantee.to_bytes());
+    info.extend_from_slice(&validator.to_bytes());
+    info
+}
+
+/// First part of every fragment's HPKE `info` (see [`fragment_seal_info`]).
+pub const FRAGMENT_SEAL_INFO_PREFIX: &[u8] = b"medchain/consent/kfrag/v2";
+
+/// One Umbral re-encryption key fragment, sealed (HPKE) to one validator with
+/// [`fragment_seal_info`]; exactly [`limits::SEALED_FRAGMENT_SIZE_BYTES`] long.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SealedFragment {
@@ -183,7 +236,27 @@ pub struct SealedFragment {
 }
 impl_struct_codec!(SealedFragment {
     validator: (),
-    ciphertext: bytes_cfg(limits::SEALED_FRAGMENT_SIZE_MAX_BYTES),
+    ciphertext: bytes_cfg(limits::SEALED_FRAGMENT_SIZE_BYTES),
+});
+
+/// A new member's proofs of possession, one per registered key (see `possession`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberKeyProofs {
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub account: [u8; 64],
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub pre_public_key: [u8; 64],
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub encryption_key: [u8; 64],
+}
+impl_struct_codec!(MemberKeyProofs {
+    account: (),
+    pre_public_key: (),
+    encryption_key: ()
 });
 
 /// The transaction types. Field docs say what the ledger stores; there is no
@@ -211,6 +284,10 @@ pub enum Payload {
         #[serde(with = "hexser::array")]
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
         encryption_key: [u8; 32],
+        /// Proofs that the member holds each key, each over its `possession::message` for this
+        /// chain and `account`: Ed25519 by the account, ECDSA by the PRE key, XEdDSA by the
+        /// X25519 key. An admin cannot register keys their staff do not hold.
+        proofs: MemberKeyProofs,
     },
     /// Directory: an institution's admin revokes one of its staff.
     RevokeMember { account: AccountId },
@@ -220,6 +297,17 @@ pub enum Payload {
         #[serde(with = "hexser::array")]
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
         pre_public_key: [u8; 33],
+        /// ECDSA signature by the PRE key over its possession message for the sender.
+        #[serde(with = "hexser::array")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        pre_key_proof: [u8; 64],
+        /// An active admin or clinician of `institution` who vouches for the patient.
+        registrar: AccountId,
+        /// The registrar's signature over `possession::pseudonym_registration_message`: the
+        /// institution admits its own patients, so nobody mints pseudonyms (and state) at will.
+        #[serde(with = "hexser::array")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        registrar_signature: [u8; 64],
     },
     /// Patients: allow (or stop) break-glass reads by clinicians of `institution`.
     SetEmergencyAccess {
@@ -300,11 +388,11 @@ impl Payload {
                 ValidationError::check_len(
                     "capsule_size_max_bytes",
                     capsule.len(),
-                    limits::CAPSULE_SIZE_MAX_BYTES,
+                    limits::CAPSULE_SIZE_BYTES,
                 )?;
-                if capsule.is_empty() {
+                if capsule.len() != limits::CAPSULE_SIZE_BYTES {
                     return Err(ValidationError::Transaction(
-                        "a record needs its PRE capsule",
+                        "a record needs its Umbral capsule, exactly 105 bytes",
                     ));
                 }
                 let max = limits::RECORD_SIZE_MAX_BYTES;
@@ -314,6 +402,11 @@ impl Payload {
                         max,
                         got: *size_bytes,
                     });
+                }
+                if *size_bytes != limits::record_size_class_bytes(*size_bytes) {
+                    return Err(ValidationError::Transaction(
+                        "size_bytes must be a size class (a power of two of at least 4096 bytes); round the ciphertext size up with limits::record_size_class_bytes",
+                    ));
                 }
                 Ok(())
             }
@@ -329,6 +422,7 @@ impl Payload {
                 justification,
                 ..
             } => validate_justification(*purpose, justification.as_deref()),
+            Payload::RegisterMember { account, .. } => account.check_registrable("member account"),
             _ => Ok(()),
         }
     }
@@ -342,10 +436,15 @@ fn validate_fragments(fragments: &[SealedFragment]) -> Result<(), ValidationErro
     )?;
     for fragment in fragments {
         ValidationError::check_len(
-            "sealed_fragment_size_max_bytes",
+            "sealed_fragment_size_bytes",
             fragment.ciphertext.len(),
-            limits::SEALED_FRAGMENT_SIZE_MAX_BYTES,
+            limits::SEALED_FRAGMENT_SIZE_BYTES,
         )?;
+        if fragment.ciphertext.len() != limits::SEALED_FRAGMENT_SIZE_BYTES {
+            return Err(ValidationError::Transaction(
+                "a sealed fragment is exactly one HPKE-sealed Umbral key fragment (358 bytes)",
+            ));
+        }
     }
     let mut validators: Vec<&AccountId> = fragments.iter().map(|f| &f.validator).collect();
     validators.sort();
@@ -402,19 +501,27 @@ impl Write for Payload {
                 role,
                 pre_public_key,
                 encryption_key,
+                proofs,
             } => {
                 account.write(buf);
                 role.write(buf);
                 pre_public_key.write(buf);
                 encryption_key.write(buf);
+                proofs.write(buf);
             }
             Payload::RevokeMember { account } => account.write(buf),
             Payload::RegisterPseudonym {
                 institution,
                 pre_public_key,
+                pre_key_proof,
+                registrar,
+                registrar_signature,
             } => {
                 institution.write(buf);
                 pre_public_key.write(buf);
+                pre_key_proof.write(buf);
+                registrar.write(buf);
+                registrar_signature.write(buf);
             }
             Payload::SetEmergencyAccess {
                 institution,
@@ -486,17 +593,28 @@ impl EncodeSize for Payload {
                 role,
                 pre_public_key,
                 encryption_key,
+                proofs,
             } => {
                 account.encode_size()
                     + role.encode_size()
                     + pre_public_key.encode_size()
                     + encryption_key.encode_size()
+                    + proofs.encode_size()
             }
             Payload::RevokeMember { account } => account.encode_size(),
             Payload::RegisterPseudonym {
                 institution,
                 pre_public_key,
-            } => institution.encode_size() + pre_public_key.encode_size(),
+                pre_key_proof,
+                registrar,
+                registrar_signature,
+            } => {
+                institution.encode_size()
+                    + pre_public_key.encode_size()
+                    + pre_key_proof.encode_size()
+                    + registrar.encode_size()
+                    + registrar_signature.encode_size()
+            }
             Payload::SetEmergencyAccess {
                 institution,
                 enabled,
@@ -549,6 +667,7 @@ impl Read for Payload {
                 role: Role::read(buf)?,
                 pre_public_key: <[u8; 33]>::read(buf)?,
                 encryption_key: <[u8; 32]>::read(buf)?,
+                proofs: MemberKeyProofs::read(buf)?,
             },
             3 => Payload::RevokeMember {
                 account: AccountId::read(buf)?,
@@ -556,6 +675,9 @@ impl Read for Payload {
             4 => Payload::RegisterPseudonym {
                 institution: InstitutionId::read(buf)?,
                 pre_public_key: <[u8; 33]>::read(buf)?,
+                pre_key_proof: <[u8; 64]>::read(buf)?,
+                registrar: AccountId::read(buf)?,
+                registrar_signature: <[u8; 64]>::read(buf)?,
             },
             5 => Payload::SetEmergencyAccess {
                 institution: InstitutionId::read(buf)?,
@@ -566,7 +688,7 @@ impl Read for Payload {
                 category: RecordCategory::read(buf)?,
                 size_bytes: u64::read(buf)?,
                 content_hash: <[u8; 32]>::read(buf)?,
-                capsule: Bytes::read_cfg(buf, &bytes_cfg(limits::CAPSULE_SIZE_MAX_BYTES))?,
+                capsule: Bytes::read_cfg(buf, &bytes_cfg(limits::CAPSULE_SIZE_BYTES))?,
             },
             7 => Payload::GrantConsent {
                 policy: ConsentPolicy::read(buf)?,

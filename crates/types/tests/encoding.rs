@@ -65,6 +65,8 @@ fn every_payload() -> Vec<Payload> {
             p2p_address: "10.0.0.5:7100".into(),
             http_address: "10.0.0.5:8100".into(),
             encryption_key: [0x5a; 32],
+            validator_proof: [0x11; 64],
+            encryption_key_proof: [0x12; 64],
         },
         MembershipChange::AddValidator {
             institution: slug.clone(),
@@ -72,6 +74,8 @@ fn every_payload() -> Vec<Payload> {
             p2p_address: "[2001:db8::5]:7100".into(),
             http_address: "[2001:db8::5]:8100".into(),
             encryption_key: [0xa5; 32],
+            validator_proof: [0x13; 64],
+            encryption_key_proof: [0x14; 64],
         },
         MembershipChange::RemoveValidator {
             validator: someone.clone(),
@@ -94,6 +98,11 @@ fn every_payload() -> Vec<Payload> {
             role: Role::Auditor,
             pre_public_key: [2; 33],
             encryption_key: [5; 32],
+            proofs: MemberKeyProofs {
+                account: [0x21; 64],
+                pre_public_key: [0x22; 64],
+                encryption_key: [0x23; 64],
+            },
         },
         Payload::RevokeMember {
             account: someone.clone(),
@@ -101,6 +110,9 @@ fn every_payload() -> Vec<Payload> {
         Payload::RegisterPseudonym {
             institution: slug.clone(),
             pre_public_key: [3; 33],
+            pre_key_proof: [0x31; 64],
+            registrar: someone.clone(),
+            registrar_signature: [0x32; 64],
         },
         Payload::SetEmergencyAccess {
             institution: slug,
@@ -109,15 +121,15 @@ fn every_payload() -> Vec<Payload> {
         Payload::CreateRecord {
             patient: someone.clone(),
             category: RecordCategory::MentalHealth,
-            size_bytes: 10,
+            size_bytes: 8_192,
             content_hash: [6; 32],
-            capsule: Bytes::from_static(&[1, 2, 3]),
+            capsule: Bytes::from(vec![1; limits::CAPSULE_SIZE_BYTES]),
         },
         Payload::GrantConsent {
             policy,
             reencryption_fragments: vec![SealedFragment {
                 validator: someone,
-                ciphertext: Bytes::from_static(&[9; 4]),
+                ciphertext: Bytes::from(vec![9; limits::SEALED_FRAGMENT_SIZE_BYTES]),
             }],
         },
         Payload::RevokeConsent {
@@ -174,6 +186,9 @@ fn unknown_tags_and_bad_slugs_are_refused_by_the_decoder() {
         Payload::RegisterPseudonym {
             institution: InstitutionId::new("abc").unwrap(),
             pre_public_key: [3; 33],
+            pre_key_proof: [0; 64],
+            registrar: AccountId(key(3).public_key()),
+            registrar_signature: [0; 64],
         },
     );
     let bytes = tx.encode().to_vec();
@@ -197,11 +212,13 @@ fn add_validator(p2p_address: &str, http_address: &str) -> MembershipChange {
         p2p_address: p2p_address.into(),
         http_address: http_address.into(),
         encryption_key: std::array::from_fn(|i| i as u8),
+        validator_proof: [0xaa; 64],
+        encryption_key_proof: [0xbb; 64],
     }
 }
 
 #[test]
-fn add_validator_encodes_institution_validator_p2p_address_http_address_then_encryption_key() {
+fn add_validator_encodes_institution_validator_addresses_encryption_key_then_its_proofs() {
     let encoded = add_validator("10.0.0.5:7100", "10.0.0.5:8100")
         .encode()
         .to_vec();
@@ -213,6 +230,8 @@ fn add_validator_encodes_institution_validator_p2p_address_http_address_then_enc
     expected.push(13);
     expected.extend_from_slice(b"10.0.0.5:8100");
     expected.extend(0u8..32);
+    expected.extend([0xaa; 64]);
+    expected.extend([0xbb; 64]);
     assert_eq!(encoded, expected);
     assert_eq!(
         MembershipChange::decode(commonware_codec::Copying(encoded.as_slice())).unwrap(),
@@ -425,7 +444,7 @@ fn the_tx_hash_ignores_the_signature_and_changes_with_the_transaction() {
     );
     assert_ne!(
         RecordId::from_tx(&tx.hash()).0,
-        ConsentId::from_tx(&tx.hash()).0
+        ConsentId::for_grant(&tx.transaction.chain_id, &tx.transaction.sender, 0).0
     );
 }
 

@@ -118,14 +118,14 @@ fn fragment(seed: u64, bytes: usize) -> SealedFragment {
 fn sealed_fragments_max_holds() {
     let at = grant(
         (0..limits::SEALED_FRAGMENTS_MAX as u64)
-            .map(|i| fragment(i, 8))
+            .map(|i| fragment(i, limits::SEALED_FRAGMENT_SIZE_BYTES))
             .collect(),
     );
     assert_eq!(at.validate(), Ok(()));
     assert_eq!(Payload::decode(at.encode()).unwrap(), at);
     let over = grant(
         (0..=limits::SEALED_FRAGMENTS_MAX as u64)
-            .map(|i| fragment(i, 8))
+            .map(|i| fragment(i, limits::SEALED_FRAGMENT_SIZE_BYTES))
             .collect(),
     );
     assert_eq!(
@@ -139,22 +139,28 @@ fn sealed_fragments_max_holds() {
 }
 
 #[test]
-fn sealed_fragment_size_max_bytes_holds() {
-    let at = grant(vec![fragment(1, limits::SEALED_FRAGMENT_SIZE_MAX_BYTES)]);
+fn a_sealed_fragment_is_exactly_sealed_fragment_size_bytes() {
+    let at = grant(vec![fragment(1, limits::SEALED_FRAGMENT_SIZE_BYTES)]);
     assert_eq!(at.validate(), Ok(()));
     assert_eq!(Payload::decode(at.encode()).unwrap(), at);
-    let over = grant(vec![fragment(
-        1,
-        limits::SEALED_FRAGMENT_SIZE_MAX_BYTES + 1,
-    )]);
+    let over = grant(vec![fragment(1, limits::SEALED_FRAGMENT_SIZE_BYTES + 1)]);
     let expected = limit_error(
-        "sealed_fragment_size_max_bytes",
-        limits::SEALED_FRAGMENT_SIZE_MAX_BYTES,
+        "sealed_fragment_size_bytes",
+        limits::SEALED_FRAGMENT_SIZE_BYTES,
     );
     assert_eq!(over.validate(), Err(expected));
     assert!(Payload::decode(over.encode()).is_err());
+    let under = grant(vec![fragment(1, limits::SEALED_FRAGMENT_SIZE_BYTES - 1)]);
+    assert_eq!(
+        under.validate(),
+        Err(ValidationError::Transaction(
+            "a sealed fragment is exactly one HPKE-sealed Umbral key fragment (358 bytes)"
+        ))
+    );
 }
 
+/// A record whose capsule has `capsule_bytes` bytes (not a real capsule: the stateless rules
+/// check its length, the state machine parses it).
 fn record(capsule_bytes: usize, size_bytes: u64) -> Payload {
     Payload::CreateRecord {
         patient: account(1),
@@ -166,25 +172,54 @@ fn record(capsule_bytes: usize, size_bytes: u64) -> Payload {
 }
 
 #[test]
-fn capsule_size_max_bytes_holds() {
-    let at = record(limits::CAPSULE_SIZE_MAX_BYTES, 1);
+fn a_capsule_is_exactly_capsule_size_bytes() {
+    let class = limits::RECORD_SIZE_CLASS_MIN_BYTES;
+    let at = record(limits::CAPSULE_SIZE_BYTES, class);
     assert_eq!(at.validate(), Ok(()));
     assert_eq!(Payload::decode(at.encode()).unwrap(), at);
-    let over = record(limits::CAPSULE_SIZE_MAX_BYTES + 1, 1);
+    let over = record(limits::CAPSULE_SIZE_BYTES + 1, class);
     assert_eq!(
         over.validate(),
         Err(limit_error(
             "capsule_size_max_bytes",
-            limits::CAPSULE_SIZE_MAX_BYTES
+            limits::CAPSULE_SIZE_BYTES
         ))
     );
     assert!(Payload::decode(over.encode()).is_err());
+    for short in [0, limits::CAPSULE_SIZE_BYTES - 1] {
+        assert_eq!(
+            record(short, class).validate(),
+            Err(ValidationError::Transaction(
+                "a record needs its Umbral capsule, exactly 105 bytes"
+            ))
+        );
+    }
+}
+
+#[test]
+fn a_record_size_must_be_a_size_class() {
+    let capsule = limits::CAPSULE_SIZE_BYTES;
+    for class in [4_096, 8_192, 1 << 20, limits::RECORD_SIZE_MAX_BYTES] {
+        assert_eq!(record(capsule, class).validate(), Ok(()), "{class}");
+    }
+    for exact in [0, 1, 4_095, 4_097, 5_000, (1 << 20) + 1] {
+        assert!(record(capsule, exact).validate().is_err(), "{exact}");
+    }
+    let rounded: Vec<u64> = [0, 1, 4_096, 4_097, 100_000, 1 << 20]
+        .iter()
+        .map(|len| limits::record_size_class_bytes(*len))
+        .collect();
+    assert_eq!(rounded, [4_096, 4_096, 4_096, 8_192, 131_072, 1 << 20]);
 }
 
 #[test]
 fn record_size_max_bytes_holds() {
-    assert_eq!(record(98, limits::RECORD_SIZE_MAX_BYTES).validate(), Ok(()));
-    let over = record(98, limits::RECORD_SIZE_MAX_BYTES + 1).validate();
+    let capsule = limits::CAPSULE_SIZE_BYTES;
+    assert_eq!(
+        record(capsule, limits::RECORD_SIZE_MAX_BYTES).validate(),
+        Ok(())
+    );
+    let over = record(capsule, limits::RECORD_SIZE_MAX_BYTES + 1).validate();
     let max = limits::RECORD_SIZE_MAX_BYTES;
     assert_eq!(
         over,
@@ -245,11 +280,14 @@ fn institution_id_size_limits_hold() {
     assert!(InstitutionId::new("a".repeat(limits::INSTITUTION_ID_SIZE_MAX_BYTES + 1)).is_err());
 }
 
-/// A signed grant whose canonical encoding is exactly `target` bytes.
+/// A signed grant whose canonical encoding is exactly `target` bytes. Its fragments are larger
+/// than a sealed fragment may be: since fragments have one exact size, no valid transaction is
+/// as large as the limit (the largest grant is about 41 KB), which still bounds what any
+/// decoder reads before it looks at a field.
 fn signed_tx_of_size(target: usize) -> SignedTransaction {
     let key = PrivateKey::from_seed(9);
     let fragments = (0..limits::SEALED_FRAGMENTS_MAX as u64)
-        .map(|i| fragment(i, limits::SEALED_FRAGMENT_SIZE_MAX_BYTES))
+        .map(|i| fragment(i, 1024))
         .collect();
     let mut tx = Transaction {
         chain_id: ChainId([1; 32]),
@@ -281,15 +319,25 @@ fn signed_tx_of_size(target: usize) -> SignedTransaction {
 
 #[test]
 fn tx_size_max_bytes_holds() {
+    // At the limit the size check passes; the oversized fragments are what is refused.
     let at = signed_tx_of_size(limits::TX_SIZE_MAX_BYTES);
-    assert_eq!(at.validate(), Ok(()));
-    assert_eq!(SignedTransaction::decode_bounded(&at.encode()).unwrap(), at);
+    // (shrinking to the target left the first fragment shorter than a sealed fragment).
+    assert_eq!(
+        at.validate(),
+        Err(ValidationError::Transaction(
+            "a sealed fragment is exactly one HPKE-sealed Umbral key fragment (358 bytes)"
+        ))
+    );
+    assert!(SignedTransaction::decode_bounded(&at.encode()).is_err());
     let over = signed_tx_of_size(limits::TX_SIZE_MAX_BYTES + 1);
     assert_eq!(
         over.validate(),
         Err(limit_error("tx_size_max_bytes", limits::TX_SIZE_MAX_BYTES))
     );
-    assert!(SignedTransaction::decode_bounded(&over.encode()).is_err());
+    assert!(matches!(
+        SignedTransaction::decode_bounded(&over.encode()),
+        Err(commonware_codec::Error::InvalidLength(len)) if len == limits::TX_SIZE_MAX_BYTES + 1
+    ));
     assert!(
         SignedTransaction::decode(over.encode()).is_err(),
         "the decoder itself enforces the limit"
@@ -456,6 +504,8 @@ fn add_validator_address_size_max_bytes_holds_for_both_addresses() {
             p2p_address,
             http_address,
             encryption_key: [7; 32],
+            validator_proof: [0; 64],
+            encryption_key_proof: [0; 64],
         };
         [
             ("p2p_address", change(address.clone(), good.clone())),

@@ -19,6 +19,7 @@
 
 pub mod file;
 pub mod hpke;
+pub mod possession;
 
 use commonware_codec::{Copying, DecodeExt};
 use commonware_cryptography::{Signer as _, ed25519};

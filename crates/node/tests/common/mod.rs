@@ -118,7 +118,7 @@ impl Ledger {
             institutions: vec![GenesisInstitution {
                 id: InstitutionId::new(HOSPITAL).unwrap(),
                 kind: InstitutionKind::Hospital,
-                admin: AccountId(ed25519::PrivateKey::from_seed(1_000).public_key()),
+                admin: AccountId(ed25519::PrivateKey::from_seed(HOSPITAL_ADMIN_SEED).public_key()),
             }],
             validators: signers
                 .iter()
@@ -162,6 +162,15 @@ impl Ledger {
     /// The account key of participant `index`.
     pub fn key(&self, index: usize) -> ed25519::PublicKey {
         self.signers[index].public_key()
+    }
+
+    /// The signing key of participant `index` (to prove possession when it is admitted).
+    pub fn signer(&self, index: usize) -> &ed25519::PrivateKey {
+        &self.signers[index]
+    }
+
+    pub fn chain_id(&self) -> medchain_types::ChainId {
+        self.genesis.chain_id()
     }
 
     pub fn hospital() -> InstitutionId {
@@ -459,22 +468,28 @@ impl ProcessedHeight for NodeState {
     }
 }
 
-/// A patient registering a pseudonym: valid for any fresh key, so the load needs no setup.
+/// Seed of the hospital admin's key, who co-signs the load's pseudonym registrations.
+const HOSPITAL_ADMIN_SEED: u64 = 1_000;
+
+/// A patient registering a pseudonym, co-signed by the hospital's admin: valid for any fresh
+/// key, so the load needs no setup.
 pub fn registration(genesis: &Genesis, key_seed: u64) -> SignedTransaction {
     let key = ed25519::PrivateKey::from_seed(key_seed);
-    let mut pre_public_key = [0u8; 33];
-    pre_public_key[0] = 2;
-    pre_public_key[1..].copy_from_slice(
+    let pre = medchain_crypto::umbral::SecretKey::from_be_bytes(
         &commonware_cryptography::Sha256::hash(&[&key_seed.to_be_bytes()]).encode()[..32],
-    );
+    )
+    .expect("a SHA-256 output is a secp256k1 scalar but with probability 2^-128");
     let tx = Transaction {
         chain_id: genesis.chain_id(),
         sender: AccountId(key.public_key()),
         nonce: 0,
-        payload: Payload::RegisterPseudonym {
-            institution: InstitutionId::new(HOSPITAL).unwrap(),
-            pre_public_key,
-        },
+        payload: medchain_state::registration::register_pseudonym(
+            &genesis.chain_id(),
+            &key,
+            &pre,
+            InstitutionId::new(HOSPITAL).unwrap(),
+            &ed25519::PrivateKey::from_seed(HOSPITAL_ADMIN_SEED),
+        ),
     };
     SignedTransaction::sign(&key, tx)
 }

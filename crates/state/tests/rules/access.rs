@@ -34,7 +34,7 @@ fn setup() -> Setup {
 }
 
 #[test]
-fn the_patient_and_the_author_are_always_permitted() {
+fn the_patient_and_the_author_treating_at_its_institution_are_permitted_without_consent() {
     let Setup {
         mut chain,
         author,
@@ -112,11 +112,16 @@ fn a_consent_actor_matches_by_role_and_institution() {
     } = setup();
     let lab_admin = chain.city_lab_admin.clone();
     let researcher = chain.member(&lab_admin, 603, Role::Researcher);
+    // A permit releases keys to one person (first), here not the requester: the role matches.
+    let keyholder = ConsentActor::Person(account(&key(1)));
     let mut policy = permit_person(&reader);
-    policy.actors = vec![ConsentActor::Role {
-        institution: Some(inst(CITY_LAB)),
-        role: Role::Clinician,
-    }];
+    policy.actors = vec![
+        keyholder.clone(),
+        ConsentActor::Role {
+            institution: Some(inst(CITY_LAB)),
+            role: Role::Clinician,
+        },
+    ];
     chain.grant(&patient, policy.clone());
     assert_eq!(
         chain.request(&reader, record, Purpose::Treat, None),
@@ -132,10 +137,13 @@ fn a_consent_actor_matches_by_role_and_institution() {
         chain.request(&north, record, Purpose::Treat, None),
         (DENY, R::NoConsent, false)
     );
-    policy.actors = vec![ConsentActor::Role {
-        institution: None,
-        role: Role::Clinician,
-    }];
+    policy.actors = vec![
+        keyholder,
+        ConsentActor::Role {
+            institution: None,
+            role: Role::Clinician,
+        },
+    ];
     chain.grant(&patient, policy);
     assert_eq!(
         chain.request(&north, record, Purpose::Treat, None),
@@ -155,7 +163,10 @@ fn a_consent_actor_matches_by_institution() {
     let lab_admin = chain.city_lab_admin.clone();
     let researcher = chain.member(&lab_admin, 605, Role::Researcher);
     let mut policy = permit_person(&reader);
-    policy.actors = vec![ConsentActor::Institution(inst(CITY_LAB))];
+    policy.actors = vec![
+        ConsentActor::Person(account(&key(1))),
+        ConsentActor::Institution(inst(CITY_LAB)),
+    ];
     chain.grant(&patient, policy);
     assert_eq!(
         chain.request(&researcher, record, Purpose::Treat, None),
@@ -327,31 +338,43 @@ fn an_inactive_requester_is_denied_even_with_consent() {
     );
 }
 
+/// The latest entry of `patient`'s access log.
+fn last_entry(chain: &Chain, patient: &PrivateKey) -> AccessLogEntry {
+    let page = chain.query(async |s| query::access_log(s, &account(patient), 0, 256).await);
+    page.entries.last().expect("the log has entries").clone()
+}
+
 #[test]
-fn another_patient_is_denied_and_strangers_are_refused() {
+fn a_request_from_a_non_member_is_refused_and_never_logged() {
     let Setup {
         mut chain,
-        patient: _,
+        patient,
         record,
         ..
     } = setup();
-    let other = chain.patient(ST_MARY, 606);
-    assert_eq!(
-        chain.request(&other, record, Purpose::Patrqt, None),
-        (DENY, R::RequesterNotMember, false)
-    );
-    let stranger = key(607);
-    let payload = Payload::RequestAccess {
-        record,
-        purpose: Purpose::Treat,
-        justification: None,
+    let log_count = |chain: &Chain| {
+        chain
+            .query(async |s| query::access_log(s, &account(&patient), 0, 256).await)
+            .total
     };
-    assert_eq!(
-        chain.err(&stranger, payload),
-        TxError::UnknownSender {
-            sender: Box::new(account(&stranger))
-        }
-    );
+    let before = log_count(&chain);
+    let other = chain.patient(ST_MARY, 606);
+    let stranger = key(607);
+    for requester in [&other, &stranger] {
+        let payload = Payload::RequestAccess {
+            record,
+            purpose: Purpose::Treat,
+            justification: None,
+        };
+        assert_eq!(
+            chain.err(requester, payload),
+            TxError::NotAuthorized(format!(
+                "{} is not a member of any institution; only registered staff request access to a patient's records",
+                account(requester)
+            ))
+        );
+    }
+    assert_eq!(log_count(&chain), before, "nothing was written to the log");
     let missing = RecordId([8; 32]);
     let payload = Payload::RequestAccess {
         record: missing,
@@ -359,6 +382,104 @@ fn another_patient_is_denied_and_strangers_are_refused() {
         justification: None,
     };
     assert_eq!(chain.err(&other, payload), TxError::UnknownRecord(missing));
+}
+
+#[test]
+fn the_author_needs_consent_for_any_purpose_but_treatment() {
+    let Setup {
+        mut chain,
+        author,
+        patient,
+        record,
+        ..
+    } = setup();
+    assert_eq!(
+        chain.request(&author, record, Purpose::Hresch, None),
+        (DENY, R::NoConsent, false)
+    );
+    let mut research = permit_person(&author);
+    research.purposes = vec![Purpose::Hresch];
+    let consent = chain.grant(&patient, research);
+    assert_eq!(
+        chain.request(&author, record, Purpose::Hresch, None),
+        (PERMIT, R::Consent, false)
+    );
+    let last = last_entry(&chain, &patient);
+    assert_eq!((last.reason, last.consent), (R::Consent, Some(consent)));
+}
+
+#[test]
+fn a_deny_exception_applies_only_inside_the_permit_that_nests_it() {
+    let Setup {
+        mut chain,
+        author,
+        reader,
+        patient,
+        ..
+    } = setup();
+    let mental = chain.record(&author, &patient, RecordCategory::MentalHealth);
+    // One permit excepts mental health; a second permit covers mental health for research.
+    let mut narrow = permit_person(&reader);
+    narrow.exceptions = vec![ConsentProvision {
+        actors: vec![],
+        actions: vec![],
+        purposes: vec![],
+        data: DataScope::Categories(vec![RecordCategory::MentalHealth]),
+    }];
+    chain.grant(&patient, narrow);
+    assert_eq!(
+        chain.request(&reader, mental, Purpose::Treat, None),
+        (DENY, R::ConsentException, false)
+    );
+    let mut mental_health = permit_person(&reader);
+    mental_health.data = DataScope::Categories(vec![RecordCategory::MentalHealth]);
+    let second = chain.grant(&patient, mental_health);
+    assert_eq!(
+        chain.request(&reader, mental, Purpose::Treat, None),
+        (PERMIT, R::Consent, false),
+        "the first permit's exception does not reach into the second permit"
+    );
+    assert_eq!(last_entry(&chain, &patient).consent, Some(second));
+}
+
+#[test]
+fn a_read_under_etreat_is_flagged_for_review_however_it_was_permitted() {
+    let Setup {
+        mut chain,
+        author,
+        reader,
+        patient,
+        record,
+    } = setup();
+    let mut emergency = permit_person(&reader);
+    emergency.purposes = vec![Purpose::Etreat];
+    chain.grant(&patient, emergency);
+    let why = Some("unconscious in ED, anticoagulation status needed");
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Etreat, why),
+        (PERMIT, R::Consent, true),
+        "permitted by consent, still flagged"
+    );
+    // The author's ETREAT read goes through consent (only TREAT is the author's own), and with
+    // emergency access enabled it is a flagged break-glass read.
+    chain.ok(
+        &patient,
+        Payload::SetEmergencyAccess {
+            institution: inst(ST_MARY),
+            enabled: true,
+        },
+    );
+    assert_eq!(
+        chain.request(&author, record, Purpose::Etreat, why),
+        (PERMIT, R::BreakGlass, true)
+    );
+    // A denied ETREAT read is not a read: nothing to review beyond the denial itself.
+    let lab_admin = chain.city_lab_admin.clone();
+    let other = chain.clinician(&lab_admin, 608);
+    assert_eq!(
+        chain.request(&other, record, Purpose::Etreat, why),
+        (DENY, R::EmergencyAccessNotEnabled, false)
+    );
 }
 
 #[test]

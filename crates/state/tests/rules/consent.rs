@@ -45,7 +45,11 @@ fn a_patient_grants_consent_and_it_is_listed_under_the_pseudonym() {
         grant_payload(&chain, permit_person(&clinician), 2),
     );
     chain.block(std::slice::from_ref(&tx)).unwrap();
-    let id = ConsentId::from_tx(&tx.hash());
+    let id = ConsentId::for_grant(
+        &chain.genesis.chain_id(),
+        &tx.transaction.sender,
+        tx.transaction.nonce,
+    );
     let consent = chain.query(async |s| query::consent(s, &id).await).unwrap();
     assert_eq!(
         (
@@ -119,7 +123,7 @@ fn a_permit_needs_fragments_for_a_threshold_of_current_validators() {
     );
     let stranger = SealedFragment {
         validator: account(&key(503)),
-        ciphertext: vec![1u8; 8].into(),
+        ciphertext: vec![1u8; limits::SEALED_FRAGMENT_SIZE_BYTES].into(),
     };
     let mut fragments = chain.fragments(2);
     fragments.push(stranger);
@@ -224,4 +228,107 @@ fn consents_per_patient_max_is_enforced_on_active_consents() {
         },
     );
     chain.grant(&patient, permit_person(&clinician));
+}
+
+#[test]
+fn a_sealed_fragment_of_any_other_length_is_refused() {
+    let Setup {
+        mut chain,
+        clinician,
+        patient,
+        ..
+    } = setup();
+    for len in [
+        0,
+        limits::SEALED_FRAGMENT_SIZE_BYTES - 1,
+        limits::SEALED_FRAGMENT_SIZE_BYTES + 1,
+    ] {
+        let mut fragments = chain.fragments(2);
+        fragments[1].ciphertext = vec![7u8; len].into();
+        let payload = Payload::GrantConsent {
+            policy: permit_person(&clinician),
+            reencryption_fragments: fragments,
+        };
+        let error = chain.err(&patient, payload);
+        let expected = if len > limits::SEALED_FRAGMENT_SIZE_BYTES {
+            "limit_exceeded"
+        } else {
+            "invalid_transaction"
+        };
+        assert_eq!(error.code(), expected, "{len} bytes");
+    }
+}
+
+#[test]
+fn a_permit_that_names_no_person_to_release_keys_to_is_refused() {
+    let Setup {
+        mut chain, patient, ..
+    } = setup();
+    let mut policy = permit_person(&key(1));
+    policy.actors = vec![ConsentActor::Institution(inst(ST_MARY))];
+    assert_eq!(
+        chain.err(&patient, grant_payload(&chain, policy, 2)),
+        TxError::BadFragments(
+            "a permit releases keys to one person: name the grantee as the first person actor"
+                .into()
+        )
+    );
+}
+
+/// A kfrag sealed for one consent opens for the validator it names, with the info of that
+/// chain, consent, patient and grantee only: copied anywhere else it does not open.
+#[test]
+fn a_fragment_moved_to_another_consent_chain_grantee_or_validator_does_not_open() {
+    use medchain_crypto::keys::hpke::{EncryptionSecretKey, open_with, seal_to};
+    let mut rng = medchain_crypto::rng::seeded_u64(9);
+    let (validator_secret, validator_public) = EncryptionSecretKey::generate(&mut rng);
+    let chain_id = ChainId([1; 32]);
+    let (patient, grantee, validator) = (account(&key(1)), account(&key(2)), account(&key(3)));
+    let consent = ConsentId::for_grant(&chain_id, &patient, 4);
+    let info =
+        |chain: &ChainId, consent: &ConsentId, grantee: &AccountId, validator: &AccountId| {
+            fragment_seal_info(chain, consent, &patient, grantee, validator)
+        };
+    let kfrag = vec![0x5a; medchain_crypto::umbral::KFRAG_SIZE_BYTES];
+    let sealed = seal_to(
+        &mut rng,
+        &validator_public,
+        &info(&chain_id, &consent, &grantee, &validator),
+        b"",
+        &kfrag,
+    )
+    .unwrap();
+    assert_eq!(sealed.len(), limits::SEALED_FRAGMENT_SIZE_BYTES);
+    let opens = |info: Vec<u8>| open_with(&validator_secret, &info, b"", &sealed).is_ok();
+    assert!(opens(info(&chain_id, &consent, &grantee, &validator)));
+    let other_consent = ConsentId::for_grant(&chain_id, &patient, 5);
+    assert!(
+        !opens(info(&chain_id, &other_consent, &grantee, &validator)),
+        "another consent"
+    );
+    let other_chain = ChainId([2; 32]);
+    assert!(
+        !opens(info(&other_chain, &consent, &grantee, &validator)),
+        "another chain"
+    );
+    assert!(
+        !opens(info(&chain_id, &consent, &account(&key(5)), &validator)),
+        "another grantee"
+    );
+    assert!(
+        !opens(info(&chain_id, &consent, &grantee, &account(&key(6)))),
+        "another validator"
+    );
+    let other_patient =
+        fragment_seal_info(&chain_id, &consent, &account(&key(7)), &grantee, &validator);
+    assert!(!opens(other_patient), "another patient");
+}
+
+#[test]
+fn consent_ids_differ_by_chain_patient_and_nonce() {
+    let (chain, patient) = (ChainId([1; 32]), account(&key(1)));
+    let id = ConsentId::for_grant(&chain, &patient, 0);
+    assert_ne!(id, ConsentId::for_grant(&ChainId([2; 32]), &patient, 0));
+    assert_ne!(id, ConsentId::for_grant(&chain, &account(&key(2)), 0));
+    assert_ne!(id, ConsentId::for_grant(&chain, &patient, 1));
 }

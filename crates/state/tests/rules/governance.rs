@@ -30,8 +30,22 @@ fn pass(chain: &mut Chain, change: MembershipChange) -> ProposalId {
     id
 }
 
-/// The key a newcomer of `add_validator` seals to.
+/// Bytes of an X25519 key, for the encoding test.
 const NEWCOMER_ENCRYPTION_KEY: [u8; 32] = [0x77; 32];
+
+/// The X25519 key a newcomer of `add_validator` holds: its own per validator, since two
+/// validators may not share one.
+fn newcomer_encryption(
+    validator: &commonware_cryptography::ed25519::PrivateKey,
+) -> medchain_crypto::keys::hpke::EncryptionSecretKey {
+    let ikm = blake3::hash(&account(validator).to_bytes());
+    medchain_crypto::keys::hpke::EncryptionSecretKey::derive(ikm.as_bytes()).0
+}
+
+/// The test chain's id (every test that gets as far as the proofs runs on `Chain::new()`).
+fn test_chain_id() -> ChainId {
+    Chain::new().genesis.chain_id()
+}
 
 /// Its HTTP API listens on the p2p ip, port + 1000 (a fixed good address when the p2p address
 /// does not parse), so tests about one address never trip over the other.
@@ -51,13 +65,14 @@ fn add_validator_at(
     p2p_address: &str,
     http_address: &str,
 ) -> MembershipChange {
-    MembershipChange::AddValidator {
-        institution: inst(NORTH),
-        validator: account(validator),
-        p2p_address: p2p_address.into(),
-        http_address: http_address.into(),
-        encryption_key: NEWCOMER_ENCRYPTION_KEY,
-    }
+    medchain_state::registration::add_validator(
+        &mut medchain_crypto::rng::seeded_u64(7),
+        &test_chain_id(),
+        inst(NORTH),
+        validator,
+        &newcomer_encryption(validator),
+        (p2p_address.into(), http_address.into()),
+    )
 }
 
 /// Proposes as validator 0 a change that must be refused; `Chain::err` checks nothing was written.
@@ -375,7 +390,7 @@ fn validator_set_changes_are_recorded_in_state() {
             NORTH,
             "10.0.0.5:7100",
             "10.0.0.5:8100",
-            NEWCOMER_ENCRYPTION_KEY,
+            newcomer_encryption(&newcomer).public_key().to_bytes(),
             chain.height - 1
         )
     );
@@ -627,4 +642,72 @@ fn a_validator_entry_encodes_its_http_address_and_encryption_key_after_the_p2p_a
         ),
         (Some("10.0.0.5:8100"), Some("77".repeat(32).as_str()))
     );
+}
+
+#[test]
+fn a_validator_whose_keys_are_not_proven_is_refused() {
+    let mut chain = Chain::new();
+    let newcomer = key(350);
+    let good = add_validator(&newcomer, "10.0.0.5:7100");
+    let MembershipChange::AddValidator {
+        validator_proof,
+        encryption_key_proof,
+        ..
+    } = good.clone()
+    else {
+        unreachable!()
+    };
+    // Another validator's encryption key claimed as one's own: the proof cannot be made.
+    let mut copied_key = good.clone();
+    let mut swapped_proofs = good.clone();
+    let mut other_chain = good.clone();
+    if let MembershipChange::AddValidator { encryption_key, .. } = &mut copied_key {
+        *encryption_key = newcomer_encryption(&key(351)).public_key().to_bytes();
+    }
+    if let MembershipChange::AddValidator {
+        validator_proof: v,
+        encryption_key_proof: e,
+        ..
+    } = &mut swapped_proofs
+    {
+        (*v, *e) = (encryption_key_proof, validator_proof);
+    }
+    if let MembershipChange::AddValidator {
+        validator_proof: v, ..
+    } = &mut other_chain
+    {
+        *v = medchain_types::possession::prove_account(&newcomer, &ChainId([7; 32]));
+    }
+    assert_eq!(
+        refused_proposal(&mut chain, copied_key),
+        TxError::Invalid(ValidationError::PossessionProof("X25519 encryption key"))
+    );
+    assert_eq!(
+        refused_proposal(&mut chain, swapped_proofs),
+        TxError::Invalid(ValidationError::PossessionProof("validator key"))
+    );
+    assert_eq!(
+        refused_proposal(&mut chain, other_chain),
+        TxError::Invalid(ValidationError::PossessionProof("validator key"))
+    );
+    pass(&mut chain, good);
+}
+
+#[test]
+fn a_validator_may_not_reuse_another_validators_encryption_key() {
+    let mut chain = Chain::new();
+    pass(&mut chain, add_validator(&key(352), "10.0.0.5:7100"));
+    // The second newcomer proves the first one's key: impossible without its secret, and
+    // refused before any proof is looked at.
+    let reused = medchain_state::registration::add_validator(
+        &mut medchain_crypto::rng::seeded_u64(8),
+        &test_chain_id(),
+        inst(NORTH),
+        &key(353),
+        &newcomer_encryption(&key(352)),
+        ("10.0.0.6:7100".into(), "10.0.0.6:8100".into()),
+    );
+    let error = refused_proposal(&mut chain, reused);
+    assert_eq!(error.code(), "invalid_change");
+    assert!(error.to_string().contains("already validator"), "{error}");
 }

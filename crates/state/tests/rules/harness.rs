@@ -15,6 +15,34 @@ pub fn account(key: &PrivateKey) -> AccountId {
     AccountId(key.public_key())
 }
 
+/// The Umbral key of the member or pseudonym with key `seed`.
+pub fn pre_secret(seed: u64) -> medchain_crypto::umbral::SecretKey {
+    let bytes = blake3::hash(&seed.to_be_bytes());
+    medchain_crypto::umbral::SecretKey::from_be_bytes(bytes.as_bytes())
+        .expect("a BLAKE3 output is a secp256k1 scalar but with probability 2^-128")
+}
+
+/// The X25519 key of the member with key `seed`.
+pub fn encryption_secret(seed: u64) -> medchain_crypto::keys::hpke::EncryptionSecretKey {
+    let bytes = blake3::hash(&[&b"x25519"[..], &seed.to_be_bytes()].concat());
+    medchain_crypto::keys::hpke::EncryptionSecretKey::derive(bytes.as_bytes()).0
+}
+
+/// A registration of the member with key `seed` (all three keys proven), by `role`.
+pub fn member_payload(chain_id: &ChainId, seed: u64, role: Role) -> Payload {
+    let (account_key, pre, encryption) = (key(seed), pre_secret(seed), encryption_secret(seed));
+    medchain_state::registration::register_member(
+        &mut medchain_crypto::rng::seeded_u64(seed),
+        chain_id,
+        role,
+        &medchain_state::registration::MemberKeys {
+            account: &account_key,
+            pre: &pre,
+            encryption: &encryption,
+        },
+    )
+}
+
 pub fn inst(slug: &str) -> InstitutionId {
     InstitutionId::new(slug).expect("test slugs are valid")
 }
@@ -176,26 +204,43 @@ impl Chain {
     }
 
     pub fn member(&mut self, admin: &PrivateKey, seed: u64, role: Role) -> PrivateKey {
-        let member = key(seed);
-        let payload = Payload::RegisterMember {
-            account: account(&member),
-            role,
-            pre_public_key: [2; 33],
-            encryption_key: [9; 32],
-        };
+        let payload = member_payload(&self.genesis.chain_id(), seed, role);
         self.ok(admin, payload);
-        member
+        key(seed)
     }
 
+    /// The genesis admin of `institution`.
+    pub fn admin_of(&self, institution: &str) -> &PrivateKey {
+        match institution {
+            ST_MARY => &self.st_mary_admin,
+            CITY_LAB => &self.city_lab_admin,
+            NORTH => &self.north_admin,
+            other => panic!("no test institution {other}"),
+        }
+    }
+
+    /// A pseudonym registration of key `seed` at `institution`, co-signed by `registrar`.
+    pub fn pseudonym_payload(
+        &self,
+        institution: &str,
+        seed: u64,
+        registrar: &PrivateKey,
+    ) -> Payload {
+        medchain_state::registration::register_pseudonym(
+            &self.genesis.chain_id(),
+            &key(seed),
+            &pre_secret(seed),
+            inst(institution),
+            registrar,
+        )
+    }
+
+    /// A patient's pseudonym at `institution`, co-signed by that institution's admin.
     pub fn patient(&mut self, institution: &str, seed: u64) -> PrivateKey {
         let patient = key(seed);
-        self.ok(
-            &patient,
-            Payload::RegisterPseudonym {
-                institution: inst(institution),
-                pre_public_key: [3; 33],
-            },
-        );
+        let registrar = self.admin_of(institution).clone();
+        let payload = self.pseudonym_payload(institution, seed, &registrar);
+        self.ok(&patient, payload);
         patient
     }
 
@@ -218,7 +263,7 @@ impl Chain {
             .take(count)
             .map(|v| SealedFragment {
                 validator: account(v),
-                ciphertext: vec![7u8; 80].into(),
+                ciphertext: vec![7u8; limits::SEALED_FRAGMENT_SIZE_BYTES].into(),
             })
             .collect()
     }
@@ -276,8 +321,19 @@ pub fn record_payload(patient: &PrivateKey, category: RecordCategory) -> Payload
         category,
         size_bytes: 4_096,
         content_hash: [5; 32],
-        capsule: vec![1u8; 98].into(),
+        capsule: capsule_for(patient).into(),
     }
+}
+
+/// A real Umbral capsule, deterministic per patient: the ledger checks that it parses and passes
+/// the capsule check, not whose key it was made for.
+pub fn capsule_for(patient: &PrivateKey) -> Vec<u8> {
+    let seed = u64::from_be_bytes(account(patient).to_bytes()[..8].try_into().unwrap());
+    let mut rng = medchain_crypto::rng::seeded_u64(seed);
+    let public = pre_secret(seed).public_key();
+    let (capsule, _) = medchain_crypto::umbral::encapsulate(&mut rng, &public)
+        .expect("encapsulating to a valid key succeeds");
+    capsule.to_bytes()
 }
 
 /// A permit for one person, reading for treatment, all data, for a long while.

@@ -6,18 +6,18 @@ use futures::executor::block_on;
 use medchain_state::*;
 use medchain_types::*;
 
-fn pseudonym_payload() -> Payload {
-    Payload::RegisterPseudonym {
-        institution: inst(ST_MARY),
-        pre_public_key: [3; 33],
-    }
+/// Key `seed`'s pseudonym at st-mary, co-signed by its admin.
+fn pseudonym_payload(chain: &Chain, seed: u64) -> Payload {
+    chain.pseudonym_payload(ST_MARY, seed, &chain.st_mary_admin)
 }
 
 #[test]
 fn a_transaction_for_another_chain_is_refused() {
     let mut chain = Chain::new();
     let patient = key(700);
-    let mut tx = chain.tx(&patient, pseudonym_payload()).transaction;
+    let mut tx = chain
+        .tx(&patient, pseudonym_payload(&chain, 700))
+        .transaction;
     tx.chain_id = ChainId([0xee; 32]);
     let signed = SignedTransaction::sign(&patient, tx);
     let error = chain.block(&[signed]).unwrap_err();
@@ -68,8 +68,8 @@ fn a_replayed_nonce_and_a_nonce_gap_are_refused_with_distinct_errors() {
 fn a_bad_signature_fails_the_block_at_its_index_and_writes_nothing() {
     let mut chain = Chain::new();
     let root = chain.store.root();
-    let good = chain.tx(&key(702), pseudonym_payload());
-    let mut forged = chain.tx(&key(703), pseudonym_payload());
+    let good = chain.tx(&key(702), pseudonym_payload(&chain, 702));
+    let mut forged = chain.tx(&key(703), pseudonym_payload(&chain, 703));
     forged.signature = good.signature.clone();
     let error = chain.block(&[good, forged]).unwrap_err();
     assert_eq!(
@@ -86,11 +86,11 @@ fn a_bad_signature_fails_the_block_at_its_index_and_writes_nothing() {
 fn a_failing_transaction_fails_the_whole_block_and_writes_nothing() {
     let mut chain = Chain::new();
     let root = chain.store.root();
-    let first = chain.tx(&key(704), pseudonym_payload());
-    let unknown = Payload::RegisterPseudonym {
-        institution: inst("nowhere"),
-        pre_public_key: [3; 33],
-    };
+    let first = chain.tx(&key(704), pseudonym_payload(&chain, 704));
+    let mut unknown = pseudonym_payload(&chain, 705);
+    if let Payload::RegisterPseudonym { institution, .. } = &mut unknown {
+        *institution = inst("nowhere");
+    }
     let second = chain.tx(&key(705), unknown);
     let error = chain.block(&[first, second]).unwrap_err();
     assert_eq!(
@@ -111,7 +111,7 @@ fn a_failing_transaction_fails_the_whole_block_and_writes_nothing() {
 fn check_transaction_verifies_everything_and_writes_nothing() {
     let chain = Chain::new();
     let root = chain.store.root();
-    let tx = chain.tx(&key(706), pseudonym_payload());
+    let tx = chain.tx(&key(706), pseudonym_payload(&chain, 706));
     block_on(check_transaction(&chain.store, &chain.env(), &tx)).unwrap();
     assert_eq!(chain.store.root(), root);
     let mut forged = tx.clone();
@@ -124,11 +124,11 @@ fn check_transaction_verifies_everything_and_writes_nothing() {
 fn build_block_skips_failing_transactions_and_its_block_verifies_to_the_same_root() {
     let mut chain = Chain::new();
     let before = chain.store.clone();
-    let first = chain.tx(&key(707), pseudonym_payload());
+    let first = chain.tx(&key(707), pseudonym_payload(&chain, 707));
     let duplicate = first.clone();
-    let mut forged = chain.tx(&key(708), pseudonym_payload());
+    let mut forged = chain.tx(&key(708), pseudonym_payload(&chain, 708));
     forged.signature = first.signature.clone();
-    let second = chain.tx(&key(709), pseudonym_payload());
+    let second = chain.tx(&key(709), pseudonym_payload(&chain, 709));
     let env = chain.env();
     let candidates = vec![
         first.clone(),
@@ -171,7 +171,7 @@ fn block_transactions_max_is_enforced_when_building_and_verifying() {
     let mut chain = Chain::new();
     let before = chain.store.clone();
     let candidates: Vec<SignedTransaction> = (0..=limits::BLOCK_TRANSACTIONS_MAX as u64)
-        .map(|i| chain.tx(&key(10_000 + i), pseudonym_payload()))
+        .map(|i| chain.tx(&key(10_000 + i), pseudonym_payload(&chain, 10_000 + i)))
         .collect();
     let env = chain.env();
     let mut verifier = before.clone();
@@ -196,7 +196,7 @@ fn block_size_max_bytes_is_enforced_before_anything_executes() {
     let fragments: Vec<SealedFragment> = (0..limits::SEALED_FRAGMENTS_MAX as u64)
         .map(|i| SealedFragment {
             validator: account(&key(20_000 + i)),
-            ciphertext: vec![0u8; 512].into(),
+            ciphertext: vec![0u8; limits::SEALED_FRAGMENT_SIZE_BYTES].into(),
         })
         .collect();
     let payload = Payload::GrantConsent {

@@ -1,0 +1,151 @@
+//! The registration payloads with their proofs, built the one way the state machine checks
+//! them: for clients (the CLI, the demo), benchmarks and tests. Pure: keys and randomness come in.
+
+use commonware_cryptography::{Signer as _, ed25519};
+use medchain_crypto::keys::hpke::EncryptionSecretKey;
+use medchain_crypto::keys::possession::{prove_encryption_key, prove_pre_key};
+use medchain_crypto::rng::CryptoRng;
+use medchain_crypto::umbral;
+use medchain_types::possession::{self, KeyKind};
+use medchain_types::{
+    AccountId, ChainId, InstitutionId, MemberKeyProofs, MembershipChange, Payload, Role,
+};
+
+/// A patient's `RegisterPseudonym` for the key `pseudonym` (the transaction's sender), its
+/// Umbral key `pre` and the co-signature of `registrar`, an active admin or clinician of
+/// `institution`.
+pub fn register_pseudonym(
+    chain_id: &ChainId,
+    pseudonym: &ed25519::PrivateKey,
+    pre: &umbral::SecretKey,
+    institution: InstitutionId,
+    registrar: &ed25519::PrivateKey,
+) -> Payload {
+    let account = AccountId::from(pseudonym.public_key());
+    let registrar_signature = possession::cosign_pseudonym(
+        registrar,
+        chain_id,
+        &account,
+        &institution,
+        &pre.public_key().to_compressed_bytes(),
+    );
+    cosigned_pseudonym(
+        chain_id,
+        &account,
+        pre,
+        institution,
+        AccountId::from(registrar.public_key()),
+        registrar_signature,
+    )
+}
+
+/// [`register_pseudonym`] with a co-signature the registrar made elsewhere
+/// (`possession::cosign_pseudonym`, e.g. `medchain patient cosign` on the registrar's machine).
+pub fn cosigned_pseudonym(
+    chain_id: &ChainId,
+    pseudonym: &AccountId,
+    pre: &umbral::SecretKey,
+    institution: InstitutionId,
+    registrar: AccountId,
+    registrar_signature: [u8; 64],
+) -> Payload {
+    let pre_public_key = pre.public_key().to_compressed_bytes();
+    let message = possession::message(
+        KeyKind::ProxyReEncryption,
+        chain_id,
+        pseudonym,
+        &pre_public_key,
+    );
+    Payload::RegisterPseudonym {
+        institution,
+        pre_public_key,
+        pre_key_proof: prove_pre_key(pre, &message),
+        registrar,
+        registrar_signature,
+    }
+}
+
+/// The keys a new member proves it holds: its account, Umbral and X25519 keys.
+pub struct MemberKeys<'a> {
+    pub account: &'a ed25519::PrivateKey,
+    pub pre: &'a umbral::SecretKey,
+    pub encryption: &'a EncryptionSecretKey,
+}
+
+/// The proofs of a new member's three keys on `chain_id`.
+pub fn member_key_proofs(
+    rng: &mut impl CryptoRng,
+    chain_id: &ChainId,
+    keys: &MemberKeys<'_>,
+) -> MemberKeyProofs {
+    let account = AccountId::from(keys.account.public_key());
+    let pre_public_key = keys.pre.public_key().to_compressed_bytes();
+    let encryption_key = keys.encryption.public_key().to_bytes();
+    let pre_message = possession::message(
+        KeyKind::ProxyReEncryption,
+        chain_id,
+        &account,
+        &pre_public_key,
+    );
+    let encryption_message =
+        possession::message(KeyKind::Encryption, chain_id, &account, &encryption_key);
+    MemberKeyProofs {
+        account: possession::prove_account(keys.account, chain_id),
+        pre_public_key: prove_pre_key(keys.pre, &pre_message),
+        encryption_key: prove_encryption_key(keys.encryption, rng, &encryption_message),
+    }
+}
+
+/// An admin's `RegisterMember` for a member holding `keys`.
+pub fn register_member(
+    rng: &mut impl CryptoRng,
+    chain_id: &ChainId,
+    role: Role,
+    keys: &MemberKeys<'_>,
+) -> Payload {
+    Payload::RegisterMember {
+        account: AccountId::from(keys.account.public_key()),
+        role,
+        pre_public_key: keys.pre.public_key().to_compressed_bytes(),
+        encryption_key: keys.encryption.public_key().to_bytes(),
+        proofs: member_key_proofs(rng, chain_id, keys),
+    }
+}
+
+/// The two proofs a joining validator gives: its account key and its X25519 key.
+pub fn validator_key_proofs(
+    rng: &mut impl CryptoRng,
+    chain_id: &ChainId,
+    validator: &ed25519::PrivateKey,
+    encryption: &EncryptionSecretKey,
+) -> ([u8; 64], [u8; 64]) {
+    let account = AccountId::from(validator.public_key());
+    let encryption_key = encryption.public_key().to_bytes();
+    let message = possession::message(KeyKind::Encryption, chain_id, &account, &encryption_key);
+    (
+        possession::prove_account(validator, chain_id),
+        prove_encryption_key(encryption, rng, &message),
+    )
+}
+
+/// An `AddValidator` change for the node holding `validator` and `encryption`.
+pub fn add_validator(
+    rng: &mut impl CryptoRng,
+    chain_id: &ChainId,
+    institution: InstitutionId,
+    validator: &ed25519::PrivateKey,
+    encryption: &EncryptionSecretKey,
+    addresses: (String, String),
+) -> MembershipChange {
+    let (validator_proof, encryption_key_proof) =
+        validator_key_proofs(rng, chain_id, validator, encryption);
+    MembershipChange::AddValidator {
+        institution,
+        validator: AccountId::from(validator.public_key()),
+        p2p_address: addresses.0,
+        http_address: addresses.1,
+        encryption_key: encryption.public_key().to_bytes(),
+        validator_proof,
+        encryption_key_proof,
+    }
+}
