@@ -232,7 +232,9 @@ async fn submit(
 }
 
 /// Checks a transaction against the latest finalized state (as if its sender's waiting
-/// transactions had already executed) and puts it in the mempool.
+/// transactions had already executed) and puts it in the mempool. The mempool checks the
+/// nonce again as it inserts, under its lock, so a transaction racing another of the same
+/// sender and nonce is refused there.
 async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> {
     let s = &state.inner;
     if s.handles.mempool.is_full() {
@@ -240,6 +242,9 @@ async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> 
     }
     let db = s.handles.stateful.subscribe_databases().await;
     let mut snapshot = SnapshotStore::new(db);
+    medchain_state::check_admission(&snapshot, &tx)
+        .await
+        .map_err(tx_error)?;
     let sender = tx.transaction.sender.clone();
     let ledger_nonce = medchain_state::query::next_nonce(&snapshot, &sender)
         .await
@@ -262,7 +267,7 @@ async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> 
     };
     medchain_state::check_transaction(&snapshot, &env, &tx)
         .await
-        .map_err(|e| ApiError::new(tx_error_status(e.code()), e.code(), e.to_string()))?;
+        .map_err(tx_error)?;
     s.handles
         .mempool
         .insert(tx, ledger_nonce)
@@ -276,11 +281,17 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+fn tx_error(e: medchain_state::TxError) -> ApiError {
+    ApiError::new(tx_error_status(e.code()), e.code(), e.to_string())
+}
+
 /// The HTTP status for a state-machine refusal code.
 fn tx_error_status(code: &str) -> StatusCode {
     match code {
         "bad_signature" | "wrong_chain" | "invalid_transaction" => StatusCode::BAD_REQUEST,
-        "unknown_sender" | "not_authorized" | "institution_inactive" => StatusCode::FORBIDDEN,
+        "unknown_sender" | "not_authorized" | "not_member" | "institution_inactive" => {
+            StatusCode::FORBIDDEN
+        }
         "nonce_replayed" | "nonce_gap" | "already_registered" | "already_revoked"
         | "already_voted" | "proposal_closed" => StatusCode::CONFLICT,
         "limit_exceeded" => StatusCode::PAYLOAD_TOO_LARGE,
