@@ -281,6 +281,10 @@ pub enum BenchCommand {
         http: std::net::SocketAddr,
         #[arg(long, default_value_t = 7300)]
         p2p_port: u16,
+        /// Also run the saturating load beside adversarial senders whose transactions are
+        /// built to fail at block building, between two clean runs, and report spam_ratio.
+        #[arg(long)]
+        adversarial: bool,
     },
 }
 
@@ -999,12 +1003,14 @@ pub async fn bench(cmd: BenchCommand) -> Result<()> {
             data_dir,
             http,
             p2p_port,
+            adversarial,
         } => vec![
             crate::ledger_bench::run(crate::ledger_bench::LedgerBenchOptions {
                 transactions,
                 data_dir,
                 http,
                 p2p_port,
+                adversarial,
             })
             .await?,
         ],

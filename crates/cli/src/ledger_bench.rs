@@ -8,6 +8,14 @@
 //! two cores, so the CPU bound is signature checks (admission + execution on each validator)
 //! plus state writes; the network is loopback and the disk sees a few hundred bytes per
 //! transaction per validator.
+//!
+//! With `--adversarial` the saturating load also runs beside `SPAM_SENDERS` adversarial
+//! senders, between two clean runs, and `spam_ratio` is the honest committed TPS under spam over
+//! the mean of the clean runs'. Each adversarial transaction costs one admission (HTTP, a
+//! signature check, a state read) on one validator and, at block building, one execution for
+//! a run's two registrations and a lookup for each follower; an honest one costs an admission
+//! and an execution on all four. So the spam takes from the honest load about the share of
+//! admissions it wins, which its refusals at admission (a run stops at its first) keep small.
 
 use crate::init::{self, Layout};
 use anyhow::{Context as _, Result, bail};
@@ -19,7 +27,10 @@ use std::{
     net::SocketAddr,
     path::PathBuf,
     process::{Child, Command, Stdio},
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 use tokio::sync::Mutex;
@@ -35,12 +46,24 @@ const REFERENCE_MS: u64 = 2_000;
 /// How long the paced (half-rate) latency phase runs.
 const PACED_PHASE_MS: u64 = 10_000;
 const HOSPITAL: &str = "st-mary-hospital";
+/// Adversarial senders in the spammed run, each submitting runs built to fail at block building.
+const SPAM_SENDERS: usize = 50;
+/// Transactions in one spam run: a registration, a second registration of the same key, then
+/// nonce-gap followers. The admission check sees only finalized state, so a run is admitted
+/// until its registration commits; from then on admission refuses it and the sender moves on.
+const SPAM_RUN_TRANSACTIONS: u64 = 64;
+/// Runs signed in advance per adversarial sender (the attacker's signing is not the ledger's
+/// work to measure); a sender that has used them all stops.
+const SPAM_RUNS_PER_SENDER: u64 = 40;
+/// First key seed of the spam runs, clear of the honest phases' keys.
+const SPAM_KEY_SEED_BASE: u64 = 3_000_000_000;
 
 pub struct LedgerBenchOptions {
     pub transactions: u64,
     pub data_dir: Option<PathBuf>,
     pub http: SocketAddr,
     pub p2p_port: u16,
+    pub adversarial: bool,
 }
 
 struct Nodes(Vec<Child>);
@@ -84,8 +107,38 @@ fn verification_limit_per_second() -> f64 {
     handles.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
 }
 
-/// Pseudonym registrations by fresh keys, each co-signed by the hospital's `registrar` (its
-/// admin) as the ledger requires, with a real Umbral key and its proof.
+/// Key `seed`'s registration of its pseudonym at the hospital, signed with `nonce`: co-signed by
+/// the hospital's `registrar` (its admin) as the ledger requires, with a real Umbral key and its
+/// proof of possession.
+fn registration(
+    chain_id: ChainId,
+    registrar: &ed25519::PrivateKey,
+    seed: u64,
+    nonce: u64,
+) -> Result<SignedTransaction> {
+    let key = ed25519::PrivateKey::from_seed(seed);
+    let pre = medchain_crypto::umbral::SecretKey::from_be_bytes(
+        blake3::hash(&seed.to_be_bytes()).as_bytes(),
+    )?;
+    let payload = medchain_state::registration::register_pseudonym(
+        &chain_id,
+        &key,
+        &pre,
+        InstitutionId::new(HOSPITAL)?,
+        registrar,
+    );
+    Ok(SignedTransaction::sign(
+        &key,
+        Transaction {
+            chain_id,
+            sender: AccountId(key.public_key()),
+            nonce,
+            payload,
+        },
+    ))
+}
+
+/// Pseudonym registrations by fresh keys, each at nonce 0.
 fn registrations(
     chain_id: ChainId,
     registrar: &ed25519::PrivateKey,
@@ -93,29 +146,90 @@ fn registrations(
     count: u64,
 ) -> Result<Vec<SignedTransaction>> {
     (first..first + count)
-        .map(|seed| {
-            let key = ed25519::PrivateKey::from_seed(seed);
-            let pre = medchain_crypto::umbral::SecretKey::from_be_bytes(
-                blake3::hash(&seed.to_be_bytes()).as_bytes(),
-            )?;
-            let payload = medchain_state::registration::register_pseudonym(
-                &chain_id,
-                &key,
-                &pre,
-                InstitutionId::new(HOSPITAL)?,
-                registrar,
-            );
-            Ok(SignedTransaction::sign(
-                &key,
-                Transaction {
-                    chain_id,
-                    sender: AccountId(key.public_key()),
-                    nonce: 0,
-                    payload,
-                },
-            ))
+        .map(|seed| registration(chain_id, registrar, seed, 0))
+        .collect()
+}
+
+/// Adversarial sender `sender`'s runs: each a fresh key registering at every nonce, so that the
+/// second registration fails at block building and leaves the rest as nonce gaps. The spammers
+/// hold a registrar's co-signature, as a misbehaving or compromised institution would.
+fn spam_runs(
+    chain_id: ChainId,
+    registrar: &ed25519::PrivateKey,
+    sender: usize,
+) -> Result<Vec<Vec<SignedTransaction>>> {
+    (0..SPAM_RUNS_PER_SENDER)
+        .map(|run| {
+            let seed = SPAM_KEY_SEED_BASE + sender as u64 * 1_000 + run;
+            (0..SPAM_RUN_TRANSACTIONS)
+                .map(|nonce| registration(chain_id, registrar, seed, nonce))
+                .collect()
         })
         .collect()
+}
+
+/// What the adversarial senders got through admission.
+#[derive(Default)]
+struct SpamTally {
+    runs: u64,
+    admitted: u64,
+    refused: u64,
+}
+
+/// Submits `runs` one transaction at a time until `stop`, moving to the next run (a fresh key)
+/// at the first refusal.
+async fn spam(
+    client: Client,
+    runs: Vec<Vec<SignedTransaction>>,
+    stop: Arc<AtomicBool>,
+) -> SpamTally {
+    let mut tally = SpamTally::default();
+    for run in runs {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        tally.runs += 1;
+        for tx in run {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            match client.submit(&tx, false).await {
+                Ok(_) => tally.admitted += 1,
+                Err(_) => {
+                    tally.refused += 1;
+                    break;
+                }
+            }
+        }
+    }
+    tally
+}
+
+/// Proposals over their execution budget so far, summed over the validators' `/metrics`.
+async fn proposals_over_budget(clients: &[Client]) -> Result<u64> {
+    let http = reqwest::Client::new();
+    let mut total = 0u64;
+    for client in clients {
+        let text = http
+            .get(format!("{}/metrics", client.base_url()))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let value = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .find(|l| {
+                l.split_whitespace()
+                    .next()
+                    .is_some_and(|name| name.ends_with("proposer_over_budget_total"))
+            })
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse::<f64>().ok())
+            .context("a validator's /metrics has no proposer_over_budget_total")?;
+        total += value as u64;
+    }
+    Ok(total)
 }
 
 /// The benchmark measures the ledger, not the API's per-client protection: its single load
@@ -151,8 +265,11 @@ async fn follow(
             let block = client.block(next_height).await?;
             let now = Instant::now();
             let mut book = book.lock().await;
+            // Only this phase's own transactions count (not the spam's, nor stragglers').
             for hash in block.transaction_hashes {
-                book.committed.entry(hash).or_insert(now);
+                if book.submitted.contains_key(&hash) {
+                    book.committed.entry(hash).or_insert(now);
+                }
             }
             next_height += 1;
         }
@@ -220,6 +337,52 @@ async fn submit_with_backpressure(client: &Client, tx: &SignedTransaction) -> Re
             Err(e) => return Err(e).context("a benchmark transaction was refused"),
         }
     }
+}
+
+/// Submits `txs` as fast as the API admits them and returns the committed TPS, from the first
+/// submission until validator 0 has seen every one of them in a finalized block.
+async fn saturate(clients: &[Client], txs: Vec<SignedTransaction>) -> Result<f64> {
+    let count = txs.len() as u64;
+    let book = Arc::new(Mutex::new(Ledgerbook::default()));
+    let start_height = clients[0].status().await?.height + 1;
+    let follower = tokio::spawn(follow(
+        clients[0].clone(),
+        book.clone(),
+        count,
+        start_height,
+    ));
+    let started = Instant::now();
+    submit_all(clients, txs, None, book).await?;
+    follower.await??;
+    Ok(count as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The saturating load beside the adversarial senders; returns the honest committed TPS and
+/// what the spam got through admission.
+async fn saturate_under_spam(
+    clients: &[Client],
+    txs: Vec<SignedTransaction>,
+    spam_runs: Vec<Vec<Vec<SignedTransaction>>>,
+) -> Result<(f64, SpamTally)> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let spammers: Vec<_> = spam_runs
+        .into_iter()
+        .enumerate()
+        .map(|(sender, runs)| {
+            let client = clients[sender % clients.len()].clone();
+            tokio::spawn(spam(client, runs, stop.clone()))
+        })
+        .collect();
+    let honest = saturate(clients, txs).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut tally = SpamTally::default();
+    for spammer in spammers {
+        let one = spammer.await?;
+        tally.runs += one.runs;
+        tally.admitted += one.admitted;
+        tally.refused += one.refused;
+    }
+    Ok((honest?, tally))
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -325,6 +488,7 @@ pub async fn run(options: LedgerBenchOptions) -> Result<String> {
         .member_keys()?
         .signing;
     let phase2_registrar = registrar.clone();
+    let spam_registrar = registrar.clone();
 
     // Phase 1: saturate.
     println!("signing {} transactions...", options.transactions);
@@ -332,23 +496,27 @@ pub async fn run(options: LedgerBenchOptions) -> Result<String> {
         registrations(chain_id, &registrar, 1_000_000, options.transactions)
     })
     .await??;
-    let book = Arc::new(Mutex::new(Ledgerbook::default()));
-    let start_height = clients[0].status().await?.height + 1;
-    let follower = tokio::spawn(follow(
-        clients[0].clone(),
-        book.clone(),
-        options.transactions,
-        start_height,
-    ));
-    let started = Instant::now();
-    submit_all(&clients, txs, None, book.clone()).await?;
-    follower.await??;
-    let elapsed = started.elapsed().as_secs_f64();
-    let tps = options.transactions as f64 / elapsed;
+    let over_budget_start = proposals_over_budget(&clients).await?;
+    let tps = saturate(&clients, txs).await?;
     println!(
-        "saturated: {} committed in {elapsed:.1} s = {tps:.0} TPS",
+        "saturated: {} committed = {tps:.0} TPS",
         options.transactions
     );
+    let spam_summary = if options.adversarial {
+        Some(
+            adversarial(
+                &clients,
+                chain_id,
+                &spam_registrar,
+                options.transactions,
+                tps,
+                over_budget_start,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
 
     // Phase 2: half the sustained rate, for latency.
     let rate = (tps / 2.0).max(1.0);
@@ -397,7 +565,57 @@ pub async fn run(options: LedgerBenchOptions) -> Result<String> {
     drop(nodes);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(format!(
-        "ledger tps={tps:.0} limit_tps={limit_tps:.0} ratio={:.3} p50_ms={p50:.0} p99_ms={p99:.0} rss_mb={rss:.0}",
-        tps / limit_tps
+        "ledger tps={tps:.0} limit_tps={limit_tps:.0} ratio={:.3} p50_ms={p50:.0} p99_ms={p99:.0} rss_mb={rss:.0}{}",
+        tps / limit_tps,
+        spam_summary.unwrap_or_default()
+    ))
+}
+
+/// The spammed run and a second clean run after it (so that the clean reference brackets the
+/// spammed run as the state grows); returns the summary line's adversarial fields.
+async fn adversarial(
+    clients: &[Client],
+    chain_id: ChainId,
+    registrar: &ed25519::PrivateKey,
+    transactions: u64,
+    clean_tps: f64,
+    over_budget_start: u64,
+) -> Result<String> {
+    println!(
+        "signing {transactions} honest and {} spam transactions for the spammed run...",
+        SPAM_SENDERS as u64 * SPAM_RUNS_PER_SENDER * SPAM_RUN_TRANSACTIONS
+    );
+    let registrar = registrar.clone();
+    let (honest, second_clean, runs) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let runs = (0..SPAM_SENDERS)
+            .map(|s| spam_runs(chain_id, &registrar, s))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((
+            registrations(chain_id, &registrar, 100_000_000, transactions)?,
+            registrations(chain_id, &registrar, 200_000_000, transactions)?,
+            runs,
+        ))
+    })
+    .await??;
+    let over_budget_clean = proposals_over_budget(clients).await? - over_budget_start;
+    let (spam_tps, tally) = saturate_under_spam(clients, honest, runs).await?;
+    let over_budget_spam =
+        proposals_over_budget(clients).await? - over_budget_start - over_budget_clean;
+    println!(
+        "under spam from {SPAM_SENDERS} senders: {transactions} honest committed = {spam_tps:.0} TPS; spam runs {}, admitted {}, refused at admission {}",
+        tally.runs, tally.admitted, tally.refused
+    );
+    let before = proposals_over_budget(clients).await?;
+    let second_tps = saturate(clients, second_clean).await?;
+    let over_budget_clean = over_budget_clean + proposals_over_budget(clients).await? - before;
+    println!("saturated again (clean): {transactions} committed = {second_tps:.0} TPS");
+    let reference = (clean_tps + second_tps) / 2.0;
+    let spam_ratio = spam_tps / reference;
+    println!(
+        "spam_ratio {spam_ratio:.3} = {spam_tps:.0} / mean({clean_tps:.0}, {second_tps:.0}); proposals over the execution budget: {over_budget_clean} clean, {over_budget_spam} under spam"
+    );
+    Ok(format!(
+        " spam_ratio={spam_ratio:.3} spam_tps={spam_tps:.0} spam_admitted={} over_budget_clean={over_budget_clean} over_budget_spam={over_budget_spam}",
+        tally.admitted
     ))
 }

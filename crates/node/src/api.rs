@@ -114,7 +114,7 @@ pub fn http_status(code: ApiErrorCode) -> StatusCode {
         C::BadSignature | C::WrongChain | C::InvalidTransaction | C::Malformed => {
             StatusCode::BAD_REQUEST
         }
-        C::UnknownSender | C::NotAuthorized | C::InstitutionInactive | C::ObserverReadOnly => {
+        C::UnknownSender | C::NotAuthorized | C::NotMember | C::InstitutionInactive | C::ObserverReadOnly => {
             StatusCode::FORBIDDEN
         }
         C::UnknownInstitution
@@ -274,7 +274,9 @@ async fn submit(
 }
 
 /// Checks a transaction against the latest finalized state (as if its sender's waiting
-/// transactions had already executed) and puts it in the mempool.
+/// transactions had already executed) and puts it in the mempool. The mempool checks the
+/// nonce again as it inserts, under its lock, so a transaction racing another of the same
+/// sender and nonce is refused there.
 async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> {
     let s = &state.inner;
     if s.handles.mempool.is_full() {
@@ -282,6 +284,9 @@ async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> 
     }
     let db = s.handles.stateful.subscribe_databases().await;
     let mut snapshot = SnapshotStore::new(db);
+    medchain_state::check_admission(&snapshot, &tx)
+        .await
+        .map_err(tx_error)?;
     let sender = tx.transaction.sender.clone();
     let ledger_nonce = medchain_state::query::next_nonce(&snapshot, &sender)
         .await
@@ -721,6 +726,7 @@ mod tests {
             (C::BadSignature, 400),
             (C::ObserverReadOnly, 403),
             (C::NotAuthorized, 403),
+            (C::NotMember, 403),
             (C::NotFound, 404),
             (C::UnknownRecord, 404),
             (C::NonceGap, 409),

@@ -9,7 +9,7 @@ use crate::{
     block::{Block, BlockContext, RosterEntry},
     chain::ChainView,
     epochs::Epochs,
-    mempool::Mempool,
+    mempool::{Mempool, Rejection},
     store::{BatchStore, StateBatch, StateMerkleized, StateSet},
 };
 use commonware_consensus::{marshal::ancestry::Ancestry, simplex::scheme::ed25519, types::Height};
@@ -18,7 +18,7 @@ use commonware_glue::stateful::{
     Application, Finality, Input, Proposed,
     db::{DatabaseSet, Merkleized as _, Unmerkleized as _},
 };
-use commonware_runtime::{Clock, Spawner};
+use commonware_runtime::{Clock, Spawner, telemetry::metrics::Counter};
 use commonware_storage::{Context as StorageContext, qmdb::sync::Target};
 use commonware_utils::non_empty_range;
 use futures::StreamExt as _;
@@ -26,7 +26,7 @@ use medchain_state::{BlockEnv, build_block, execute_block};
 use medchain_types::{AccountId, ChainId, Genesis, limits, transactions_root};
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
     time::{Duration, UNIX_EPOCH},
@@ -70,6 +70,72 @@ const _: () = assert!(
 // `next_proposal_size` clamps between the two; the other order would panic.
 const _: () = assert!(PROPOSAL_TRANSACTIONS_MIN <= limits::BLOCK_TRANSACTIONS_MAX);
 
+/// What this node's proposals cost, summed since start: for `/metrics` (proposals over
+/// budget) and for tests that bound the leader's work per transaction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProposerTotals {
+    pub proposals: u64,
+    /// Proposals whose candidates took longer than [`PROPOSAL_EXECUTION_BUDGET_MS`] to execute
+    /// on the node's clock.
+    pub over_budget: u64,
+    /// Transactions the mempool offered.
+    pub candidates: u64,
+    /// Candidates the state machine executed (signature check and rules).
+    pub executed: u64,
+    /// Candidates refused without executing: later nonces of a sender that already failed.
+    pub unexecuted: u64,
+    /// Candidates refused (executed or not) and dropped from the mempool.
+    pub rejected: u64,
+    /// The mempool's work (entries visited selecting and dropping) for all proposals.
+    pub mempool_steps: u64,
+}
+
+/// A handle on [`ProposerTotals`], shared by the application and whoever watches it.
+#[derive(Clone, Default)]
+pub struct ProposerMeter {
+    totals: Arc<Mutex<ProposerTotals>>,
+    over_budget: Option<Counter>,
+}
+
+impl ProposerMeter {
+    /// A meter that also counts proposals over budget in `over_budget` (a `/metrics` counter).
+    pub fn with_counter(over_budget: Counter) -> Self {
+        Self {
+            totals: Arc::default(),
+            over_budget: Some(over_budget),
+        }
+    }
+
+    pub fn totals(&self) -> ProposerTotals {
+        *self.totals.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn record(&self, proposal: ProposalCost) {
+        let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        let over = proposal.elapsed_ms > PROPOSAL_EXECUTION_BUDGET_MS;
+        totals.proposals += 1;
+        totals.over_budget += u64::from(over);
+        totals.candidates += proposal.candidates;
+        totals.executed += proposal.executed;
+        totals.unexecuted += proposal.unexecuted;
+        totals.rejected += proposal.rejected;
+        totals.mempool_steps += proposal.mempool_steps;
+        if over && let Some(counter) = &self.over_budget {
+            counter.inc();
+        }
+    }
+}
+
+/// One proposal's cost, as [`ProposerMeter::record`] adds it up.
+struct ProposalCost {
+    elapsed_ms: u64,
+    candidates: u64,
+    executed: u64,
+    unexecuted: u64,
+    rejected: u64,
+    mempool_steps: u64,
+}
+
 /// The ledger application driven by `commonware_glue::stateful`.
 #[derive(Clone)]
 pub struct LedgerApp {
@@ -82,6 +148,7 @@ pub struct LedgerApp {
     /// How many mempool transactions the next proposal takes, adapted to the last proposal's
     /// execution time (runtime clock, so deterministic in simulation).
     proposal_size: Arc<AtomicUsize>,
+    meter: ProposerMeter,
 }
 
 /// The next proposal's size given the last one's: scaled towards the execution budget, within
@@ -106,6 +173,7 @@ impl LedgerApp {
         mempool: Mempool,
         chain: ChainView,
         epochs: Epochs,
+        meter: ProposerMeter,
     ) -> Self {
         Self {
             chain_id: genesis.chain_id(),
@@ -115,6 +183,7 @@ impl LedgerApp {
             chain,
             epochs,
             proposal_size: Arc::new(AtomicUsize::new(limits::BLOCK_TRANSACTIONS_MAX)),
+            meter,
         }
     }
 
@@ -187,6 +256,25 @@ fn refuse<T>(finality: Finality, height: u64, why: &str) -> Option<T> {
     }
     warn!(height, "refusing a block: {why}");
     None
+
+/// The refusals of a block being built that the mempool must drop. A replayed nonce usually
+/// means the transaction is already in an ancestor that is not final yet; its finalization
+/// settles it (committed, or superseded), so it stays.
+fn dropped_from_mempool(
+    rejected: Vec<(medchain_types::TxHash, medchain_state::TxError)>,
+) -> Vec<Rejection> {
+    rejected
+        .into_iter()
+        .filter(|(_, error)| !matches!(error, medchain_state::TxError::NonceReplayed { .. }))
+        .map(|(hash, error)| {
+            debug!(%hash, code = error.code().as_str(), "transaction dropped while building a block");
+            Rejection {
+                hash,
+                code: error.code(),
+                message: error.to_string(),
+            }
+        })
+        .collect()
 }
 
 fn now_ms<E: Clock>(context: &E) -> u64 {
@@ -262,32 +350,37 @@ where
         let mut store = BatchStore::new(batches);
         self.apply_genesis_if_first(height, &mut store).await;
         let offered = self.proposal_size.load(Ordering::Relaxed);
-        let candidates = input.provider.select(offered, limits::BLOCK_SIZE_MAX_BYTES);
-        let (count, started) = (candidates.len(), now_ms(&context.0));
-        let built = build_block(&mut store, &env, candidates).await;
+        let proposal_started = now_ms(&context.0);
+        let selection = input.provider.select(offered, limits::BLOCK_SIZE_MAX_BYTES);
+        let (count, started) = (selection.transactions.len(), now_ms(&context.0));
+        let built = build_block(&mut store, &env, selection.transactions).await;
         let elapsed_ms = now_ms(&context.0).saturating_sub(started);
         let next = next_proposal_size(offered, count, elapsed_ms);
         if next != offered {
             debug!(height, offered, next, elapsed_ms, "proposal size adapted");
         }
         self.proposal_size.store(next, Ordering::Relaxed);
-        for (hash, error) in built.rejected {
+        for (_, error) in &built.rejected {
             if error.is_internal() {
                 crate::fatal::halt(
                     &format!("the state failed while building block {height}"),
-                    &error,
+                    error,
                 );
             }
-            // A replayed nonce here usually means the transaction is already in an ancestor
-            // that is not final yet; its finalization settles it (committed, or superseded).
-            if matches!(error, medchain_state::TxError::NonceReplayed { .. }) {
-                continue;
-            }
-            debug!(%hash, code = error.code().as_str(), "transaction dropped while building a block");
-            input
-                .provider
-                .rejected(hash, error.code(), error.to_string());
         }
+        let executed = count - built.deferred.len() - built.unexecuted;
+        let unexecuted = built.unexecuted;
+        let rejections = dropped_from_mempool(built.rejected);
+        let rejected = rejections.len();
+        let rejection_steps = input.provider.rejected(rejections);
+        self.meter.record(ProposalCost {
+            elapsed_ms: now_ms(&context.0).saturating_sub(proposal_started),
+            candidates: count as u64,
+            executed: executed as u64,
+            unexecuted: unexecuted as u64,
+            rejected: rejected as u64,
+            mempool_steps: selection.work_steps + rejection_steps,
+        });
         let transactions: Vec<_> = built.included.into_iter().map(|(tx, _)| tx).collect();
         let next_roster = self.next_roster(height, &store).await;
         let merkleized = match store.into_batch().merkleize().await {
@@ -501,6 +594,7 @@ mod tests {
             Mempool::new(),
             ChainView::new(),
             epochs,
+            ProposerMeter::default(),
         );
         (app, parent)
     }

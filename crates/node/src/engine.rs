@@ -9,7 +9,7 @@
 
 use crate::faults::FaultReporter;
 use crate::{
-    app::LedgerApp,
+    app::{LedgerApp, ProposerMeter},
     block::{Block, BlockContext, RosterEntry},
     chain::ChainView,
     epochs::{
@@ -132,6 +132,8 @@ pub struct EngineHandles<E: Clock + Spawner + Storage + Metrics + rand::CryptoRn
     pub genesis_block: Block,
     /// Fault evidence simplex reported (also in `/metrics`).
     pub faults: Counter,
+    /// What this node's proposals cost (proposals over budget also in `/metrics`).
+    pub proposer: ProposerMeter,
 }
 
 /// The genesis validators as an epoch roster.
@@ -324,12 +326,18 @@ where
         )
         .await;
 
+    let proposer = ProposerMeter::with_counter(context.child("proposer").counter(
+        // Exported as `proposer_over_budget_total`.
+        "over_budget",
+        "Proposals whose transactions took longer than the execution budget to execute",
+    ));
     let application = LedgerApp::new(
         config.genesis.clone(),
         genesis_block.clone(),
         config.mempool.clone(),
         config.chain.clone(),
         epochs.clone(),
+        proposer.clone(),
     );
     let (stateful_actor, stateful_mailbox) = Stateful::new(
         context.child("stateful"),
@@ -405,6 +413,7 @@ where
             epochs,
             genesis_block,
             faults,
+            proposer,
         },
     )
 }

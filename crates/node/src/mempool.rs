@@ -3,15 +3,19 @@
 //!
 //! The mempool never decides validity (the state machine does); it only keeps what the API
 //! admitted after `medchain_state::check_transaction` and forgets what a finalized block made
-//! obsolete.
+//! obsolete. Every operation costs a constant (or logarithmic) amount of work per transaction
+//! it touches: waiting transactions are indexed by hash, a sender's waiting transactions are
+//! one contiguous run of nonces, and a refused transaction drops its sender's later nonces in
+//! one cut, so a sender whose transactions fail at block building cannot make the leader
+//! rescan the pool.
 
 use commonware_codec::EncodeSize;
 use commonware_runtime::telemetry::metrics::Histogram;
 use medchain_types::{AccountId, SignedTransaction, TxHash, api::ApiErrorCode};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
-
 /// Upper bounds (seconds) of the commit-latency histogram's buckets: from one fast block to the
 /// submit-and-wait limit.
 pub const COMMIT_LATENCY_BUCKETS_SECONDS: [f64; 12] = [
@@ -52,30 +56,111 @@ pub enum TxStatus {
     Rejected { code: ApiErrorCode, message: String },
 }
 
+/// A sender as the mempool keys it: the account's 32 public-key bytes. An `AccountId` also
+/// carries its decompressed point (~200 bytes), too much to repeat in the hash index.
+type SenderKey = [u8; 32];
+
+fn sender_key(account: &AccountId) -> SenderKey {
+    account
+        .0
+        .as_ref()
+        .try_into()
+        .expect("an Ed25519 public key is 32 bytes")
+}
+
+/// A transaction the state machine refused while a block was built, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub hash: TxHash,
+    pub code: ApiErrorCode,
+    pub message: String,
+}
+
+/// What [`Mempool::select`] offers a proposal, and the work it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub transactions: Vec<SignedTransaction>,
+    /// Entries visited (senders and transactions): proportional to what was chosen.
+    pub work_steps: u64,
+}
+
+/// The mempool's work since it started: entries visited, against transactions handled. Every
+/// entry is removed at most once in its life, so `steps` stays within twice `transactions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MempoolWork {
+    pub steps: u64,
+    pub transactions: u64,
+}
+
+/// What the mempool holds, as recounted from its contents by [`Mempool::check_invariants`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MempoolCounts {
+    pub pending: usize,
+    pub senders: usize,
+}
+
 #[derive(Default)]
 struct Inner {
-    /// Per sender: the next nonce the ledger expects (as of the last finalized block) and the
-    /// waiting transactions keyed by nonce.
     /// Ordered, so that block contents depend only on what was admitted (a printed simulation
     /// seed replays the same blocks), not on a hash map's per-process random order.
-    senders: BTreeMap<AccountId, Sender>,
-    pending: usize,
+    senders: BTreeMap<SenderKey, Sender>,
+    /// Every waiting transaction's sender and nonce: a refusal or a status query finds its
+    /// transaction without scanning. Its size is the pending count, so no separate counter
+    /// can drift from the contents.
+    by_hash: HashMap<TxHash, (SenderKey, u64)>,
+    /// The sender the last selection's first round ended with. The next selection starts after
+    /// it, so that under a backlog larger than a block every sender gets its turn.
+    cursor: Option<SenderKey>,
+    /// Final outcomes (committed or rejected) of recent transactions; waiting ones are in
+    /// `by_hash`.
     outcomes: HashMap<TxHash, TxStatus>,
     outcome_order: VecDeque<TxHash>,
+    /// Entries every operation visited since start: a deterministic measure of the mempool's
+    /// work, which tests bound per transaction handled.
+    work_steps: u64,
+    /// Transactions the operations were given or gave out since start: insert attempts,
+    /// selected transactions, committed and refused ones reported.
+    handled: u64,
     /// Admission to commit, for transactions this node admitted (wall-clock; observability only).
     commit_latency: Option<Histogram>,
 }
 
 #[derive(Default)]
 struct Sender {
+    /// The sender's next nonce on the ledger as last learned (a finalized block or admission).
     committed_nonce: u64,
+    /// The waiting transactions keyed by nonce. Those at or above `committed_nonce` form one
+    /// run without gaps starting at it: admission appends at the run's end, a commit cuts from
+    /// below and a refusal from above. (Below it may linger, until their block is reported, ones
+    /// admission learned were committed.)
     /// Boxed: a B-tree leaf allocates room for eleven values, and most senders have one
     /// transaction waiting (a fresh pseudonym's registration), so inline values cost ~6 KB each.
     waiting: BTreeMap<u64, Box<Waiting>>,
 }
 
+impl Sender {
+    /// The nonce the sender's next transaction must carry: after the ledger's, and after its
+    /// waiting run.
+    fn next_nonce(&self, ledger_nonce: u64) -> u64 {
+        let base = self.committed_nonce.max(ledger_nonce);
+        self.waiting
+            .last_key_value()
+            .map_or(base, |(last, _)| base.max(last.saturating_add(1)))
+    }
+
+    /// Removes and returns the waiting transactions with nonces up to `nonce`, inclusive.
+    fn take_through(&mut self, nonce: u64) -> BTreeMap<u64, Box<Waiting>> {
+        let keep = match nonce.checked_add(1) {
+            Some(after) => self.waiting.split_off(&after),
+            None => BTreeMap::new(),
+        };
+        std::mem::replace(&mut self.waiting, keep)
+    }
+}
+
 struct Waiting {
     tx: SignedTransaction,
+    hash: TxHash,
     admitted: Instant,
 }
 
@@ -109,123 +194,154 @@ impl Mempool {
     /// `ledger_nonce` is the sender's next nonce in the latest finalized state.
     pub fn expected_nonce(&self, sender: &AccountId, ledger_nonce: u64) -> u64 {
         let inner = self.lock();
-        let Some(entry) = inner.senders.get(sender) else {
-            return ledger_nonce;
-        };
-        let mut next = entry.committed_nonce.max(ledger_nonce);
-        while entry.waiting.contains_key(&next) {
-            next += 1;
-        }
-        next
+        inner
+            .senders
+            .get(&sender_key(sender))
+            .map_or(ledger_nonce, |s| s.next_nonce(ledger_nonce))
     }
 
     /// Admits a transaction that the state machine has already checked at nonce
-    /// `expected_nonce(sender, ledger_nonce)`.
+    /// `expected_nonce(sender, ledger_nonce)`. The nonce is checked again here, under the same
+    /// lock as the insert, so that of two transactions racing for one nonce only one gets in.
     pub fn insert(&self, tx: SignedTransaction, ledger_nonce: u64) -> Result<(), MempoolError> {
         let hash = tx.hash();
-        let sender_id = tx.transaction.sender.clone();
+        let key = sender_key(&tx.transaction.sender);
         let nonce = tx.transaction.nonce;
-        let next = self.expected_nonce(&sender_id, ledger_nonce);
-        let mut inner = self.lock();
-        if matches!(inner.outcomes.get(&hash), Some(TxStatus::Pending)) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        inner.work_steps += 1;
+        inner.handled += 1;
+        if inner.by_hash.contains_key(&hash) {
             return Err(MempoolError::AlreadyPending(hash));
         }
+        let existing = inner.senders.get(&key);
+        let next = existing.map_or(ledger_nonce, |s| s.next_nonce(ledger_nonce));
         if nonce < next {
             return Err(MempoolError::NonceReplayed { got: nonce, next });
         }
         if nonce > next {
             return Err(MempoolError::NonceGap { got: nonce, next });
         }
-        if inner.pending >= MEMPOOL_TOTAL_MAX_TRANSACTIONS {
+        if inner.by_hash.len() >= MEMPOOL_TOTAL_MAX_TRANSACTIONS {
             return Err(MempoolError::Full);
         }
-        let sender = inner.senders.entry(sender_id).or_default();
-        if sender.waiting.len() >= MEMPOOL_PER_SENDER_MAX_TRANSACTIONS {
+        if existing.is_some_and(|s| s.waiting.len() >= MEMPOOL_PER_SENDER_MAX_TRANSACTIONS) {
             return Err(MempoolError::SenderFull);
         }
+        let sender = inner.senders.entry(key).or_default();
         sender.committed_nonce = sender.committed_nonce.max(ledger_nonce);
-        sender.waiting.insert(
-            nonce,
-            Box::new(Waiting {
-                tx,
-                admitted: Instant::now(),
-            }),
-        );
-        inner.pending += 1;
-        inner.record(hash, TxStatus::Pending);
+        let waiting = Waiting {
+            tx,
+            hash,
+            admitted: Instant::now(),
+        };
+        sender.waiting.insert(nonce, Box::new(waiting));
+        inner.by_hash.insert(hash, (key, nonce));
         Ok(())
     }
 
     /// Up to `max_transactions` waiting transactions within `max_bytes`, taking senders in turn
     /// and each sender's transactions in nonce order, so that no sender starves the others.
-    pub fn select(&self, max_transactions: usize, max_bytes: usize) -> Vec<SignedTransaction> {
-        let inner = self.lock();
-        let mut queues: Vec<_> = inner
-            .senders
-            .values()
-            .map(|s| {
-                s.waiting
-                    .range(s.committed_nonce..)
-                    .map(|(_, waiting)| &waiting.tx)
-                    .peekable()
-            })
-            .collect();
+    /// The first round starts after the sender the previous selection's first round ended
+    /// with, and stops once the block is full: the work is proportional to what is chosen, not
+    /// to the size of the pool.
+    pub fn select(&self, max_transactions: usize, max_bytes: usize) -> Selection {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let (after, wrapped) = match inner.cursor {
+            Some(c) => (
+                inner.senders.range((Bound::Excluded(c), Bound::Unbounded)),
+                Some(inner.senders.range(..=c)),
+            ),
+            None => (inner.senders.range::<SenderKey, _>(..), None),
+        };
         let mut chosen = Vec::new();
         let mut bytes = 0usize;
-        let mut progressed = true;
-        while progressed && chosen.len() < max_transactions {
-            progressed = false;
-            for queue in queues.iter_mut() {
-                if chosen.len() >= max_transactions {
-                    break;
-                }
-                let Some(tx) = queue.peek() else { continue };
-                let size = tx.encode_size();
-                if bytes + size > max_bytes {
-                    continue;
-                }
-                bytes += size;
-                chosen.push((*tx).clone());
-                queue.next();
-                progressed = true;
+        let mut steps = 0u64;
+        let mut last_visited = inner.cursor;
+        // Round one: the first waiting transaction of each sender; senders with more wait in
+        // `queues` for the later rounds.
+        let mut queues = Vec::new();
+        for (key, sender) in after.chain(wrapped.into_iter().flatten()) {
+            if chosen.len() >= max_transactions {
+                break;
+            }
+            steps += 1;
+            last_visited = Some(*key);
+            let mut queue = sender
+                .waiting
+                .range(sender.committed_nonce..)
+                .map(|(_, waiting)| &waiting.tx)
+                .peekable();
+            // A transaction that does not fit keeps its sender's later nonces out as well.
+            let Some(tx) = queue.next_if(|tx| bytes + tx.encode_size() <= max_bytes) else {
+                continue;
+            };
+            bytes += tx.encode_size();
+            chosen.push(tx.clone());
+            if queue.peek().is_some() {
+                queues.push(queue);
             }
         }
-        chosen
+        // Later rounds: one more from each sender that has more, until the block is full.
+        while !queues.is_empty() && chosen.len() < max_transactions {
+            queues.retain_mut(|queue| {
+                if chosen.len() >= max_transactions {
+                    return false;
+                }
+                steps += 1;
+                let Some(tx) = queue.next_if(|tx| bytes + tx.encode_size() <= max_bytes) else {
+                    return false;
+                };
+                bytes += tx.encode_size();
+                chosen.push(tx.clone());
+                queue.peek().is_some()
+            });
+        }
+        inner.cursor = last_visited;
+        let work_steps = steps + chosen.len() as u64;
+        inner.work_steps += work_steps;
+        inner.handled += chosen.len() as u64;
+        Selection {
+            transactions: chosen,
+            work_steps,
+        }
     }
 
     /// Forgets what a finalized block committed, and every waiting transaction its nonces made
     /// obsolete.
     pub fn committed(&self, height: u64, transactions: &[SignedTransaction]) {
-        let mut inner = self.lock();
-        let inner = &mut *inner;
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         let mut superseded = Vec::new();
         for tx in transactions {
-            let sender_id = &tx.transaction.sender;
+            let key = sender_key(&tx.transaction.sender);
             let nonce = tx.transaction.nonce;
             let hash = tx.hash();
-            let mut removed = 0;
-            if let Some(sender) = inner.senders.get_mut(sender_id) {
-                sender.committed_nonce = sender.committed_nonce.max(nonce + 1);
+            inner.work_steps += 1;
+            inner.handled += 1;
+            if let Some(sender) = inner.senders.get_mut(&key) {
+                sender.committed_nonce = sender.committed_nonce.max(nonce.saturating_add(1));
                 // Everything at or below the committed nonce is done: this transaction, or a
                 // conflicting one signed with the same nonce that can never execute now.
-                let keep = sender.waiting.split_off(&(nonce + 1));
-                let done = std::mem::replace(&mut sender.waiting, keep);
-                removed = done.len();
-                if let (Some(histogram), Some(ours)) = (&inner.commit_latency, done.get(&nonce))
-                    && ours.tx.hash() == hash
-                {
-                    histogram.observe(ours.admitted.elapsed().as_secs_f64());
-                }
-                superseded.extend(done.values().map(|w| w.tx.hash()).filter(|h| *h != hash));
+                let done = sender.take_through(nonce);
                 if sender.waiting.is_empty() {
-                    inner.senders.remove(sender_id);
+                    inner.senders.remove(&key);
+                }
+                for waiting in done.into_values() {
+                    inner.work_steps += 1;
+                    inner.by_hash.remove(&waiting.hash);
+                    if waiting.hash != hash {
+                        superseded.push(waiting.hash);
+                    } else if let Some(histogram) = &inner.commit_latency {
+                        histogram.observe(waiting.admitted.elapsed().as_secs_f64());
+                    }
                 }
             }
-            inner.pending = inner.pending.saturating_sub(removed);
-            inner.record(hash, TxStatus::Committed { height });
+            inner.settle(hash, TxStatus::Committed { height });
         }
         for hash in superseded {
-            inner.record(
+            inner.settle(
                 hash,
                 TxStatus::Rejected {
                     code: ApiErrorCode::NonceReplayed,
@@ -236,49 +352,158 @@ impl Mempool {
         }
     }
 
-    /// Drops a transaction the state machine refused while building a block, remembering why.
-    pub fn rejected(&self, hash: TxHash, code: ApiErrorCode, message: String) {
-        let mut inner = self.lock();
-        let mut found = None;
-        for (id, sender) in inner.senders.iter_mut() {
-            if let Some((&nonce, _)) = sender.waiting.iter().find(|(_, w)| w.tx.hash() == hash) {
-                // Later nonces of this sender can no longer execute either.
-                let dropped = sender.waiting.split_off(&nonce).len();
-                found = Some((id.clone(), dropped, sender.waiting.is_empty()));
-                break;
+    /// Drops the transactions the state machine refused while building a block, remembering
+    /// why. Each refusal also drops its sender's later nonces, which can no longer execute, in
+    /// one cut; a refusal of a transaction already dropped that way costs one lookup. Returns
+    /// the entries visited.
+    pub fn rejected(&self, rejections: Vec<Rejection>) -> u64 {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let before = inner.work_steps;
+        for Rejection {
+            hash,
+            code,
+            message,
+        } in rejections
+        {
+            inner.work_steps += 1;
+            inner.handled += 1;
+            if let Some((key, nonce)) = inner.by_hash.get(&hash).copied() {
+                inner.drop_from(key, nonce, code);
             }
+            inner.settle(hash, TxStatus::Rejected { code, message });
         }
-        if let Some((id, dropped, empty)) = found {
-            inner.pending = inner.pending.saturating_sub(dropped);
-            if empty {
-                inner.senders.remove(&id);
-            }
-        }
-        inner.record(hash, TxStatus::Rejected { code, message });
+        inner.work_steps - before
     }
 
     /// What the node knows about a transaction, if it has seen it recently.
     pub fn status(&self, hash: &TxHash) -> Option<TxStatus> {
-        self.lock().outcomes.get(hash).cloned()
+        let inner = self.lock();
+        if inner.by_hash.contains_key(hash) {
+            return Some(TxStatus::Pending);
+        }
+        inner.outcomes.get(hash).cloned()
     }
 
     /// Whether the mempool is at its total limit: the API refuses new transactions before
     /// spending a signature check and state reads on them.
     pub fn is_full(&self) -> bool {
-        self.lock().pending >= MEMPOOL_TOTAL_MAX_TRANSACTIONS
+        self.len() >= MEMPOOL_TOTAL_MAX_TRANSACTIONS
     }
 
     /// Transactions waiting for a block.
     pub fn len(&self) -> usize {
-        self.lock().pending
+        self.lock().by_hash.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The work the mempool's operations did since it started.
+    pub fn work(&self) -> MempoolWork {
+        let inner = self.lock();
+        MempoolWork {
+            steps: inner.work_steps,
+            transactions: inner.handled,
+        }
+    }
+
+    /// Recounts the contents and checks them against the index: every waiting transaction is
+    /// indexed under its own sender and nonce and nothing else is, each sender's run has no
+    /// gap, no sender is kept empty or over its limit. O(pool): for tests and diagnosis.
+    pub fn check_invariants(&self) -> Result<MempoolCounts, String> {
+        let inner = self.lock();
+        let mut pending = 0;
+        for (key, sender) in &inner.senders {
+            let who = hex::encode(key);
+            if sender.waiting.is_empty() {
+                return Err(format!("sender {who} is kept with nothing waiting"));
+            }
+            if sender.waiting.len() > MEMPOOL_PER_SENDER_MAX_TRANSACTIONS {
+                return Err(format!("sender {who} holds {}", sender.waiting.len()));
+            }
+            let mut expected = sender.committed_nonce;
+            for nonce in sender
+                .waiting
+                .range(sender.committed_nonce..)
+                .map(|(n, _)| *n)
+            {
+                if nonce != expected {
+                    return Err(format!("sender {who} waits at {nonce}, not {expected}"));
+                }
+                expected += 1;
+            }
+            for (nonce, waiting) in &sender.waiting {
+                pending += 1;
+                let tx = &waiting.tx.transaction;
+                if tx.nonce != *nonce || sender_key(&tx.sender) != *key {
+                    return Err(format!(
+                        "sender {who} holds a transaction under nonce {nonce} that is not its own"
+                    ));
+                }
+                if waiting.hash != waiting.tx.hash()
+                    || inner.by_hash.get(&waiting.hash) != Some(&(*key, *nonce))
+                {
+                    return Err(format!(
+                        "sender {who}'s nonce {nonce} is not indexed by its hash"
+                    ));
+                }
+            }
+        }
+        if pending != inner.by_hash.len() {
+            return Err(format!(
+                "the index holds {} transactions, the senders {pending}",
+                inner.by_hash.len()
+            ));
+        }
+        Ok(MempoolCounts {
+            pending,
+            senders: inner.senders.len(),
+        })
+    }
 }
 
 impl Inner {
+    /// Drops `key`'s waiting transactions from `nonce` on: the one at `nonce` was refused
+    /// (`code`), so the later ones can only fail for the gap it leaves.
+    fn drop_from(&mut self, key: SenderKey, nonce: u64, code: ApiErrorCode) {
+        let Some(sender) = self.senders.get_mut(&key) else {
+            return;
+        };
+        let dropped = sender.waiting.split_off(&nonce);
+        if sender.waiting.is_empty() {
+            self.senders.remove(&key);
+        }
+        for (follower, waiting) in dropped {
+            self.work_steps += 1;
+            self.by_hash.remove(&waiting.hash);
+            if follower != nonce {
+                let message = format!(
+                    "dropped without executing: this sender's transaction at nonce {nonce} was refused ({code}); resubmit from nonce {nonce}"
+                );
+                self.settle(
+                    waiting.hash,
+                    TxStatus::Rejected {
+                        code: ApiErrorCode::NonceGap,
+                        message,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Remembers a final outcome. A commit is final: a refusal seen later (a proposal on
+    /// another fork) does not overwrite it.
+    fn settle(&mut self, hash: TxHash, status: TxStatus) {
+        if matches!(status, TxStatus::Rejected { .. })
+            && matches!(self.outcomes.get(&hash), Some(TxStatus::Committed { .. }))
+        {
+            return;
+        }
+        self.record(hash, status);
+    }
+
     fn record(&mut self, hash: TxHash, status: TxStatus) {
         if self.outcomes.insert(hash, status).is_none() {
             self.outcome_order.push_back(hash);
@@ -311,6 +536,156 @@ mod tests {
                 },
             },
         )
+    }
+
+    /// A distinct three-letter institution slug per `i` (slugs take no digits), so that
+    /// transactions of one sender and nonce can differ.
+    fn slug(i: usize) -> String {
+        let letter = |n: usize| char::from(b'a' + (n % 26) as u8);
+        [letter(i / 676), letter(i / 26), letter(i)]
+            .iter()
+            .collect()
+    }
+
+    #[test]
+    fn racing_submissions_of_one_nonce_admit_exactly_one() {
+        const THREADS: usize = 8;
+        const ROUNDS: u64 = 50;
+        for round in 0..ROUNDS {
+            let pool = Mempool::new();
+            let barrier = std::sync::Barrier::new(THREADS);
+            let outcomes: Vec<_> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..THREADS)
+                    .map(|i| {
+                        let (pool, barrier) = (&pool, &barrier);
+                        let tx = tx(round, 0, &slug(i));
+                        scope.spawn(move || {
+                            barrier.wait();
+                            pool.insert(tx, 0)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let admitted = outcomes.iter().filter(|o| o.is_ok()).count();
+            let replayed = outcomes
+                .iter()
+                .filter(|o| **o == Err(MempoolError::NonceReplayed { got: 0, next: 1 }))
+                .count();
+            assert_eq!((admitted, replayed), (1, THREADS - 1), "round {round}");
+            assert_eq!(pool.len(), 1);
+            assert_eq!(
+                pool.check_invariants(),
+                Ok(MempoolCounts {
+                    pending: 1,
+                    senders: 1
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn concurrent_senders_are_counted_exactly() {
+        const THREADS: usize = 4;
+        const NONCES: u64 = 100;
+        let pool = Mempool::new();
+        let barrier = std::sync::Barrier::new(THREADS);
+        // Every thread submits the shared sender's run and its own sender's run, interleaved:
+        // each shared nonce gets in once, each own nonce once.
+        let admitted: usize = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|i| {
+                    let (pool, barrier) = (&pool, &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        let mut admitted = 0;
+                        for nonce in 0..NONCES {
+                            let shared = tx(1, nonce, &slug(i));
+                            // Retry until this nonce is taken by someone: the run has no gaps.
+                            while pool.expected_nonce(&shared.transaction.sender, 0) <= nonce {
+                                admitted += usize::from(pool.insert(shared.clone(), 0).is_ok());
+                            }
+                            admitted += usize::from(
+                                pool.insert(tx(10 + i as u64, nonce, "aaa"), 0).is_ok(),
+                            );
+                        }
+                        admitted
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        let expected = (NONCES as usize) * (THREADS + 1);
+        assert_eq!(admitted, expected);
+        assert_eq!(pool.len(), expected);
+        assert_eq!(
+            pool.check_invariants(),
+            Ok(MempoolCounts {
+                pending: expected,
+                senders: THREADS + 1
+            })
+        );
+    }
+
+    #[test]
+    fn a_refused_transaction_drops_its_senders_later_nonces_in_one_cut() {
+        let pool = Mempool::new();
+        // A large honest backlog: a refusal must not cost anything proportional to it.
+        for sender in 100..5_100 {
+            pool.insert(tx(sender, 0, "aaa"), 0).unwrap();
+        }
+        let run: Vec<_> = (0..10).map(|nonce| tx(1, nonce, "aaa")).collect();
+        for t in &run {
+            pool.insert(t.clone(), 0).unwrap();
+        }
+        let refuse = |t: &SignedTransaction| Rejection {
+            hash: t.hash(),
+            code: "already_registered".into(),
+            message: "registered once".into(),
+        };
+        assert_eq!(
+            pool.rejected(vec![refuse(&run[3])]),
+            1 + 7,
+            "one lookup, seven dropped"
+        );
+        assert_eq!(pool.len(), 5_000 + 3);
+        assert!(
+            matches!(pool.status(&run[3].hash()), Some(TxStatus::Rejected { code, .. }) if code == "already_registered")
+        );
+        for follower in &run[4..] {
+            assert!(
+                matches!(pool.status(&follower.hash()), Some(TxStatus::Rejected { code, .. }) if code == "nonce_gap")
+            );
+        }
+        // The block builder reports the followers too: each is one lookup of a hash gone.
+        assert_eq!(pool.rejected(run[4..].iter().map(refuse).collect()), 6);
+        assert_eq!(pool.expected_nonce(&run[0].transaction.sender, 0), 3);
+        assert_eq!(
+            pool.insert(tx(1, 3, "bbb"), 0),
+            Ok(()),
+            "resubmitted from the gap"
+        );
+        assert_eq!(pool.check_invariants().map(|c| c.pending), Ok(5_004));
+        let work = pool.work();
+        assert!(work.steps <= 2 * work.transactions, "{work:?}");
+    }
+
+    #[test]
+    fn selection_work_follows_what_is_chosen_and_rotates_through_senders() {
+        let pool = Mempool::new();
+        for sender in 0..10_000 {
+            pool.insert(tx(sender, 0, "aaa"), 0).unwrap();
+        }
+        let first = pool.select(100, usize::MAX);
+        assert_eq!(first.transactions.len(), 100);
+        assert_eq!(first.work_steps, 200, "100 senders visited, 100 chosen");
+        let first = first.transactions;
+        let second = pool.select(100, usize::MAX).transactions;
+        let first: std::collections::HashSet<_> = first.iter().map(|t| t.hash()).collect();
+        assert!(
+            second.iter().all(|t| !first.contains(&t.hash())),
+            "the next selection starts after the senders the last one served"
+        );
     }
 
     #[test]
@@ -358,7 +733,7 @@ mod tests {
             pool.insert(tx(1, nonce, "aaa"), 0).unwrap();
         }
         pool.insert(tx(2, 0, "aaa"), 0).unwrap();
-        let chosen = pool.select(3, usize::MAX);
+        let chosen = pool.select(3, usize::MAX).transactions;
         assert_eq!(chosen.len(), 3);
         let from_one: Vec<u64> = chosen
             .iter()
@@ -370,7 +745,11 @@ mod tests {
             vec![0, 1],
             "sender 2 got its turn before sender 1's third"
         );
-        assert_eq!(pool.select(10, 0).len(), 0, "the byte budget is respected");
+        assert_eq!(
+            pool.select(10, 0).transactions.len(),
+            0,
+            "the byte budget is respected"
+        );
     }
 
     #[test]

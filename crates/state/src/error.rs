@@ -44,6 +44,10 @@ pub enum TxError {
     UnknownSender { sender: Box<AccountId> },
     #[error("not authorized: {0}")]
     NotAuthorized(String),
+    #[error(
+        "account {sender} is not a member of any institution, and only members may request access to a record; a patient reads their own records with their own keys, anyone else must first be registered as a member by their institution"
+    )]
+    NotMember { sender: Box<AccountId> },
     #[error("{limit} exceeded: got {got}, at most {max} allowed; reduce the request")]
     LimitExceeded {
         limit: &'static str,
@@ -99,6 +103,7 @@ impl TxError {
             TxError::NonceGap { .. } => ApiErrorCode::NonceGap,
             TxError::UnknownSender { .. } => ApiErrorCode::UnknownSender,
             TxError::NotAuthorized(_) => ApiErrorCode::NotAuthorized,
+            TxError::NotMember { .. } => ApiErrorCode::NotMember,
             TxError::LimitExceeded { .. } => ApiErrorCode::LimitExceeded,
             TxError::DirectIdentifier(_) => ApiErrorCode::DirectIdentifier,
             TxError::Invalid(_) => ApiErrorCode::InvalidTransaction,

@@ -82,6 +82,9 @@ pub struct BuiltBlock {
     pub rejected: Vec<(TxHash, TxError)>,
     /// Valid as far as checked but did not fit the block limits; offer them again.
     pub deferred: Vec<SignedTransaction>,
+    /// How many of `rejected` were refused without being executed: later nonces of a sender
+    /// whose transaction already failed in this block, which could only fail for the gap.
+    pub unexecuted: usize,
 }
 
 /// Writes the genesis institutions, admins, validators and members into an empty store.
@@ -112,6 +115,22 @@ pub async fn check_transaction<S: Store>(
     }
     let mut overlay = Overlay::new(store);
     apply_transaction(&mut overlay, env, tx).await.map(|_| ())
+}
+
+/// The refusals admission makes before [`check_transaction`], for transactions that would
+/// only fill the ledger: an access request from an account that is not a member (none would
+/// be a request a member made, so none belongs in a patient's access log). One state read and
+/// no signature check, so it is also the cheapest refusal.
+pub async fn check_admission<S: Store>(store: &S, tx: &SignedTransaction) -> Result<(), TxError> {
+    let sender = &tx.transaction.sender;
+    if matches!(tx.transaction.payload, Payload::RequestAccess { .. })
+        && rw::member(store, sender).await?.is_none()
+    {
+        return Err(TxError::NotMember {
+            sender: Box::new(sender.clone()),
+        });
+    }
+    Ok(())
 }
 
 /// Verifies and executes a proposed block. Every transaction must succeed;
@@ -171,6 +190,9 @@ fn check_block_limits(txs: &[SignedTransaction]) -> Result<(), BlockError> {
 
 /// Proposes a block: takes candidates in order, skips (and reports) those
 /// that fail, defers those that no longer fit, and writes the included ones.
+/// Once a sender's transaction fails, the sender's later nonces are refused as
+/// gaps without a signature check or a state read, so a sender queueing a run
+/// built to fail costs the proposer one execution, not one per transaction.
 pub async fn build_block<S: Store>(
     store: &mut S,
     env: &BlockEnv,
@@ -180,13 +202,28 @@ pub async fn build_block<S: Store>(
         included: Vec::new(),
         rejected: Vec::new(),
         deferred: Vec::new(),
+        unexecuted: 0,
     };
+    // Senders whose transaction failed in this block, with their next nonce, which only a
+    // transaction of theirs at that very nonce can move.
+    let mut stuck: std::collections::HashMap<AccountId, u64> = Default::default();
     let mut total_bytes = 0usize;
     for tx in candidates {
         let size = tx.encode_size();
         let full = built.included.len() == limits::BLOCK_TRANSACTIONS_MAX;
         if full || total_bytes + size > limits::BLOCK_SIZE_MAX_BYTES {
             built.deferred.push(tx);
+            continue;
+        }
+        let sender = &tx.transaction.sender;
+        if let Some(&expected) = stuck.get(sender)
+            && tx.transaction.nonce > expected
+        {
+            let got = tx.transaction.nonce;
+            built.unexecuted += 1;
+            built
+                .rejected
+                .push((tx.hash(), TxError::NonceGap { expected, got }));
             continue;
         }
         if !tx.verify() {
@@ -199,9 +236,15 @@ pub async fn build_block<S: Store>(
                 let writes = overlay.into_writes();
                 commit(store, writes);
                 total_bytes += size;
+                stuck.remove(sender);
                 built.included.push((tx, receipt));
             }
-            Err(error) => built.rejected.push((tx.hash(), error)),
+            Err(error) => {
+                if let Ok(expected) = query::next_nonce(&*store, sender).await {
+                    stuck.insert(sender.clone(), expected);
+                }
+                built.rejected.push((tx.hash(), error));
+            }
         }
     }
     built

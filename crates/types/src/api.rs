@@ -54,6 +54,8 @@ api_error_codes! {
     UnknownSender = "unknown_sender",
     /// The sender may not do this.
     NotAuthorized = "not_authorized",
+    /// The sender's account is not a registered member; only members may request access.
+    NotMember = "not_member",
     /// A size or count limit is exceeded.
     LimitExceeded = "limit_exceeded",
     /// Free text looks like it holds a direct identifier.

@@ -34,7 +34,7 @@ use medchain_node::{
     chain::ChainView,
     engine::{self, EngineConfig, EngineHandles, Timeouts},
     epochs::EpochRoster,
-    mempool::Mempool,
+    mempool::{MEMPOOL_PER_SENDER_MAX_TRANSACTIONS, Mempool, TxStatus},
 };
 use medchain_types::{
     AccountId, Genesis, GenesisInstitution, GenesisValidator, InstitutionId, InstitutionKind,
@@ -43,7 +43,10 @@ use medchain_types::{
 use std::{
     future::Future,
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -91,7 +94,28 @@ pub struct Ledger {
     byzantine: Option<(usize, Byzantine)>,
     /// Governance steps the validators' drivers submit, in order (see `with_governance`).
     governance: Vec<GovernanceStep>,
+    /// Adversarial senders beside the honest load (see `with_spam`).
+    spam: Option<Spam>,
+    /// Spam runs whose transactions have all settled, over every validator.
+    pub spam_runs_settled: Arc<AtomicU64>,
 }
+
+/// Adversarial load: `senders` accounts, spread over the validators' mempools, each queueing
+/// `runs` runs one after the other, each run built to fail at block building (see `spam_run`).
+#[derive(Clone, Copy, Debug)]
+pub struct Spam {
+    pub senders: u64,
+    pub runs: u64,
+}
+
+/// Transactions in one spam run: as many as one sender may have waiting.
+pub const SPAM_RUN_TRANSACTIONS: u64 = MEMPOOL_PER_SENDER_MAX_TRANSACTIONS as u64;
+/// How often a spammer looks whether its run has settled.
+const SPAM_POLL_MS: u64 = 50;
+/// Pause between a spammer's runs, so that the runs span the honest load's few seconds.
+const SPAM_RUN_PAUSE_MS: u64 = 500;
+/// Key seeds of the spammers' accounts start here, clear of the honest load's.
+const SPAM_KEY_SEED_BASE: u64 = 900_000_000;
 
 /// One membership change governance carries through: validator `proposer` proposes it, the
 /// validators in `voters` approve it, each submitting once the previous step committed.
@@ -141,7 +165,30 @@ impl Ledger {
             genesis: Arc::new(genesis),
             byzantine: None,
             governance: Vec::new(),
+            spam: None,
+            spam_runs_settled: Arc::default(),
         }
+    }
+
+    /// The same consortium with adversarial senders beside the honest load.
+    pub fn with_spam(mut self, spam: Spam) -> Self {
+        self.spam = Some(spam);
+        self
+    }
+
+    /// The spam runs the run submits in all.
+    pub fn spam_runs(&self) -> u64 {
+        self.spam.map_or(0, |s| s.senders * s.runs)
+    }
+
+    /// Every honest load transaction the validators' load generators submit.
+    pub fn honest_load(&self) -> Vec<SignedTransaction> {
+        (0..VALIDATORS as u64)
+            .flat_map(|index| {
+                (0..LOAD_TRANSACTIONS_PER_VALIDATOR)
+                    .map(move |n| registration(&self.genesis, honest_load_seed(index, n)))
+            })
+            .collect()
     }
 
     /// Adds a node with key `candidate_seed` that is not in the genesis; it follows the chain
@@ -261,11 +308,23 @@ impl Ledger {
                 .child("governance")
                 .spawn(move |ctx| driver.run(ctx));
         }
+        if let Some(spam) = self.spam {
+            for sender in (index as u64..spam.senders).step_by(VALIDATORS) {
+                let spammer = Spammer {
+                    genesis: self.genesis.clone(),
+                    mempool: mempool.clone(),
+                    sender,
+                    runs: spam.runs,
+                    settled: self.spam_runs_settled.clone(),
+                };
+                context.child("spam").spawn(move |ctx| spammer.run(ctx));
+            }
+        }
         let genesis = self.genesis.clone();
         context.child("load").spawn(move |ctx| async move {
             for n in 0..LOAD_TRANSACTIONS_PER_VALIDATOR {
                 ctx.sleep(Duration::from_millis(LOAD_INTERVAL_MS)).await;
-                let tx = registration(&genesis, 1_000_000 * (index as u64 + 1) + n);
+                let tx = registration(&genesis, honest_load_seed(index as u64, n));
                 // A restarted validator submits its load again; the ledger refuses the repeats.
                 let _ = mempool.insert(tx, 0);
             }
@@ -403,9 +462,9 @@ impl GovernanceDriver {
         let hash = tx.hash();
         loop {
             match self.mempool.status(&hash) {
-                Some(medchain_node::mempool::TxStatus::Committed { .. }) => return,
-                Some(medchain_node::mempool::TxStatus::Pending) => {}
-                None | Some(medchain_node::mempool::TxStatus::Rejected { .. }) => {
+                Some(TxStatus::Committed { .. }) => return,
+                Some(TxStatus::Pending) => {}
+                None | Some(TxStatus::Rejected { .. }) => {
                     let _ = self.mempool.insert(tx.clone(), tx.transaction.nonce);
                 }
             }
@@ -470,6 +529,67 @@ impl ProcessedHeight for NodeState {
 
 /// Seed of the hospital admin's key, who co-signs the load's pseudonym registrations.
 const HOSPITAL_ADMIN_SEED: u64 = 1_000;
+
+/// The key seed of validator `index`'s `n`th honest load transaction.
+fn honest_load_seed(index: u64, n: u64) -> u64 {
+    1_000_000 * (index + 1) + n
+}
+
+/// One adversarial sender: queues a run, waits until every transaction of it has settled
+/// (committed, or dropped with a reason), then queues the next with a fresh key, as an attacker
+/// minting accounts would.
+struct Spammer {
+    genesis: Arc<Genesis>,
+    mempool: Mempool,
+    sender: u64,
+    runs: u64,
+    settled: Arc<AtomicU64>,
+}
+
+impl Spammer {
+    async fn run(self, context: deterministic::Context) {
+        for run in 0..self.runs {
+            context
+                .sleep(Duration::from_millis(SPAM_RUN_PAUSE_MS))
+                .await;
+            let seed = SPAM_KEY_SEED_BASE + self.sender * 1_000 + run;
+            let txs = spam_run(&self.genesis, seed);
+            let hashes: Vec<_> = txs.iter().map(|t| t.hash()).collect();
+            for tx in txs {
+                // Admitted as the API admits them: each passes the state's check against the
+                // finalized state at its nonce (nothing there says the key is registered yet).
+                self.mempool
+                    .insert(tx, 0)
+                    .expect("a fresh sender's run fits its mempool share");
+            }
+            while hashes.iter().any(|h| {
+                !matches!(
+                    self.mempool.status(h),
+                    Some(TxStatus::Committed { .. } | TxStatus::Rejected { .. })
+                )
+            }) {
+                context.sleep(Duration::from_millis(SPAM_POLL_MS)).await;
+            }
+            self.settled.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A run built to fail at block building: a registration, a second registration of the same
+/// key (refused: already registered), then nonce-gap followers.
+pub fn spam_run(genesis: &Genesis, key_seed: u64) -> Vec<SignedTransaction> {
+    let key = ed25519::PrivateKey::from_seed(key_seed);
+    let template = registration(genesis, key_seed).transaction;
+    (0..SPAM_RUN_TRANSACTIONS)
+        .map(|nonce| {
+            let transaction = Transaction {
+                nonce,
+                ..template.clone()
+            };
+            SignedTransaction::sign(&key, transaction)
+        })
+        .collect()
+}
 
 /// A patient registering a pseudonym, co-signed by the hospital's admin: valid for any fresh
 /// key, so the load needs no setup.

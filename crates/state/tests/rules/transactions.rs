@@ -2,6 +2,7 @@
 
 use crate::harness::*;
 use commonware_codec::EncodeSize;
+use commonware_cryptography::ed25519::PrivateKey;
 use futures::executor::block_on;
 use medchain_state::*;
 use medchain_types::*;
@@ -166,6 +167,75 @@ fn build_block_skips_failing_transactions_and_its_block_verifies_to_the_same_roo
     assert_eq!(verifier.root(), chain.store.root());
 }
 
+/// The sender's transaction at `nonce` with `payload`, signed.
+fn at_nonce(chain: &Chain, signer: &PrivateKey, nonce: u64, payload: Payload) -> SignedTransaction {
+    let mut transaction = chain.tx(signer, payload).transaction;
+    transaction.nonce = nonce;
+    SignedTransaction::sign(signer, transaction)
+}
+
+#[test]
+fn build_block_refuses_a_failed_senders_later_nonces_without_executing_them() {
+    let mut chain = Chain::new();
+    let spammer = key(710);
+    // Registration, a second registration (fails), then followers that can only be gaps; one
+    // of them carries a bad signature, which is never checked.
+    let mut run: Vec<_> = (0..6)
+        .map(|nonce| at_nonce(&chain, &spammer, nonce, pseudonym_payload()))
+        .collect();
+    run[4].signature = run[0].signature.clone();
+    let honest = chain.tx(&key(711), pseudonym_payload());
+    let mut candidates = run.clone();
+    candidates.insert(3, honest.clone());
+    let env = chain.env();
+    let built = block_on(build_block(&mut chain.store, &env, candidates));
+    let included: Vec<_> = built.included.iter().map(|(tx, _)| tx.hash()).collect();
+    assert_eq!(included, vec![run[0].hash(), honest.hash()]);
+    let rejected: Vec<(TxHash, TxError)> = built.rejected.clone();
+    let mut expected = vec![(
+        run[1].hash(),
+        TxError::AlreadyRegistered {
+            account: Box::new(account(&spammer)),
+        },
+    )];
+    for follower in &run[2..] {
+        expected.push((
+            follower.hash(),
+            TxError::NonceGap {
+                expected: 1,
+                got: follower.transaction.nonce,
+            },
+        ));
+    }
+    assert_eq!(rejected, expected);
+    assert_eq!(built.unexecuted, 4, "nonces 2 to 5 were not executed");
+}
+
+#[test]
+fn build_block_still_executes_the_next_nonce_after_a_replay() {
+    let mut chain = Chain::new();
+    let patient = chain.patient(ST_MARY, 712);
+    let enable = |enabled| Payload::SetEmergencyAccess {
+        institution: inst(CITY_LAB),
+        enabled,
+    };
+    // Nonce 0 (the registration) is already on the ledger, as a transaction in a parent block
+    // the mempool still holds would be: its replay must not hold back nonce 1.
+    let replay = at_nonce(&chain, &patient, 0, enable(true));
+    let next = at_nonce(&chain, &patient, 1, enable(true));
+    let env = chain.env();
+    let built = block_on(build_block(
+        &mut chain.store,
+        &env,
+        vec![replay.clone(), next.clone()],
+    ));
+    assert_eq!(built.included.len(), 1);
+    assert_eq!(built.included[0].0, next);
+    assert_eq!(built.rejected.len(), 1);
+    assert_eq!(built.rejected[0].1.code(), "nonce_replayed");
+    assert_eq!(built.unexecuted, 0);
+}
+
 #[test]
 fn block_transactions_max_is_enforced_when_building_and_verifying() {
     let mut chain = Chain::new();
@@ -215,4 +285,50 @@ fn block_size_max_bytes_is_enforced_before_anything_executes() {
     // At the limit the size check passes; the block then fails on its contents instead.
     let error = block_on(execute_block(&mut store, &env, &txs[..fitting])).unwrap_err();
     assert_ne!(error.error.code(), "limit_exceeded");
+}
+
+#[test]
+fn an_access_request_from_a_non_member_is_refused_at_admission() {
+    let mut chain = Chain::new();
+    let admin = chain.st_mary_admin.clone();
+    let clinician = chain.clinician(&admin, 720);
+    let patient = chain.patient(ST_MARY, 721);
+    let record = chain.record(&clinician, &patient, RecordCategory::Imaging);
+    let request = |chain: &Chain, requester: &PrivateKey| {
+        let payload = Payload::RequestAccess {
+            record,
+            purpose: Purpose::Treat,
+            justification: None,
+        };
+        block_on(check_admission(&chain.store, &chain.tx(requester, payload)))
+    };
+    assert_eq!(request(&chain, &clinician), Ok(()), "a member may ask");
+    for outsider in [patient.clone(), key(722)] {
+        assert_eq!(
+            request(&chain, &outsider),
+            Err(TxError::NotMember {
+                sender: Box::new(account(&outsider))
+            }),
+            "a pseudonym or an unknown key may not"
+        );
+    }
+    let emergency = chain.tx(
+        &patient,
+        Payload::SetEmergencyAccess {
+            institution: inst(ST_MARY),
+            enabled: true,
+        },
+    );
+    assert_eq!(
+        block_on(check_admission(&chain.store, &emergency)),
+        Ok(()),
+        "only access requests need a member"
+    );
+    assert_eq!(
+        TxError::NotMember {
+            sender: Box::new(account(&patient))
+        }
+        .code(),
+        "not_member"
+    );
 }
