@@ -423,16 +423,11 @@ impl Mempool {
             if sender.waiting.len() > MEMPOOL_PER_SENDER_MAX_TRANSACTIONS {
                 return Err(format!("sender {who} holds {}", sender.waiting.len()));
             }
-            let mut expected = sender.committed_nonce;
-            for nonce in sender
-                .waiting
-                .range(sender.committed_nonce..)
-                .map(|(n, _)| *n)
-            {
+            let run = sender.waiting.range(sender.committed_nonce..);
+            for ((&nonce, _), expected) in run.zip(sender.committed_nonce..) {
                 if nonce != expected {
                     return Err(format!("sender {who} waits at {nonce}, not {expected}"));
                 }
-                expected += 1;
             }
             for (nonce, waiting) in &sender.waiting {
                 pending += 1;
