@@ -286,7 +286,7 @@ async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> 
     let mut snapshot = SnapshotStore::new(db);
     medchain_state::check_admission(&snapshot, &tx)
         .await
-        .map_err(tx_error)?;
+        .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
     let sender = tx.transaction.sender.clone();
     let ledger_nonce = medchain_state::query::next_nonce(&snapshot, &sender)
         .await

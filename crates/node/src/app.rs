@@ -256,6 +256,7 @@ fn refuse<T>(finality: Finality, height: u64, why: &str) -> Option<T> {
     }
     warn!(height, "refusing a block: {why}");
     None
+}
 
 /// The refusals of a block being built that the mempool must drop. A replayed nonce usually
 /// means the transaction is already in an ancestor that is not final yet; its finalization

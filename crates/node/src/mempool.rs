@@ -635,7 +635,7 @@ mod tests {
         }
         let refuse = |t: &SignedTransaction| Rejection {
             hash: t.hash(),
-            code: "already_registered".into(),
+            code: ApiErrorCode::AlreadyRegistered,
             message: "registered once".into(),
         };
         assert_eq!(

@@ -181,10 +181,10 @@ fn build_block_refuses_a_failed_senders_later_nonces_without_executing_them() {
     // Registration, a second registration (fails), then followers that can only be gaps; one
     // of them carries a bad signature, which is never checked.
     let mut run: Vec<_> = (0..6)
-        .map(|nonce| at_nonce(&chain, &spammer, nonce, pseudonym_payload()))
+        .map(|nonce| at_nonce(&chain, &spammer, nonce, pseudonym_payload(&chain, 710)))
         .collect();
     run[4].signature = run[0].signature.clone();
-    let honest = chain.tx(&key(711), pseudonym_payload());
+    let honest = chain.tx(&key(711), pseudonym_payload(&chain, 711));
     let mut candidates = run.clone();
     candidates.insert(3, honest.clone());
     let env = chain.env();
