@@ -104,10 +104,19 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
         exceptions: Vec::new(),
     };
     let bob_pre = umbral::PublicKey::from_compressed_bytes(&pre_public_key(&bob)?)?;
-    let validators = crate::sharing::validators(client).await?;
+    // Sealed to the proven validator set, as `consent grant` does.
+    let genesis = medchain_node::config::load_genesis(&layout.genesis())?;
+    let verifying = client
+        .clone()
+        .trusting(medchain_client::Trust::new(genesis));
+    let validators = crate::sharing::validators(&verifying).await?;
     let grant = Payload::GrantConsent {
         policy,
-        reencryption_fragments: crate::sharing::sealed_fragments(&patient, &bob_pre, &validators)?,
+        reencryption_fragments: crate::sharing::sealed_fragments(
+            &patient,
+            &bob_pre,
+            &validators.value,
+        )?,
     };
     expect_committed(
         submit(client, &patient.signing, grant).await?,

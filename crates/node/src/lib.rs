@@ -7,7 +7,6 @@
 
 pub mod api;
 pub mod app;
-pub mod block;
 pub mod chain;
 pub mod config;
 pub mod engine;
@@ -19,4 +18,3 @@ pub mod ratelimit;
 pub mod run;
 pub mod snapshot;
 pub mod store;
-pub mod verify;

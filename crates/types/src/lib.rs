@@ -55,7 +55,7 @@ pub mod payload;
 pub mod phi_guard;
 pub mod transaction;
 
-pub use block::{BlockHeader, transactions_root};
+pub use block::transactions_root;
 pub use codes::{ConsentAction, Decision, InstitutionKind, Purpose, RecordCategory, Role};
 pub use consent::{ConsentActor, ConsentPolicy, ConsentProvision, DataScope, Period};
 pub use error::ValidationError;
