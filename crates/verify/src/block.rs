@@ -356,6 +356,13 @@ mod engine {
 #[cfg(feature = "consensus")]
 pub use engine::EngineContext;
 
+// The bound this crate decodes contexts with covers the engine's own.
+#[cfg(test)]
+const _: () = assert!(
+    BlockContext::SIZE_MAX_BYTES
+        >= <commonware_consensus::simplex::types::Context<sha256::Digest, ed25519::PublicKey> as commonware_codec::MaxEncodeSize>::MAX_ENCODE_SIZE
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,10 +430,5 @@ mod tests {
         };
         assert_eq!(ours.encode(), engine.encode());
         assert_eq!(BlockContext::decode(engine.encode()).unwrap(), ours);
-        use commonware_codec::MaxEncodeSize as _;
-        assert!(
-            BlockContext::SIZE_MAX_BYTES
-                >= Context::<sha256::Digest, ed25519::PublicKey>::MAX_ENCODE_SIZE
-        );
     }
 }
