@@ -1,17 +1,17 @@
-//! The subcommands that talk to a node's API: each builds a transaction, signs it with the
-//! caller's identity and waits for the ledger's answer, or reads and verifies ledger content.
+//! The subcommands that talk to a node's API, and what they share: where the node is
+//! (`ApiArgs`), who the caller is (`IdentityArgs`), what reads are checked against
+//! (`TrustArgs`), and signing and submitting a transaction. Consent, access and audit have their
+//! own modules, as governance does.
 
 use crate::identity::{Identity, IdentityFile, demo_identities_path};
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use commonware_cryptography::{Signer as _, ed25519};
-use medchain_client::Client;
+use medchain_client::{Client, Trust};
 use medchain_types::{
-    AccountId, ChainId, ConsentId, InstitutionId, Payload, RecordId, SignedTransaction,
-    Transaction,
-    api::{Proven, TxState, TxStatusResponse},
-    codes::{ConsentAction, Decision, Purpose, RecordCategory, Role},
-    consent::{ConsentActor, ConsentPolicy, DataScope, Period},
+    AccountId, ChainId, InstitutionId, Payload, RecordId, SignedTransaction, Transaction,
+    api::{TxState, TxStatusResponse},
+    codes::RecordCategory,
 };
 use std::path::{Path, PathBuf};
 
@@ -21,6 +21,28 @@ pub struct ApiArgs {
     /// A validator's API address.
     #[arg(long, default_value = "http://127.0.0.1:8100", env = "MEDCHAIN_API")]
     pub api: String,
+}
+
+/// What verified reads are checked against: the genesis (the only thing trusted) and how old a
+/// proof may be.
+#[derive(Args, Clone)]
+pub struct TrustArgs {
+    /// The consortium's genesis: the only thing trusted (not the node).
+    #[arg(long, default_value = ".medchain/genesis.toml")]
+    pub genesis: PathBuf,
+    /// Seconds of block time a proof may lag your clock before it is refused as stale.
+    #[arg(long, default_value_t = medchain_verify::freshness::MAX_STALENESS_DEFAULT_MS / 1000)]
+    pub max_staleness: u64,
+}
+
+impl TrustArgs {
+    /// A client of `api` whose reads are verified against this genesis and staleness bound.
+    pub fn client(&self, api: &ApiArgs) -> Result<Client> {
+        let genesis = medchain_node::config::load_genesis(&self.genesis)?;
+        let trust =
+            Trust::new(genesis).with_max_staleness_ms(self.max_staleness.saturating_mul(1000));
+        Ok(Client::new(&api.api)?.trusting(trust))
+    }
 }
 
 /// Who to act as: a sealed key file, or a demo identity by name.
@@ -132,127 +154,6 @@ pub enum RecordCommand {
         /// The Umbral capsule of the record's data key (hex), as made by the encrypting client.
         #[arg(long)]
         capsule: String,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum ConsentCommand {
-    /// Grant (or, with --deny, refuse) access to your records at one institution.
-    Grant {
-        #[command(flatten)]
-        identity: IdentityArgs,
-        #[command(flatten)]
-        api: ApiArgs,
-        /// The institution whose pseudonym grants.
-        #[arg(long)]
-        institution: String,
-        /// A person (hex account) allowed.
-        #[arg(long)]
-        grantee: Vec<String>,
-        /// An institution whose members are allowed.
-        #[arg(long)]
-        grantee_institution: Vec<String>,
-        /// A role allowed (clinician, researcher, auditor), at --institution's peers or anywhere.
-        #[arg(long)]
-        grantee_role: Vec<String>,
-        /// Purposes of use (treat, etreat, hresch, ...).
-        #[arg(long, required = true)]
-        purpose: Vec<String>,
-        /// Limit to categories (default: all records).
-        #[arg(long)]
-        category: Vec<String>,
-        /// Limit to record ids.
-        #[arg(long, conflicts_with = "category")]
-        record: Vec<String>,
-        /// Days the consent lasts.
-        #[arg(long, default_value_t = 365)]
-        days: u64,
-        /// Record a refusal instead of a permission.
-        #[arg(long)]
-        deny: bool,
-    },
-    /// Revoke a consent you granted.
-    Revoke {
-        #[command(flatten)]
-        identity: IdentityArgs,
-        #[command(flatten)]
-        api: ApiArgs,
-        #[arg(long)]
-        institution: String,
-        #[arg(long)]
-        consent: String,
-    },
-    /// Allow (or stop allowing) break-glass emergency access by an institution's clinicians.
-    Emergency {
-        #[command(flatten)]
-        identity: IdentityArgs,
-        #[command(flatten)]
-        api: ApiArgs,
-        /// The institution whose pseudonym sets the flag, and whose clinicians it concerns.
-        #[arg(long)]
-        institution: String,
-        #[arg(long)]
-        disable: bool,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum AccessCommand {
-    /// Request access to a record; the ledger decides and logs the request.
-    Request {
-        #[command(flatten)]
-        identity: IdentityArgs,
-        #[command(flatten)]
-        api: ApiArgs,
-        #[arg(long)]
-        record: String,
-        #[arg(long, default_value = "treat")]
-        purpose: String,
-        /// Break-glass justification (purpose etreat); must not contain identifiers.
-        #[arg(long)]
-        justification: Option<String>,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum AuditCommand {
-    /// Verify that a block is final: its certificate is signed by more than 2/3 of validators.
-    Block {
-        #[command(flatten)]
-        api: ApiArgs,
-        #[arg(long)]
-        height: u64,
-        /// The consortium's genesis: the only thing trusted (not the node).
-        #[arg(long, default_value = ".medchain/genesis.toml")]
-        genesis: PathBuf,
-    },
-    /// Verify a record's metadata with its Merkle proof against a finalized block.
-    Record {
-        #[command(flatten)]
-        api: ApiArgs,
-        #[arg(long)]
-        id: String,
-        #[arg(long, default_value = ".medchain/genesis.toml")]
-        genesis: PathBuf,
-    },
-    /// Verify a consent with its Merkle proof against a finalized block.
-    Consent {
-        #[command(flatten)]
-        api: ApiArgs,
-        #[arg(long)]
-        id: String,
-        #[arg(long, default_value = ".medchain/genesis.toml")]
-        genesis: PathBuf,
-    },
-    /// List every access to a pseudonym's records, each entry verified with its proof.
-    AccessLog {
-        #[command(flatten)]
-        api: ApiArgs,
-        /// The patient's pseudonym (hex account).
-        #[arg(long)]
-        patient: String,
-        #[arg(long, default_value = ".medchain/genesis.toml")]
-        genesis: PathBuf,
     },
 }
 
@@ -626,350 +527,6 @@ fn hash_file(path: &Path) -> Result<([u8; 32], u64)> {
     let size = std::io::copy(&mut file, &mut hasher)
         .with_context(|| format!("cannot read {}", path.display()))?;
     Ok((*hasher.finalize().as_bytes(), size))
-}
-
-pub async fn consent(cmd: ConsentCommand) -> Result<()> {
-    match cmd {
-        ConsentCommand::Grant {
-            identity,
-            api,
-            institution,
-            grantee,
-            grantee_institution,
-            grantee_role,
-            purpose,
-            category,
-            record,
-            days,
-            deny,
-        } => {
-            let identity = identity.load()?;
-            let keys = identity.keys_at(&InstitutionId::new(&institution)?)?;
-            let mut actors = Vec::new();
-            for g in grantee {
-                actors.push(ConsentActor::Person(parse_id(
-                    &g,
-                    "--grantee must be a hex account",
-                )?));
-            }
-            for i in grantee_institution {
-                actors.push(ConsentActor::Institution(InstitutionId::new(&i)?));
-            }
-            for r in grantee_role {
-                let (role, at) = match r.split_once('@') {
-                    Some((role, at)) => (role.to_string(), Some(InstitutionId::new(at)?)),
-                    None => (r.clone(), None),
-                };
-                actors.push(ConsentActor::Role {
-                    institution: at,
-                    role: parse_code::<Role>("role", &role)?,
-                });
-            }
-            if actors.is_empty() {
-                bail!(
-                    "name who the consent is for: --grantee, --grantee-institution or --grantee-role"
-                );
-            }
-            let purposes = purpose
-                .iter()
-                .map(|p| parse_code::<Purpose>("purpose", p))
-                .collect::<Result<_>>()?;
-            let data = if !record.is_empty() {
-                DataScope::Records(
-                    record
-                        .iter()
-                        .map(|r| parse_id(r, "--record must be a hex record id"))
-                        .collect::<Result<_>>()?,
-                )
-            } else if !category.is_empty() {
-                DataScope::Categories(
-                    category
-                        .iter()
-                        .map(|c| parse_code::<RecordCategory>("record category", c))
-                        .collect::<Result<_>>()?,
-                )
-            } else {
-                DataScope::All
-            };
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_millis() as u64;
-            let policy = ConsentPolicy {
-                decision: if deny {
-                    Decision::Deny
-                } else {
-                    Decision::Permit
-                },
-                actors,
-                actions: vec![ConsentAction::Access],
-                purposes,
-                period: Period {
-                    start_ms: now.saturating_sub(60_000),
-                    end_ms: now + days * 86_400_000,
-                },
-                data,
-                exceptions: Vec::new(),
-            };
-            let client = Client::new(&api.api)?;
-            let chain_id = chain_id(&client).await?;
-            let patient = AccountId::from(keys.signing.public_key());
-            let nonce = client.next_nonce(&patient).await?;
-            let consent = ConsentId::for_grant(&chain_id, &patient, nonce);
-            // A permit carries the re-encryption key fragments that will let its first person
-            // grantee open the records; a deny releases nothing.
-            let reencryption_fragments = if deny {
-                Vec::new()
-            } else {
-                let Some(grantee) = policy.grantee().cloned() else {
-                    bail!(
-                        "a permit needs a --grantee person to release keys to (roles and institutions may be added beside it)"
-                    );
-                };
-                let grantee_pre = crate::sharing::grantee_pre_key(&client, &grantee).await?;
-                let validators = crate::sharing::validators(&client).await?;
-                let binding = crate::sharing::FragmentBinding {
-                    chain_id: &chain_id,
-                    consent: &consent,
-                    patient: &patient,
-                    grantee: &grantee,
-                };
-                crate::sharing::sealed_fragments(&keys, &grantee_pre, &validators, &binding)?
-            };
-            let payload = Payload::GrantConsent {
-                policy,
-                reencryption_fragments,
-            };
-            let outcome = submit_at(&client, &keys.signing, chain_id, nonce, payload).await?;
-            report(&outcome)?;
-            if outcome.status == TxState::Committed {
-                println!("consent id: {consent}");
-            }
-            Ok(())
-        }
-        ConsentCommand::Revoke {
-            identity,
-            api,
-            institution,
-            consent,
-        } => {
-            let identity = identity.load()?;
-            let keys = identity.keys_at(&InstitutionId::new(&institution)?)?;
-            let client = Client::new(&api.api)?;
-            let payload = Payload::RevokeConsent {
-                consent: parse_id(&consent, "--consent must be a hex consent id")?,
-            };
-            report(&submit(&client, &keys.signing, payload).await?)
-        }
-        ConsentCommand::Emergency {
-            identity,
-            api,
-            institution,
-            disable,
-        } => {
-            let identity = identity.load()?;
-            let institution = InstitutionId::new(&institution)?;
-            let keys = identity.keys_at(&institution)?;
-            let client = Client::new(&api.api)?;
-            let payload = Payload::SetEmergencyAccess {
-                institution,
-                enabled: !disable,
-            };
-            report(&submit(&client, &keys.signing, payload).await?)
-        }
-    }
-}
-
-pub async fn access(cmd: AccessCommand) -> Result<()> {
-    let AccessCommand::Request {
-        identity,
-        api,
-        record,
-        purpose,
-        justification,
-    } = cmd;
-    let identity = identity.load()?;
-    let keys = identity.member_keys()?;
-    let client = Client::new(&api.api)?;
-    let record: RecordId = parse_id(&record, "--record must be a hex record id")?;
-    let payload = Payload::RequestAccess {
-        record,
-        purpose: parse_code::<Purpose>("purpose", &purpose)?,
-        justification,
-    };
-    let outcome = submit(&client, &keys.signing, payload).await?;
-    report(&outcome)?;
-    if outcome.status == TxState::Committed {
-        print_access_decision(&client, &record, &outcome.hash).await?;
-    }
-    Ok(())
-}
-
-/// Finds the ledger's decision on a committed access request in the patient's access log.
-async fn print_access_decision(client: &Client, record: &RecordId, tx_hash: &str) -> Result<()> {
-    let entry: Proven<medchain_state::RecordEntry> =
-        client.get(&format!("/v1/records/{record}")).await?;
-    let patient = entry.value.patient;
-    let first: AccessLogPage = client
-        .get(&format!("/v1/patients/{patient}/access-log?limit=1"))
-        .await?;
-    let from = first
-        .total
-        .saturating_sub(medchain_types::limits::ACCESS_LOG_PAGE_MAX_ENTRIES as u64);
-    let page: AccessLogPage = client
-        .get(&format!("/v1/patients/{patient}/access-log?from={from}"))
-        .await?;
-    let Some(decided) = page
-        .entries
-        .iter()
-        .find(|e| e.value.tx_hash.to_string() == tx_hash)
-    else {
-        bail!("the access request committed but is not in the patient's recent access log");
-    };
-    let value = &decided.value;
-    println!(
-        "decision: {} ({}){}",
-        code_name(&value.decision),
-        code_name(&value.reason),
-        if value.break_glass {
-            ", break-glass: flagged for review"
-        } else {
-            ""
-        }
-    );
-    Ok(())
-}
-
-/// A page of an access log as the API serves it.
-#[derive(serde::Deserialize)]
-struct AccessLogPage {
-    total: u64,
-    entries: Vec<Proven<medchain_state::AccessLogEntry>>,
-    next: Option<u64>,
-}
-
-pub async fn audit(cmd: AuditCommand) -> Result<()> {
-    match cmd {
-        AuditCommand::Block {
-            api,
-            height,
-            genesis,
-        } => {
-            let genesis = medchain_node::config::load_genesis(&genesis)?;
-            let client = Client::new(&api.api)?;
-            let response = client.block(height).await?;
-            let verified = medchain_node::verify::finalized_block(&genesis, &response)?;
-            println!(
-                "block {height} is final: digest {}, state root {}, certified by {} of {} validators",
-                verified.digest, verified.state_root, verified.signers, verified.validators
-            );
-        }
-        AuditCommand::Record { api, id, genesis } => {
-            let id: RecordId = parse_id(&id, "--id must be a hex record id")?;
-            let path = format!("/v1/records/{id}");
-            audit_proven::<medchain_state::RecordEntry>(
-                &api,
-                &genesis,
-                &path,
-                &medchain_state::keys::record(&id),
-            )
-            .await?;
-        }
-        AuditCommand::Consent { api, id, genesis } => {
-            let id: ConsentId = parse_id(&id, "--id must be a hex consent id")?;
-            let path = format!("/v1/consents/{id}");
-            audit_proven::<medchain_state::ConsentEntry>(
-                &api,
-                &genesis,
-                &path,
-                &medchain_state::keys::consent(&id),
-            )
-            .await?;
-        }
-        AuditCommand::AccessLog {
-            api,
-            patient,
-            genesis,
-        } => {
-            let genesis = medchain_node::config::load_genesis(&genesis)?;
-            let client = Client::new(&api.api)?;
-            let patient: AccountId = parse_id(&patient, "--patient must be a hex pseudonym")?;
-            audit_access_log(&client, &genesis, &patient).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Fetches one proven ledger value, verifies it against the finalized block it names and the
-/// genesis validators, and prints it.
-async fn audit_proven<T>(api: &ApiArgs, genesis: &Path, path: &str, state_key: &[u8]) -> Result<()>
-where
-    T: commonware_codec::Read<Cfg = ()>
-        + PartialEq
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
-{
-    let genesis = medchain_node::config::load_genesis(genesis)?;
-    let client = Client::new(&api.api)?;
-    let proven: Proven<T> = client.get(path).await?;
-    let block = client.block(proven.proof.height).await?;
-    let value = medchain_node::verify::proven_value(&genesis, &block, state_key, &proven)?;
-    println!("{}", serde_json::to_string_pretty(&value)?);
-    println!(
-        "verified: proven in the state of finalized block {}",
-        block.height
-    );
-    Ok(())
-}
-
-/// Prints every access-log entry of a pseudonym, each verified against a finalized block.
-async fn audit_access_log(
-    client: &Client,
-    genesis: &medchain_types::Genesis,
-    patient: &AccountId,
-) -> Result<()> {
-    let mut from = 0;
-    let mut blocks = std::collections::HashMap::new();
-    loop {
-        let page: AccessLogPage = client
-            .get(&format!("/v1/patients/{patient}/access-log?from={from}"))
-            .await?;
-        for entry in &page.entries {
-            let height = entry.proof.height;
-            let block = match blocks.entry(height) {
-                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(client.block(height).await?)
-                }
-            };
-            let key = medchain_state::keys::access_log(patient, entry.value.sequence);
-            let value = medchain_node::verify::proven_value(genesis, block, &key, entry)?;
-            println!(
-                "#{} height {} {} {} purpose {} -> {} ({}){}",
-                value.sequence,
-                value.height,
-                value.requester,
-                value.record,
-                code_name(&value.purpose),
-                code_name(&value.decision),
-                code_name(&value.reason),
-                if value.break_glass {
-                    " BREAK-GLASS"
-                } else {
-                    ""
-                }
-            );
-        }
-        match page.next {
-            Some(next) => from = next,
-            None => {
-                println!(
-                    "{} accesses, every entry verified against a finalized block",
-                    page.total
-                );
-                return Ok(());
-            }
-        }
-    }
 }
 
 pub async fn bench(cmd: BenchCommand) -> Result<()> {

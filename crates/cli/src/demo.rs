@@ -113,7 +113,12 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
         exceptions: Vec::new(),
     };
     let bob_pre = umbral::PublicKey::from_compressed_bytes(&pre_public_key(&bob)?)?;
-    let validators = crate::sharing::validators(client).await?;
+    // Sealed to the proven validator set, as `consent grant` does.
+    let genesis = medchain_node::config::load_genesis(&layout.genesis())?;
+    let verifying = client
+        .clone()
+        .trusting(medchain_client::Trust::new(genesis));
+    let validators = crate::sharing::validators(&verifying).await?;
     let nonce = client.next_nonce(&pseudonym).await?;
     let consent = ConsentId::for_grant(&chain_id, &pseudonym, nonce);
     let binding = crate::sharing::FragmentBinding {
@@ -127,7 +132,7 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
         reencryption_fragments: crate::sharing::sealed_fragments(
             &patient,
             &bob_pre,
-            &validators,
+            &validators.value,
             &binding,
         )?,
     };

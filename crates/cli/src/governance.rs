@@ -7,8 +7,7 @@ use clap::{Args, Subcommand};
 use medchain_client::Client;
 use medchain_state::{ProposalEntry, ProposalStatus};
 use medchain_types::{
-    InstitutionId, MembershipChange, Payload, ProposalId,
-    api::{Proven, TxStatusResponse},
+    InstitutionId, MembershipChange, Payload, ProposalId, api::TxStatusResponse,
     codes::InstitutionKind,
 };
 use std::path::{Path, PathBuf};
@@ -304,17 +303,19 @@ async fn submit_as_validator(
 /// Fetches a proposal with its proof, checks both against the genesis, and prints it.
 async fn show(api: &ApiArgs, genesis: &Path, proposal: &str) -> Result<()> {
     let id: ProposalId = parse_id(proposal, "the proposal id must be 64 hex characters")?;
-    let genesis = medchain_node::config::load_genesis(genesis)?;
-    let client = Client::new(&api.api)?;
-    let proven: Proven<ProposalEntry> = client.get(&format!("/v1/proposals/{id}")).await?;
-    let block = client.block(proven.proof.height).await?;
-    let state_key = medchain_state::keys::proposal(&id);
-    let entry = medchain_node::verify::proven_value(&genesis, &block, &state_key, &proven)
+    let trust = crate::commands::TrustArgs {
+        genesis: genesis.to_path_buf(),
+        max_staleness: medchain_verify::freshness::MAX_STALENESS_DEFAULT_MS / 1000,
+    };
+    let verified = trust
+        .client(api)?
+        .proposal(&id)
+        .await
         .context("the node's answer does not verify against the genesis; do not trust it")?;
-    print!("{}", describe_proposal(&entry, block.height));
+    print!("{}", describe_proposal(&verified.value, verified.height));
     println!(
         "verified: proven in the state of finalized block {}",
-        block.height
+        verified.height
     );
     Ok(())
 }

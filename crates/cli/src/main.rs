@@ -1,7 +1,10 @@
 //! The `medchain` command line: run a local consortium or one validator, manage keys, and
 //! work with records, consent, access and audits through a node's API.
 
+mod access;
+mod audit;
 mod commands;
+mod consent;
 mod demo;
 mod governance;
 mod identity;
@@ -121,13 +124,13 @@ enum Command {
     Record(commands::RecordCommand),
     /// Grant or revoke consent (as a patient).
     #[command(subcommand)]
-    Consent(commands::ConsentCommand),
+    Consent(consent::ConsentCommand),
     /// Request access to a record (as a clinician or researcher).
     #[command(subcommand)]
-    Access(commands::AccessCommand),
+    Access(access::AccessCommand),
     /// Verify ledger contents with Merkle proofs against finalized headers.
     #[command(subcommand)]
-    Audit(commands::AuditCommand),
+    Audit(audit::AuditCommand),
     /// Change the consortium as a validator: propose and vote on validators and institutions.
     #[command(subcommand)]
     Governance(governance::GovernanceCommand),
@@ -240,9 +243,9 @@ async fn run_async(command: Command) -> Result<()> {
         Command::Status(args) => commands::status(args).await,
         Command::Patient(cmd) => commands::patient(cmd).await,
         Command::Record(cmd) => commands::record(cmd).await,
-        Command::Consent(cmd) => commands::consent(cmd).await,
-        Command::Access(cmd) => commands::access(cmd).await,
-        Command::Audit(cmd) => commands::audit(cmd).await,
+        Command::Consent(cmd) => consent::run(cmd).await,
+        Command::Access(cmd) => access::run(cmd).await,
+        Command::Audit(cmd) => audit::run(cmd).await,
         Command::Governance(cmd) => governance::run(cmd).await,
         Command::Bench(cmd) => commands::bench(cmd).await,
         Command::Node { .. } => unreachable!("handled before the async runtime starts"),

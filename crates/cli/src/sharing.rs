@@ -1,6 +1,7 @@
 //! What a patient's client sends with a consent: Umbral re-encryption key fragments for the
 //! grantee, one per validator, each sealed (HPKE) to that validator, any t = f+1 of which let
-//! the grantee open the patient's records once the ledger permits a read.
+//! the grantee open the patient's records once the ledger permits a read. Every key sealed to
+//! and the validator count (which sets t) are proven ledger values, checked by the client.
 
 use anyhow::{Context as _, Result, bail};
 use medchain_client::Client;
@@ -8,11 +9,9 @@ use medchain_crypto::{
     keys::{PseudonymKeys, hpke},
     umbral,
 };
-use medchain_types::{
-    AccountId, ChainId, ConsentId, SealedFragment,
-    api::{Proven, ValidatorInfo, ValidatorsResponse},
-    fragment_seal_info,
-};
+use medchain_state::ValidatorSet;
+use medchain_types::{AccountId, ChainId, ConsentId, SealedFragment, fragment_seal_info};
+use medchain_verify::Verified;
 
 /// Where a consent's fragments belong: the HPKE `info` of each names all of it plus the
 /// validator (`medchain_types::fragment_seal_info`), so a fragment opens only there.
@@ -23,12 +22,18 @@ pub struct FragmentBinding<'a> {
     pub grantee: &'a AccountId,
 }
 
-/// The grantee's Umbral key, as registered on the ledger by their institution.
+/// The grantee's Umbral key, as registered on the ledger by their institution (proven, and the
+/// membership not revoked).
 pub async fn grantee_pre_key(client: &Client, grantee: &AccountId) -> Result<umbral::PublicKey> {
-    let member: Proven<medchain_state::MemberEntry> = client
-        .get(&format!("/v1/members/{grantee}"))
+    let member = client
+        .member(grantee)
         .await
-        .with_context(|| format!("{grantee} is not a registered member"))?;
+        .with_context(|| format!("cannot use {grantee} as a grantee"))?;
+    if let Some(revoked) = member.value.revoked_height {
+        bail!(
+            "{grantee}'s membership was revoked at height {revoked}; a consent would release keys to a revoked member"
+        );
+    }
     let Some(keys) = member.value.keys else {
         bail!(
             "{grantee} has no re-encryption key registered; ask their institution's admin to register one"
@@ -39,17 +44,21 @@ pub async fn grantee_pre_key(client: &Client, grantee: &AccountId) -> Result<umb
     )?)
 }
 
-/// Key fragments for `grantee_pre`, sealed one to each validator, threshold t = f+1.
+/// Key fragments for `grantee_pre`, sealed one to each validator of the proven set, threshold
+/// t = f+1 of that set.
 pub fn sealed_fragments(
     patient: &PseudonymKeys,
     grantee_pre: &umbral::PublicKey,
-    validators: &[ValidatorInfo],
+    validator_set: &ValidatorSet,
     binding: &FragmentBinding<'_>,
 ) -> Result<Vec<SealedFragment>> {
-    if validators.is_empty() {
-        bail!("the node reported no validators");
+    if validator_set.is_empty() {
+        bail!(
+            "the proven validator set is empty; the chain has not applied its genesis yet: retry in a moment"
+        );
     }
-    let threshold = (validators.len() - 1) / 3 + 1;
+    let validators = &validator_set.validators;
+    let threshold = validator_set.reencryption_threshold();
     let delegating = umbral::SecretKey::from_be_bytes(patient.pre.as_bytes())?;
     let signer = umbral::Signer::new(&delegating);
     let kfrags = umbral::generate_kfrags(
@@ -90,8 +99,10 @@ pub fn sealed_fragments(
     Ok(sealed)
 }
 
-/// The validators a node reports, to seal fragments to.
-pub async fn validators(client: &Client) -> Result<Vec<ValidatorInfo>> {
-    let response: ValidatorsResponse = client.get("/v1/validators").await?;
-    Ok(response.validators)
+/// The ledger's current validators, proven, to seal fragments to.
+pub async fn validators(client: &Client) -> Result<Verified<ValidatorSet>> {
+    client
+        .validators()
+        .await
+        .context("cannot verify the validator set the fragments are sealed to")
 }

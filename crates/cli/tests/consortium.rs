@@ -544,18 +544,13 @@ async fn observer_follows_verifies_serves_proofs_and_refuses_transactions() {
     // A patient's pseudonym, read from the observer, verifies against the genesis validators.
     let genesis = medchain_node::config::load_genesis(&dir.join("genesis.toml")).unwrap();
     let patient = patients[4].transaction.sender.clone();
-    let proven: medchain_types::api::Proven<medchain_state::PseudonymEntry> = observer
-        .get(&format!("/v1/patients/{patient}"))
+    let verified = observer
+        .clone()
+        .trusting(medchain_client::Trust::new(genesis))
+        .pseudonym(&patient)
         .await
-        .unwrap();
-    let block = observer.block(proven.proof.height).await.unwrap();
-    medchain_node::verify::proven_value(
-        &genesis,
-        &block,
-        &medchain_state::keys::pseudonym(&patient),
-        &proven,
-    )
-    .expect("the observer's proof verifies");
+        .expect("the observer's proof verifies");
+    assert_eq!(verified.value.account, patient);
 
     // The observer never proposes, so it refuses transactions instead of holding them forever.
     let refused = post_raw(
@@ -693,10 +688,13 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
     let status = client.status().await.unwrap();
     assert_eq!(status.validators.len(), VALIDATORS + 1);
     assert!(status.validators.contains(&validator_key));
-    // Patients seal re-encryption fragments to the keys `/v1/validators` lists: the new
+    // Patients seal re-encryption fragments to the keys of the proven validator set: the new
     // validator's comes from its admission on the ledger.
-    let listed: medchain_types::api::ValidatorsResponse =
-        client.get("/v1/validators").await.unwrap();
+    let genesis = medchain_node::config::load_genesis(&genesis_file).unwrap();
+    let trusting = client
+        .clone()
+        .trusting(medchain_client::Trust::new(genesis.clone()));
+    let listed = trusting.validators().await.unwrap().value;
     let admitted = listed
         .validators
         .iter()
@@ -721,10 +719,9 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
     );
 
     // A client trusting only the genesis verifies the latest block through the hand-off.
-    let genesis = medchain_node::config::load_genesis(&genesis_file).unwrap();
     let tip = client.block(height(&client).await).await.unwrap();
     assert!(!tip.validator_handoffs.is_empty());
-    let verified = medchain_node::verify::finalized_block(&genesis, &tip)
+    let verified = medchain_verify::finalized_block(&genesis, &tip)
         .expect("the tip verifies through the validator hand-offs");
     assert_eq!(verified.validators, VALIDATORS + 1);
     let _ = std::fs::remove_dir_all(&dir);

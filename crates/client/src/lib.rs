@@ -1,28 +1,55 @@
 //! The typed Rust client of the medchain HTTP API (`/v1`), used by the CLI, the end-to-end
 //! tests and the benchmarks.
 //!
+//! Ledger reads return only verified values: each comes with a proof that the client checks
+//! (with `medchain_verify`) against a finalized block whose certificate chains, through the
+//! validator hand-offs, to the genesis the user trusts, and the block must be fresh (at most
+//! `Trust::max_staleness_ms` of block time behind the user's clock). Transaction submission,
+//! nonces and status are not proven: a node that lies about them can only make a transaction
+//! fail, never make the user act on a false ledger value.
+//!
 //! ```no_run
-//! # async fn demo() -> Result<(), medchain_client::ClientError> {
-//! let client = medchain_client::Client::new("http://127.0.0.1:8100")?;
-//! let status = client.status().await?;
-//! println!("chain {} at height {}", status.chain_name, status.height);
+//! # async fn demo(genesis: medchain_types::Genesis) -> Result<(), medchain_client::ClientError> {
+//! use medchain_client::{Client, Trust};
+//! let client = Client::new("http://127.0.0.1:8100")?.trusting(Trust::new(genesis));
+//! let validators = client.validators().await?;
+//! println!("{} validators, proven at block {}", validators.value.validators.len(), validators.height);
 //! # Ok(()) }
 //! ```
 
 use commonware_codec::Encode as _;
+use medchain_state::{
+    AccessLogEntry, ConsentEntry, InstitutionEntry, MemberEntry, ProposalEntry, PseudonymEntry,
+    RecordEntry, ValidatorSet, keys,
+};
 use medchain_types::{
-    AccountId, SignedTransaction,
+    AccountId, ConsentId, Genesis, InstitutionId, ProposalId, RecordId, SignedTransaction,
     api::{
-        ApiErrorCode, BlockResponse, ErrorBody, NonceResponse, StatusResponse, SubmitRequest,
-        TxStatusResponse,
+        AccessLogResponse, ApiErrorCode, BlockResponse, ErrorBody, NonceResponse, Proven,
+        StatusResponse, SubmitRequest, TxStatusResponse,
     },
+    limits,
+};
+use medchain_verify::{
+    ProofError, Verified, VerifiedBlock, VerifyError,
+    freshness::{MAX_STALENESS_DEFAULT_MS, Stale, check_fresh},
+    log::{LogError, LogKeys, LogPage, complete_page},
 };
 use serde::de::DeserializeOwned;
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 /// How long one request may take before the client gives up (a `wait=true` submission waits
 /// up to 30 s on the node, so this leaves room for it).
 pub const REQUEST_TIMEOUT_MS: u64 = 45_000;
+/// Most pages one access-log read fetches: a log of this many full pages is longer than any
+/// pseudonym's would be in decades, and a node cannot keep the client reading forever.
+pub const ACCESS_LOG_PAGES_MAX: u64 = 4_096;
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +67,78 @@ pub enum ClientError {
     },
     #[error("the node's answer could not be read: {0}")]
     BadResponse(String),
+    #[error("a verified read needs the genesis you trust: build the client with `trusting`")]
+    Untrusted,
+    #[error("block {height} is not final as your genesis sees it: {source}")]
+    NotFinal { height: u64, source: VerifyError },
+    #[error(
+        "the node's answer for {what} does not verify: {source}; the node may be lying: try another node"
+    )]
+    Unproven { what: String, source: ProofError },
+    #[error("{0}")]
+    Stale(#[from] Stale),
+    #[error(
+        "the node served the state of block {height} after you had already verified block {newest}: it went back in time (a stale replica, or a node hiding a later change such as a revocation); try another node"
+    )]
+    RolledBack { height: u64, newest: u64 },
+    #[error("the access log of {pseudonym} is not complete: {source}")]
+    IncompleteLog { pseudonym: String, source: LogError },
+    #[error(
+        "the access log of {0} has more than {ACCESS_LOG_PAGES_MAX} pages; the node keeps the client reading: try another node"
+    )]
+    EndlessLog(String),
+}
+
+type SystemClock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// What verified reads are checked against: the genesis the user trusts, how old a block may
+/// be, and the user's clock (replaceable, so freshness is testable).
+#[derive(Clone)]
+pub struct Trust {
+    pub genesis: Genesis,
+    pub max_staleness_ms: u64,
+    now_ms: SystemClock,
+}
+
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trust")
+            .field("chain_name", &self.genesis.chain_name)
+            .field("max_staleness_ms", &self.max_staleness_ms)
+            .finish()
+    }
+}
+
+impl Trust {
+    /// Trusts `genesis`, with the default staleness bound and the system clock.
+    pub fn new(genesis: Genesis) -> Self {
+        Self {
+            genesis,
+            max_staleness_ms: MAX_STALENESS_DEFAULT_MS,
+            now_ms: Arc::new(system_now_ms),
+        }
+    }
+
+    pub fn with_max_staleness_ms(mut self, max_staleness_ms: u64) -> Self {
+        self.max_staleness_ms = max_staleness_ms;
+        self
+    }
+
+    /// Replaces the clock (milliseconds since the Unix epoch).
+    pub fn with_clock(mut self, now_ms: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.now_ms = Arc::new(now_ms);
+        self
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        (self.now_ms)()
+    }
+}
+
+fn system_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A client of one node's API.
@@ -47,6 +146,10 @@ pub enum ClientError {
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    trust: Option<Arc<Trust>>,
+    /// The highest block a verified read came from: a later read from an older block means the
+    /// node went back in time.
+    newest_height: Arc<AtomicU64>,
 }
 
 impl Client {
@@ -66,7 +169,18 @@ impl Client {
                 url: base.clone(),
                 message: e.to_string(),
             })?;
-        Ok(Self { base, http })
+        Ok(Self {
+            base,
+            http,
+            trust: None,
+            newest_height: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The same node, with verified reads checked against `trust`.
+    pub fn trusting(mut self, trust: Trust) -> Self {
+        self.trust = Some(Arc::new(trust));
+        self
     }
 
     /// The API address this client talks to.
@@ -102,15 +216,208 @@ impl Client {
         self.get(&format!("/v1/tx/{hash}")).await
     }
 
+    /// A block as the node serves it, unchecked (see `finalized_block`).
     pub async fn block(&self, height: u64) -> Result<BlockResponse, ClientError> {
         self.get(&format!("/v1/blocks/{height}")).await
     }
 
-    /// A GET of any API path returning JSON.
+    /// The block at `height`, checked final against the trusted genesis (an audit of history:
+    /// no freshness bound).
+    pub async fn finalized_block(&self, height: u64) -> Result<VerifiedBlock, ClientError> {
+        let trust = self.trust()?;
+        let response = self.block(height).await?;
+        medchain_verify::finalized_block(&trust.genesis, &response)
+            .map_err(|source| ClientError::NotFinal { height, source })
+    }
+
+    pub async fn record(&self, id: &RecordId) -> Result<Verified<RecordEntry>, ClientError> {
+        self.proven(&format!("/v1/records/{id}"), &keys::record(id), "record")
+            .await
+    }
+
+    pub async fn consent(&self, id: &ConsentId) -> Result<Verified<ConsentEntry>, ClientError> {
+        self.proven(&format!("/v1/consents/{id}"), &keys::consent(id), "consent")
+            .await
+    }
+
+    pub async fn member(&self, account: &AccountId) -> Result<Verified<MemberEntry>, ClientError> {
+        self.proven(
+            &format!("/v1/members/{account}"),
+            &keys::member(account),
+            "member",
+        )
+        .await
+    }
+
+    pub async fn pseudonym(
+        &self,
+        account: &AccountId,
+    ) -> Result<Verified<PseudonymEntry>, ClientError> {
+        self.proven(
+            &format!("/v1/patients/{account}"),
+            &keys::pseudonym(account),
+            "pseudonym",
+        )
+        .await
+    }
+
+    pub async fn institution(
+        &self,
+        id: &InstitutionId,
+    ) -> Result<Verified<InstitutionEntry>, ClientError> {
+        self.proven(
+            &format!("/v1/institutions/{}", id.as_str()),
+            &keys::institution(id),
+            "institution",
+        )
+        .await
+    }
+
+    pub async fn proposal(&self, id: &ProposalId) -> Result<Verified<ProposalEntry>, ClientError> {
+        self.proven(
+            &format!("/v1/proposals/{id}"),
+            &keys::proposal(id),
+            "proposal",
+        )
+        .await
+    }
+
+    /// The ledger's current validator set with every validator's encryption key: what consent
+    /// fragments are sealed to, and whose size sets their threshold.
+    pub async fn validators(&self) -> Result<Verified<ValidatorSet>, ClientError> {
+        self.proven("/v1/validator-set", &keys::validator_set(), "validator set")
+            .await
+    }
+
+    /// Every entry of `pseudonym`'s access log, proven complete (see `medchain_verify::log`).
+    pub async fn access_log(
+        &self,
+        pseudonym: &AccountId,
+    ) -> Result<Verified<Vec<AccessLogEntry>>, ClientError> {
+        let mut entries = Vec::new();
+        let mut from = 0;
+        let mut count = 0;
+        for _ in 0..ACCESS_LOG_PAGES_MAX {
+            let page = self.access_log_page(pseudonym, from, count).await?;
+            count = page.value.count;
+            entries.extend(page.value.entries);
+            match page.value.next {
+                Some(next) => from = next,
+                None => {
+                    return Ok(Verified {
+                        value: entries,
+                        height: page.height,
+                        block_time_ms: page.block_time_ms,
+                    });
+                }
+            }
+        }
+        Err(ClientError::EndlessLog(pseudonym.to_string()))
+    }
+
+    /// The page of `pseudonym`'s access log from `from`, proven complete; `previous_count` is
+    /// the length an earlier page proved (0 for the first).
+    pub async fn access_log_page(
+        &self,
+        pseudonym: &AccountId,
+        from: u64,
+        previous_count: u64,
+    ) -> Result<Verified<LogPage<AccessLogEntry>>, ClientError> {
+        let page: AccessLogResponse<AccessLogEntry> = self
+            .get(&format!(
+                "/v1/patients/{pseudonym}/access-log?from={from}&limit={}",
+                limits::ACCESS_LOG_PAGE_MAX_ENTRIES
+            ))
+            .await?;
+        let incomplete = |source| ClientError::IncompleteLog {
+            pseudonym: pseudonym.to_string(),
+            source,
+        };
+        let height = page
+            .total_proof
+            .as_ref()
+            .ok_or_else(|| incomplete(LogError::MissingCount))?
+            .height;
+        let block = self.finalized_block(height).await?;
+        let count_key = keys::access_log_count(pseudonym);
+        let entry_key = |sequence| keys::access_log(pseudonym, sequence);
+        let sequence = |entry: &AccessLogEntry| entry.sequence;
+        let log_keys = LogKeys {
+            count: &count_key,
+            entry: &entry_key,
+            sequence: &sequence,
+            page_max: limits::ACCESS_LOG_PAGE_MAX_ENTRIES as u64,
+        };
+        let checked = complete_page(
+            &block,
+            &log_keys,
+            from,
+            page.total_proof.as_ref(),
+            &page.entries,
+            previous_count,
+        )
+        .map_err(incomplete)?;
+        self.accept(Verified {
+            value: checked,
+            height: block.block.height,
+            block_time_ms: block.block.timestamp_ms,
+        })
+    }
+
+    /// A GET of any API path returning JSON. Ledger values read this way are unverified: use
+    /// the typed methods above for anything a decision rests on.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.base);
         let response = self.http.get(&url).send().await;
         self.read(&url, response).await
+    }
+
+    fn trust(&self) -> Result<&Trust, ClientError> {
+        self.trust.as_deref().ok_or(ClientError::Untrusted)
+    }
+
+    /// Reads `path`, a proven value of `state_key`, and checks it against its finalized block.
+    async fn proven<T>(
+        &self,
+        path: &str,
+        state_key: &[u8],
+        what: &str,
+    ) -> Result<Verified<T>, ClientError>
+    where
+        T: DeserializeOwned + commonware_codec::Read<Cfg = ()> + PartialEq,
+    {
+        let trust = self.trust()?;
+        let proven: Proven<T> = self.get(path).await?;
+        let height = proven.proof.height;
+        let block = self.block(height).await?;
+        let verified = medchain_verify::proven_value(&trust.genesis, &block, state_key, &proven)
+            .map_err(|source| ClientError::Unproven {
+                what: what.to_string(),
+                source,
+            })?;
+        self.accept(verified)
+    }
+
+    /// A verified value is acted on only if its block is fresh and not older than one already
+    /// seen.
+    fn accept<T>(&self, verified: Verified<T>) -> Result<Verified<T>, ClientError> {
+        let trust = self.trust()?;
+        check_fresh(
+            verified.height,
+            verified.block_time_ms,
+            trust.now_ms(),
+            trust.max_staleness_ms,
+        )?;
+        let newest = self
+            .newest_height
+            .fetch_max(verified.height, Ordering::Relaxed);
+        if verified.height < newest {
+            return Err(ClientError::RolledBack {
+                height: verified.height,
+                newest,
+            });
+        }
+        Ok(verified)
     }
 
     async fn read<T: DeserializeOwned>(

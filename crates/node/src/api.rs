@@ -5,7 +5,6 @@
 //! Errors are `{ "error": { "code", "message" } }` with the matching HTTP status.
 
 use crate::{
-    block::Block,
     engine::EngineHandles,
     epochs::Epochs,
     mempool::{MempoolError, TxStatus},
@@ -23,9 +22,8 @@ use commonware_codec::Encode as _;
 use commonware_consensus::{
     marshal::{Identifier, core::Mailbox as MarshalMailbox, standard::Standard},
     simplex::scheme::ed25519 as ed25519_scheme,
-    types::Height,
+    types::{Epoch, Height},
 };
-use commonware_cryptography::Digestible as _;
 use commonware_runtime::{Metrics as _, tokio::Context};
 use medchain_types::{
     ChainId, Genesis, SignedTransaction, TxHash,
@@ -36,6 +34,7 @@ use medchain_types::{
     },
     limits,
 };
+use medchain_verify::{Block, block_response};
 use serde::Deserialize;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use utoipa::OpenApi;
@@ -429,32 +428,6 @@ async fn block_at(
     )))
 }
 
-/// What `GET /v1/blocks/{height}` serves for `block`: its header fields, its canonical
-/// encoding, its finalization certificate and the validator hand-offs a client needs to check it.
-pub fn block_response(
-    block: &Block,
-    finalization: Option<String>,
-    validator_handoffs: Vec<ValidatorHandoff>,
-) -> BlockResponse {
-    BlockResponse {
-        height: block.height.get(),
-        digest: hex::encode(block.digest()),
-        parent: hex::encode(block.parent),
-        timestamp_ms: block.timestamp_ms,
-        proposer: hex::encode(block.proposer().as_ref()),
-        transactions_root: hex::encode(block.transactions_root),
-        state_root: hex::encode(block.state_root),
-        transaction_hashes: block
-            .transactions
-            .iter()
-            .map(|t| t.hash().to_string())
-            .collect(),
-        block: hex::encode(block.encode()),
-        finalization,
-        validator_handoffs,
-    }
-}
-
 /// The finalized boundary blocks after which the validator set changed, up to `block`'s epoch,
 /// each with its finalization, as a client needs them to verify `block`. `Err` names a
 /// hand-off this node cannot read yet.
@@ -464,7 +437,7 @@ pub async fn validator_handoffs(
     block: &Block,
 ) -> Result<Vec<ValidatorHandoff>, Height> {
     let mut out = Vec::new();
-    for height in epochs.handoffs_until(block.context.round.epoch()) {
+    for height in epochs.handoffs_until(Epoch::new(block.context.round.epoch)) {
         let boundary = marshal
             .get_block(Identifier::Height(height))
             .await
@@ -605,6 +578,7 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         next_nonce,
         block_at,
         validators,
+        queries::validator_set_proven,
         queries::record,
         queries::consent,
         queries::pseudonym,
@@ -644,6 +618,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tx/{hash}", get(tx_status))
         .route("/v1/accounts/{account}/nonce", get(next_nonce))
         .route("/v1/validators", get(validators))
+        .route("/v1/validator-set", get(queries::validator_set_proven))
         .route("/v1/blocks/{height}", get(block_at))
         .route("/v1/records/{id}", get(queries::record))
         .route("/v1/consents/{id}", get(queries::consent))
@@ -766,6 +741,7 @@ mod tests {
             "/v1/tx/{hash}",
             "/v1/accounts/{account}/nonce",
             "/v1/validators",
+            "/v1/validator-set",
             "/v1/blocks/{height}",
             "/v1/records/{id}",
             "/v1/consents/{id}",

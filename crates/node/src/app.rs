@@ -6,7 +6,6 @@
 //! as a whole (height, parent, timestamp, transactions root, state roots).
 
 use crate::{
-    block::{Block, BlockContext, RosterEntry},
     chain::ChainView,
     epochs::Epochs,
     mempool::{Mempool, Rejection},
@@ -24,6 +23,7 @@ use commonware_utils::non_empty_range;
 use futures::StreamExt as _;
 use medchain_state::{BlockEnv, build_block, execute_block};
 use medchain_types::{AccountId, ChainId, Genesis, limits, transactions_root};
+use medchain_verify::{Block, RosterEntry, block::EngineContext as BlockContext};
 use std::{
     sync::{
         Arc, Mutex,
@@ -335,7 +335,7 @@ where
             return None;
         };
         let parent = parent.inner();
-        let height = parent.height.get() + 1;
+        let height = parent.height + 1;
         debug!(height, "proposing");
         while input.provider.is_empty()
             && now_ms(&context.0) < parent.timestamp_ms + EMPTY_BLOCK_INTERVAL_MS
@@ -393,9 +393,9 @@ where
         };
         let (state_root, ops_root, ops_range) = roots::<E>(&merkleized);
         let block = Block {
-            context: context.1,
+            context: medchain_verify::BlockContext::from(&context.1),
             parent: parent.digest(),
-            height: Height::new(height),
+            height,
             timestamp_ms,
             transactions_root: transactions_root(&transactions),
             state_root,
@@ -420,7 +420,7 @@ where
             return None;
         };
         let block = block.inner().clone();
-        debug!(height = block.height.get(), ?finality, "processing");
+        debug!(height = block.height, ?finality, "processing");
         if finality == Finality::Candidate {
             let Some(parent) = ancestry.next().await else {
                 warn!("cannot verify a candidate: its parent block is unavailable");
@@ -433,7 +433,7 @@ where
                 return None;
             }
         }
-        let height = block.height.get();
+        let height = block.height;
         let env = self.env(height, block.timestamp_ms, &block.context.leader);
         let mut store = BatchStore::new(batches);
         self.apply_genesis_if_first(height, &mut store).await;
@@ -487,7 +487,7 @@ where
         _captured: (),
         _readers: <StateSet<E> as DatabaseSet<E>>::Readers,
     ) {
-        let height = block.height.get();
+        let height = block.height;
         self.mempool.committed(height, &block.transactions);
         self.chain.finalized(block);
         if !block.transactions.is_empty() {
@@ -503,8 +503,8 @@ where
 impl LedgerApp {
     /// Checks what a block must satisfy as a whole before its transactions are executed.
     async fn header_is_valid<E: Clock>(&self, clock: &E, block: &Block, parent: &Block) -> bool {
-        let height = block.height.get();
-        if block.parent != parent.digest() || height != parent.height.get() + 1 {
+        let height = block.height;
+        if block.parent != parent.digest() || height != parent.height + 1 {
             warn!(height, "refusing a block that does not extend its parent");
             return false;
         }
@@ -768,7 +768,7 @@ mod tests {
     fn child(parent: &Block, timestamp_ms: u64) -> Block {
         Block {
             parent: parent.digest(),
-            height: commonware_consensus::types::Height::new(parent.height.get() + 1),
+            height: parent.height + 1,
             timestamp_ms,
             ..parent.clone()
         }

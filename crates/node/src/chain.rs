@@ -1,8 +1,8 @@
 //! What this node knows about the finalized chain, shared between the application (which
 //! updates it when a block is finalized) and the HTTP API and metrics (which read it).
 
-use crate::block::Block;
 use commonware_cryptography::{Digestible as _, sha256};
+use medchain_verify::Block;
 use std::collections::VecDeque;
 use std::sync::{
     Arc, Mutex,
@@ -49,7 +49,7 @@ impl ChainView {
     /// Records a finalized block (called once per block, in height order; redelivery after a
     /// restart is harmless).
     pub fn finalized(&self, block: &Block) {
-        let height = block.height.get();
+        let height = block.height;
         let fresh = self
             .tip
             .borrow()

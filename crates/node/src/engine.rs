@@ -4,13 +4,13 @@
 //!
 //! The function is generic over the runtime and the p2p network, so the same code runs under
 //! tokio with authenticated TCP in production and under the deterministic runtime with the
-//! simulated network in tests. This module and `block` are the only code that knows the
-//! engine's types; swapping engines touches only them.
+//! simulated network in tests. This module, `epochs` and `app` are the only code that knows the
+//! engine's types (the block itself is `medchain_verify`'s, with the engine's traits from its
+//! `consensus` feature); swapping engines touches only them.
 
 use crate::faults::FaultReporter;
 use crate::{
     app::{LedgerApp, ProposerMeter},
-    block::{Block, BlockContext, RosterEntry},
     chain::ChainView,
     epochs::{
         EpochReporter, EpochStart, Epochs, Orchestrator, StartSimplex, TrackPeers,
@@ -49,6 +49,9 @@ use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged
 use commonware_storage::{archive::prunable, translator::TwoCap};
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, channel::mpsc, union};
 use medchain_types::{Genesis, limits};
+use medchain_verify::{
+    Block, RosterEntry, block::EngineContext as BlockContext, consensus_namespace,
+};
 use std::{
     num::{NonZeroU64, NonZeroUsize},
     sync::Arc,
@@ -58,11 +61,6 @@ use std::{
 const MAILBOX_SIZE_MESSAGES: NonZeroUsize = NZUsize!(1024);
 const IO_BUFFER_BYTES: NonZeroUsize = NZUsize!(1 << 16);
 const ARCHIVE_ITEMS_PER_SECTION: NonZeroU64 = NZU64!(4096);
-
-/// The consensus namespace; signatures made under it cannot be replayed on another protocol.
-pub fn consensus_namespace(chain_name: &str) -> Vec<u8> {
-    union(b"medchain/consensus/", chain_name.as_bytes())
-}
 
 /// The p2p handshake namespace.
 pub fn p2p_namespace(chain_name: &str) -> Vec<u8> {

@@ -8,7 +8,6 @@
 //! A node outside an epoch's set (an observer, a validator not yet admitted or already removed)
 //! runs that epoch's simplex with a keyless scheme: it verifies and follows, never votes.
 
-use crate::block::{Block, RosterEntry};
 use commonware_actor::Feedback;
 use commonware_consensus::{
     Heightable as _, Reporter,
@@ -30,7 +29,9 @@ use commonware_runtime::{
     Handle, Metrics, Spawner, Storage,
     telemetry::metrics::{Gauge, GaugeExt as _, MetricsExt as _},
 };
-use commonware_utils::{TryCollect as _, channel::mpsc, ordered::Set, vec::NonEmptyVec};
+use commonware_utils::{channel::mpsc, ordered::Set, vec::NonEmptyVec};
+use medchain_verify::{Block, RosterEntry};
+pub use medchain_verify::{RosterError, roster_validators};
 use std::{
     collections::BTreeMap,
     sync::{Arc, RwLock},
@@ -60,28 +61,6 @@ impl EpochRoster {
     pub fn scheme(&self) -> &ed25519_scheme::Scheme {
         &self.scheme
     }
-}
-
-/// Why a roster cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum RosterError {
-    #[error("an epoch's roster is empty")]
-    Empty,
-    #[error("an epoch's roster lists a validator twice")]
-    Duplicate,
-}
-
-/// The validator set consensus indexes signers by, for a roster: distinct keys, at least one.
-pub fn roster_validators(roster: &[RosterEntry]) -> Result<Set<ed25519::PublicKey>, RosterError> {
-    let validators: Set<ed25519::PublicKey> = roster
-        .iter()
-        .map(|entry| entry.validator.clone())
-        .try_collect()
-        .map_err(|_| RosterError::Duplicate)?;
-    if validators.is_empty() {
-        return Err(RosterError::Empty);
-    }
-    Ok(validators)
 }
 
 struct Registry {
@@ -359,7 +338,7 @@ where
                 debug!("marshal stopped reporting, orchestrator exits");
                 break;
             } => {
-                if self.epochs.epoch_of(boundary.height) != active.epoch {
+                if self.epochs.epoch_of(Height::new(boundary.height)) != active.epoch {
                     // Redelivered after a restart that already derived the next epoch.
                     continue;
                 }
@@ -446,9 +425,10 @@ where
         boundary: &Block,
         digest: sha256::Digest,
     ) -> Result<(Epoch, Floor<ed25519_scheme::Scheme, sha256::Digest>), RosterError> {
-        let next = self.epochs.epoch_of(boundary.height).next();
+        let height = Height::new(boundary.height);
+        let next = self.epochs.epoch_of(height).next();
         self.epochs
-            .learn(next, boundary.next_roster.clone(), Some(boundary.height))?;
+            .learn(next, boundary.next_roster.clone(), Some(height))?;
         Ok((next, Floor::Genesis(digest)))
     }
 

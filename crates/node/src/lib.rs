@@ -7,7 +7,6 @@
 
 pub mod api;
 pub mod app;
-pub mod block;
 pub mod chain;
 pub mod config;
 pub mod engine;
@@ -20,4 +19,3 @@ pub mod ratelimit;
 pub mod run;
 pub mod snapshot;
 pub mod store;
-pub mod verify;

@@ -1,29 +1,27 @@
 //! Ledger reads with proofs: each value comes with a QMDB key-value proof against the state
 //! root of a finalized block, so a client that checks the block's finalization certificate
-//! (see `verify`) needs to trust no node.
+//! (`medchain_verify`) needs to trust no node. Values read together (a log's length and its
+//! entries) are proven under one snapshot, so they share one height.
 
 use crate::{
     api::{ApiError, ApiState, internal},
-    store::{STATE_BITMAP_CHUNK_BYTES, StateDb, StateValue, state_key_digest},
+    store::{StateDb, state_key_digest},
 };
 use axum::{
     Json,
     extract::{Path, Query, State},
 };
-use commonware_codec::{Decode as _, DecodeExt as _, Encode as _, Read};
+use commonware_codec::{DecodeExt as _, Encode as _, Read};
 use commonware_cryptography::sha256;
 use commonware_runtime::tokio::Context;
-use commonware_storage::{mmr, qmdb::current::unordered::proof::constant::KeyValueProof};
 use medchain_state::keys;
 use medchain_types::{
     AccountId, ConsentId, InstitutionId, ProposalId, RecordId,
-    api::{ApiErrorCode, ErrorBody, Proven, StateProof},
+    api::{AccessLogResponse, ApiErrorCode, ErrorBody, Proven, StateProof},
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::time::Duration;
 
-/// Most digests a served proof may carry (a tree of 2^64 operations needs fewer).
-pub const PROOF_DIGESTS_MAX: usize = 256;
 /// How long a read waits for the state database and the finalized tip to agree.
 const SNAPSHOT_SETTLE_MAX_MS: u64 = 2_000;
 
@@ -32,6 +30,18 @@ async fn read_proven(
     state: &ApiState,
     state_keys: &[Vec<u8>],
 ) -> Result<Vec<Option<StateProof>>, ApiError> {
+    with_snapshot(state, async |db, height, root| {
+        prove_all(db, state_keys, height, root).await
+    })
+    .await
+}
+
+/// Runs `read` on the state database once its root is that of a finalized block (whose height
+/// and root it gets), so every proof it makes is against that one block.
+async fn with_snapshot<R>(
+    state: &ApiState,
+    read: impl AsyncFnOnce(&StateDb<Context>, u64, sha256::Digest) -> Result<R, ApiError>,
+) -> Result<R, ApiError> {
     let handles = state.handles();
     let shared = handles.stateful.subscribe_databases().await;
     let deadline = std::time::Instant::now() + Duration::from_millis(SNAPSHOT_SETTLE_MAX_MS);
@@ -40,7 +50,7 @@ async fn read_proven(
             let db = shared.read().await;
             let root = db.root();
             if let Some(height) = handles.chain.height_of_state_root(&root) {
-                return prove_all(&db, state_keys, height, root).await;
+                return read(&db, height, root).await;
             }
         }
         // The database applied a block whose finalization the application has not recorded
@@ -172,6 +182,16 @@ pub async fn proposal(
     proven_one(&state, keys::proposal(&id), "proposal").await
 }
 
+#[utoipa::path(get, path = "/v1/validator-set",
+    responses((status = 200, body = Proven<medchain_state::ValidatorSet>), (status = 404, body = ErrorBody)))]
+/// The state's current validator set with its proof: the keys and the count a patient's client
+/// seals re-encryption fragments to (and takes the threshold from).
+pub async fn validator_set_proven(
+    State(state): State<ApiState>,
+) -> Result<Json<Proven<medchain_state::ValidatorSet>>, ApiError> {
+    validator_set(&state).await
+}
+
 /// The state's current validator set (the one governance changes; consensus follows it from
 /// the next epoch boundary).
 pub async fn validator_set(
@@ -194,79 +214,54 @@ fn default_page() -> usize {
     medchain_types::limits::ACCESS_LOG_PAGE_MAX_ENTRIES
 }
 
-/// A page of a pseudonym's access log, each entry proven, with the proven total count.
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AccessLogResponse {
-    pub total: u64,
-    pub total_proof: Option<StateProof>,
-    pub entries: Vec<Proven<medchain_state::AccessLogEntry>>,
-    pub next: Option<u64>,
-}
+/// A page of a pseudonym's access log as this node serves it.
+pub type AccessLogPage = AccessLogResponse<medchain_state::AccessLogEntry>;
 
 #[utoipa::path(get, path = "/v1/patients/{pseudonym}/access-log", params(("pseudonym" = String, Path, description = "pseudonym account, hex"), PageParams),
-    responses((status = 200, body = AccessLogResponse), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = AccessLogResponse<medchain_state::AccessLogEntry>), (status = 400, body = ErrorBody)))]
 pub async fn access_log(
     State(state): State<ApiState>,
     Path(id): Path<String>,
     Query(page): Query<PageParams>,
-) -> Result<Json<AccessLogResponse>, ApiError> {
+) -> Result<Json<AccessLogPage>, ApiError> {
     let id: AccountId = parse(&id, "pseudonym (64 hex characters)")?;
-    let count_key = keys::access_log_count(&id);
-    let count = read_proven(&state, std::slice::from_ref(&count_key))
-        .await?
-        .pop()
-        .flatten();
-    let total: u64 = match &count {
-        Some(proof) => decode_entry(proof)?,
-        None => 0,
-    };
     let limit = page
         .limit
         .min(medchain_types::limits::ACCESS_LOG_PAGE_MAX_ENTRIES) as u64;
-    let end = page.from.saturating_add(limit).min(total);
-    let entry_keys: Vec<_> = (page.from..end)
-        .map(|seq| keys::access_log(&id, seq))
-        .collect();
-    let mut entries = Vec::new();
-    for proof in read_proven(&state, &entry_keys)
-        .await?
-        .into_iter()
-        .flatten()
-    {
-        entries.push(Proven {
-            value: decode_entry(&proof)?,
-            proof,
-        });
-    }
-    Ok(Json(AccessLogResponse {
-        total,
-        total_proof: count,
-        entries,
-        next: (end < total).then_some(end),
-    }))
-}
-
-/// Checks a served proof against a state root (from a block whose finality was verified).
-pub fn verify_state_proof(proof: &StateProof, state_root: &sha256::Digest) -> bool {
-    let (Ok(key), Ok(value), Ok(bytes)) = (
-        hex::decode(&proof.state_key),
-        hex::decode(&proof.value),
-        hex::decode(&proof.proof),
-    ) else {
-        return false;
-    };
-    let Ok(kv_proof) =
-        KeyValueProof::<mmr::Family, sha256::Digest, STATE_BITMAP_CHUNK_BYTES>::decode_cfg(
-            commonware_codec::Copying(bytes.as_slice()),
-            &PROOF_DIGESTS_MAX,
-        )
-    else {
-        return false;
-    };
-    StateDb::<Context>::verify_key_value_proof(
-        state_key_digest(&key),
-        StateValue(value),
-        &kv_proof,
-        state_root,
-    )
+    // The length and the entries come from one snapshot: a client checks that they are proven
+    // at one height, which is what makes the page provably complete.
+    let response = with_snapshot(&state, async |db, height, root| {
+        let count_key = keys::access_log_count(&id);
+        let count = prove_all(db, std::slice::from_ref(&count_key), height, root)
+            .await?
+            .pop()
+            .flatten();
+        let total: u64 = match &count {
+            Some(proof) => decode_entry(proof)?,
+            None => 0,
+        };
+        let end = page.from.saturating_add(limit).min(total);
+        let entry_keys: Vec<_> = (page.from..end)
+            .map(|seq| keys::access_log(&id, seq))
+            .collect();
+        let mut entries = Vec::new();
+        for proof in prove_all(db, &entry_keys, height, root)
+            .await?
+            .into_iter()
+            .flatten()
+        {
+            entries.push(Proven {
+                value: decode_entry(&proof)?,
+                proof,
+            });
+        }
+        Ok(AccessLogResponse {
+            total,
+            total_proof: count,
+            entries,
+            next: (end < total).then_some(end),
+        })
+    })
+    .await?;
+    Ok(Json(response))
 }

@@ -6,11 +6,10 @@
 //! them evenly; `medchain_state` keys all start with a one-byte table tag. A proof for a state key
 //! is a QMDB key-value proof for its hash.
 
-use commonware_codec::{Buf, EncodeSize, Error as CodecError, RangeCfg, Read, Write};
-use commonware_cryptography::{Hasher, Sha256, sha256};
+use commonware_cryptography::{Sha256, sha256};
 use commonware_glue::stateful::db::{AttachableResolver, DatabaseSet, Shared};
 use commonware_parallel::Sequential;
-use commonware_runtime::{BufMut, Spawner, buffer::paged::CacheRef};
+use commonware_runtime::{Spawner, buffer::paged::CacheRef};
 use commonware_storage::{
     Context as StorageContext,
     journal::contiguous::variable::Config as VariableJournalConfig,
@@ -25,39 +24,13 @@ use commonware_utils::{NZU64, NZUsize};
 use medchain_state::{Store, StoreError};
 use std::{marker::PhantomData, num::NonZeroUsize};
 
-/// Largest value the state machine stores under one key (a consent with its sealed
-/// re-encryption fragments is the largest).
-pub const STATE_VALUE_MAX_BYTES: usize = 256 * 1024;
-/// Bitmap chunk of the `current` database: one SHA-256 digest, the smallest proofs.
-pub const STATE_BITMAP_CHUNK_BYTES: usize = 32;
+// The value encoding, key hashing and chunk size are the light client's too: they are what a
+// state proof commits to.
+pub use medchain_verify::proof::{
+    STATE_BITMAP_CHUNK_BYTES, STATE_VALUE_MAX_BYTES, StateValue, state_key_digest,
+};
+
 const IO_BUFFER_BYTES: NonZeroUsize = NZUsize!(1 << 16);
-
-/// A state value: the canonical encoding of a state-machine entry, at most
-/// `STATE_VALUE_MAX_BYTES` long. Its own type so its decoder carries the bound (the state-sync
-/// protocol needs values whose codec takes no configuration).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StateValue(pub Vec<u8>);
-
-impl Write for StateValue {
-    fn write(&self, buf: &mut impl BufMut) {
-        self.0.write(buf);
-    }
-}
-
-impl EncodeSize for StateValue {
-    fn encode_size(&self) -> usize {
-        self.0.encode_size()
-    }
-}
-
-impl Read for StateValue {
-    type Cfg = ();
-
-    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        let range: RangeCfg<usize> = (0..=STATE_VALUE_MAX_BYTES).into();
-        Ok(Self(Vec::<u8>::read_cfg(buf, &(range, ()))?))
-    }
-}
 
 /// The ledger's authenticated state database. Its in-memory index keys each entry by the first
 /// 8 bytes of the SHA-256 key: with 2 bytes (`TwoCap`) every lookup of a new key had to read
@@ -114,11 +87,6 @@ pub fn state_db_config<E: StorageContext + Spawner>(
         init_buffer: NZUsize!(1 << 21),
         init_concurrency: (),
     }
-}
-
-/// The QMDB key under which a state-machine key is stored.
-pub fn state_key_digest(key: &[u8]) -> sha256::Digest {
-    Sha256::hash(&[key])
 }
 
 /// Lets `medchain_state` execute transactions against a speculative QMDB batch.

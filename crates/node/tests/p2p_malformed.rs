@@ -33,8 +33,9 @@ use commonware_p2p::{
 };
 use commonware_runtime::{Clock as _, Runner as _, Spawner as _, Supervisor as _, deterministic};
 use commonware_utils::{NZUsize, channel::mpsc, probability};
-use medchain_node::{block::Block, engine::channel};
+use medchain_node::engine::channel;
 use medchain_types::SignedTransaction;
+use medchain_verify::{Block, Round as BlockRound};
 use rand::RngExt as _;
 use std::{
     collections::{BTreeMap, BTreeSet, VecDeque},
@@ -229,7 +230,7 @@ impl ChannelAttack {
             forged.state_root = Sha256::hash(&[&rng.random::<[u8; 8]>()]);
             return Some(forged.encode().to_vec());
         }
-        let view = heard.context.round.view();
+        let view = View::new(heard.context.round.view);
         let child = forged_child(&heard, view, &self.attacker, &self.genesis, rng);
         Some(child.encode().to_vec())
     }
@@ -248,11 +249,15 @@ fn forged_child(
     tx.signature = registration(genesis, rng.random()).signature;
     let transactions: Vec<SignedTransaction> = vec![tx];
     let mut child = parent.clone();
-    child.context.round = Round::new(Epoch::zero(), parent_view.next());
+    child.context.round = BlockRound {
+        epoch: 0,
+        view: parent_view.next().get(),
+    };
     child.context.leader = leader.clone();
-    child.context.parent = (parent_view, parent.digest());
+    child.context.parent_view = parent_view.get();
+    child.context.parent_digest = parent.digest();
     child.parent = parent.digest();
-    child.height = parent.height.next();
+    child.height = parent.height + 1;
     child.timestamp_ms = parent.timestamp_ms + 1;
     child.transactions_root = medchain_types::transactions_root(&transactions);
     child.transactions = transactions;

@@ -19,8 +19,9 @@ use commonware_glue::simulate::{
     property::Property,
     tracker::ProgressTracker,
 };
-use medchain_node::{api, engine::EngineHandles, verify};
+use medchain_node::{api, engine::EngineHandles};
 use medchain_types::{AccountId, MembershipChange, api::BlockResponse};
+use medchain_verify::finality as verify;
 use std::{future::Future, pin::Pin, time::Duration};
 
 /// Epochs as short as a genesis allows, so both changes take effect early in the run.
@@ -82,7 +83,7 @@ async fn block_response(
     let handoffs = api::validator_handoffs(&handles.marshal, &handles.epochs, &block)
         .await
         .map_err(|boundary| format!("no hand-off block or finalization {boundary}"))?;
-    Ok(api::block_response(
+    Ok(medchain_verify::block_response(
         &block,
         Some(hex::encode(finalization.encode())),
         handoffs,

@@ -51,6 +51,9 @@ pub(crate) async fn register_pseudonym<S: Store>(
         registered_height: call.env.height,
     };
     rw::write(store, keys::pseudonym(call.sender), &entry);
+    // The log's length exists from registration on, so a client can prove it (0 included):
+    // the state cannot prove a key absent, and a node hiding a log would otherwise answer "none".
+    rw::write(store, keys::access_log_count(call.sender), &0u64);
     Ok(Outcome::PseudonymRegistered {
         account: call.sender.clone(),
     })

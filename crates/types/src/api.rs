@@ -284,6 +284,19 @@ pub struct Proven<T> {
     pub proof: StateProof,
 }
 
+/// `GET /v1/patients/{pseudonym}/access-log`: a page of a pseudonym's access log. The length
+/// (`total`, proven by `total_proof`) and every entry are proven at one height, so a client can
+/// check the page holds every entry from its start to `min(start + page, total)`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessLogResponse<E> {
+    pub total: u64,
+    /// Absent only if the pseudonym is not registered (a registration writes a length of 0).
+    pub total_proof: Option<StateProof>,
+    pub entries: Vec<Proven<E>>,
+    pub next: Option<u64>,
+}
+
 /// One validator as the genesis names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -56,7 +56,7 @@ pub mod phi_guard;
 pub mod possession;
 pub mod transaction;
 
-pub use block::{BlockHeader, transactions_root};
+pub use block::transactions_root;
 pub use codes::{ConsentAction, Decision, InstitutionKind, Purpose, RecordCategory, Role};
 pub use consent::{ConsentActor, ConsentPolicy, ConsentProvision, DataScope, Period};
 pub use error::ValidationError;

@@ -493,24 +493,6 @@ fn transactions_root_depends_on_content_and_order_and_never_duplicates_a_leaf() 
     assert_ne!(transactions_root(&padded), root);
 }
 
-#[test]
-fn the_block_header_round_trips_and_its_hash_covers_every_field() {
-    let header = BlockHeader {
-        height: 3,
-        parent: [1; 32],
-        transactions_root: [2; 32],
-        state_root: [3; 32],
-        timestamp_ms: 4,
-        proposer: AccountId(key(5).public_key()),
-    };
-    assert_eq!(BlockHeader::decode(header.encode()).unwrap(), header);
-    let json = serde_json::to_string(&header).unwrap();
-    assert_eq!(serde_json::from_str::<BlockHeader>(&json).unwrap(), header);
-    let mut other = header.clone();
-    other.state_root[0] ^= 1;
-    assert_ne!(other.hash(), header.hash());
-}
-
 const GENESIS_TOML: &str = r#"
 chain_name = "medchain-demo"
 genesis_time_ms = 1700000000000
@@ -569,8 +551,7 @@ proptest! {
     #[test]
     fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
         let _ = SignedTransaction::decode_bounded(&bytes);
-        let _ = Genesis::decode(Bytes::from(bytes.clone()));
-        let _ = BlockHeader::decode(Bytes::from(bytes));
+        let _ = Genesis::decode(Bytes::from(bytes));
     }
 
     #[test]

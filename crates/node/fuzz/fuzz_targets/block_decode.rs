@@ -6,7 +6,7 @@
 use commonware_codec::{DecodeExt as _, Encode as _};
 use commonware_cryptography::Digestible as _;
 use libfuzzer_sys::fuzz_target;
-use medchain_node::block::Block;
+use medchain_verify::Block;
 use medchain_types::limits;
 
 fuzz_target!(|data: &[u8]| {

@@ -17,14 +17,14 @@ use commonware_consensus::{
 use commonware_cryptography::{Signer as _, certificate::Verifier as _, ed25519, sha256};
 use commonware_utils::{TryCollect as _, ordered::Set};
 use libfuzzer_sys::fuzz_target;
-use medchain_node::{block::Block, engine};
+use medchain_verify::Block;
 use std::sync::LazyLock;
 
 /// The verifier of a four-validator epoch, for the certificate codec's participant bound.
 static SCHEME: LazyLock<ed25519_scheme::Scheme> = LazyLock::new(|| {
     let keys: Vec<ed25519::PrivateKey> = (0..4).map(ed25519::PrivateKey::from_seed).collect();
     let set: Set<ed25519::PublicKey> = keys.iter().map(|k| k.public_key()).try_collect().unwrap();
-    ed25519_scheme::Scheme::signer(&engine::consensus_namespace("fuzz"), set, keys[0].clone())
+    ed25519_scheme::Scheme::signer(&medchain_verify::consensus_namespace("fuzz"), set, keys[0].clone())
         .unwrap()
 });
 

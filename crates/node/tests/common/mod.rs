@@ -256,7 +256,7 @@ impl Ledger {
     /// Validator `index`'s consensus signing scheme, as the engine builds it.
     pub fn scheme(&self, index: usize) -> ed25519_scheme::Scheme {
         ed25519_scheme::Scheme::signer(
-            &engine::consensus_namespace(&self.genesis.chain_name),
+            &medchain_verify::consensus_namespace(&self.genesis.chain_name),
             self.validator_set(),
             self.signers[index].clone(),
         )

@@ -1,0 +1,392 @@
+//! `medchain consent`: a patient grants, refuses or revokes access to their records, and sets
+//! break-glass access. The policy is built from the flags by a pure function; a permit then
+//! carries re-encryption key fragments for its person grantee, sealed to the validators, and
+//! every key and count they are made from is a proven ledger value (the grantee's member entry,
+//! the current validator set), never a node's unproven answer.
+
+use crate::commands::{
+    ApiArgs, IdentityArgs, TrustArgs, parse_code, parse_id, report, submit, submit_at,
+};
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use commonware_cryptography::Signer as _;
+use medchain_client::Client;
+use medchain_types::{
+    AccountId, ConsentId, InstitutionId, Payload,
+    api::TxState,
+    codes::{ConsentAction, Decision, Purpose, RecordCategory, Role},
+    consent::{ConsentActor, ConsentPolicy, DataScope, Period},
+};
+
+/// How long before "now" a consent starts, so a grantee whose clock is slightly behind the
+/// ledger's can use it at once.
+const CONSENT_START_BACKDATE_MS: u64 = 60_000;
+const DAY_MS: u64 = 86_400_000;
+
+#[derive(Subcommand)]
+pub enum ConsentCommand {
+    /// Grant (or, with --deny, refuse) access to your records at one institution.
+    Grant {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
+        trust: TrustArgs,
+        /// The institution whose pseudonym grants.
+        #[arg(long)]
+        institution: String,
+        #[command(flatten)]
+        spec: GrantSpec,
+    },
+    /// Revoke a consent you granted.
+    Revoke {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        #[arg(long)]
+        institution: String,
+        #[arg(long)]
+        consent: String,
+    },
+    /// Allow (or stop allowing) break-glass emergency access by an institution's clinicians.
+    Emergency {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The institution whose pseudonym sets the flag, and whose clinicians it concerns.
+        #[arg(long)]
+        institution: String,
+        #[arg(long)]
+        disable: bool,
+    },
+}
+
+/// Who a consent is for, for what, and how long: the flags of `consent grant`.
+#[derive(Args, Clone, Debug, Default)]
+pub struct GrantSpec {
+    /// A person (hex account) allowed.
+    #[arg(long)]
+    pub grantee: Vec<String>,
+    /// An institution whose members are allowed.
+    #[arg(long)]
+    pub grantee_institution: Vec<String>,
+    /// A role allowed (clinician, researcher, auditor), at --institution's peers or anywhere.
+    #[arg(long)]
+    pub grantee_role: Vec<String>,
+    /// Purposes of use (treat, etreat, hresch, ...).
+    #[arg(long, required = true)]
+    pub purpose: Vec<String>,
+    /// Limit to categories (default: all records).
+    #[arg(long)]
+    pub category: Vec<String>,
+    /// Limit to record ids.
+    #[arg(long, conflicts_with = "category")]
+    pub record: Vec<String>,
+    /// Days the consent lasts.
+    #[arg(long, default_value_t = 365)]
+    pub days: u64,
+    /// Record a refusal instead of a permission.
+    #[arg(long)]
+    pub deny: bool,
+}
+
+impl GrantSpec {
+    fn actors(&self) -> Result<Vec<ConsentActor>> {
+        let mut actors = Vec::new();
+        for g in &self.grantee {
+            actors.push(ConsentActor::Person(parse_id(
+                g,
+                "--grantee must be a hex account",
+            )?));
+        }
+        for i in &self.grantee_institution {
+            actors.push(ConsentActor::Institution(InstitutionId::new(i)?));
+        }
+        for r in &self.grantee_role {
+            let (role, at) = match r.split_once('@') {
+                Some((role, at)) => (role.to_string(), Some(InstitutionId::new(at)?)),
+                None => (r.clone(), None),
+            };
+            actors.push(ConsentActor::Role {
+                institution: at,
+                role: parse_code::<Role>("role", &role)?,
+            });
+        }
+        if actors.is_empty() {
+            bail!(
+                "name who the consent is for: --grantee, --grantee-institution or --grantee-role"
+            );
+        }
+        Ok(actors)
+    }
+
+    fn data(&self) -> Result<DataScope> {
+        Ok(if !self.record.is_empty() {
+            DataScope::Records(
+                self.record
+                    .iter()
+                    .map(|r| parse_id(r, "--record must be a hex record id"))
+                    .collect::<Result<_>>()?,
+            )
+        } else if !self.category.is_empty() {
+            DataScope::Categories(
+                self.category
+                    .iter()
+                    .map(|c| parse_code::<RecordCategory>("record category", c))
+                    .collect::<Result<_>>()?,
+            )
+        } else {
+            DataScope::All
+        })
+    }
+
+    /// The policy these flags state, starting at `now_ms` (the user's clock).
+    pub fn policy(&self, now_ms: u64) -> Result<ConsentPolicy> {
+        let purposes = self
+            .purpose
+            .iter()
+            .map(|p| parse_code::<Purpose>("purpose", p))
+            .collect::<Result<_>>()?;
+        Ok(ConsentPolicy {
+            decision: if self.deny {
+                Decision::Deny
+            } else {
+                Decision::Permit
+            },
+            actors: self.actors()?,
+            actions: vec![ConsentAction::Access],
+            purposes,
+            period: Period {
+                start_ms: now_ms.saturating_sub(CONSENT_START_BACKDATE_MS),
+                end_ms: now_ms.saturating_add(self.days.saturating_mul(DAY_MS)),
+            },
+            data: self.data()?,
+            exceptions: Vec::new(),
+        })
+    }
+}
+
+/// The person a policy's key fragments are made for: its first person grantee for a permit,
+/// nobody for a deny (which releases nothing).
+pub fn fragment_grantee(policy: &ConsentPolicy) -> Result<Option<AccountId>> {
+    if policy.decision == Decision::Deny {
+        return Ok(None);
+    }
+    match policy.actors.iter().find_map(|a| match a {
+        ConsentActor::Person(p) => Some(p.clone()),
+        _ => None,
+    }) {
+        Some(grantee) => Ok(Some(grantee)),
+        None => bail!(
+            "a permit needs a --grantee person to release keys to (roles and institutions may be added beside it)"
+        ),
+    }
+}
+
+fn now_ms() -> Result<u64> {
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64)
+}
+
+pub async fn run(cmd: ConsentCommand) -> Result<()> {
+    match cmd {
+        ConsentCommand::Grant {
+            identity,
+            api,
+            trust,
+            institution,
+            spec,
+        } => {
+            let identity = identity.load()?;
+            let keys = identity.keys_at(&InstitutionId::new(&institution)?)?;
+            let policy = spec.policy(now_ms()?)?;
+            let client = trust.client(&api)?;
+            let chain_id = crate::commands::chain_id(&client).await?;
+            let patient = AccountId::from(keys.signing.public_key());
+            // The consent id is fixed by the grant's nonce, so its fragments can be sealed to it
+            // before the transaction exists.
+            let nonce = client.next_nonce(&patient).await?;
+            let consent = ConsentId::for_grant(&chain_id, &patient, nonce);
+            let reencryption_fragments = match fragment_grantee(&policy)? {
+                None => Vec::new(),
+                Some(grantee) => {
+                    let binding = crate::sharing::FragmentBinding {
+                        chain_id: &chain_id,
+                        consent: &consent,
+                        patient: &patient,
+                        grantee: &grantee,
+                    };
+                    sealed_for(&client, &keys, &binding).await?
+                }
+            };
+            let payload = Payload::GrantConsent {
+                policy,
+                reencryption_fragments,
+            };
+            let outcome = submit_at(&client, &keys.signing, chain_id, nonce, payload).await?;
+            report(&outcome)?;
+            if outcome.status == TxState::Committed {
+                println!("consent id: {consent}");
+            }
+            Ok(())
+        }
+        ConsentCommand::Revoke {
+            identity,
+            api,
+            institution,
+            consent,
+        } => {
+            let identity = identity.load()?;
+            let keys = identity.keys_at(&InstitutionId::new(&institution)?)?;
+            let client = Client::new(&api.api)?;
+            let payload = Payload::RevokeConsent {
+                consent: parse_id(&consent, "--consent must be a hex consent id")?,
+            };
+            report(&submit(&client, &keys.signing, payload).await?)
+        }
+        ConsentCommand::Emergency {
+            identity,
+            api,
+            institution,
+            disable,
+        } => {
+            let identity = identity.load()?;
+            let institution = InstitutionId::new(&institution)?;
+            let keys = identity.keys_at(&institution)?;
+            let client = Client::new(&api.api)?;
+            let payload = Payload::SetEmergencyAccess {
+                institution,
+                enabled: !disable,
+            };
+            report(&submit(&client, &keys.signing, payload).await?)
+        }
+    }
+}
+
+/// Fragments for `grantee`, from proven values only: their member entry (key, not revoked) and
+/// the current validator set (keys, and the count that sets the threshold).
+async fn sealed_for(
+    client: &Client,
+    patient: &medchain_crypto::keys::PseudonymKeys,
+    binding: &crate::sharing::FragmentBinding<'_>,
+) -> Result<Vec<medchain_types::SealedFragment>> {
+    let grantee_pre = crate::sharing::grantee_pre_key(client, binding.grantee).await?;
+    let validators = crate::sharing::validators(client).await?;
+    crate::sharing::sealed_fragments(patient, &grantee_pre, &validators.value, binding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grantee() -> AccountId {
+        use commonware_cryptography::Signer as _;
+        AccountId::from(commonware_cryptography::ed25519::PrivateKey::from_seed(1).public_key())
+    }
+
+    fn spec() -> GrantSpec {
+        GrantSpec {
+            grantee: vec![grantee().to_string()],
+            purpose: vec!["treat".into()],
+            days: 2,
+            ..GrantSpec::default()
+        }
+    }
+
+    #[test]
+    fn a_grant_permits_its_grantee_for_the_days_asked_from_a_minute_ago() {
+        let policy = spec().policy(10_000_000).unwrap();
+        assert_eq!(policy.decision, Decision::Permit);
+        assert_eq!(policy.actors, vec![ConsentActor::Person(grantee())]);
+        assert_eq!(policy.purposes, vec![Purpose::Treat]);
+        assert_eq!(
+            policy.period,
+            Period {
+                start_ms: 10_000_000 - 60_000,
+                end_ms: 10_000_000 + 2 * DAY_MS
+            }
+        );
+        assert_eq!(policy.data, DataScope::All);
+        assert_eq!(fragment_grantee(&policy).unwrap(), Some(grantee()));
+    }
+
+    #[test]
+    fn a_deny_releases_no_fragments_and_a_permit_without_a_person_is_refused() {
+        let deny = GrantSpec {
+            deny: true,
+            ..spec()
+        };
+        assert_eq!(fragment_grantee(&deny.policy(0).unwrap()).unwrap(), None);
+        let roles_only = GrantSpec {
+            grantee: vec![],
+            grantee_role: vec!["clinician@st-mary".into()],
+            ..spec()
+        };
+        let policy = roles_only.policy(0).unwrap();
+        assert_eq!(
+            policy.actors,
+            vec![ConsentActor::Role {
+                institution: Some(InstitutionId::new("st-mary").unwrap()),
+                role: Role::Clinician
+            }]
+        );
+        let error = fragment_grantee(&policy).unwrap_err();
+        assert!(
+            error.to_string().contains("needs a --grantee person"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_refused_with_the_flag_named() {
+        let nobody = GrantSpec {
+            grantee: vec![],
+            ..spec()
+        };
+        assert!(
+            nobody
+                .policy(0)
+                .unwrap_err()
+                .to_string()
+                .contains("name who the consent is for")
+        );
+        let bad_purpose = GrantSpec {
+            purpose: vec!["shopping".into()],
+            ..spec()
+        };
+        assert!(
+            bad_purpose
+                .policy(0)
+                .unwrap_err()
+                .to_string()
+                .contains("not a known purpose")
+        );
+        let bad_record = GrantSpec {
+            record: vec!["zz".into()],
+            ..spec()
+        };
+        assert!(
+            bad_record
+                .policy(0)
+                .unwrap_err()
+                .to_string()
+                .contains("--record")
+        );
+    }
+
+    #[test]
+    fn categories_limit_the_data() {
+        let labs = GrantSpec {
+            category: vec!["laboratory".into()],
+            ..spec()
+        };
+        assert_eq!(
+            labs.policy(0).unwrap().data,
+            DataScope::Categories(vec![RecordCategory::Laboratory])
+        );
+    }
+}
