@@ -113,9 +113,11 @@ pub fn http_status(code: ApiErrorCode) -> StatusCode {
         C::BadSignature | C::WrongChain | C::InvalidTransaction | C::Malformed => {
             StatusCode::BAD_REQUEST
         }
-        C::UnknownSender | C::NotAuthorized | C::NotMember | C::InstitutionInactive | C::ObserverReadOnly => {
-            StatusCode::FORBIDDEN
-        }
+        C::UnknownSender
+        | C::NotAuthorized
+        | C::NotMember
+        | C::InstitutionInactive
+        | C::ObserverReadOnly => StatusCode::FORBIDDEN,
         C::UnknownInstitution
         | C::UnknownMember
         | C::UnknownPseudonym

@@ -98,7 +98,7 @@ impl Property<ed25519::PublicKey, NodeState> for SpamCostTheLeadersConstantWork 
                     pending: 0,
                     senders: 0,
                 };
-                if counts != empty || node.mempool.len() != 0 {
+                if counts != empty || !node.mempool.is_empty() {
                     return Err(format!(
                         "validator {i}'s mempool holds {counts:?}, counts {}",
                         node.mempool.len()
