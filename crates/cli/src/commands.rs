@@ -80,6 +80,10 @@ pub enum KeysCommand {
         /// Home institution of a member (clinician, admin, ...); omit for a patient.
         #[arg(long)]
         institution: Option<String>,
+        /// Also print the account key's proof of possession for the chain of this genesis file
+        /// (what `governance propose admit-institution --admin-proof` takes).
+        #[arg(long, value_name = "GENESIS")]
+        prove_for: Option<PathBuf>,
     },
     /// Print an identity's public keys (a patient's at a given institution).
     Show {
@@ -88,6 +92,9 @@ pub enum KeysCommand {
         /// For a patient: the institution whose pseudonym to show.
         #[arg(long)]
         institution: Option<String>,
+        /// Also print the account key's proof of possession for the chain of this genesis file.
+        #[arg(long, value_name = "GENESIS")]
+        prove_for: Option<PathBuf>,
     },
 }
 
@@ -207,27 +214,43 @@ fn init_logging() {
 
 pub fn keys(cmd: KeysCommand) -> Result<()> {
     match cmd {
-        KeysCommand::Generate { out, institution } => {
+        KeysCommand::Generate {
+            out,
+            institution,
+            prove_for,
+        } => {
             let mut identity = Identity::generate();
             if let Some(slug) = institution {
                 identity = identity.with_home(InstitutionId::new(&slug)?);
             }
+            let genesis = prove_for.as_deref().map(load_genesis).transpose()?;
             identity.save_sealed(&out)?;
             println!("wrote {}", out.display());
-            print_identity(&identity, None)
+            print_identity(&identity, None, genesis.as_ref())
         }
         KeysCommand::Show {
             identity,
             institution,
+            prove_for,
         } => {
             let identity = identity.load()?;
             let institution = institution.map(|s| InstitutionId::new(&s)).transpose()?;
-            print_identity(&identity, institution.as_ref())
+            let genesis = prove_for.as_deref().map(load_genesis).transpose()?;
+            print_identity(&identity, institution.as_ref(), genesis.as_ref())
         }
     }
 }
 
-fn print_identity(identity: &Identity, institution: Option<&InstitutionId>) -> Result<()> {
+fn load_genesis(path: &std::path::Path) -> Result<medchain_types::Genesis> {
+    medchain_node::config::load_genesis(path)
+        .with_context(|| format!("--prove-for {} is not a usable genesis", path.display()))
+}
+
+fn print_identity(
+    identity: &Identity,
+    institution: Option<&InstitutionId>,
+    genesis: Option<&medchain_types::Genesis>,
+) -> Result<()> {
     let at = match (institution, identity.home()) {
         (Some(i), _) | (None, Some(i)) => i.clone(),
         (None, None) => {
@@ -249,6 +272,10 @@ fn print_identity(identity: &Identity, institution: Option<&InstitutionId>) -> R
         "encryption key:  {}",
         hex::encode(keys.encryption.public_key().to_bytes())
     );
+    if let Some(genesis) = genesis {
+        let proof = medchain_types::possession::prove_account(&keys.signing, &genesis.chain_id());
+        println!("account proof:   {}", hex::encode(proof));
+    }
     Ok(())
 }
 

@@ -121,6 +121,10 @@ pub enum ProposeCommand {
         /// The admin's account (hex), as printed by `medchain keys generate --institution ID`.
         #[arg(long)]
         admin: String,
+        /// The admin key's proof of possession (hex), as printed by `medchain keys generate
+        /// --institution ID --prove-for genesis.toml` (or `keys show ... --prove-for`).
+        #[arg(long, value_name = "HEX")]
+        admin_proof: String,
     },
     /// Remove an institution: its members and validators stop acting.
     RemoveInstitution {
@@ -172,11 +176,13 @@ impl ProposeCommand {
                 id,
                 kind,
                 admin,
+                admin_proof,
             } => {
                 let change = MembershipChange::AdmitInstitution {
                     id: parse_institution(&id, "--id")?,
                     kind: parse_code::<InstitutionKind>("institution kind", &kind)?,
                     admin: parse_id(&admin, "--admin must be a hex account")?,
+                    admin_proof: parse_proof(&admin_proof, "--admin-proof")?,
                 };
                 (common, change)
             }
@@ -215,11 +221,14 @@ pub fn add_validator_command_line(joined: &crate::join::Joined) -> String {
 /// A 64-byte proof of possession as `medchain join` prints it.
 fn parse_proof(text: &str, flag: &str) -> Result<[u8; 64]> {
     let text = text.trim();
-    let bytes = hex::decode(text)
-        .map_err(|e| anyhow::anyhow!("{flag} must be hex (as printed by `medchain join`): {e}"))?;
+    let bytes = hex::decode(text).map_err(|e| {
+        anyhow::anyhow!(
+            "{flag} must be hex (as `medchain join` or `keys show --prove-for` print it): {e}"
+        )
+    })?;
     <[u8; 64]>::try_from(bytes.as_slice()).map_err(|_| {
         anyhow::anyhow!(
-            "{flag} must be 128 hex characters (64 bytes), got {} characters; copy it whole from `medchain join`",
+            "{flag} must be 128 hex characters (64 bytes), got {} characters; copy it whole from where it was printed",
             text.len()
         )
     })
@@ -358,7 +367,9 @@ fn describe_proposal(entry: &ProposalEntry, height: u64) -> String {
 
 fn describe_change(change: &MembershipChange) -> Vec<String> {
     match change {
-        MembershipChange::AdmitInstitution { id, kind, admin } => vec![
+        MembershipChange::AdmitInstitution {
+            id, kind, admin, ..
+        } => vec![
             format!("admit institution {id} ({})", code_name(kind)),
             format!("admin {admin}"),
         ],
@@ -634,6 +645,8 @@ mod tests {
             "research_centre",
             "--admin",
             &admin,
+            "--admin-proof",
+            &"cd".repeat(64),
             "--ttl-blocks",
             "50",
         ])
@@ -645,6 +658,7 @@ mod tests {
                     id: InstitutionId::new("north-clinic").unwrap(),
                     kind: InstitutionKind::ResearchCentre,
                     admin: admin.parse().unwrap(),
+                    admin_proof: [0xcd; 64],
                 },
                 ttl_blocks: 50,
             }

@@ -54,7 +54,7 @@ const SPAM_SENDERS: usize = 50;
 /// refused before any signature check; the sender then moves on to a fresh key.
 const SPAM_RUN_TRANSACTIONS: u64 = 64;
 /// Runs signed in advance per adversarial sender (the attacker's signing is not the ledger's
-/// work to measure); a sender that has used them all stops.
+/// work to measure); a sender that has used them all replays them until the run ends.
 const SPAM_RUNS_PER_SENDER: u64 = 40;
 /// First key seed of the spam runs, clear of the honest phases' keys.
 const SPAM_KEY_SEED_BASE: u64 = 3_000_000_000;
@@ -177,24 +177,23 @@ struct SpamTally {
     refused: u64,
 }
 
-/// Submits `runs` one transaction at a time until `stop`, moving to the next run (a fresh key)
-/// at the first refusal.
+/// Submits `runs` one transaction at a time until `stop`, moving to the next run at the first
+/// refusal. Once every run was tried the sender starts over, so the pressure lasts the whole
+/// spammed run: the keys are registered by then, and each replay costs the validator an
+/// admission (a signature check) that is refused.
 async fn spam(
     client: Client,
     runs: Vec<Vec<SignedTransaction>>,
     stop: Arc<AtomicBool>,
 ) -> SpamTally {
     let mut tally = SpamTally::default();
-    for run in runs {
-        if stop.load(Ordering::Relaxed) {
-            break;
-        }
+    'runs: for run in runs.iter().cycle() {
         tally.runs += 1;
         for tx in run {
             if stop.load(Ordering::Relaxed) {
-                break;
+                break 'runs;
             }
-            match client.submit(&tx, false).await {
+            match client.submit(tx, false).await {
                 Ok(_) => tally.admitted += 1,
                 Err(_) => {
                     tally.refused += 1;

@@ -217,27 +217,35 @@ async fn check_change<S: Store>(
 }
 
 /// A validator joins with proofs that it holds its account key and its X25519 key, on this
-/// chain: a proposer cannot add a key it copied (someone else's vote key, or another
-/// validator's encryption key to receive that validator's re-encryption fragments twice).
+/// chain, and a new institution's admin with a proof for its account key: a proposer cannot
+/// add a key it copied (someone else's vote key, another validator's encryption key to receive
+/// that validator's re-encryption fragments twice, or an admin key nobody at the institution
+/// holds).
 fn check_change_keys(call: &Call<'_>, change: &MembershipChange) -> Result<(), TxError> {
-    if let MembershipChange::AddValidator {
-        validator,
-        encryption_key,
-        validator_proof,
-        encryption_key_proof,
-        ..
-    } = change
-    {
-        let chain_id = &call.env.chain_id;
-        possession::check_account(chain_id, validator, validator_proof, "validator key")?;
-        possession::check_encryption_key(
-            chain_id,
+    let chain_id = &call.env.chain_id;
+    match change {
+        MembershipChange::AddValidator {
             validator,
             encryption_key,
+            validator_proof,
             encryption_key_proof,
-        )?;
+            ..
+        } => {
+            possession::check_account(chain_id, validator, validator_proof, "validator key")?;
+            possession::check_encryption_key(
+                chain_id,
+                validator,
+                encryption_key,
+                encryption_key_proof,
+            )
+        }
+        MembershipChange::AdmitInstitution {
+            admin, admin_proof, ..
+        } => possession::check_account(chain_id, admin, admin_proof, "institution admin key"),
+        MembershipChange::RemoveInstitution { .. } | MembershipChange::RemoveValidator { .. } => {
+            Ok(())
+        }
     }
-    Ok(())
 }
 
 /// A new validator's address (`field` of its entry, read by `held`) must be dialable and not
@@ -272,9 +280,9 @@ async fn apply_change<S: Store>(
 ) -> Result<(), TxError> {
     let mut next = set.clone();
     match change {
-        MembershipChange::AdmitInstitution { id, kind, admin } => {
-            admit(store, id, *kind, admin, height)
-        }
+        MembershipChange::AdmitInstitution {
+            id, kind, admin, ..
+        } => admit(store, id, *kind, admin, height),
         MembershipChange::RemoveInstitution { id } => {
             let mut entry = rw::active_institution(store, id).await?;
             entry.active = false;

@@ -8,7 +8,8 @@ use medchain_crypto::rng::CryptoRng;
 use medchain_crypto::umbral;
 use medchain_types::possession::{self, KeyKind};
 use medchain_types::{
-    AccountId, ChainId, InstitutionId, MemberKeyProofs, MembershipChange, Payload, Role,
+    AccountId, ChainId, InstitutionId, InstitutionKind, MemberKeyProofs, MembershipChange, Payload,
+    Role,
 };
 
 /// A patient's `RegisterPseudonym` for the key `pseudonym` (the transaction's sender), its
@@ -126,6 +127,21 @@ pub fn validator_key_proofs(
         possession::prove_account(validator, chain_id),
         prove_encryption_key(encryption, rng, &message),
     )
+}
+
+/// An `AdmitInstitution` change for the institution whose admin holds `admin`.
+pub fn admit_institution(
+    chain_id: &ChainId,
+    id: InstitutionId,
+    kind: InstitutionKind,
+    admin: &ed25519::PrivateKey,
+) -> MembershipChange {
+    MembershipChange::AdmitInstitution {
+        id,
+        kind,
+        admin: AccountId::from(admin.public_key()),
+        admin_proof: possession::prove_account(admin, chain_id),
+    }
 }
 
 /// An `AddValidator` change for the node holding `validator` and `encryption`.

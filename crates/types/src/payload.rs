@@ -28,6 +28,11 @@ pub enum MembershipChange {
         id: InstitutionId,
         kind: InstitutionKind,
         admin: AccountId,
+        /// The admin key's signature over its possession message (`possession::prove_account`):
+        /// the consortium cannot be voted into admitting a key nobody at the institution holds.
+        #[serde(with = "hexser::array")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        admin_proof: [u8; 64],
     },
     RemoveInstitution {
         id: InstitutionId,
@@ -62,11 +67,17 @@ pub enum MembershipChange {
 impl Write for MembershipChange {
     fn write(&self, buf: &mut impl BufMut) {
         match self {
-            MembershipChange::AdmitInstitution { id, kind, admin } => {
+            MembershipChange::AdmitInstitution {
+                id,
+                kind,
+                admin,
+                admin_proof,
+            } => {
                 buf.put_u8(0);
                 id.write(buf);
                 kind.write(buf);
                 admin.write(buf);
+                admin_proof.write(buf);
             }
             MembershipChange::RemoveInstitution { id } => {
                 buf.put_u8(1);
@@ -101,8 +112,16 @@ impl Write for MembershipChange {
 impl EncodeSize for MembershipChange {
     fn encode_size(&self) -> usize {
         1 + match self {
-            MembershipChange::AdmitInstitution { id, kind, admin } => {
-                id.encode_size() + kind.encode_size() + admin.encode_size()
+            MembershipChange::AdmitInstitution {
+                id,
+                kind,
+                admin,
+                admin_proof,
+            } => {
+                id.encode_size()
+                    + kind.encode_size()
+                    + admin.encode_size()
+                    + admin_proof.encode_size()
             }
             MembershipChange::RemoveInstitution { id } => id.encode_size(),
             MembershipChange::AddValidator {
@@ -135,6 +154,7 @@ impl Read for MembershipChange {
                 id: InstitutionId::read(buf)?,
                 kind: InstitutionKind::read(buf)?,
                 admin: AccountId::read(buf)?,
+                admin_proof: <[u8; 64]>::read(buf)?,
             }),
             1 => Ok(MembershipChange::RemoveInstitution {
                 id: InstitutionId::read(buf)?,

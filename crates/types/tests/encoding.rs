@@ -57,6 +57,7 @@ fn every_payload() -> Vec<Payload> {
             id: slug.clone(),
             kind: InstitutionKind::Regulator,
             admin: someone.clone(),
+            admin_proof: [0x10; 64],
         },
         MembershipChange::RemoveInstitution { id: slug.clone() },
         MembershipChange::AddValidator {

@@ -87,12 +87,16 @@ fn refused_proposal(chain: &mut Chain, change: MembershipChange) -> TxError {
     )
 }
 
-fn admit_south(admin: &commonware_cryptography::ed25519::PrivateKey) -> MembershipChange {
-    MembershipChange::AdmitInstitution {
-        id: inst("south-hospital"),
-        kind: InstitutionKind::Hospital,
-        admin: account(admin),
-    }
+fn admit_south(
+    chain: &Chain,
+    admin: &commonware_cryptography::ed25519::PrivateKey,
+) -> MembershipChange {
+    registration::admit_institution(
+        &chain.genesis.chain_id(),
+        inst("south-hospital"),
+        InstitutionKind::Hospital,
+        admin,
+    )
 }
 
 #[test]
@@ -155,10 +159,11 @@ fn genesis_cannot_be_applied_twice() {
 fn only_validators_propose() {
     let mut chain = Chain::new();
     let admin = chain.st_mary_admin.clone();
+    let change = admit_south(&chain, &key(300));
     let error = chain.err(
         &admin,
         Payload::ProposeMembership {
-            change: admit_south(&key(300)),
+            change,
             ttl_blocks: 10,
         },
     );
@@ -168,7 +173,10 @@ fn only_validators_propose() {
 #[test]
 fn only_validators_vote() {
     let mut chain = Chain::new();
-    let (id, _) = propose(&mut chain, admit_south(&key(300)), 10);
+    let (id, _) = {
+        let change = admit_south(&chain, &key(300));
+        propose(&mut chain, change, 10)
+    };
     let admin = chain.st_mary_admin.clone();
     assert_eq!(
         chain
@@ -188,7 +196,10 @@ fn only_validators_vote() {
 fn proposal_passes_with_more_than_two_thirds_and_applies_at_once() {
     let mut chain = Chain::new();
     let south_admin = key(300);
-    let (id, status) = propose(&mut chain, admit_south(&south_admin), 100);
+    let (id, status) = {
+        let change = admit_south(&chain, &south_admin);
+        propose(&mut chain, change, 100)
+    };
     assert_eq!(status, ProposalStatus::Open);
     // 2 of 4 is not more than 2/3.
     assert_eq!(vote(&mut chain, 1, id, true), ProposalStatus::Open);
@@ -217,7 +228,10 @@ fn proposal_passes_with_more_than_two_thirds_and_applies_at_once() {
 #[test]
 fn proposal_is_rejected_once_two_thirds_can_no_longer_be_reached() {
     let mut chain = Chain::new();
-    let (id, _) = propose(&mut chain, admit_south(&key(300)), 100);
+    let (id, _) = {
+        let change = admit_south(&chain, &key(300));
+        propose(&mut chain, change, 100)
+    };
     // 1 rejection of 4: 3 could still approve.
     assert_eq!(vote(&mut chain, 1, id, false), ProposalStatus::Open);
     assert_eq!(vote(&mut chain, 2, id, false), ProposalStatus::Rejected);
@@ -241,7 +255,10 @@ fn proposal_is_rejected_once_two_thirds_can_no_longer_be_reached() {
 #[test]
 fn proposal_expires_after_its_ttl_in_blocks() {
     let mut chain = Chain::new();
-    let (id, _) = propose(&mut chain, admit_south(&key(300)), 2);
+    let (id, _) = {
+        let change = admit_south(&chain, &key(300));
+        propose(&mut chain, change, 2)
+    };
     let proposal = chain
         .query(async |s| query::proposal(s, &id).await)
         .unwrap();
@@ -276,7 +293,10 @@ fn proposal_expires_after_its_ttl_in_blocks() {
 #[test]
 fn a_validator_votes_once() {
     let mut chain = Chain::new();
-    let (id, _) = propose(&mut chain, admit_south(&key(300)), 100);
+    let (id, _) = {
+        let change = admit_south(&chain, &key(300));
+        propose(&mut chain, change, 100)
+    };
     let proposer = chain.validators[0].clone();
     assert_eq!(
         chain.err(
@@ -294,7 +314,10 @@ fn a_validator_votes_once() {
 fn admitting_an_institution_registers_its_admin() {
     let mut chain = Chain::new();
     let south_admin = key(300);
-    pass(&mut chain, admit_south(&south_admin));
+    {
+        let change = admit_south(&chain, &south_admin);
+        pass(&mut chain, change)
+    };
     let admin = chain
         .query(async |s| query::member(s, &account(&south_admin)).await)
         .unwrap();
@@ -317,11 +340,12 @@ fn admitting_an_institution_registers_its_admin() {
 #[test]
 fn admitting_an_existing_institution_id_is_refused() {
     let mut chain = Chain::new();
-    let change = MembershipChange::AdmitInstitution {
-        id: inst(ST_MARY),
-        kind: InstitutionKind::Hospital,
-        admin: account(&key(300)),
-    };
+    let change = registration::admit_institution(
+        &chain.genesis.chain_id(),
+        inst(ST_MARY),
+        InstitutionKind::Hospital,
+        &key(300),
+    );
     let proposer = chain.validators[0].clone();
     let error = chain.err(
         &proposer,
@@ -331,6 +355,55 @@ fn admitting_an_existing_institution_id_is_refused() {
         },
     );
     assert_eq!(error.code(), "invalid_change");
+}
+
+#[test]
+fn admitting_an_admin_key_without_its_holders_proof_is_refused() {
+    let mut chain = Chain::new();
+    let proposer = chain.validators[0].clone();
+    let honest = admit_south(&chain, &key(300));
+    let MembershipChange::AdmitInstitution {
+        id, kind, admin, ..
+    } = honest.clone()
+    else {
+        unreachable!("admit_south builds an AdmitInstitution")
+    };
+    let copied = MembershipChange::AdmitInstitution {
+        id: id.clone(),
+        kind,
+        admin: admin.clone(),
+        // The proposer signs with its own key: it does not hold the admin key it names.
+        admin_proof: medchain_types::possession::prove_account(
+            &proposer,
+            &chain.genesis.chain_id(),
+        ),
+    };
+    let other_chain = MembershipChange::AdmitInstitution {
+        id,
+        kind,
+        admin: admin.clone(),
+        admin_proof: medchain_types::possession::prove_account(&key(300), &ChainId([9; 32])),
+    };
+    for change in [copied, other_chain] {
+        let error = chain.err(
+            &proposer,
+            Payload::ProposeMembership {
+                change,
+                ttl_blocks: 10,
+            },
+        );
+        assert_eq!(error.code(), "invalid_transaction", "{error}");
+        assert!(
+            error.to_string().contains("institution admin key"),
+            "{error}"
+        );
+    }
+    let (_, status) = propose(&mut chain, honest, 10);
+    assert_eq!(
+        status,
+        ProposalStatus::Open,
+        "the holder's own proof is accepted"
+    );
 }
 
 #[test]
@@ -411,8 +484,14 @@ fn validator_set_changes_are_recorded_in_state() {
 #[test]
 fn a_passed_change_that_no_longer_applies_is_closed_inapplicable() {
     let mut chain = Chain::new();
-    let (first, _) = propose(&mut chain, admit_south(&key(300)), 100);
-    let (second, _) = propose(&mut chain, admit_south(&key(301)), 100);
+    let (first, _) = {
+        let change = admit_south(&chain, &key(300));
+        propose(&mut chain, change, 100)
+    };
+    let (second, _) = {
+        let change = admit_south(&chain, &key(301));
+        propose(&mut chain, change, 100)
+    };
     vote(&mut chain, 1, first, true);
     assert_eq!(vote(&mut chain, 2, first, true), ProposalStatus::Applied);
     vote(&mut chain, 1, second, true);
@@ -429,7 +508,10 @@ fn a_passed_change_that_no_longer_applies_is_closed_inapplicable() {
 #[test]
 fn a_single_validator_consortium_governs_itself() {
     let mut chain = Chain::with_validators(1);
-    let (_, status) = propose(&mut chain, admit_south(&key(300)), 10);
+    let (_, status) = {
+        let change = admit_south(&chain, &key(300));
+        propose(&mut chain, change, 10)
+    };
     assert_eq!(status, ProposalStatus::Applied);
 }
 
