@@ -35,7 +35,7 @@ use medchain_crypto::analytics::{
     range::{Range, RangeProof, RangeStatement, verify_batch},
     threshold::{AnalyticsKey, PartialDecryption, combine},
 };
-use medchain_crypto::ring::{PreparedRing, Ring, RingSecretKey, RingSignature, sign};
+use medchain_crypto::ring::{PreparedRing, Ring, RingSecretKey, RingSignature, key_image, sign};
 use medchain_crypto::rng::{Rng as _, seeded_u64};
 use prio::vdaf::{Aggregator, Client, VerifyTransition, prio3::Prio3Sum};
 use serde_json::json;
@@ -84,11 +84,8 @@ fn contribution(
     ring: &Ring,
     value: u64,
 ) -> anyhow::Result<Contribution> {
-    // The key image is only known once signed, and the proof binds it; so the patient signs the
-    // ciphertext first to learn its image, then proves, then signs ciphertext ‖ proof. bLSAG's
-    // key image depends on the key and the ring context only, so both signatures share it.
-    let probe = sign(rng, signer, ring, STUDY, b"key image")?;
-    let key_image = probe.key_image().to_bytes();
+    // The proof binds the key image the signature over ciphertext ‖ proof will carry.
+    let key_image = key_image(signer, STUDY)?.to_bytes();
     let context = ProofContext {
         chain_id: CHAIN,
         study_id: STUDY,

@@ -22,7 +22,9 @@
 //! # How a contribution binds to its study and key image (what the state machine checks)
 //!
 //! A contribution to study `S` on chain `C` is `(ciphertext, range proof)` plus, for an anonymous
-//! patient, a bLSAG ring signature from [`crate::ring`]. The state machine, in this order:
+//! patient, a bLSAG ring signature from [`crate::ring`]. The patient computes its key image for
+//! `S` first ([`crate::ring::key_image`]), proves the range with it in the [`ProofContext`], then
+//! ring-signs `ciphertext ‖ proof` with `S` as the ring context. The state machine, in this order:
 //!
 //! 1. Takes the study's approved parameters from state, never from the transaction: the range
 //!    `[lo, hi]`, the eligible ring, the ring size, the deadline, and the analytics key of the
