@@ -8,5 +8,6 @@ pub mod aead;
 pub mod paillier;
 mod peer;
 pub mod ring;
+pub mod study;
 mod timing;
 pub mod umbral;

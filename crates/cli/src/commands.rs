@@ -176,6 +176,8 @@ pub enum BenchCommand {
     Ring,
     /// Envelope encryption throughput against the raw AEAD and openssl.
     Aead,
+    /// Studies: per-contribution verification (range proof + ring signature) and release cost, against phe and Prio3.
+    Study,
     /// A local 4-validator consortium: sustained TPS, commit latency and memory against the
     /// machine's Ed25519 verification limit.
     Ledger {
@@ -582,6 +584,7 @@ pub async fn bench(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Umbral => crypto(vec![medchain_bench::umbral::run]).await?,
         BenchCommand::Ring => crypto(vec![medchain_bench::ring::run]).await?,
         BenchCommand::Aead => crypto(vec![medchain_bench::aead::run]).await?,
+        BenchCommand::Study => crypto(vec![medchain_bench::study::run]).await?,
         BenchCommand::Ledger {
             transactions,
             data_dir,

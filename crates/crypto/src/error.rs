@@ -3,7 +3,10 @@
 
 use thiserror::Error;
 
-use crate::{envelope::EnvelopeError, keys::KeyError, keys::file::KeyFileError, ring::RingError};
+use crate::{
+    analytics::AnalyticsError, envelope::EnvelopeError, keys::KeyError, keys::file::KeyFileError,
+    ring::RingError,
+};
 
 /// Any error returned by `medchain-crypto`.
 #[derive(Debug, Error)]
@@ -16,4 +19,6 @@ pub enum Error {
     Envelope(#[from] EnvelopeError),
     #[error(transparent)]
     Ring(#[from] RingError),
+    #[error(transparent)]
+    Analytics(#[from] AnalyticsError),
 }

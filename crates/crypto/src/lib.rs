@@ -1,7 +1,9 @@
 //! Keys, envelope encryption, threshold proxy re-encryption (Umbral), Paillier with threshold
-//! decryption and linkable ring signatures. Pure: no I/O, no clock; randomness comes in as an
+//! decryption, linkable ring signatures, and the studies' threshold ElGamal with range proofs
+//! ([`analytics`]). Pure: no I/O, no clock; randomness comes in as an
 //! argument (see [`rng`]) so every operation can be replayed from a seed.
 
+pub mod analytics;
 pub mod envelope;
 pub mod error;
 pub mod keys;

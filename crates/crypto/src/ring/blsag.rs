@@ -123,6 +123,14 @@ pub fn sign(
     })
 }
 
+/// The key image `secret` has in `context`: what every signature it makes there carries. A
+/// study contributor needs it before signing, to bind its range proof to it.
+pub fn key_image(secret: &RingSecretKey, context: &[u8]) -> Result<KeyImage, RingError> {
+    check_context(context)?;
+    let base = key_image_base(context, secret.public_key().compressed());
+    Ok(KeyImage::from_point(secret.scalar() * base))
+}
+
 /// A ring with its key-image base points for one context computed once. A study verifies
 /// every contribution against the same ring and context, so this saves a hash-to-point per
 /// member per signature.
@@ -209,6 +217,23 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_image_is_known_before_signing_and_matches_the_signature() {
+        let mut rng = crate::rng::seeded_u64(31);
+        let keys: Vec<RingSecretKey> = (0..5).map(|_| RingSecretKey::generate(&mut rng)).collect();
+        let ring = Ring::new(keys.iter().map(RingSecretKey::public_key).collect()).unwrap();
+        let image = key_image(&keys[3], b"study:7").unwrap();
+        let signature = sign(&mut rng, &keys[3], &ring, b"study:7", b"m").unwrap();
+        assert_eq!(*signature.key_image(), image);
+        assert_ne!(key_image(&keys[3], b"study:8").unwrap(), image);
+        assert_eq!(
+            key_image(&keys[3], &[0u8; CONTEXT_SIZE_MAX_BYTES + 1]),
+            Err(RingError::ContextTooLarge {
+                got_bytes: CONTEXT_SIZE_MAX_BYTES + 1
+            })
+        );
+    }
 
     #[test]
     fn rotation_matches_plain_rotation_for_every_shift() {
