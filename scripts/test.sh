@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of the workspace: installs what the build needs, checks formatting, lints
 # (clippy with warnings as errors), looks for unused dependencies, builds once, then runs the
-# tests (the Python peers for the cross-implementation tests are installed on first use).
+# tests (the Python peers for the cross-implementation tests and the S3 test server are
+# installed on first use).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,4 +23,9 @@ cargo machete
 cargo clippy --workspace --all-targets -- -D warnings
 
 cargo build --workspace --all-targets
+# The blob store's S3 tests run against a real S3-compatible server (moto) on loopback; they
+# fail under CI=true without it. Stopped when this script exits, however it exits.
+s3_env=$(scripts/s3-server.sh)
+trap 'kill "$(cat "$root/target/s3-server.pid")" 2>/dev/null || true' EXIT
+export "${s3_env?}"
 cargo test --workspace --no-fail-fast

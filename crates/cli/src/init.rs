@@ -260,6 +260,7 @@ pub(crate) fn write_node_files(
         )
         .context("the default API rate is not zero")?,
         p2p_peers_max: None,
+        blobs: None,
     };
     let text = toml::to_string_pretty(&config).context("cannot encode node.toml")?;
     std::fs::write(dir.join("node.toml"), text).context("cannot write node.toml")?;

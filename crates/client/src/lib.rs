@@ -17,6 +17,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod blob;
+
 use commonware_codec::Encode as _;
 use medchain_state::{
     AccessLogEntry, ConsentEntry, InstitutionEntry, MemberEntry, ProposalEntry, PseudonymEntry,
@@ -87,6 +89,19 @@ pub enum ClientError {
         "the access log of {0} has more than {ACCESS_LOG_PAGES_MAX} pages; the node keeps the client reading: try another node"
     )]
     EndlessLog(String),
+    #[error("{path}: {message}")]
+    File {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error(
+        "validator {validator} answered a storage receipt that is not its own signature for this chain, blob and size; it does not count toward the quorum"
+    )]
+    BadReceipt { validator: String },
+    #[error(
+        "the blob {hash} as served is not the one asked for ({reason}); nothing was written: fetch it from another validator"
+    )]
+    BadBlob { hash: String, reason: String },
 }
 
 type SystemClock = Arc<dyn Fn() -> u64 + Send + Sync>;

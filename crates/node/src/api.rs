@@ -5,6 +5,7 @@
 //! Errors are `{ "error": { "code", "message" } }` with the matching HTTP status.
 
 use crate::{
+    blobs::BlobService,
     engine::EngineHandles,
     epochs::Epochs,
     mempool::{MempoolError, TxStatus},
@@ -64,6 +65,7 @@ struct Inner {
     chain_id: ChainId,
     handles: EngineHandles<Context>,
     context: Context,
+    blobs: BlobService,
 }
 
 impl ApiState {
@@ -71,13 +73,19 @@ impl ApiState {
         &self.inner.handles
     }
 
-    pub fn new(genesis: Arc<Genesis>, handles: EngineHandles<Context>, context: Context) -> Self {
+    pub fn new(
+        genesis: Arc<Genesis>,
+        handles: EngineHandles<Context>,
+        context: Context,
+        blobs: BlobService,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 chain_id: genesis.chain_id(),
                 genesis,
                 handles,
                 context,
+                blobs,
             }),
         }
     }
@@ -597,7 +605,9 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         queries::member,
         queries::institution,
         queries::proposal,
-        queries::access_log
+        queries::access_log,
+        crate::blobs::put_blob,
+        crate::blobs::get_blob
     ),
     components(schemas(
         ErrorBody,
@@ -606,7 +616,8 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         SubmitRequest,
         TxStatusResponse,
         NonceResponse,
-        BlockResponse
+        BlockResponse,
+        medchain_types::StorageReceipt
     ))
 )]
 pub struct ApiDoc;
@@ -624,6 +635,8 @@ async fn not_found() -> ApiError {
 
 /// The API's routes.
 pub fn router(state: ApiState) -> Router {
+    // The blob routes stream their bodies and have their own size limit, not the body cap.
+    let blobs = crate::blobs::router(state.inner.blobs.clone());
     Router::new()
         .route("/v1/status", get(status))
         .route("/v1/tx", post(submit))
@@ -647,6 +660,7 @@ pub fn router(state: ApiState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
         .with_state(state)
+        .merge(blobs)
 }
 
 /// Binds the API's listening socket. The node binds it before it starts consensus, so an
@@ -762,6 +776,7 @@ mod tests {
             "/v1/members/{account}",
             "/v1/institutions/{id}",
             "/v1/proposals/{id}",
+            "/v1/blobs/{hash}",
         ] {
             assert!(
                 doc.paths.paths.contains_key(path),

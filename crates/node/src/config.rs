@@ -1,7 +1,8 @@
 //! A node's configuration file and the files it points to (genesis, validator key).
 
+use medchain_blob::BlobStoreConfig;
 use medchain_crypto::keys::{KeyError, MasterSeed, PseudonymKeys};
-use medchain_types::Genesis;
+use medchain_types::{Genesis, limits};
 use serde::{Deserialize, Serialize};
 use std::{
     net::SocketAddr,
@@ -31,6 +32,11 @@ pub struct NodeConfig {
     /// the consortium outgrows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p2p_peers_max: Option<std::num::NonZeroUsize>,
+    /// Where record ciphertexts are kept (`[blobs]`, see `medchain_blob::BlobStoreConfig`). Left
+    /// out, a `blobs` directory beside this file; a relative local path is relative to this
+    /// file's directory too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blobs: Option<BlobStoreConfig>,
 }
 
 fn default_api_rate() -> NonZeroU32 {
@@ -54,6 +60,11 @@ pub enum ConfigError {
     Key { path: PathBuf, message: String },
     #[error("genesis {path} is invalid: {message}")]
     Genesis { path: PathBuf, message: String },
+    #[error(
+        "{path}: [blobs] size_max_bytes is {got}, over the largest record the ledger accepts \
+         ({max} bytes); lower it or leave it out"
+    )]
+    BlobLimit { path: PathBuf, got: u64, max: u64 },
 }
 
 /// Reads a whole small text file, refusing oversized ones.
@@ -90,9 +101,39 @@ impl NodeConfig {
                 *file = base.join(&*file);
             }
         }
+        let mut blobs = config.blobs.take().unwrap_or(BlobStoreConfig::Local {
+            path: PathBuf::from(DEFAULT_BLOB_DIR),
+            size_max_bytes: limits::RECORD_SIZE_MAX_BYTES,
+        });
+        if let BlobStoreConfig::Local { path: dir, .. } = &mut blobs
+            && dir.is_relative()
+        {
+            *dir = base.join(&*dir);
+        }
+        // The store takes nothing the ledger would refuse to commit.
+        let got = blobs.size_max_bytes();
+        if got > limits::RECORD_SIZE_MAX_BYTES {
+            return Err(ConfigError::BlobLimit {
+                path: path.to_path_buf(),
+                got,
+                max: limits::RECORD_SIZE_MAX_BYTES,
+            });
+        }
+        config.blobs = Some(blobs);
         Ok(config)
     }
+
+    /// The blob store this node uses; after [`NodeConfig::load`] always the resolved one.
+    pub fn blob_store(&self) -> BlobStoreConfig {
+        self.blobs.clone().unwrap_or(BlobStoreConfig::Local {
+            path: PathBuf::from(DEFAULT_BLOB_DIR),
+            size_max_bytes: limits::RECORD_SIZE_MAX_BYTES,
+        })
+    }
 }
+
+/// The blob directory of a node whose `node.toml` names none, beside the file.
+pub const DEFAULT_BLOB_DIR: &str = "blobs";
 
 /// Loads and validates a genesis document.
 pub fn load_genesis(path: &Path) -> Result<Genesis, ConfigError> {
@@ -177,5 +218,39 @@ mod tests {
         );
         let five = toml::from_str::<NodeConfig>(&text.replace("= 0", "= 5")).unwrap();
         assert_eq!(five.api_requests_per_second_per_client.get(), 5);
+    }
+
+    #[test]
+    fn the_blob_store_defaults_to_a_directory_beside_node_toml_and_its_limit_is_capped() {
+        let dir =
+            std::env::temp_dir().join(format!("medchain-config-blobs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = r#"
+            genesis_file = "genesis.toml"
+            key_file = "validator.key"
+            storage_dir = "storage"
+            p2p_listen = "127.0.0.1:3000"
+            http_listen = "127.0.0.1:8080"
+        "#;
+        let path = dir.join("node.toml");
+        std::fs::write(&path, base).unwrap();
+        assert_eq!(
+            NodeConfig::load(&path).unwrap().blob_store(),
+            BlobStoreConfig::Local {
+                path: dir.join(DEFAULT_BLOB_DIR),
+                size_max_bytes: limits::RECORD_SIZE_MAX_BYTES,
+            }
+        );
+        let over = limits::RECORD_SIZE_MAX_BYTES + 1;
+        std::fs::write(
+            &path,
+            format!("{base}\n[blobs]\nkind = \"local\"\npath = \"b\"\nsize_max_bytes = {over}\n"),
+        )
+        .unwrap();
+        assert!(matches!(
+            NodeConfig::load(&path),
+            Err(ConfigError::BlobLimit { got, .. }) if got == over
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

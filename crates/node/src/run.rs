@@ -4,6 +4,7 @@
 
 use crate::{
     api::{self, ApiState},
+    blobs::BlobService,
     chain::ChainView,
     config::{NodeConfig, load_genesis, load_validator_keys},
     engine::{self, EngineConfig, Timeouts, channel},
@@ -66,6 +67,8 @@ pub enum RunError {
     },
     #[error("the HTTP API on {address} stopped: {reason}; restart the node")]
     ApiStopped { address: SocketAddr, reason: String },
+    #[error("the blob store cannot be opened: {0}; fix [blobs] in node.toml")]
+    BlobStore(#[from] medchain_blob::BlobError),
 }
 
 /// The p2p address of each `(key, host:port)` in `nodes`, keyed by the node's public key.
@@ -145,6 +148,9 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
     let genesis = Arc::new(load_genesis(&config.genesis_file)?);
     let signer: ed25519::PrivateKey = load_validator_keys(&config.key_file)?.signing;
     let me = signer.public_key();
+    // Opened before consensus starts, so a store it cannot use stops the node at once.
+    let blob_store = medchain_blob::BlobStore::open(&config.blob_store())?;
+    let blob_signer = signer.clone();
 
     let validators = addressed(
         genesis
@@ -236,7 +242,8 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
         )
         .await;
 
-        let state = ApiState::new(genesis.clone(), handles, context.child("api"));
+        let blobs = BlobService::new(blob_store, blob_signer, genesis.chain_id());
+        let state = ApiState::new(genesis.clone(), handles, context.child("api"), blobs);
         let rate = config.api_requests_per_second_per_client;
         let server = context
             .child("http")

@@ -54,6 +54,7 @@ mod openapi;
 pub mod payload;
 pub mod phi_guard;
 pub mod possession;
+pub mod storage;
 pub mod transaction;
 
 pub use block::transactions_root;
@@ -70,5 +71,6 @@ pub use payload::{
     fragment_seal_info,
 };
 pub use phi_guard::PhiViolation;
+pub use storage::StorageReceipt;
 pub use transaction::{BatchError, SignedTransaction, TX_NAMESPACE, Transaction, verify_batch};
 pub mod api;
