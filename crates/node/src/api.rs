@@ -587,6 +587,7 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         queries::member,
         queries::institution,
         queries::proposal,
+        queries::consortium_policy,
         queries::access_log
     ),
     components(schemas(
@@ -632,6 +633,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/members/{account}", get(queries::member))
         .route("/v1/institutions/{id}", get(queries::institution))
         .route("/v1/proposals/{id}", get(queries::proposal))
+        .route("/v1/policy", get(queries::consortium_policy))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -752,6 +754,7 @@ mod tests {
             "/v1/members/{account}",
             "/v1/institutions/{id}",
             "/v1/proposals/{id}",
+            "/v1/policy",
         ] {
             assert!(
                 doc.paths.paths.contains_key(path),

@@ -431,3 +431,6 @@ pub fn category_name(category: RecordCategory) -> &'static str {
 }
 
 const _: () = assert!(limits::CONSORTIUM_POLICY_ID_SIZE_MAX_BYTES <= u16::MAX as usize);
+// The ledger stores the schema beside the policies, under the same decoder bound.
+const _: () = assert!(SCHEMA.len() <= CONSORTIUM_POLICY_SIZE_MAX_BYTES);
+const _: () = assert!(DEFAULT_POLICIES.len() <= CONSORTIUM_POLICY_SIZE_MAX_BYTES);

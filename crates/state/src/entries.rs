@@ -307,6 +307,60 @@ impl ProposalEntry {
     }
 }
 
+/// The consortium's own access rules in force (Cedar, see `medchain-policy`), stored with the
+/// schema they were validated against. Genesis writes the default set as version 1; each
+/// `SetConsortiumPolicy` proposal that passes writes the next version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsortiumPolicyEntry {
+    /// 1 at genesis, then one more per applied change.
+    pub version: u64,
+    pub schema_version: u32,
+    /// The Cedar schema text of `schema_version`.
+    pub schema: String,
+    /// The Cedar policy set, as proposed.
+    pub policies: String,
+    pub since_height: u64,
+    /// The proposal that set it (none for the genesis default).
+    pub proposal: Option<ProposalId>,
+}
+
+impl Write for ConsortiumPolicyEntry {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.version.write(buf);
+        self.schema_version.write(buf);
+        write_str(&self.schema, buf);
+        write_str(&self.policies, buf);
+        self.since_height.write(buf);
+        self.proposal.write(buf);
+    }
+}
+
+impl EncodeSize for ConsortiumPolicyEntry {
+    fn encode_size(&self) -> usize {
+        self.version.encode_size()
+            + self.schema_version.encode_size()
+            + str_encode_size(&self.schema)
+            + str_encode_size(&self.policies)
+            + self.since_height.encode_size()
+            + self.proposal.encode_size()
+    }
+}
+
+impl Read for ConsortiumPolicyEntry {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(Self {
+            version: u64::read(buf)?,
+            schema_version: u32::read(buf)?,
+            schema: read_str(buf, 1, limits::CONSORTIUM_POLICY_SIZE_MAX_BYTES)?,
+            policies: read_str(buf, 1, limits::CONSORTIUM_POLICY_SIZE_MAX_BYTES)?,
+            since_height: u64::read(buf)?,
+            proposal: Option::<ProposalId>::read_cfg(buf, &())?,
+        })
+    }
+}
+
 /// Why an access request was decided the way it was; stable codes for audit tools.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
