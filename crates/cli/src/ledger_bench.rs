@@ -11,11 +11,11 @@
 //!
 //! With `--adversarial` the saturating load also runs beside `SPAM_SENDERS` adversarial
 //! senders, between two clean runs, and `spam_ratio` is the honest committed TPS under spam over
-//! the mean of the clean runs'. Each adversarial transaction costs one admission (HTTP, a
-//! signature check, a state read) on one validator and, at block building, one execution for
-//! a run's two registrations and a lookup for each follower; an honest one costs an admission
-//! and an execution on all four. So the spam takes from the honest load about the share of
-//! admissions it wins, which its refusals at admission (a run stops at its first) keep small.
+//! the mean of the clean runs'. A run's registration costs what an honest transaction costs
+//! (an admission, an execution on all four validators); its second transaction is refused at
+//! admission by two state reads and a mempool lookup, before the signature check, so nothing
+//! built to fail reaches block building. The spam takes from the honest load about the share
+//! of registrations its senders get in, which the refusal (a round trip per run) keeps small.
 
 use crate::init::{self, Layout};
 use anyhow::{Context as _, Result, bail};
@@ -49,8 +49,9 @@ const HOSPITAL: &str = "st-mary-hospital";
 /// Adversarial senders in the spammed run, each submitting runs built to fail at block building.
 const SPAM_SENDERS: usize = 50;
 /// Transactions in one spam run: a registration, a second registration of the same key, then
-/// nonce-gap followers. The admission check sees only finalized state, so a run is admitted
-/// until its registration commits; from then on admission refuses it and the sender moves on.
+/// nonce-gap followers. Admission lets a key the ledger does not know have one waiting
+/// transaction, so each run gets its (valid) registration in and its second transaction is
+/// refused before any signature check; the sender then moves on to a fresh key.
 const SPAM_RUN_TRANSACTIONS: u64 = 64;
 /// Runs signed in advance per adversarial sender (the attacker's signing is not the ledger's
 /// work to measure); a sender that has used them all stops.

@@ -285,14 +285,22 @@ async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> 
     }
     let db = s.handles.stateful.subscribe_databases().await;
     let mut snapshot = SnapshotStore::new(db);
-    medchain_state::check_admission(&snapshot, &tx)
-        .await
-        .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
     let sender = tx.transaction.sender.clone();
     let ledger_nonce = medchain_state::query::next_nonce(&snapshot, &sender)
         .await
         .map_err(internal)?;
-    let expected = s.handles.mempool.expected_nonce(&sender, ledger_nonce);
+    // A member at nonce 0 (a genesis admin, newly registered staff) is known without a
+    // committed transaction; anyone else at nonce 0 is a key the ledger has never seen.
+    let known_on_ledger = ledger_nonce > 0
+        || medchain_state::query::member(&snapshot, &sender)
+            .await
+            .map_err(internal)?
+            .is_some();
+    let expected = s
+        .handles
+        .mempool
+        .next_nonce_to_admit(&sender, ledger_nonce, known_on_ledger)
+        .map_err(mempool_error)?;
     // Pretend the waiting transactions executed, so the state machine checks this one at the
     // nonce it will actually run at.
     if expected != ledger_nonce {
@@ -329,7 +337,9 @@ fn mempool_error(e: MempoolError) -> ApiError {
         MempoolError::AlreadyPending(_) => ApiErrorCode::AlreadyPending,
         MempoolError::NonceReplayed { .. } => ApiErrorCode::NonceReplayed,
         MempoolError::NonceGap { .. } => ApiErrorCode::NonceGap,
-        MempoolError::SenderFull => ApiErrorCode::SenderMempoolFull,
+        MempoolError::SenderFull | MempoolError::UnregisteredSenderWaiting => {
+            ApiErrorCode::SenderMempoolFull
+        }
         MempoolError::Full => ApiErrorCode::MempoolFull,
     };
     ApiError::new(code, e.to_string())

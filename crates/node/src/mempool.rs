@@ -40,6 +40,10 @@ pub enum MempoolError {
         "sender already has {MEMPOOL_PER_SENDER_MAX_TRANSACTIONS} pending transactions; wait for some to commit"
     )]
     SenderFull,
+    #[error(
+        "the sender is not on the ledger yet and already has a transaction waiting (its registration); wait until it commits"
+    )]
+    UnregisteredSenderWaiting,
     #[error("the mempool is full ({MEMPOOL_TOTAL_MAX_TRANSACTIONS} transactions); retry later")]
     Full,
     #[error("nonce {got} was already used (next is {next}); sign with nonce {next}")]
@@ -198,6 +202,24 @@ impl Mempool {
             .senders
             .get(&sender_key(sender))
             .map_or(ledger_nonce, |s| s.next_nonce(ledger_nonce))
+    }
+
+    /// The nonce the sender's next transaction must carry, or a refusal made before its
+    /// signature is checked: a key the ledger does not know (`known_on_ledger` false: no
+    /// committed transaction, no member entry) can only register, so one waiting transaction
+    /// is all it can use. Without this, throwaway keys buy admissions that fail at block
+    /// building (a second registration, then nonce-gap followers).
+    pub fn next_nonce_to_admit(
+        &self,
+        sender: &AccountId,
+        ledger_nonce: u64,
+        known_on_ledger: bool,
+    ) -> Result<u64, MempoolError> {
+        let expected = self.expected_nonce(sender, ledger_nonce);
+        if expected != ledger_nonce && !known_on_ledger {
+            return Err(MempoolError::UnregisteredSenderWaiting);
+        }
+        Ok(expected)
     }
 
     /// Admits a transaction that the state machine has already checked at nonce
@@ -540,6 +562,33 @@ mod tests {
         [letter(i / 676), letter(i / 26), letter(i)]
             .iter()
             .collect()
+    }
+
+    #[test]
+    fn a_key_unknown_to_the_ledger_gets_one_waiting_transaction() {
+        let pool = Mempool::new();
+        let first = tx(41, 0, "abc");
+        let sender = first.transaction.sender.clone();
+        assert_eq!(pool.next_nonce_to_admit(&sender, 0, false), Ok(0));
+        pool.insert(first, 0).unwrap();
+        assert_eq!(
+            pool.next_nonce_to_admit(&sender, 0, false),
+            Err(MempoolError::UnregisteredSenderWaiting),
+            "a second transaction waits for the registration to commit"
+        );
+        assert_eq!(
+            pool.next_nonce_to_admit(&sender, 0, true),
+            Ok(1),
+            "a member at nonce 0 (a genesis admin) may queue several"
+        );
+        let known = tx(42, 5, "abc");
+        let known_sender = known.transaction.sender.clone();
+        pool.insert(known, 5).unwrap();
+        assert_eq!(
+            pool.next_nonce_to_admit(&known_sender, 5, true),
+            Ok(6),
+            "a sender with committed transactions may queue several"
+        );
     }
 
     #[test]

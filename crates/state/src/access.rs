@@ -1,7 +1,8 @@
-//! Access: every request from a member (or the record's own patient) is decided here,
-//! deterministically, and logged under the patient's pseudonym, denied ones too; a request from
-//! anyone else is refused and never reaches the log. Order of the rules, as FHIR Consent reads:
-//! the patient is permitted; an inactive requester is denied; the record's author is permitted
+//! Access: every request from a member is decided here, deterministically, and logged under the
+//! patient's pseudonym, denied ones too; a request from anyone else (a patient pseudonym, the
+//! record's own patient included, or an unknown key) is refused with `NotMember` and never
+//! reaches the log: a patient reads their own records with their own keys and needs no permit.
+//! Order of the rules, as FHIR Consent reads: an inactive requester is denied; the record's author is permitted
 //! without consent only for treatment (TREAT) while at the record's institution, any other
 //! purpose goes through consent; a matching deny consent wins over any permit; an unrevoked,
 //! current permit that matches actor, action (a request is a read: `access`), purpose and data
@@ -23,8 +24,7 @@ use medchain_types::{
 /// Who asks, as far as the decision needs to know.
 pub struct Requester<'a> {
     pub account: &'a AccountId,
-    /// None for a patient pseudonym.
-    pub member: Option<&'a MemberEntry>,
+    pub member: &'a MemberEntry,
     /// Unrevoked and institution still in the consortium.
     pub active: bool,
 }
@@ -44,12 +44,7 @@ pub struct AccessQuestion<'a> {
 /// The reason (which implies the decision) and the consent that permitted, if any.
 pub fn decide(question: &AccessQuestion<'_>) -> (AccessReason, Option<ConsentId>) {
     let requester = &question.requester;
-    if requester.account == &question.record.patient {
-        return (AccessReason::Patient, None);
-    }
-    let Some(member) = requester.member else {
-        return (AccessReason::RequesterNotMember, None);
-    };
+    let member = requester.member;
     if !requester.active {
         return (AccessReason::RequesterInactive, None);
     }
@@ -182,34 +177,29 @@ pub(crate) async fn request<S: Store>(
     purpose: Purpose,
     justification: Option<&str>,
 ) -> Result<Outcome, TxError> {
+    // Only members ask for access: a request from any other key would let anyone write into a
+    // patient's access log, so it is refused before the record is even looked up, never logged.
+    let member = rw::member(store, call.sender)
+        .await?
+        .ok_or_else(|| TxError::NotMember {
+            sender: Box::new(call.sender.clone()),
+        })?;
     let record = query::record(store, record_id)
         .await?
         .ok_or(TxError::UnknownRecord(*record_id))?;
-    let member = rw::member(store, call.sender).await?;
-    // Only members ask for access (and the patient for its own record): a request from any other
-    // key would let anyone write into a patient's access log, so it is refused, never logged.
-    if member.is_none() && call.sender != &record.patient {
-        return Err(TxError::NotAuthorized(format!(
-            "{} is not a member of any institution; only registered staff request access to a patient's records",
-            call.sender
-        )));
-    }
-    let active = match &member {
-        Some(entry) => rw::member_is_active(store, entry).await?,
-        None => false,
-    };
-    let emergency_enabled = match &member {
-        Some(entry) => store
-            .get(&keys::emergency_access(&record.patient, &entry.institution))
-            .await?
-            .is_some(),
-        None => false,
-    };
+    let active = rw::member_is_active(store, &member).await?;
+    let emergency_enabled = store
+        .get(&keys::emergency_access(
+            &record.patient,
+            &member.institution,
+        ))
+        .await?
+        .is_some();
     let consents = query::patient_consents(store, &record.patient).await?;
     let question = AccessQuestion {
         requester: Requester {
             account: call.sender,
-            member: member.as_ref(),
+            member: &member,
             active,
         },
         record: &record,

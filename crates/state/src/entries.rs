@@ -366,8 +366,6 @@ impl Read for ConsortiumPolicyEntry {
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AccessReason {
-    /// Permit: the requester is the record's patient.
-    Patient,
     /// Permit: the requester wrote the record and reads it for treatment at its institution.
     Author,
     /// Permit: an unrevoked, current consent covers actor, action, purpose and data.
@@ -382,15 +380,14 @@ pub enum AccessReason {
     NoConsent,
     /// Deny: the requester was revoked or its institution removed.
     RequesterInactive,
-    /// Deny: the requester is a patient pseudonym, not staff.
-    RequesterNotMember,
     /// Deny: ETREAT requested but the patient did not enable emergency access for this institution.
     EmergencyAccessNotEnabled,
     /// Deny: ETREAT requested by someone who is not a clinician.
     BreakGlassNotClinician,
 }
+// Tags 0 (the record's patient) and 8 (a non-member) are retired: neither request is logged
+// any more (`TxError::NotMember`), and a tag once on a ledger never changes meaning.
 impl_tag_codec!(AccessReason {
-    Patient = 0,
     Author = 1,
     Consent = 2,
     BreakGlass = 3,
@@ -398,7 +395,6 @@ impl_tag_codec!(AccessReason {
     ConsentException = 5,
     NoConsent = 6,
     RequesterInactive = 7,
-    RequesterNotMember = 8,
     EmergencyAccessNotEnabled = 9,
     BreakGlassNotClinician = 10,
 });
@@ -406,10 +402,9 @@ impl_tag_codec!(AccessReason {
 impl AccessReason {
     pub fn decision(self) -> Decision {
         match self {
-            AccessReason::Patient
-            | AccessReason::Author
-            | AccessReason::Consent
-            | AccessReason::BreakGlass => Decision::Permit,
+            AccessReason::Author | AccessReason::Consent | AccessReason::BreakGlass => {
+                Decision::Permit
+            }
             _ => Decision::Deny,
         }
     }

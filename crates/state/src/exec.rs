@@ -117,22 +117,6 @@ pub async fn check_transaction<S: Store>(
     apply_transaction(&mut overlay, env, tx).await.map(|_| ())
 }
 
-/// The refusals admission makes before [`check_transaction`], for transactions that would
-/// only fill the ledger: an access request from an account that is not a member (none would
-/// be a request a member made, so none belongs in a patient's access log). One state read and
-/// no signature check, so it is also the cheapest refusal.
-pub async fn check_admission<S: Store>(store: &S, tx: &SignedTransaction) -> Result<(), TxError> {
-    let sender = &tx.transaction.sender;
-    if matches!(tx.transaction.payload, Payload::RequestAccess { .. })
-        && rw::member(store, sender).await?.is_none()
-    {
-        return Err(TxError::NotMember {
-            sender: Box::new(sender.clone()),
-        });
-    }
-    Ok(())
-}
-
 /// Verifies and executes a proposed block. Every transaction must succeed;
 /// otherwise nothing is written and the first failure is returned.
 pub async fn execute_block<S: Store>(

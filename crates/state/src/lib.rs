@@ -4,7 +4,7 @@
 //! blocks give the same state (and root) on every node.
 //!
 //! The node calls [`apply_genesis`] once, [`build_block`] when proposing,
-//! [`execute_block`] when verifying, [`check_admission`] then [`check_transaction`] for mempool/API
+//! [`execute_block`] when verifying, [`check_transaction`] for mempool/API
 //! admission, and the [`query`] functions (with [`keys`] for proofs) to read.
 //! A failing transaction never leaves a write behind (it runs in an [`Overlay`]).
 //!
@@ -97,7 +97,7 @@ pub mod store;
 pub use entries::*;
 pub use error::{BlockError, GenesisError, StateError, TxError};
 pub use exec::{
-    BlockEnv, BuiltBlock, Outcome, Receipt, apply_genesis, build_block, check_admission,
-    check_transaction, execute_block,
+    BlockEnv, BuiltBlock, Outcome, Receipt, apply_genesis, build_block, check_transaction,
+    execute_block,
 };
 pub use store::{MemoryStore, Overlay, Store, StoreError, Writes, commit};
