@@ -384,6 +384,9 @@ pub enum AccessReason {
     EmergencyAccessNotEnabled,
     /// Deny: ETREAT requested by someone who is not a clinician.
     BreakGlassNotClinician,
+    /// Deny: consent permitted, but the consortium's Cedar policy forbids the read (the log
+    /// entry names the policies that decided, sorted).
+    ConsortiumPolicy,
 }
 // Tags 0 (the record's patient) and 8 (a non-member) are retired: neither request is logged
 // any more (`TxError::NotMember`), and a tag once on a ledger never changes meaning.
@@ -397,6 +400,7 @@ impl_tag_codec!(AccessReason {
     RequesterInactive = 7,
     EmergencyAccessNotEnabled = 9,
     BreakGlassNotClinician = 10,
+    ConsortiumPolicy = 11,
 });
 
 impl AccessReason {
@@ -429,6 +433,10 @@ pub struct AccessLogEntry {
     pub height: u64,
     pub timestamp_ms: u64,
     pub tx_hash: TxHash,
+    /// With reason `consortium_policy`: the `@id`s of the policies that forbade the read,
+    /// sorted; empty otherwise.
+    #[serde(default)]
+    pub policy_reasons: Vec<String>,
 }
 
 impl Write for AccessLogEntry {
@@ -445,6 +453,10 @@ impl Write for AccessLogEntry {
         self.height.write(buf);
         self.timestamp_ms.write(buf);
         self.tx_hash.write(buf);
+        self.policy_reasons.len().write(buf);
+        for id in &self.policy_reasons {
+            write_str(id, buf);
+        }
     }
 }
 
@@ -462,6 +474,12 @@ impl EncodeSize for AccessLogEntry {
             + self.height.encode_size()
             + self.timestamp_ms.encode_size()
             + self.tx_hash.encode_size()
+            + self.policy_reasons.len().encode_size()
+            + self
+                .policy_reasons
+                .iter()
+                .map(|id| str_encode_size(id))
+                .sum::<usize>()
     }
 }
 
@@ -481,6 +499,15 @@ impl Read for AccessLogEntry {
             height: u64::read(buf)?,
             timestamp_ms: u64::read(buf)?,
             tx_hash: TxHash::read(buf)?,
+            policy_reasons: read_policy_ids(buf)?,
         })
     }
+}
+
+/// At most `consortium_policies_max` ids, each at most `consortium_policy_id_size_max_bytes`.
+fn read_policy_ids(buf: &mut impl Buf) -> Result<Vec<String>, Error> {
+    let count = usize::read_cfg(buf, &bytes_cfg(limits::CONSORTIUM_POLICIES_MAX))?;
+    (0..count)
+        .map(|_| read_str(buf, 1, limits::CONSORTIUM_POLICY_ID_SIZE_MAX_BYTES))
+        .collect()
 }

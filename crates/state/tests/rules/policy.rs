@@ -201,3 +201,204 @@ fn an_empty_or_oversized_consortium_policy_is_refused_before_it_reaches_state() 
         assert_eq!(error.code(), code, "{error}");
     }
 }
+
+/// A St Mary clinician's laboratory record of a St Mary patient, and a City Lab member of `role`
+/// whom the patient's consent permits for TREAT, ETREAT and HRESCH.
+struct Consented {
+    chain: Chain,
+    patient: commonware_cryptography::ed25519::PrivateKey,
+    reader: commonware_cryptography::ed25519::PrivateKey,
+    record: RecordId,
+}
+
+fn consented(role: Role) -> Consented {
+    let mut chain = Chain::new();
+    let (st_mary, lab) = (chain.st_mary_admin.clone(), chain.city_lab_admin.clone());
+    let author = chain.clinician(&st_mary, 700);
+    let reader = chain.member(&lab, 701, role);
+    let patient = chain.patient(ST_MARY, 702);
+    let record = chain.record(&author, &patient, RecordCategory::Laboratory);
+    let mut consent = permit_person(&reader);
+    consent.purposes = vec![Purpose::Treat, Purpose::Etreat, Purpose::Hresch];
+    chain.grant(&patient, consent);
+    Consented {
+        chain,
+        patient,
+        reader,
+        record,
+    }
+}
+
+fn last_entry(
+    chain: &Chain,
+    patient: &commonware_cryptography::ed25519::PrivateKey,
+) -> AccessLogEntry {
+    let page = chain.query(async |s| query::access_log(s, &account(patient), 0, 256).await);
+    page.entries.last().expect("the log has entries").clone()
+}
+
+#[test]
+fn a_researchers_read_is_denied_by_the_default_policy_even_with_consent_and_logged() {
+    let Consented {
+        mut chain,
+        patient,
+        reader,
+        record,
+    } = consented(Role::Researcher);
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Hresch, None),
+        (Decision::Deny, AccessReason::ConsortiumPolicy, false)
+    );
+    let entry = last_entry(&chain, &patient);
+    assert_eq!(
+        (
+            entry.requester,
+            entry.decision,
+            entry.reason,
+            entry.consent,
+            entry.policy_reasons
+        ),
+        (
+            account(&reader),
+            Decision::Deny,
+            AccessReason::ConsortiumPolicy,
+            None,
+            vec!["researchers-never-read-raw-records".to_owned()]
+        )
+    );
+}
+
+#[test]
+fn a_permitted_read_logs_no_policy_reasons() {
+    let Consented {
+        mut chain,
+        patient,
+        reader,
+        record,
+    } = consented(Role::Clinician);
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Treat, None),
+        (Decision::Permit, AccessReason::Consent, false)
+    );
+    assert_eq!(
+        last_entry(&chain, &patient).policy_reasons,
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_non_clinician_break_glass_is_refused_by_the_consortium_policy() {
+    let Consented {
+        mut chain,
+        patient,
+        reader,
+        record,
+    } = consented(Role::Auditor);
+    // The consent covers ETREAT for this auditor, so only the consortium's rule stops it.
+    assert_eq!(
+        chain.request(&reader, record, Purpose::Etreat, Some("cardiac arrest")),
+        (Decision::Deny, AccessReason::ConsortiumPolicy, false)
+    );
+    let entry = last_entry(&chain, &patient);
+    assert_eq!(
+        (entry.break_glass, entry.policy_reasons),
+        (false, vec!["break-glass-only-for-clinicians".to_owned()])
+    );
+}
+
+#[test]
+fn a_restricted_category_is_read_only_at_its_author_institution_even_with_consent() {
+    let Consented {
+        mut chain,
+        patient,
+        reader,
+        ..
+    } = consented(Role::Clinician);
+    let st_mary = chain.st_mary_admin.clone();
+    let author = chain.clinician(&st_mary, 703);
+    let genomic = chain.record(&author, &patient, RecordCategory::Genomic);
+    assert_eq!(
+        chain.request(&reader, genomic, Purpose::Treat, None),
+        (Decision::Deny, AccessReason::ConsortiumPolicy, false)
+    );
+    assert_eq!(
+        last_entry(&chain, &patient).policy_reasons,
+        vec!["restricted-categories-stay-at-the-author-institution".to_owned()]
+    );
+    assert_eq!(
+        chain.request(&author, genomic, Purpose::Treat, None),
+        (Decision::Permit, AccessReason::Author, false)
+    );
+}
+
+#[test]
+fn a_policy_change_by_vote_takes_effect_in_the_block_it_passes() {
+    let Consented {
+        mut chain,
+        patient,
+        reader,
+        record,
+    } = consented(Role::Researcher);
+    let proposer = chain.validators[0].clone();
+    let opened = chain.ok(
+        &proposer,
+        Payload::ProposeMembership {
+            change: set_policy(RESEARCHERS_MAY_READ),
+            ttl_blocks: 100,
+        },
+    );
+    let Outcome::ProposalOpened { proposal, .. } = opened else {
+        panic!("unexpected outcome {opened:?}");
+    };
+    let (v1, v2) = (chain.validators[1].clone(), chain.validators[2].clone());
+    chain.ok(
+        &v1,
+        Payload::Vote {
+            proposal,
+            approve: true,
+        },
+    );
+    // One block: a read, the deciding vote, the same read again.
+    let read = Payload::RequestAccess {
+        record,
+        purpose: Purpose::Hresch,
+        justification: None,
+    };
+    let before = chain.tx(&reader, read.clone());
+    let vote = chain.tx(
+        &v2,
+        Payload::Vote {
+            proposal,
+            approve: true,
+        },
+    );
+    // `Chain::tx` numbers nonces from the last executed block; the reader sends two in this one.
+    let mut transaction = chain.tx(&reader, read).transaction;
+    transaction.nonce = before.transaction.nonce + 1;
+    let after_tx = SignedTransaction::sign(&reader, transaction);
+    let receipts = chain.block(&[before, vote, after_tx]).unwrap();
+    let decided: Vec<_> = receipts
+        .iter()
+        .map(|r| match &r.outcome {
+            Outcome::AccessDecided { reason, .. } => Some(*reason),
+            Outcome::Voted { status, .. } => {
+                assert_eq!(*status, ProposalStatus::Applied);
+                None
+            }
+            other => panic!("unexpected outcome {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        decided,
+        vec![
+            Some(AccessReason::ConsortiumPolicy),
+            None,
+            Some(AccessReason::Consent)
+        ]
+    );
+    let entry = last_entry(&chain, &patient);
+    assert_eq!(
+        (entry.decision, entry.policy_reasons),
+        (Decision::Permit, vec![])
+    );
+}
