@@ -84,10 +84,19 @@ async fn decision(client: &Client, record: &RecordId, tx_hash: &str) -> Result<A
     }
 }
 
-/// One line: the decision, why, and the break-glass flag.
+/// One line: the decision, why (with the consortium policies that forbade it), and the
+/// break-glass flag.
 pub fn describe_decision(entry: &AccessLogEntry) -> String {
+    let policies = if entry.policy_reasons.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", forbidden by consortium policy {}",
+            entry.policy_reasons.join(", ")
+        )
+    };
     format!(
-        "decision: {} ({}){}",
+        "decision: {} ({}){policies}{}",
         code_name(&entry.decision),
         code_name(&entry.reason),
         if entry.break_glass {
@@ -121,6 +130,7 @@ mod tests {
             height: 4,
             timestamp_ms: 5,
             tx_hash: TxHash([6; 32]),
+            policy_reasons: vec![],
         }
     }
 
@@ -135,6 +145,19 @@ mod tests {
         assert_eq!(
             describe_decision(&entry(AccessReason::NoConsent, false)),
             "decision: deny (no_consent)"
+        );
+    }
+
+    #[test]
+    fn a_consortium_policy_denial_names_the_policies_that_forbade_it() {
+        let mut denied = entry(AccessReason::ConsortiumPolicy, false);
+        denied.policy_reasons = vec![
+            "break-glass-only-for-clinicians".into(),
+            "researchers-never-read-raw-records".into(),
+        ];
+        assert_eq!(
+            describe_decision(&denied),
+            "decision: deny (consortium_policy), forbidden by consortium policy break-glass-only-for-clinicians, researchers-never-read-raw-records"
         );
     }
 }

@@ -238,6 +238,7 @@ mod tests {
             height: 9,
             timestamp_ms: 5,
             tx_hash: TxHash([6; 32]),
+            policy_reasons: vec![],
         };
         let line = describe_entry(&entry);
         assert!(line.starts_with("#2 height 9 "), "{line}");

@@ -1,11 +1,12 @@
 //! `medchain governance`: validators propose and vote on changes to the consortium (validators
-//! and institutions), and anyone reads a proposal verified against the genesis.
+//! and institutions) and to the consortium's Cedar access policy, and anyone reads a proposal or
+//! the policy in force verified against the genesis.
 
 use crate::commands::{ApiArgs, code_name, parse_code, parse_id, report, submit};
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use medchain_client::Client;
-use medchain_state::{ProposalEntry, ProposalStatus};
+use medchain_state::{ConsortiumPolicyEntry, ProposalEntry, ProposalStatus};
 use medchain_types::{
     InstitutionId, MembershipChange, Payload, ProposalId, api::TxStatusResponse,
     codes::InstitutionKind,
@@ -66,6 +67,18 @@ pub enum GovernanceCommand {
         /// The consortium's genesis: the only thing trusted (not the node).
         #[arg(long, default_value = ".medchain/genesis.toml")]
         genesis: PathBuf,
+    },
+    /// Print the consortium's Cedar policy set in force (version, since which block, the
+    /// proposal that set it, the policies), verified against the genesis.
+    Policy {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The consortium's genesis: the only thing trusted (not the node).
+        #[arg(long, default_value = ".medchain/genesis.toml")]
+        genesis: PathBuf,
+        /// Print the Cedar schema the policies are validated against, instead of the policies.
+        #[arg(long)]
+        schema: bool,
     },
 }
 
@@ -133,6 +146,18 @@ pub enum ProposeCommand {
         #[arg(long)]
         id: String,
     },
+    /// Replace the consortium's Cedar access policy, which every read must pass after the
+    /// patient's consent. Start from the one in force (`medchain governance policy > FILE`).
+    ConsortiumPolicy {
+        #[command(flatten)]
+        common: ProposeArgs,
+        /// The Cedar policy file; every policy carries a unique `@id("...")`.
+        #[arg(long)]
+        file: PathBuf,
+        /// The schema version the policies are written for (`medchain governance policy --schema`).
+        #[arg(long, default_value_t = medchain_policy::SCHEMA_VERSION)]
+        schema_version: u32,
+    },
 }
 
 impl ProposeCommand {
@@ -189,6 +214,23 @@ impl ProposeCommand {
             ProposeCommand::RemoveInstitution { common, id } => {
                 let id = parse_institution(&id, "--id")?;
                 (common, MembershipChange::RemoveInstitution { id })
+            }
+            ProposeCommand::ConsortiumPolicy {
+                common,
+                file,
+                schema_version,
+            } => {
+                let policies = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read the policy file {}", file.display()))?;
+                // The ledger validates again when proposed and when passed; this only saves a
+                // round trip (and a proposal nobody can pass) for a typo.
+                medchain_policy::validate(schema_version, &policies)
+                    .with_context(|| format!("{} is refused", file.display()))?;
+                let change = MembershipChange::SetConsortiumPolicy {
+                    schema_version,
+                    policies,
+                };
+                (common, change)
             }
         };
         let payload = Payload::ProposeMembership {
@@ -284,7 +326,48 @@ pub async fn run(cmd: GovernanceCommand) -> Result<()> {
             api,
             genesis,
         } => show(&api, &genesis, &proposal).await,
+        GovernanceCommand::Policy {
+            api,
+            genesis,
+            schema,
+        } => show_policy(&api, &genesis, schema).await,
     }
+}
+
+fn trust_args(genesis: &Path) -> crate::commands::TrustArgs {
+    crate::commands::TrustArgs {
+        genesis: genesis.to_path_buf(),
+        max_staleness: medchain_verify::freshness::MAX_STALENESS_DEFAULT_MS / 1000,
+    }
+}
+
+/// Fetches the consortium policy with its proof, checks both against the genesis, and prints
+/// it: a header on stderr, the Cedar text alone on stdout (so it can be saved, edited and
+/// proposed again).
+async fn show_policy(api: &ApiArgs, genesis: &Path, schema: bool) -> Result<()> {
+    let verified = trust_args(genesis)
+        .client(api)?
+        .consortium_policy()
+        .await
+        .context("the node's answer does not verify against the genesis; do not trust it")?;
+    eprint!("{}", describe_policy(&verified.value, verified.height));
+    if schema {
+        print!("{}", verified.value.schema);
+    } else {
+        print!("{}", verified.value.policies);
+    }
+    Ok(())
+}
+
+fn describe_policy(entry: &ConsortiumPolicyEntry, height: u64) -> String {
+    let set_by = match &entry.proposal {
+        Some(id) => format!("proposal {id}"),
+        None => "the genesis (the default)".to_owned(),
+    };
+    format!(
+        "consortium policy version {} (schema version {}), in force since height {}, set by {set_by}\nverified: proven in the state of finalized block {height}\n",
+        entry.version, entry.schema_version, entry.since_height
+    )
 }
 
 /// Signs with the validator's node key, submits, and fails with the ledger's reason if refused.
@@ -312,11 +395,7 @@ async fn submit_as_validator(
 /// Fetches a proposal with its proof, checks both against the genesis, and prints it.
 async fn show(api: &ApiArgs, genesis: &Path, proposal: &str) -> Result<()> {
     let id: ProposalId = parse_id(proposal, "the proposal id must be 64 hex characters")?;
-    let trust = crate::commands::TrustArgs {
-        genesis: genesis.to_path_buf(),
-        max_staleness: medchain_verify::freshness::MAX_STALENESS_DEFAULT_MS / 1000,
-    };
-    let verified = trust
+    let verified = trust_args(genesis)
         .client(api)?
         .proposal(&id)
         .await
@@ -389,6 +468,16 @@ fn describe_change(change: &MembershipChange) -> Vec<String> {
         MembershipChange::RemoveValidator { validator } => {
             vec![format!("remove validator {validator}")]
         }
+        // A voter approves the text itself, so it is shown whole.
+        MembershipChange::SetConsortiumPolicy {
+            schema_version,
+            policies,
+        } => std::iter::once(format!(
+            "set the consortium policy (schema version {schema_version}, {} bytes):",
+            policies.len()
+        ))
+        .chain(policies.lines().map(|line| format!("  {line}")))
+        .collect(),
     }
 }
 
@@ -813,5 +902,107 @@ mod tests {
                 .ends_with("expiry:     closed; votes would have been accepted up to height 112\n"),
             "{applied}"
         );
+    }
+
+    /// A policy file in the test's own temporary directory (named after the test).
+    fn policy_file(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("medchain-cli-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("policy.cedar");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn consortium_policy_builds_the_proposal_from_a_policy_file() {
+        let text = "@id(\"permit-all\") permit (principal, action, resource);\n";
+        let file = policy_file("good", text);
+        let payload = propose(&[
+            "propose",
+            "consortium-policy",
+            "--node-key",
+            "v.key",
+            "--file",
+            file.to_str().unwrap(),
+        ])
+        .unwrap();
+        let expected = Payload::ProposeMembership {
+            change: MembershipChange::SetConsortiumPolicy {
+                schema_version: medchain_policy::SCHEMA_VERSION,
+                policies: text.to_owned(),
+            },
+            ttl_blocks: DEFAULT_PROPOSAL_TTL_BLOCKS,
+        };
+        assert_eq!(payload, expected);
+    }
+
+    #[test]
+    fn a_policy_file_that_fails_strict_validation_is_refused_before_submission() {
+        let text = "@id(\"typo\") forbid (principal, action, resource) when { principal.role == Medchain::Role::\"nurse\" };";
+        let file = policy_file("invalid", text);
+        let error = propose(&[
+            "propose",
+            "consortium-policy",
+            "--node-key",
+            "v.key",
+            "--file",
+            file.to_str().unwrap(),
+        ])
+        .unwrap_err();
+        let message = format!("{error:#}");
+        assert!(message.contains("is refused"), "{message}");
+        assert!(message.contains("fails strict validation"), "{message}");
+        let missing = propose(&[
+            "propose",
+            "consortium-policy",
+            "--node-key",
+            "v.key",
+            "--file",
+            "/nonexistent/policy.cedar",
+        ])
+        .unwrap_err();
+        assert!(
+            format!("{missing:#}")
+                .contains("cannot read the policy file /nonexistent/policy.cedar"),
+            "{missing:#}"
+        );
+    }
+
+    #[test]
+    fn show_prints_a_policy_proposal_with_its_whole_text() {
+        let entry = proposal_entry(MembershipChange::SetConsortiumPolicy {
+            schema_version: 1,
+            policies: "@id(\"a\")\npermit (principal, action, resource);".into(),
+        });
+        let text = describe_proposal(&entry, 20);
+        assert!(
+            text.contains(
+                "change:     set the consortium policy (schema version 1, 46 bytes):\n            \x20 @id(\"a\")\n              permit (principal, action, resource);\nproposed:"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_policy_header_says_version_height_and_who_set_it() {
+        let mut entry = ConsortiumPolicyEntry {
+            version: 1,
+            schema_version: 1,
+            schema: medchain_policy::SCHEMA.into(),
+            policies: medchain_policy::DEFAULT_POLICIES.into(),
+            since_height: 0,
+            proposal: None,
+        };
+        assert_eq!(
+            describe_policy(&entry, 9),
+            "consortium policy version 1 (schema version 1), in force since height 0, set by the genesis (the default)\nverified: proven in the state of finalized block 9\n"
+        );
+        entry.version = 2;
+        entry.since_height = 40;
+        entry.proposal = Some(ProposalId([0xab; 32]));
+        assert!(describe_policy(&entry, 41).contains(&format!(
+            "version 2 (schema version 1), in force since height 40, set by proposal {}",
+            ProposalId([0xab; 32])
+        )));
     }
 }

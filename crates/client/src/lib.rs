@@ -21,8 +21,8 @@ pub mod blob;
 
 use commonware_codec::Encode as _;
 use medchain_state::{
-    AccessLogEntry, ConsentEntry, InstitutionEntry, MemberEntry, ProposalEntry, PseudonymEntry,
-    RecordEntry, ValidatorSet, keys,
+    AccessLogEntry, ConsentEntry, ConsortiumPolicyEntry, InstitutionEntry, MemberEntry,
+    ProposalEntry, PseudonymEntry, RecordEntry, ValidatorSet, keys,
 };
 use medchain_types::{
     AccountId, ConsentId, Genesis, InstitutionId, ProposalId, RecordId, SignedTransaction,
@@ -293,6 +293,16 @@ impl Client {
             &format!("/v1/proposals/{id}"),
             &keys::proposal(id),
             "proposal",
+        )
+        .await
+    }
+
+    /// The consortium's Cedar policy set in force, with its schema and version (`GET /v1/policy`).
+    pub async fn consortium_policy(&self) -> Result<Verified<ConsortiumPolicyEntry>, ClientError> {
+        self.proven(
+            "/v1/policy",
+            &keys::consortium_policy(),
+            "consortium policy",
         )
         .await
     }

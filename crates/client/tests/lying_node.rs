@@ -108,6 +108,7 @@ fn log_entry(sequence: u64) -> AccessLogEntry {
         height: sequence + 1,
         timestamp_ms: block_time_ms(sequence + 1),
         tx_hash: TxHash([sequence as u8; 32]),
+        policy_reasons: vec![],
     }
 }
 

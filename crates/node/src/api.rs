@@ -605,6 +605,7 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         queries::member,
         queries::institution,
         queries::proposal,
+        queries::consortium_policy,
         queries::access_log,
         crate::blobs::put_blob,
         crate::blobs::get_blob
@@ -655,6 +656,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/members/{account}", get(queries::member))
         .route("/v1/institutions/{id}", get(queries::institution))
         .route("/v1/proposals/{id}", get(queries::proposal))
+        .route("/v1/policy", get(queries::consortium_policy))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -777,6 +779,7 @@ mod tests {
             "/v1/institutions/{id}",
             "/v1/proposals/{id}",
             "/v1/blobs/{hash}",
+            "/v1/policy",
         ] {
             assert!(
                 doc.paths.paths.contains_key(path),

@@ -200,6 +200,16 @@ pub async fn validator_set(
     proven_one(state, keys::validator_set(), "validator set").await
 }
 
+#[utoipa::path(get, path = "/v1/policy",
+    responses((status = 200, body = Proven<medchain_state::ConsortiumPolicyEntry>), (status = 404, body = ErrorBody)))]
+/// The consortium's Cedar policy set in force, with its schema, version and the proposal that set
+/// it, proven: the rules every access decision applies after the patient's consent.
+pub async fn consortium_policy(
+    State(state): State<ApiState>,
+) -> Result<Json<Proven<medchain_state::ConsortiumPolicyEntry>>, ApiError> {
+    proven_one(&state, keys::consortium_policy(), "consortium policy").await
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct PageParams {
     /// First sequence number to return.

@@ -10,13 +10,16 @@
 //! permit that nests it, never to another permit); otherwise purpose ETREAT from an active
 //! clinician is a break-glass read where the patient enabled emergency access for the
 //! clinician's institution; else deny. Every permitted read under ETREAT is flagged for review
-//! (`break_glass`), whichever rule permitted it.
+//! (`break_glass`), whichever rule permitted it. Last, a permit must pass the consortium's own
+//! Cedar policy in force (`medchain-policy`, evaluated with the block's time): a forbid turns
+//! it into a `consortium_policy` denial that logs the deciding policy ids, sorted.
 
 use crate::entries::{AccessLogEntry, AccessReason, ConsentEntry, MemberEntry, RecordEntry};
-use crate::error::TxError;
+use crate::error::{StateError, TxError};
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
 use crate::{keys, query, rw};
+use medchain_policy::{ReadQuestion, Verdict};
 use medchain_types::{
     AccountId, ConsentAction, ConsentActor, ConsentId, DataScope, Decision, Purpose, RecordId, Role,
 };
@@ -208,14 +211,25 @@ pub(crate) async fn request<S: Store>(
         emergency_enabled,
         timestamp_ms: call.env.timestamp_ms,
     };
-    let (reason, consent) = decide(&question);
+    let (mut reason, mut consent) = decide(&question);
+    let mut policy_reasons = Vec::new();
+    if reason.decision() == Decision::Permit {
+        let verdict =
+            consortium_verdict(store, call, &member, &record, purpose, justification).await?;
+        if let Verdict::Deny(ids) = verdict {
+            (reason, consent, policy_reasons) = (AccessReason::ConsortiumPolicy, None, ids);
+        }
+    }
     let entry = log(
         store,
         call,
         &record,
-        purpose,
-        reason,
-        consent,
+        Decided {
+            purpose,
+            reason,
+            consent,
+            policy_reasons,
+        },
         justification,
     )
     .await?;
@@ -228,15 +242,69 @@ pub(crate) async fn request<S: Store>(
     })
 }
 
+/// The consortium's Cedar rules on a read the patient's side permitted, under the policy in force
+/// at this transaction and this block's time.
+async fn consortium_verdict<S: Store>(
+    store: &S,
+    call: &Call<'_>,
+    member: &MemberEntry,
+    record: &RecordEntry,
+    purpose: Purpose,
+    justification: Option<&str>,
+) -> Result<Verdict, TxError> {
+    let entry = query::consortium_policy(store)
+        .await?
+        .ok_or_else(|| StateError::Corrupt {
+            table: "consortium_policy",
+            reason: "genesis writes the consortium policy, and it is missing".into(),
+        })?;
+    // Validated strictly before it was stored, so a failure here means this build cannot
+    // evaluate what the ledger holds: corruption, not the requester's fault.
+    let policy = medchain_policy::compiled(entry.schema_version, &entry.policies).map_err(|e| {
+        StateError::Corrupt {
+            table: "consortium_policy",
+            reason: e.to_string(),
+        }
+    })?;
+    let question = ReadQuestion {
+        member: &member.account,
+        role: member.role,
+        institution: &member.institution,
+        record: &record.id,
+        category: record.category,
+        record_institution: &record.institution,
+        purpose,
+        block_time_ms: call.env.timestamp_ms,
+        justification_present: justification.is_some(),
+    };
+    policy.evaluate(&question).map_err(|e| {
+        TxError::NotAuthorized(format!(
+            "the consortium policy cannot decide this read ({e}); nothing was logged"
+        ))
+    })
+}
+
+/// What the decision was, as the log records it.
+struct Decided {
+    purpose: Purpose,
+    reason: AccessReason,
+    consent: Option<ConsentId>,
+    policy_reasons: Vec<String>,
+}
+
 async fn log<S: Store>(
     store: &mut S,
     call: &Call<'_>,
     record: &RecordEntry,
-    purpose: Purpose,
-    reason: AccessReason,
-    consent: Option<ConsentId>,
+    decided: Decided,
     justification: Option<&str>,
 ) -> Result<AccessLogEntry, TxError> {
+    let Decided {
+        purpose,
+        reason,
+        consent,
+        policy_reasons,
+    } = decided;
     let count_key = keys::access_log_count(&record.patient);
     let sequence: u64 = rw::read(store, &count_key, "access_log_count")
         .await?
@@ -255,6 +323,7 @@ async fn log<S: Store>(
         height: call.env.height,
         timestamp_ms: call.env.timestamp_ms,
         tx_hash: call.tx_hash,
+        policy_reasons,
     };
     rw::write(store, keys::access_log(&record.patient, sequence), &entry);
     rw::write(store, count_key, &(sequence + 1));

@@ -307,6 +307,60 @@ impl ProposalEntry {
     }
 }
 
+/// The consortium's own access rules in force (Cedar, see `medchain-policy`), stored with the
+/// schema they were validated against. Genesis writes the default set as version 1; each
+/// `SetConsortiumPolicy` proposal that passes writes the next version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsortiumPolicyEntry {
+    /// 1 at genesis, then one more per applied change.
+    pub version: u64,
+    pub schema_version: u32,
+    /// The Cedar schema text of `schema_version`.
+    pub schema: String,
+    /// The Cedar policy set, as proposed.
+    pub policies: String,
+    pub since_height: u64,
+    /// The proposal that set it (none for the genesis default).
+    pub proposal: Option<ProposalId>,
+}
+
+impl Write for ConsortiumPolicyEntry {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.version.write(buf);
+        self.schema_version.write(buf);
+        write_str(&self.schema, buf);
+        write_str(&self.policies, buf);
+        self.since_height.write(buf);
+        self.proposal.write(buf);
+    }
+}
+
+impl EncodeSize for ConsortiumPolicyEntry {
+    fn encode_size(&self) -> usize {
+        self.version.encode_size()
+            + self.schema_version.encode_size()
+            + str_encode_size(&self.schema)
+            + str_encode_size(&self.policies)
+            + self.since_height.encode_size()
+            + self.proposal.encode_size()
+    }
+}
+
+impl Read for ConsortiumPolicyEntry {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(Self {
+            version: u64::read(buf)?,
+            schema_version: u32::read(buf)?,
+            schema: read_str(buf, 1, limits::CONSORTIUM_POLICY_SIZE_MAX_BYTES)?,
+            policies: read_str(buf, 1, limits::CONSORTIUM_POLICY_SIZE_MAX_BYTES)?,
+            since_height: u64::read(buf)?,
+            proposal: Option::<ProposalId>::read_cfg(buf, &())?,
+        })
+    }
+}
+
 /// Why an access request was decided the way it was; stable codes for audit tools.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -330,6 +384,9 @@ pub enum AccessReason {
     EmergencyAccessNotEnabled,
     /// Deny: ETREAT requested by someone who is not a clinician.
     BreakGlassNotClinician,
+    /// Deny: consent permitted, but the consortium's Cedar policy forbids the read (the log
+    /// entry names the policies that decided, sorted).
+    ConsortiumPolicy,
 }
 // Tags 0 (the record's patient) and 8 (a non-member) are retired: neither request is logged
 // any more (`TxError::NotMember`), and a tag once on a ledger never changes meaning.
@@ -343,6 +400,7 @@ impl_tag_codec!(AccessReason {
     RequesterInactive = 7,
     EmergencyAccessNotEnabled = 9,
     BreakGlassNotClinician = 10,
+    ConsortiumPolicy = 11,
 });
 
 impl AccessReason {
@@ -375,6 +433,10 @@ pub struct AccessLogEntry {
     pub height: u64,
     pub timestamp_ms: u64,
     pub tx_hash: TxHash,
+    /// With reason `consortium_policy`: the `@id`s of the policies that forbade the read,
+    /// sorted; empty otherwise.
+    #[serde(default)]
+    pub policy_reasons: Vec<String>,
 }
 
 impl Write for AccessLogEntry {
@@ -391,6 +453,10 @@ impl Write for AccessLogEntry {
         self.height.write(buf);
         self.timestamp_ms.write(buf);
         self.tx_hash.write(buf);
+        self.policy_reasons.len().write(buf);
+        for id in &self.policy_reasons {
+            write_str(id, buf);
+        }
     }
 }
 
@@ -408,6 +474,12 @@ impl EncodeSize for AccessLogEntry {
             + self.height.encode_size()
             + self.timestamp_ms.encode_size()
             + self.tx_hash.encode_size()
+            + self.policy_reasons.len().encode_size()
+            + self
+                .policy_reasons
+                .iter()
+                .map(|id| str_encode_size(id))
+                .sum::<usize>()
     }
 }
 
@@ -427,6 +499,15 @@ impl Read for AccessLogEntry {
             height: u64::read(buf)?,
             timestamp_ms: u64::read(buf)?,
             tx_hash: TxHash::read(buf)?,
+            policy_reasons: read_policy_ids(buf)?,
         })
     }
+}
+
+/// At most `consortium_policies_max` ids, each at most `consortium_policy_id_size_max_bytes`.
+fn read_policy_ids(buf: &mut impl Buf) -> Result<Vec<String>, Error> {
+    let count = usize::read_cfg(buf, &bytes_cfg(limits::CONSORTIUM_POLICIES_MAX))?;
+    (0..count)
+        .map(|_| read_str(buf, 1, limits::CONSORTIUM_POLICY_ID_SIZE_MAX_BYTES))
+        .collect()
 }

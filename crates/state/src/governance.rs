@@ -1,9 +1,12 @@
 //! Governance: the genesis consortium, and membership proposals that pass with
 //! more than 2/3 of the current validators (applied at once), fail as soon as
 //! that can no longer happen, and expire after their ttl in blocks.
+//! A proposal may also replace the consortium's Cedar policy set (`SetConsortiumPolicy`),
+//! validated strictly when proposed and again when it passes.
 
 use crate::entries::{
-    InstitutionEntry, MemberEntry, ProposalEntry, ProposalStatus, ValidatorEntry, ValidatorSet,
+    ConsortiumPolicyEntry, InstitutionEntry, MemberEntry, ProposalEntry, ProposalStatus,
+    ValidatorEntry, ValidatorSet,
 };
 use crate::error::TxError;
 use crate::exec::{Call, Outcome};
@@ -37,6 +40,17 @@ pub(crate) fn write_genesis<S: Store>(store: &mut S, genesis: &Genesis) {
         });
     }
     rw::write(store, keys::validator_set(), &set);
+    // The default consortium rules hold from the start; `medchain_policy` tests that they pass
+    // strict validation, and every node writes the same bytes.
+    let policy = ConsortiumPolicyEntry {
+        version: 1,
+        schema_version: medchain_policy::SCHEMA_VERSION,
+        schema: medchain_policy::SCHEMA.to_owned(),
+        policies: medchain_policy::DEFAULT_POLICIES.to_owned(),
+        since_height: 0,
+        proposal: None,
+    };
+    rw::write(store, keys::consortium_policy(), &policy);
 }
 
 async fn require_validator<S: Store>(
@@ -136,7 +150,7 @@ async fn settle<S: Store>(
     if 3 * approvals > 2 * n {
         proposal.status = match check_change(store, set, &proposal.change).await {
             Ok(()) => {
-                apply_change(store, set, &proposal.change, height).await?;
+                apply_change(store, set, proposal, height).await?;
                 ProposalStatus::Applied
             }
             Err(TxError::State(e)) => return Err(TxError::State(e)),
@@ -213,6 +227,11 @@ async fn check_change<S: Store>(
             }
             Ok(())
         }
+        MembershipChange::SetConsortiumPolicy {
+            schema_version,
+            policies,
+        } => medchain_policy::validate(*schema_version, policies)
+            .map_err(|e| TxError::InvalidChange(format!("the consortium policy is refused: {e}"))),
     }
 }
 
@@ -242,9 +261,9 @@ fn check_change_keys(call: &Call<'_>, change: &MembershipChange) -> Result<(), T
         MembershipChange::AdmitInstitution {
             admin, admin_proof, ..
         } => possession::check_account(chain_id, admin, admin_proof, "institution admin key"),
-        MembershipChange::RemoveInstitution { .. } | MembershipChange::RemoveValidator { .. } => {
-            Ok(())
-        }
+        MembershipChange::RemoveInstitution { .. }
+        | MembershipChange::RemoveValidator { .. }
+        | MembershipChange::SetConsortiumPolicy { .. } => Ok(()),
     }
 }
 
@@ -275,11 +294,18 @@ fn check_new_address(
 async fn apply_change<S: Store>(
     store: &mut S,
     set: &ValidatorSet,
-    change: &MembershipChange,
+    proposal: &ProposalEntry,
     height: u64,
 ) -> Result<(), TxError> {
+    if let MembershipChange::SetConsortiumPolicy {
+        schema_version,
+        policies,
+    } = &proposal.change
+    {
+        return set_consortium_policy(store, proposal.id, *schema_version, policies, height).await;
+    }
     let mut next = set.clone();
-    match change {
+    match &proposal.change {
         MembershipChange::AdmitInstitution {
             id, kind, admin, ..
         } => admit(store, id, *kind, admin, height),
@@ -308,12 +334,39 @@ async fn apply_change<S: Store>(
         MembershipChange::RemoveValidator { validator } => {
             next.validators.retain(|v| &v.account != validator)
         }
+        MembershipChange::SetConsortiumPolicy { .. } => {
+            unreachable!("a policy change returned above")
+        }
     }
     assert!(
         !next.is_empty() && next.len() <= limits::VALIDATORS_MAX,
         "check_change keeps the set in bounds"
     );
     rw::write(store, keys::validator_set(), &next);
+    Ok(())
+}
+
+/// The next version of the consortium's rules, in force for the transactions after this one.
+async fn set_consortium_policy<S: Store>(
+    store: &mut S,
+    proposal: ProposalId,
+    schema_version: u32,
+    policies: &str,
+    height: u64,
+) -> Result<(), TxError> {
+    let version = match query::consortium_policy(store).await? {
+        Some(current) => current.version + 1,
+        None => 1,
+    };
+    let entry = ConsortiumPolicyEntry {
+        version,
+        schema_version,
+        schema: medchain_policy::SCHEMA.to_owned(),
+        policies: policies.to_owned(),
+        since_height: height,
+        proposal: Some(proposal),
+    };
+    rw::write(store, keys::consortium_policy(), &entry);
     Ok(())
 }
 

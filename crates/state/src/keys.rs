@@ -19,6 +19,7 @@ pub mod table {
     pub const PROPOSAL: u8 = 0x0b;
     pub const ACCESS_LOG: u8 = 0x0c;
     pub const ACCESS_LOG_COUNT: u8 = 0x0d;
+    pub const CONSORTIUM_POLICY: u8 = 0x0e;
 }
 
 fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -89,4 +90,9 @@ pub fn access_log(pseudonym: &AccountId, sequence: u64) -> Vec<u8> {
 
 pub fn access_log_count(pseudonym: &AccountId) -> Vec<u8> {
     key(table::ACCESS_LOG_COUNT, &[&pseudonym.encode()])
+}
+
+/// The consortium's current Cedar policy set with its schema (one value).
+pub fn consortium_policy() -> Vec<u8> {
+    vec![table::CONSORTIUM_POLICY]
 }

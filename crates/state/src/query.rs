@@ -2,8 +2,8 @@
 //! prove any answer with a proof for that key against a finalized state root.
 
 use crate::entries::{
-    AccessLogEntry, ChainEntry, ConsentEntry, InstitutionEntry, MemberEntry, PatientConsents,
-    ProposalEntry, PseudonymEntry, RecordEntry, ValidatorSet,
+    AccessLogEntry, ChainEntry, ConsentEntry, ConsortiumPolicyEntry, InstitutionEntry, MemberEntry,
+    PatientConsents, ProposalEntry, PseudonymEntry, RecordEntry, ValidatorSet,
 };
 use crate::error::StateError;
 use crate::store::Store;
@@ -39,6 +39,13 @@ pub async fn member<S: Store>(
     };
     let active = rw::member_is_active(store, &member).await?;
     Ok(Some(MemberView { member, active }))
+}
+
+/// The consortium's Cedar policy set in force (written at genesis, so absent only before it).
+pub async fn consortium_policy<S: Store>(
+    store: &S,
+) -> Result<Option<ConsortiumPolicyEntry>, StateError> {
+    rw::read(store, &keys::consortium_policy(), "consortium_policy").await
 }
 
 pub async fn validators<S: Store>(store: &S) -> Result<ValidatorSet, StateError> {

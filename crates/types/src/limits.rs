@@ -80,3 +80,11 @@ pub const GENESIS_INSTITUTIONS_MAX: usize = 256;
 pub const GENESIS_MEMBERS_MAX: usize = 4_096;
 /// Access-log entries returned by one page of the access-log query.
 pub const ACCESS_LOG_PAGE_MAX_ENTRIES: usize = 256;
+/// The consortium's Cedar policy text (UTF-8 bytes), in genesis state or a governance proposal;
+/// the default set is about 2 KiB, and a proposal must fit in one transaction.
+pub const CONSORTIUM_POLICY_SIZE_MAX_BYTES: usize = 16 * 1024;
+const _: () = assert!(CONSORTIUM_POLICY_SIZE_MAX_BYTES < TX_SIZE_MAX_BYTES);
+/// Policies in the consortium's policy set.
+pub const CONSORTIUM_POLICIES_MAX: usize = 64;
+/// A policy's `@id` (ASCII lowercase letters, digits and hyphens), as logged with a denial.
+pub const CONSORTIUM_POLICY_ID_SIZE_MAX_BYTES: usize = 64;

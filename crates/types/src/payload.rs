@@ -62,6 +62,13 @@ pub enum MembershipChange {
     RemoveValidator {
         validator: AccountId,
     },
+    /// Replaces the consortium's own access rules (Cedar policies, see `medchain-policy`) when
+    /// the vote passes; the text is validated strictly against schema `schema_version` when
+    /// proposed and again when it passes, so a set the ledger cannot evaluate never applies.
+    SetConsortiumPolicy {
+        schema_version: u32,
+        policies: String,
+    },
 }
 
 impl Write for MembershipChange {
@@ -105,6 +112,14 @@ impl Write for MembershipChange {
                 buf.put_u8(3);
                 validator.write(buf);
             }
+            MembershipChange::SetConsortiumPolicy {
+                schema_version,
+                policies,
+            } => {
+                buf.put_u8(4);
+                schema_version.write(buf);
+                write_str(policies, buf);
+            }
         }
     }
 }
@@ -142,6 +157,10 @@ impl EncodeSize for MembershipChange {
                     + encryption_key_proof.encode_size()
             }
             MembershipChange::RemoveValidator { validator } => validator.encode_size(),
+            MembershipChange::SetConsortiumPolicy {
+                schema_version,
+                policies,
+            } => schema_version.encode_size() + str_encode_size(policies),
         }
     }
 }
@@ -179,6 +198,10 @@ impl Read for MembershipChange {
             3 => Ok(MembershipChange::RemoveValidator {
                 validator: AccountId::read(buf)?,
             }),
+            4 => Ok(MembershipChange::SetConsortiumPolicy {
+                schema_version: u32::read(buf)?,
+                policies: read_str(buf, 1, limits::CONSORTIUM_POLICY_SIZE_MAX_BYTES)?,
+            }),
             other => Err(Error::InvalidEnum(other)),
         }
     }
@@ -214,6 +237,19 @@ impl MembershipChange {
             }
             MembershipChange::AdmitInstitution { admin, .. } => {
                 admin.check_registrable("institution admin key")
+            }
+            MembershipChange::SetConsortiumPolicy { policies, .. } => {
+                ValidationError::check_len(
+                    "consortium_policy_size_max_bytes",
+                    policies.len(),
+                    limits::CONSORTIUM_POLICY_SIZE_MAX_BYTES,
+                )?;
+                if policies.trim().is_empty() {
+                    return Err(ValidationError::Transaction(
+                        "the consortium policy text is empty; propose at least one Cedar policy",
+                    ));
+                }
+                Ok(())
             }
             _ => Ok(()),
         }

@@ -81,6 +81,10 @@ fn every_payload() -> Vec<Payload> {
         MembershipChange::RemoveValidator {
             validator: someone.clone(),
         },
+        MembershipChange::SetConsortiumPolicy {
+            schema_version: 1,
+            policies: "@id(\"p\") permit (principal, action, resource);".into(),
+        },
     ];
     let mut payloads: Vec<Payload> = changes
         .into_iter()

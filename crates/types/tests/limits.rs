@@ -251,6 +251,27 @@ fn justification_size_max_bytes_holds() {
 }
 
 #[test]
+fn consortium_policy_size_max_bytes_holds() {
+    let propose = |policies: String| Payload::ProposeMembership {
+        change: MembershipChange::SetConsortiumPolicy {
+            schema_version: 1,
+            policies,
+        },
+        ttl_blocks: 10,
+    };
+    let at = propose("a".repeat(limits::CONSORTIUM_POLICY_SIZE_MAX_BYTES));
+    assert_eq!(at.validate(), Ok(()));
+    assert_eq!(Payload::decode(at.encode()).unwrap(), at);
+    let over = propose("a".repeat(limits::CONSORTIUM_POLICY_SIZE_MAX_BYTES + 1));
+    let expected = limit_error(
+        "consortium_policy_size_max_bytes",
+        limits::CONSORTIUM_POLICY_SIZE_MAX_BYTES,
+    );
+    assert_eq!(over.validate(), Err(expected));
+    assert!(Payload::decode(over.encode()).is_err());
+}
+
+#[test]
 fn proposal_ttl_max_blocks_holds() {
     let propose = |ttl_blocks| Payload::ProposeMembership {
         change: MembershipChange::RemoveValidator {

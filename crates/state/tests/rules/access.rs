@@ -156,7 +156,8 @@ fn a_consent_actor_matches_by_institution() {
         ..
     } = setup();
     let lab_admin = chain.city_lab_admin.clone();
-    let researcher = chain.member(&lab_admin, 605, Role::Researcher);
+    // An auditor: the consortium's default policy lets no researcher read a raw record.
+    let auditor = chain.member(&lab_admin, 605, Role::Auditor);
     let mut policy = permit_person(&reader);
     policy.actors = vec![
         ConsentActor::Person(account(&key(1))),
@@ -164,7 +165,7 @@ fn a_consent_actor_matches_by_institution() {
     ];
     chain.grant(&patient, policy);
     assert_eq!(
-        chain.request(&researcher, record, Purpose::Treat, None),
+        chain.request(&auditor, record, Purpose::Treat, None),
         (PERMIT, R::Consent, false)
     );
 }
@@ -416,25 +417,26 @@ fn a_deny_exception_applies_only_inside_the_permit_that_nests_it() {
         patient,
         ..
     } = setup();
-    let mental = chain.record(&author, &patient, RecordCategory::MentalHealth);
-    // One permit excepts mental health; a second permit covers mental health for research.
+    let diagnosis = chain.record(&author, &patient, RecordCategory::Diagnosis);
+    // One permit excepts diagnoses; a second permit covers diagnoses. (Not a restricted category:
+    // the consortium's default policy keeps those at their author institution.)
     let mut narrow = permit_person(&reader);
     narrow.exceptions = vec![ConsentProvision {
         actors: vec![],
         actions: vec![],
         purposes: vec![],
-        data: DataScope::Categories(vec![RecordCategory::MentalHealth]),
+        data: DataScope::Categories(vec![RecordCategory::Diagnosis]),
     }];
     chain.grant(&patient, narrow);
     assert_eq!(
-        chain.request(&reader, mental, Purpose::Treat, None),
+        chain.request(&reader, diagnosis, Purpose::Treat, None),
         (DENY, R::ConsentException, false)
     );
-    let mut mental_health = permit_person(&reader);
-    mental_health.data = DataScope::Categories(vec![RecordCategory::MentalHealth]);
-    let second = chain.grant(&patient, mental_health);
+    let mut diagnoses = permit_person(&reader);
+    diagnoses.data = DataScope::Categories(vec![RecordCategory::Diagnosis]);
+    let second = chain.grant(&patient, diagnoses);
     assert_eq!(
-        chain.request(&reader, mental, Purpose::Treat, None),
+        chain.request(&reader, diagnosis, Purpose::Treat, None),
         (PERMIT, R::Consent, false),
         "the first permit's exception does not reach into the second permit"
     );

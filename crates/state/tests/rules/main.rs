@@ -5,4 +5,5 @@ mod consent;
 mod directory;
 mod governance;
 mod harness;
+mod policy;
 mod transactions;
