@@ -179,8 +179,8 @@ struct SpamTally {
 
 /// Submits `runs` one transaction at a time until `stop`, moving to the next run at the first
 /// refusal. Once every run was tried the sender starts over, so the pressure lasts the whole
-/// spammed run: the keys are registered by then, and each replay costs the validator an
-/// admission (a signature check) that is refused.
+/// spammed run: the keys are registered by then, and each replay is refused at admission by
+/// its nonce, before its signature is checked.
 async fn spam(
     client: Client,
     runs: Vec<Vec<SignedTransaction>>,

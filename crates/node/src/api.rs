@@ -307,7 +307,7 @@ async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> 
     let expected = s
         .handles
         .mempool
-        .next_nonce_to_admit(&sender, ledger_nonce, known_on_ledger)
+        .next_nonce_to_admit(&sender, tx.transaction.nonce, ledger_nonce, known_on_ledger)
         .map_err(mempool_error)?;
     // Pretend the waiting transactions executed, so the state machine checks this one at the
     // nonce it will actually run at.

@@ -204,22 +204,32 @@ impl Mempool {
             .map_or(ledger_nonce, |s| s.next_nonce(ledger_nonce))
     }
 
-    /// The nonce the sender's next transaction must carry, or a refusal made before its
-    /// signature is checked: a key the ledger does not know (`known_on_ledger` false: no
-    /// committed transaction, no member entry) can only register, so one waiting transaction
-    /// is all it can use. Without this, throwaway keys buy admissions that fail at block
-    /// building (a second registration, then nonce-gap followers).
+    /// The nonce the sender's next transaction must carry, or a refusal made before the
+    /// transaction's signature is checked, since no signature can make it valid:
+    /// - its `nonce` is not that next nonce (a replay of a committed or waiting transaction, or
+    ///   a gap), so it could never execute;
+    /// - the sender is a key the ledger does not know (`known_on_ledger` false: no committed
+    ///   transaction, no member entry), which can only register, and already has a transaction
+    ///   waiting. Without this, throwaway keys buy admissions that fail at block building (a
+    ///   second registration, then nonce-gap followers).
     pub fn next_nonce_to_admit(
         &self,
         sender: &AccountId,
+        nonce: u64,
         ledger_nonce: u64,
         known_on_ledger: bool,
     ) -> Result<u64, MempoolError> {
-        let expected = self.expected_nonce(sender, ledger_nonce);
-        if expected != ledger_nonce && !known_on_ledger {
+        let next = self.expected_nonce(sender, ledger_nonce);
+        if nonce < next {
+            return Err(MempoolError::NonceReplayed { got: nonce, next });
+        }
+        if nonce > next {
+            return Err(MempoolError::NonceGap { got: nonce, next });
+        }
+        if next != ledger_nonce && !known_on_ledger {
             return Err(MempoolError::UnregisteredSenderWaiting);
         }
-        Ok(expected)
+        Ok(next)
     }
 
     /// Admits a transaction that the state machine has already checked at nonce
@@ -569,15 +579,15 @@ mod tests {
         let pool = Mempool::new();
         let first = tx(41, 0, "abc");
         let sender = first.transaction.sender.clone();
-        assert_eq!(pool.next_nonce_to_admit(&sender, 0, false), Ok(0));
+        assert_eq!(pool.next_nonce_to_admit(&sender, 0, 0, false), Ok(0));
         pool.insert(first, 0).unwrap();
         assert_eq!(
-            pool.next_nonce_to_admit(&sender, 0, false),
+            pool.next_nonce_to_admit(&sender, 1, 0, false),
             Err(MempoolError::UnregisteredSenderWaiting),
             "a second transaction waits for the registration to commit"
         );
         assert_eq!(
-            pool.next_nonce_to_admit(&sender, 0, true),
+            pool.next_nonce_to_admit(&sender, 1, 0, true),
             Ok(1),
             "a member at nonce 0 (a genesis admin) may queue several"
         );
@@ -585,10 +595,31 @@ mod tests {
         let known_sender = known.transaction.sender.clone();
         pool.insert(known, 5).unwrap();
         assert_eq!(
-            pool.next_nonce_to_admit(&known_sender, 5, true),
+            pool.next_nonce_to_admit(&known_sender, 6, 5, true),
             Ok(6),
             "a sender with committed transactions may queue several"
         );
+    }
+
+    #[test]
+    fn a_replayed_or_gapped_nonce_is_refused_before_any_signature_check() {
+        let pool = Mempool::new();
+        let waiting = tx(43, 3, "abc");
+        let sender = waiting.transaction.sender.clone();
+        pool.insert(waiting, 3).unwrap();
+        // A transaction whose nonce is taken (committed below 3, or waiting at 3) or skips one
+        // can never execute, whatever its signature; the pool says which nonce to use.
+        for (nonce, refusal) in [
+            (2, MempoolError::NonceReplayed { got: 2, next: 4 }),
+            (3, MempoolError::NonceReplayed { got: 3, next: 4 }),
+            (5, MempoolError::NonceGap { got: 5, next: 4 }),
+        ] {
+            assert_eq!(
+                pool.next_nonce_to_admit(&sender, nonce, 3, true),
+                Err(refusal)
+            );
+        }
+        assert_eq!(pool.next_nonce_to_admit(&sender, 4, 3, true), Ok(4));
     }
 
     #[test]
