@@ -408,8 +408,10 @@ async fn api_refuses_bad_input_with_json_errors_and_commits_nothing() {
 
     // A bad signature, another chain's id, a replayed and a gapped nonce.
     let good = registration(chain_id, &registrar(&dir), 1);
+    // At the right nonce, so admission gets past its nonce check to the signature: another
+    // transaction's signature over this one.
     let mut forged = good.clone();
-    forged.transaction.nonce = 5;
+    forged.signature = registration(chain_id, &registrar(&dir), 9).signature;
     assert_eq!(
         post_raw(&tx_url, "application/json", json(&forged)).await,
         (400, "bad_signature".into())
