@@ -298,8 +298,12 @@ async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> 
         .await
         .map_err(internal)?;
     // A member at nonce 0 (a genesis admin, newly registered staff) is known without a
-    // committed transaction; anyone else at nonce 0 is a key the ledger has never seen.
+    // committed transaction; anyone else at nonce 0 is a key the ledger has never seen. Only
+    // a sender with a transaction already waiting can be refused for that, so the member entry
+    // is read only then, not for every fresh registration.
+    let nothing_waiting = s.handles.mempool.expected_nonce(&sender, ledger_nonce) == ledger_nonce;
     let known_on_ledger = ledger_nonce > 0
+        || nothing_waiting
         || medchain_state::query::member(&snapshot, &sender)
             .await
             .map_err(internal)?

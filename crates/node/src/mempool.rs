@@ -209,8 +209,9 @@ impl Mempool {
     /// - its `nonce` is not that next nonce (a replay of a committed or waiting transaction, or
     ///   a gap), so it could never execute;
     /// - the sender is a key the ledger does not know (`known_on_ledger` false: no committed
-    ///   transaction, no member entry), which can only register, and already has a transaction
-    ///   waiting. Without this, throwaway keys buy admissions that fail at block building (a
+    ///   transaction, no member entry; consulted only when the sender has a transaction
+    ///   waiting, so a caller may skip the lookup otherwise), which can only register, and
+    ///   already has a transaction waiting. Without this, throwaway keys buy admissions that fail at block building (a
     ///   second registration, then nonce-gap followers).
     pub fn next_nonce_to_admit(
         &self,
