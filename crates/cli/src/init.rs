@@ -9,15 +9,16 @@
 //! DIR/demo/identities.toml     demo secret keys (hex), for trying the CLI
 //! ```
 
-use crate::identity::{Identity, IdentityFile, write_new_secret_file};
+use crate::identity::{Identity, IdentityFile, pre_secret_key, write_new_secret_file};
 use anyhow::{Context as _, Result, bail};
 use commonware_cryptography::Signer as _;
 use medchain_crypto::keys::MasterSeed;
 use medchain_node::config::NodeConfig;
 use medchain_node::config::validator_keys;
+use medchain_state::registration::{GenesisKeyring, MemberKeys};
 use medchain_types::{
     Genesis, GenesisInstitution, GenesisMember, GenesisObserver, GenesisValidator, InstitutionId,
-    InstitutionKind, Role, limits,
+    InstitutionKind, MemberKeyProofs, Role, ValidatorKeyProofs, limits,
 };
 use std::{
     net::SocketAddr,
@@ -47,6 +48,9 @@ const DEMO_MEMBERS: [(&str, &str, Role); 5] = [
     ("researcher-dan", "central-lab", Role::Researcher),
     ("auditor-eve", "health-regulator", Role::Auditor),
 ];
+
+/// A proof before the keyring signs it (the proofs sign the genesis with every proof zeroed).
+const UNSIGNED: [u8; 64] = [0; 64];
 
 /// Where the files of a data directory live.
 pub struct Layout {
@@ -150,15 +154,19 @@ pub fn create(root: &Path, spec: &ConsortiumSpec) -> Result<Genesis> {
     }
     std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
 
+    // `medchain init` generates every founding key, so it signs every proof of possession.
+    let mut keyring = GenesisKeyring::default();
     let mut identities = IdentityFile::default();
     let mut institutions = Vec::new();
     for (slug, kind) in DEMO_INSTITUTIONS {
         let id = InstitutionId::new(slug)?;
         let admin = Identity::generate().with_home(id.clone());
+        keyring.account(&admin.member_keys()?.signing);
         institutions.push(GenesisInstitution {
             id,
             kind,
             admin: admin.account()?,
+            admin_proof: UNSIGNED,
         });
         identities.insert(&format!("admin-{slug}"), &admin);
     }
@@ -169,12 +177,17 @@ pub fn create(root: &Path, spec: &ConsortiumSpec) -> Result<Genesis> {
         let keys = validator_keys(&seed)?;
         let (p2p, http) = addresses(http_first, p2p_base_port, index)?;
         let institution = InstitutionId::new(DEMO_INSTITUTIONS[index % DEMO_INSTITUTIONS.len()].0)?;
+        keyring.validator(&keys.signing, &keys.encryption);
         genesis_validators.push(GenesisValidator {
             account: keys.signing.public_key().into(),
             encryption_key: keys.encryption.public_key().to_bytes(),
             institution,
             p2p_address: p2p.to_string(),
             http_address: http.to_string(),
+            proofs: ValidatorKeyProofs {
+                account: UNSIGNED,
+                encryption_key: UNSIGNED,
+            },
         });
         write_node_files(
             &layout.node_dir(index),
@@ -191,11 +204,13 @@ pub fn create(root: &Path, spec: &ConsortiumSpec) -> Result<Genesis> {
         let keys = validator_keys(&seed)?;
         // Observers take the ports after the validators'.
         let (p2p, http) = addresses(http_first, p2p_base_port, validators + index)?;
+        keyring.account(&keys.signing);
         genesis_observers.push(GenesisObserver {
             account: keys.signing.public_key().into(),
             institution: InstitutionId::new(OBSERVER_INSTITUTION)?,
             p2p_address: p2p.to_string(),
             http_address: http.to_string(),
+            account_proof: UNSIGNED,
         });
         write_node_files(
             &layout.observer_dir(index),
@@ -210,17 +225,28 @@ pub fn create(root: &Path, spec: &ConsortiumSpec) -> Result<Genesis> {
     for (name, institution, role) in DEMO_MEMBERS {
         let institution = InstitutionId::new(institution)?;
         let member = Identity::generate().with_home(institution.clone());
+        let keys = member.member_keys()?;
+        keyring.member(&MemberKeys {
+            account: &keys.signing,
+            pre: &pre_secret_key(&keys)?,
+            encryption: &keys.encryption,
+        });
         members.push(GenesisMember {
             account: member.account()?,
             institution,
             role,
             pre_public_key: member.pre_public_key()?,
             encryption_key: member.encryption_public_key()?,
+            proofs: MemberKeyProofs {
+                account: UNSIGNED,
+                pre_public_key: UNSIGNED,
+                encryption_key: UNSIGNED,
+            },
         });
         identities.insert(name, &member);
     }
 
-    let genesis = Genesis {
+    let mut genesis = Genesis {
         chain_name: chain_name.to_string(),
         genesis_time_ms: now_ms(),
         institutions,
@@ -229,7 +255,8 @@ pub fn create(root: &Path, spec: &ConsortiumSpec) -> Result<Genesis> {
         members,
         epoch_length_blocks,
     };
-    genesis.validate().context("generated genesis is invalid")?;
+    keyring.sign(&mut rand::rng(), &mut genesis)?;
+    medchain_state::check_genesis(&genesis).context("generated genesis is invalid")?;
     let text = toml::to_string_pretty(&genesis).context("cannot encode genesis")?;
     std::fs::write(layout.genesis(), text).context("cannot write genesis.toml")?;
     identities.save(&layout.identities())?;

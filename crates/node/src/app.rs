@@ -602,30 +602,48 @@ mod tests {
 
     /// A genesis that validates: one hospital, the leader as its only validator.
     fn valid_genesis() -> Genesis {
+        use medchain_crypto::keys::hpke::EncryptionSecretKey;
         use medchain_types::{
             GenesisInstitution, GenesisValidator, InstitutionId, InstitutionKind,
+            ValidatorKeyProofs,
         };
         let hospital = InstitutionId::new("st-mary").unwrap();
-        let genesis = Genesis {
+        let (admin, encryption) = (
+            PrivateKey::from_seed(1_000),
+            EncryptionSecretKey::derive(&[9; 32]).0,
+        );
+        let mut genesis = Genesis {
             chain_name: "halt".into(),
             genesis_time_ms: 0,
             institutions: vec![GenesisInstitution {
                 id: hospital.clone(),
                 kind: InstitutionKind::Hospital,
-                admin: AccountId(PrivateKey::from_seed(1_000).public_key()),
+                admin: AccountId(admin.public_key()),
+                admin_proof: [0; 64],
             }],
             validators: vec![GenesisValidator {
                 account: AccountId(leader_key()),
                 institution: hospital,
                 p2p_address: "127.0.0.1:3000".into(),
                 http_address: "127.0.0.1:8000".into(),
-                encryption_key: [9; 32],
+                encryption_key: encryption.public_key().to_bytes(),
+                proofs: ValidatorKeyProofs {
+                    account: [0; 64],
+                    encryption_key: [0; 64],
+                },
             }],
             observers: vec![],
             members: vec![],
             epoch_length_blocks: medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
         };
-        genesis.validate().unwrap();
+        let mut keyring = medchain_state::registration::GenesisKeyring::default();
+        keyring
+            .account(&admin)
+            .validator(&PrivateKey::from_seed(1), &encryption);
+        keyring
+            .sign(&mut medchain_crypto::rng::seeded_u64(1), &mut genesis)
+            .unwrap();
+        medchain_state::check_genesis(&genesis).unwrap();
         genesis
     }
 

@@ -135,14 +135,14 @@ impl NodeConfig {
 /// The blob directory of a node whose `node.toml` names none, beside the file.
 pub const DEFAULT_BLOB_DIR: &str = "blobs";
 
-/// Loads and validates a genesis document.
+/// Loads and validates a genesis document, every founding key's proof of possession included.
 pub fn load_genesis(path: &Path) -> Result<Genesis, ConfigError> {
     let text = read_text(path)?;
     let genesis: Genesis = toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    genesis.validate().map_err(|e| ConfigError::Genesis {
+    medchain_state::check_genesis(&genesis).map_err(|e| ConfigError::Genesis {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;

@@ -169,6 +169,12 @@ pub enum GenesisError {
     Invalid(#[from] ValidationError),
     #[error("the store already holds a chain ({0}); start from an empty store")]
     AlreadyApplied(ChainId),
+    /// A founding key without a valid proof of possession: the document was edited after
+    /// `medchain init` signed it, or names a key its holder did not sign for.
+    #[error(
+        "genesis {entry}: {reason} (the proofs sign the genesis's possession chain id; regenerate them with the key holders)"
+    )]
+    KeyProof { entry: String, reason: TxError },
     #[error(transparent)]
     State(#[from] StateError),
 }

@@ -87,9 +87,16 @@ pub struct BuiltBlock {
     pub unexecuted: usize,
 }
 
+/// Every rule a genesis must meet before a chain starts from it: the document's own rules and a
+/// valid proof of possession for every founding key.
+pub fn check_genesis(genesis: &Genesis) -> Result<(), GenesisError> {
+    genesis.validate()?;
+    crate::possession::check_genesis_keys(genesis)
+}
+
 /// Writes the genesis institutions, admins, validators and members into an empty store.
 pub async fn apply_genesis<S: Store>(store: &mut S, genesis: &Genesis) -> Result<(), GenesisError> {
-    genesis.validate()?;
+    check_genesis(genesis)?;
     if let Some(existing) = query::chain(store).await? {
         return Err(GenesisError::AlreadyApplied(existing.chain_id));
     }

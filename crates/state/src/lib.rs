@@ -30,25 +30,32 @@
 //! let admin = PrivateKey::from_seed(2);
 //! let patient = PrivateKey::from_seed(3);
 //! let hospital = InstitutionId::new("st-mary").unwrap();
-//! let genesis = Genesis {
+//! let encryption = medchain_crypto::keys::hpke::EncryptionSecretKey::derive(&[9; 32]).0;
+//! let mut genesis = Genesis {
 //!     chain_name: "demo".into(),
 //!     genesis_time_ms: 0,
 //!     institutions: vec![GenesisInstitution {
 //!         id: hospital.clone(),
 //!         kind: InstitutionKind::Hospital,
 //!         admin: AccountId(admin.public_key()),
+//!         admin_proof: [0; 64],
 //!     }],
 //!     validators: vec![GenesisValidator {
 //!         account: AccountId(validator.public_key()),
 //!         institution: hospital.clone(),
 //!         p2p_address: "127.0.0.1:3000".into(),
 //!         http_address: "127.0.0.1:8080".into(),
-//!         encryption_key: [9; 32],
+//!         encryption_key: encryption.public_key().to_bytes(),
+//!         proofs: ValidatorKeyProofs { account: [0; 64], encryption_key: [0; 64] },
 //!     }],
 //!     observers: vec![],
 //!     members: vec![],
 //!     epoch_length_blocks: 1_000,
 //! };
+//! // Every founding key proves possession; whoever generated the keys signs the proofs.
+//! let mut keyring = registration::GenesisKeyring::default();
+//! keyring.account(&admin).validator(&validator, &encryption);
+//! keyring.sign(&mut medchain_crypto::rng::seeded_u64(1), &mut genesis).unwrap();
 //! let mut store = MemoryStore::new();
 //! block_on(apply_genesis(&mut store, &genesis)).unwrap();
 //!
@@ -97,7 +104,7 @@ pub mod store;
 pub use entries::*;
 pub use error::{BlockError, GenesisError, StateError, TxError};
 pub use exec::{
-    BlockEnv, BuiltBlock, Outcome, Receipt, apply_genesis, build_block, check_transaction,
-    execute_block,
+    BlockEnv, BuiltBlock, Outcome, Receipt, apply_genesis, build_block, check_genesis,
+    check_transaction, execute_block,
 };
 pub use store::{MemoryStore, Overlay, Store, StoreError, Writes, commit};

@@ -8,9 +8,10 @@ use medchain_crypto::rng::CryptoRng;
 use medchain_crypto::umbral;
 use medchain_types::possession::{self, KeyKind};
 use medchain_types::{
-    AccountId, ChainId, InstitutionId, InstitutionKind, MemberKeyProofs, MembershipChange, Payload,
-    Role,
+    AccountId, ChainId, Genesis, InstitutionId, InstitutionKind, MemberKeyProofs, MembershipChange,
+    Payload, Role, ValidatorKeyProofs,
 };
+use std::collections::BTreeMap;
 
 /// A patient's `RegisterPseudonym` for the key `pseudonym` (the transaction's sender), its
 /// Umbral key `pre` and the co-signature of `registrar`, an active admin or clinician of
@@ -163,5 +164,95 @@ pub fn add_validator(
         encryption_key: encryption.public_key().to_bytes(),
         validator_proof,
         encryption_key_proof,
+    }
+}
+
+/// The founding keys' secrets, for signing a genesis's proofs of possession: `medchain init`,
+/// which generates every founding key of a local consortium, and tests. Each proof goes to the
+/// entries whose account matches a key given here.
+#[derive(Default)]
+pub struct GenesisKeyring {
+    accounts: BTreeMap<AccountId, ed25519::PrivateKey>,
+    encryption: BTreeMap<AccountId, EncryptionSecretKey>,
+    pre: BTreeMap<AccountId, umbral::SecretKey>,
+}
+
+/// A genesis entry whose account has no secret in the keyring.
+#[derive(Debug, thiserror::Error)]
+#[error("no secret key was given for founding account {0}; add it to the keyring")]
+pub struct MissingFoundingKey(pub String);
+
+impl GenesisKeyring {
+    /// An institution admin's or observer's account key.
+    pub fn account(&mut self, key: &ed25519::PrivateKey) -> &mut Self {
+        self.accounts
+            .insert(AccountId::from(key.public_key()), key.clone());
+        self
+    }
+
+    /// A validator's account and X25519 keys.
+    pub fn validator(
+        &mut self,
+        key: &ed25519::PrivateKey,
+        encryption: &EncryptionSecretKey,
+    ) -> &mut Self {
+        self.encryption
+            .insert(AccountId::from(key.public_key()), encryption.clone());
+        self.account(key)
+    }
+
+    /// A member's three keys.
+    pub fn member(&mut self, keys: &MemberKeys<'_>) -> &mut Self {
+        let account = AccountId::from(keys.account.public_key());
+        self.encryption
+            .insert(account.clone(), keys.encryption.clone());
+        self.pre.insert(account, keys.pre.clone());
+        self.account(keys.account)
+    }
+
+    /// Fills every proof of `genesis` for its possession chain id (which the proofs do not
+    /// change, so they can be filled in any order).
+    pub fn sign(
+        &self,
+        rng: &mut impl CryptoRng,
+        genesis: &mut Genesis,
+    ) -> Result<(), MissingFoundingKey> {
+        let chain_id = genesis.possession_chain_id();
+        for institution in &mut genesis.institutions {
+            institution.admin_proof =
+                possession::prove_account(self.key(&institution.admin)?, &chain_id);
+        }
+        for validator in &mut genesis.validators {
+            let key = self.key(&validator.account)?;
+            let encryption = self
+                .encryption
+                .get(&validator.account)
+                .ok_or_else(|| MissingFoundingKey(validator.account.to_string()))?;
+            let (account, encryption_key) = validator_key_proofs(rng, &chain_id, key, encryption);
+            validator.proofs = ValidatorKeyProofs {
+                account,
+                encryption_key,
+            };
+        }
+        for observer in &mut genesis.observers {
+            observer.account_proof =
+                possession::prove_account(self.key(&observer.account)?, &chain_id);
+        }
+        for member in &mut genesis.members {
+            let missing = || MissingFoundingKey(member.account.to_string());
+            let keys = MemberKeys {
+                account: self.key(&member.account)?,
+                pre: self.pre.get(&member.account).ok_or_else(missing)?,
+                encryption: self.encryption.get(&member.account).ok_or_else(missing)?,
+            };
+            member.proofs = member_key_proofs(rng, &chain_id, &keys);
+        }
+        Ok(())
+    }
+
+    fn key(&self, account: &AccountId) -> Result<&ed25519::PrivateKey, MissingFoundingKey> {
+        self.accounts
+            .get(account)
+            .ok_or_else(|| MissingFoundingKey(account.to_string()))
     }
 }

@@ -5,6 +5,8 @@ use crate::codec_util::{read_str, str_encode_size, vec_cfg, write_str};
 use crate::codes::{InstitutionKind, Role};
 use crate::error::ValidationError;
 use crate::ids::{AccountId, ChainId, InstitutionId, derive};
+use crate::payload::MemberKeyProofs;
+use crate::possession::PROOF_SIZE_BYTES;
 use crate::{hexser, impl_struct_codec, limits};
 use bytes::BufMut;
 use commonware_codec::{Buf, Encode, EncodeSize, Error, Read, ReadExt, Write};
@@ -18,11 +20,17 @@ pub struct GenesisInstitution {
     pub id: InstitutionId,
     pub kind: InstitutionKind,
     pub admin: AccountId,
+    /// The admin key's signature over its possession message for
+    /// [`Genesis::possession_chain_id`].
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub admin_proof: [u8; PROOF_SIZE_BYTES],
 }
 impl_struct_codec!(GenesisInstitution {
     id: (),
     kind: (),
-    admin: ()
+    admin: (),
+    admin_proof: ()
 });
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +46,9 @@ pub struct GenesisValidator {
     #[serde(with = "hexser::array")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
     pub encryption_key: [u8; 32],
+    /// Proofs of possession of `account` and `encryption_key` for
+    /// [`Genesis::possession_chain_id`].
+    pub proofs: ValidatorKeyProofs,
 }
 
 impl Write for GenesisValidator {
@@ -47,6 +58,7 @@ impl Write for GenesisValidator {
         write_str(&self.p2p_address, buf);
         write_str(&self.http_address, buf);
         self.encryption_key.write(buf);
+        self.proofs.write(buf);
     }
 }
 
@@ -57,6 +69,7 @@ impl EncodeSize for GenesisValidator {
             + str_encode_size(&self.p2p_address)
             + str_encode_size(&self.http_address)
             + self.encryption_key.encode_size()
+            + self.proofs.encode_size()
     }
 }
 
@@ -69,9 +82,27 @@ impl Read for GenesisValidator {
             p2p_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
             http_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
             encryption_key: <[u8; 32]>::read(buf)?,
+            proofs: ValidatorKeyProofs::read(buf)?,
         })
     }
 }
+
+/// A founding validator's proofs of possession: its account (consensus) key and its X25519 key,
+/// as an `AddValidator` change carries them for a validator admitted later.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ValidatorKeyProofs {
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub account: [u8; PROOF_SIZE_BYTES],
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub encryption_key: [u8; PROOF_SIZE_BYTES],
+}
+impl_struct_codec!(ValidatorKeyProofs {
+    account: (),
+    encryption_key: ()
+});
 
 /// A node that receives every consensus message and finalized block, verifies and executes
 /// them, and serves proofs, but never votes or proposes (an auditor's or a lab's replica).
@@ -85,6 +116,11 @@ pub struct GenesisObserver {
     pub p2p_address: String,
     /// `host:port` of the observer's read-only HTTP API.
     pub http_address: String,
+    /// The account key's signature over its possession message for
+    /// [`Genesis::possession_chain_id`].
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub account_proof: [u8; PROOF_SIZE_BYTES],
 }
 
 impl Write for GenesisObserver {
@@ -93,6 +129,7 @@ impl Write for GenesisObserver {
         self.institution.write(buf);
         write_str(&self.p2p_address, buf);
         write_str(&self.http_address, buf);
+        self.account_proof.write(buf);
     }
 }
 
@@ -102,6 +139,7 @@ impl EncodeSize for GenesisObserver {
             + self.institution.encode_size()
             + str_encode_size(&self.p2p_address)
             + str_encode_size(&self.http_address)
+            + self.account_proof.encode_size()
     }
 }
 
@@ -113,6 +151,7 @@ impl Read for GenesisObserver {
             institution: InstitutionId::read(buf)?,
             p2p_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
             http_address: read_str(buf, 1, limits::ADDRESS_SIZE_MAX_BYTES)?,
+            account_proof: <[u8; PROOF_SIZE_BYTES]>::read(buf)?,
         })
     }
 }
@@ -129,6 +168,8 @@ pub struct GenesisMember {
     #[serde(with = "hexser::array")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
     pub encryption_key: [u8; 32],
+    /// Proofs of possession of the three keys for [`Genesis::possession_chain_id`].
+    pub proofs: MemberKeyProofs,
 }
 impl_struct_codec!(GenesisMember {
     account: (),
@@ -136,6 +177,7 @@ impl_struct_codec!(GenesisMember {
     role: (),
     pre_public_key: (),
     encryption_key: (),
+    proofs: (),
 });
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,12 +241,49 @@ impl Read for Genesis {
 }
 
 impl Genesis {
-    /// BLAKE3 (derive-key mode) of the canonical encoding.
+    /// BLAKE3 (derive-key mode) of the canonical encoding, proofs included.
     pub fn chain_id(&self) -> ChainId {
         ChainId(derive(
             "medchain 2026 genesis document v1",
             &[&self.encode()],
         ))
+    }
+
+    /// The chain id the genesis's proofs of possession sign: the id of this document with every
+    /// proof zeroed, under its own derivation context. The proofs cannot sign [`Self::chain_id`],
+    /// which hashes them; this id still names every key, address and institution, so a proof
+    /// made for one founding document proves nothing in another, nor in a transaction on the
+    /// chain (whose proofs sign `chain_id`).
+    pub fn possession_chain_id(&self) -> ChainId {
+        let mut unproven = self.clone();
+        unproven.clear_proofs();
+        ChainId(derive(
+            "medchain 2026 genesis possession proofs v1",
+            &[&unproven.encode()],
+        ))
+    }
+
+    fn clear_proofs(&mut self) {
+        let zero = [0u8; PROOF_SIZE_BYTES];
+        for institution in &mut self.institutions {
+            institution.admin_proof = zero;
+        }
+        for validator in &mut self.validators {
+            validator.proofs = ValidatorKeyProofs {
+                account: zero,
+                encryption_key: zero,
+            };
+        }
+        for observer in &mut self.observers {
+            observer.account_proof = zero;
+        }
+        for member in &mut self.members {
+            member.proofs = MemberKeyProofs {
+                account: zero,
+                pre_public_key: zero,
+                encryption_key: zero,
+            };
+        }
     }
 
     /// Every rule a genesis must meet before a chain can start from it.
@@ -309,6 +388,9 @@ impl Genesis {
     ) -> Result<(), ValidationError> {
         let mut accounts = BTreeSet::new();
         for institution in &self.institutions {
+            institution
+                .admin
+                .check_registrable("institution admin key")?;
             if !accounts.insert(&institution.admin) {
                 return Err(ValidationError::Genesis(format!(
                     "account {} is used twice",
@@ -317,6 +399,7 @@ impl Genesis {
             }
         }
         for member in &self.members {
+            member.account.check_registrable("member account key")?;
             if !institutions.contains(&member.institution) {
                 return Err(ValidationError::Genesis(format!(
                     "member {} names institution {} which is not in `institutions`",
@@ -343,13 +426,14 @@ impl Genesis {
 /// A validator's or observer's entry: a key not seen before, a listed institution, addresses
 /// within their size limit.
 fn check_node<'a>(
-    role: &str,
+    role: &'static str,
     account: &'a AccountId,
     institution: &InstitutionId,
     addresses: [&str; 2],
     seen: &mut BTreeSet<&'a AccountId>,
     institutions: &BTreeSet<&InstitutionId>,
 ) -> Result<(), ValidationError> {
+    account.check_registrable(role)?;
     if !seen.insert(account) {
         return Err(ValidationError::Genesis(format!(
             "{role} {account} is listed twice (as a validator or an observer)"

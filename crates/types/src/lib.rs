@@ -63,7 +63,7 @@ pub use consent::{ConsentActor, ConsentPolicy, ConsentProvision, DataScope, Peri
 pub use error::ValidationError;
 pub use genesis::{
     Genesis, GenesisInstitution, GenesisMember, GenesisObserver, GenesisValidator,
-    parse_validator_address,
+    ValidatorKeyProofs, parse_validator_address,
 };
 pub use ids::{AccountId, ChainId, ConsentId, InstitutionId, ProposalId, RecordId, TxHash};
 pub use payload::{

@@ -506,6 +506,7 @@ genesis_time_ms = 1700000000000
 id = "st-mary"
 kind = "hospital"
 admin = "ADMIN"
+admin_proof = "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
 
 [[validators]]
 account = "VALIDATOR"
@@ -513,6 +514,7 @@ institution = "st-mary"
 p2p_address = "127.0.0.1:3000"
 http_address = "127.0.0.1:8080"
 encryption_key = "0909090909090909090909090909090909090909090909090909090909090909"
+proofs = { account = "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", encryption_key = "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" }
 "#;
 
 #[test]
@@ -530,6 +532,25 @@ fn genesis_reads_from_toml_and_its_chain_id_is_the_hash_of_its_encoding() {
     later.genesis_time_ms += 1;
     assert_ne!(later.chain_id(), id);
     assert_eq!(id.to_string().parse::<ChainId>().unwrap(), id);
+}
+
+/// The proofs sign the possession chain id, so filling them in must not change it; the chain
+/// id hashes them, so a swapped proof makes another chain.
+#[test]
+fn the_possession_chain_id_leaves_out_the_proofs_and_the_chain_id_does_not() {
+    let text = GENESIS_TOML
+        .replace("ADMIN", &AccountId(key(1).public_key()).to_string())
+        .replace("VALIDATOR", &AccountId(key(2).public_key()).to_string());
+    let genesis: Genesis = toml::from_str(&text).unwrap();
+    let mut proven = genesis.clone();
+    proven.institutions[0].admin_proof = [7; 64];
+    proven.validators[0].proofs.encryption_key = [8; 64];
+    assert_eq!(proven.possession_chain_id(), genesis.possession_chain_id());
+    assert_ne!(proven.chain_id(), genesis.chain_id());
+    assert_ne!(genesis.possession_chain_id(), genesis.chain_id());
+    let mut renamed = genesis.clone();
+    renamed.chain_name = "another".into();
+    assert_ne!(renamed.possession_chain_id(), genesis.possession_chain_id());
 }
 
 #[test]

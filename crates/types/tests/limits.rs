@@ -375,6 +375,7 @@ fn genesis(validators: usize, institutions: usize, members: usize) -> Genesis {
                 id: slug(i),
                 kind: InstitutionKind::Hospital,
                 admin: account(1_000_000 + i as u64),
+                admin_proof: [0; 64],
             })
             .collect(),
         validators: (0..validators)
@@ -384,6 +385,10 @@ fn genesis(validators: usize, institutions: usize, members: usize) -> Genesis {
                 p2p_address: "127.0.0.1:3000".into(),
                 http_address: "127.0.0.1:8080".into(),
                 encryption_key: [9; 32],
+                proofs: ValidatorKeyProofs {
+                    account: [0; 64],
+                    encryption_key: [0; 64],
+                },
             })
             .collect(),
         observers: Vec::new(),
@@ -394,6 +399,11 @@ fn genesis(validators: usize, institutions: usize, members: usize) -> Genesis {
                 role: Role::Clinician,
                 pre_public_key: [2; 33],
                 encryption_key: [3; 32],
+                proofs: MemberKeyProofs {
+                    account: [0; 64],
+                    pre_public_key: [0; 64],
+                    encryption_key: [0; 64],
+                },
             })
             .collect(),
         epoch_length_blocks: limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
@@ -419,6 +429,7 @@ fn observer(i: usize) -> GenesisObserver {
         institution: InstitutionId::new("inst-0").unwrap(),
         p2p_address: "127.0.0.1:3100".into(),
         http_address: "127.0.0.1:8180".into(),
+        account_proof: [0; 64],
     }
 }
 

@@ -245,6 +245,9 @@ pub mod fixtures {
                 id: hospital.clone(),
                 kind: medchain_types::InstitutionKind::Hospital,
                 admin: AccountId(key(100).public_key()),
+                // The light client trusts the genesis it is given; the state machine checks
+                // these proofs when a chain starts from it.
+                admin_proof: [0; 64],
             }],
             validators: (0..validators)
                 .map(|seed| GenesisValidator {
@@ -253,6 +256,10 @@ pub mod fixtures {
                     p2p_address: format!("127.0.0.1:{}", 7000 + seed),
                     http_address: format!("127.0.0.1:{}", 8000 + seed),
                     encryption_key: [9; 32],
+                    proofs: medchain_types::ValidatorKeyProofs {
+                        account: [0; 64],
+                        encryption_key: [0; 64],
+                    },
                 })
                 .collect(),
             observers: vec![],

@@ -30,15 +30,17 @@ use commonware_p2p::{
 };
 use commonware_runtime::{Clock as _, Handle, Quota, Spawner as _, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, TryCollect as _, ordered::Set};
+use medchain_crypto::keys::hpke::EncryptionSecretKey;
 use medchain_node::{
     chain::ChainView,
     engine::{self, EngineConfig, EngineHandles, Timeouts},
     epochs::EpochRoster,
     mempool::{MEMPOOL_PER_SENDER_MAX_TRANSACTIONS, Mempool, TxStatus},
 };
+use medchain_state::registration::GenesisKeyring;
 use medchain_types::{
     AccountId, Genesis, GenesisInstitution, GenesisValidator, InstitutionId, InstitutionKind,
-    Payload, SignedTransaction, Transaction,
+    Payload, SignedTransaction, Transaction, ValidatorKeyProofs,
 };
 use std::{
     future::Future,
@@ -136,29 +138,48 @@ impl Ledger {
         let signers: Vec<_> = (0..VALIDATORS as u64)
             .map(ed25519::PrivateKey::from_seed)
             .collect();
-        let genesis = Genesis {
+        let encryption: Vec<_> = (0..VALIDATORS)
+            .map(|i| EncryptionSecretKey::derive(&[i as u8 + 1; 32]).0)
+            .collect();
+        let admin = ed25519::PrivateKey::from_seed(HOSPITAL_ADMIN_SEED);
+        let mut genesis = Genesis {
             chain_name: "medchain-sim".into(),
             genesis_time_ms: 0,
             institutions: vec![GenesisInstitution {
                 id: InstitutionId::new(HOSPITAL).unwrap(),
                 kind: InstitutionKind::Hospital,
-                admin: AccountId(ed25519::PrivateKey::from_seed(HOSPITAL_ADMIN_SEED).public_key()),
+                admin: AccountId(admin.public_key()),
+                admin_proof: [0; 64],
             }],
             validators: signers
                 .iter()
+                .zip(&encryption)
                 .enumerate()
-                .map(|(i, s)| GenesisValidator {
+                .map(|(i, (s, e))| GenesisValidator {
                     account: AccountId(s.public_key()),
                     institution: InstitutionId::new(HOSPITAL).unwrap(),
                     p2p_address: format!("127.0.0.1:{}", 7100 + i),
                     http_address: format!("127.0.0.1:{}", 8100 + i),
-                    encryption_key: [9; 32],
+                    encryption_key: e.public_key().to_bytes(),
+                    proofs: ValidatorKeyProofs {
+                        account: [0; 64],
+                        encryption_key: [0; 64],
+                    },
                 })
                 .collect(),
             observers: vec![],
             members: vec![],
             epoch_length_blocks: medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
         };
+        let mut keyring = GenesisKeyring::default();
+        keyring.account(&admin);
+        for (signer, encryption) in signers.iter().zip(&encryption) {
+            keyring.validator(signer, encryption);
+        }
+        keyring
+            .sign(&mut medchain_crypto::rng::seeded_u64(0), &mut genesis)
+            .expect("every founding key is in the keyring");
+        medchain_state::check_genesis(&genesis).expect("simulation genesis is valid");
         genesis.validate().expect("simulation genesis is valid");
         Self {
             signers,

@@ -519,25 +519,95 @@ fn a_single_validator_consortium_governs_itself() {
 fn genesis_members_are_registered_with_their_keys() {
     let validator = key(100);
     let admin = key(200);
-    let nurse = key(330);
-    let mut genesis = genesis_for(
-        &[validator],
-        &[(ST_MARY, InstitutionKind::Hospital, &admin)],
+    let nurse_seed = 330;
+    let admins = [(ST_MARY, InstitutionKind::Hospital, &admin)];
+    let mut genesis = genesis_for(std::slice::from_ref(&validator), &admins);
+    let (nurse, pre, encryption) = (
+        key(nurse_seed),
+        pre_secret(nurse_seed),
+        encryption_secret(nurse_seed),
     );
+    let nurse_keys = medchain_state::registration::MemberKeys {
+        account: &nurse,
+        pre: &pre,
+        encryption: &encryption,
+    };
     genesis.members.push(GenesisMember {
         account: account(&nurse),
         institution: inst(ST_MARY),
         role: Role::Clinician,
-        pre_public_key: [2; 33],
-        encryption_key: [4; 32],
+        pre_public_key: pre.public_key().to_compressed_bytes(),
+        encryption_key: encryption.public_key().to_bytes(),
+        proofs: MemberKeyProofs {
+            account: [0; 64],
+            pre_public_key: [0; 64],
+            encryption_key: [0; 64],
+        },
     });
+    let mut keyring = founding_keyring(std::slice::from_ref(&validator), &admins);
+    keyring.member(&nurse_keys);
+    keyring
+        .sign(&mut medchain_crypto::rng::seeded_u64(2), &mut genesis)
+        .unwrap();
     let mut store = MemoryStore::new();
     futures::executor::block_on(apply_genesis(&mut store, &genesis)).unwrap();
     let view = futures::executor::block_on(query::member(&store, &account(&nurse)))
         .unwrap()
         .unwrap();
     assert_eq!((view.member.role, view.active), (Role::Clinician, true));
-    assert_eq!(view.member.keys.unwrap().encryption_key, [4; 32]);
+    assert_eq!(
+        view.member.keys.unwrap().encryption_key,
+        encryption.public_key().to_bytes()
+    );
+}
+
+/// Each founding key of a genesis needs its own valid proof: a zeroed proof, a proof copied
+/// from another entry, a proof made for another document, and a key changed after signing are
+/// each refused, naming the entry.
+#[test]
+fn a_genesis_key_without_its_holders_proof_is_refused() {
+    let validators = [key(100), key(101)];
+    let (admin, lab_admin) = (key(200), key(201));
+    let admins = [
+        (ST_MARY, InstitutionKind::Hospital, &admin),
+        (CITY_LAB, InstitutionKind::Laboratory, &lab_admin),
+    ];
+    let signed = genesis_for(&validators, &admins);
+    let refused = |genesis: &Genesis| {
+        let mut store = MemoryStore::new();
+        futures::executor::block_on(apply_genesis(&mut store, genesis))
+            .expect_err("a genesis with a bad proof must not apply")
+    };
+
+    let mut zeroed = signed.clone();
+    zeroed.institutions[0].admin_proof = [0; 64];
+    let error = refused(&zeroed);
+    assert!(matches!(error, GenesisError::KeyProof { .. }), "{error}");
+    assert!(
+        error.to_string().contains("institution st-mary admin"),
+        "{error}"
+    );
+
+    let mut copied = signed.clone();
+    copied.validators[1].proofs = copied.validators[0].proofs.clone();
+    assert!(
+        refused(&copied)
+            .to_string()
+            .contains(&format!("validator {}", account(&validators[1])))
+    );
+
+    // Proofs from a document with another name do not carry over.
+    let mut renamed = genesis_for(&validators, &admins);
+    renamed.chain_name = "another-chain".into();
+    assert!(matches!(refused(&renamed), GenesisError::KeyProof { .. }));
+
+    // A squatted X25519 key: the first validator's key listed for the second.
+    let mut squatted = signed.clone();
+    squatted.validators[1].encryption_key = squatted.validators[0].encryption_key;
+    assert!(matches!(refused(&squatted), GenesisError::KeyProof { .. }));
+
+    let mut store = MemoryStore::new();
+    futures::executor::block_on(apply_genesis(&mut store, &signed)).unwrap();
 }
 
 #[test]

@@ -65,11 +65,20 @@ pub struct Chain {
     nonces: BTreeMap<AccountId, u64>,
 }
 
+/// The X25519 key of validator `validator`, derived from its account key.
+pub fn validator_encryption_secret(
+    validator: &PrivateKey,
+) -> medchain_crypto::keys::hpke::EncryptionSecretKey {
+    let ikm = blake3::hash(&[&b"validator x25519"[..], account(validator).0.as_ref()].concat());
+    medchain_crypto::keys::hpke::EncryptionSecretKey::derive(ikm.as_bytes()).0
+}
+
+/// A genesis of `validators` and the institutions of `admins`, every founding key proven.
 pub fn genesis_for(
     validators: &[PrivateKey],
     admins: &[(&str, InstitutionKind, &PrivateKey)],
 ) -> Genesis {
-    Genesis {
+    let mut genesis = Genesis {
         chain_name: "medchain-test".into(),
         genesis_time_ms: START_MS,
         institutions: admins
@@ -78,6 +87,7 @@ pub fn genesis_for(
                 id: inst(slug),
                 kind: *kind,
                 admin: account(admin),
+                admin_proof: [0; 64],
             })
             .collect(),
         validators: validators
@@ -88,14 +98,36 @@ pub fn genesis_for(
                 institution: inst(if i % 2 == 0 { ST_MARY } else { CITY_LAB }),
                 p2p_address: format!("127.0.0.1:{}", 3000 + i),
                 http_address: format!("127.0.0.1:{}", 8080 + i),
-                // Distinct per validator so a test can tell whose key an entry carries.
-                encryption_key: [0x40 + i as u8; 32],
+                encryption_key: validator_encryption_secret(v).public_key().to_bytes(),
+                proofs: ValidatorKeyProofs {
+                    account: [0; 64],
+                    encryption_key: [0; 64],
+                },
             })
             .collect(),
         observers: vec![],
         members: vec![],
         epoch_length_blocks: medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
+    };
+    founding_keyring(validators, admins)
+        .sign(&mut medchain_crypto::rng::seeded_u64(1), &mut genesis)
+        .expect("every founding key is in the keyring");
+    genesis
+}
+
+/// The secrets of `genesis_for`'s founding keys, to sign a genesis a test extends.
+pub fn founding_keyring(
+    validators: &[PrivateKey],
+    admins: &[(&str, InstitutionKind, &PrivateKey)],
+) -> medchain_state::registration::GenesisKeyring {
+    let mut keyring = medchain_state::registration::GenesisKeyring::default();
+    for validator in validators {
+        keyring.validator(validator, &validator_encryption_secret(validator));
     }
+    for (_, _, admin) in admins {
+        keyring.account(admin);
+    }
+    keyring
 }
 
 impl Chain {
