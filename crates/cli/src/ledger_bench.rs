@@ -14,8 +14,10 @@
 //! the mean of the clean runs'. A run's registration costs what an honest transaction costs
 //! (an admission, an execution on all four validators); its second transaction is refused at
 //! admission by two state reads and a mempool lookup, before the signature check, so nothing
-//! built to fail reaches block building. The spam takes from the honest load about the share
-//! of registrations its senders get in, which the refusal (a round trip per run) keeps small.
+//! built to fail reaches block building. Each adversarial sender connects from its own loopback
+//! address (127.0.0.2 and up), so once its refusals pass the nodes' per-client admission budget
+//! its submissions are held back unread (`medchain_node::ratelimit::AdmissionPenalty`). The spam
+//! then takes from the honest load about the share of registrations its senders get in.
 
 use crate::init::{self, Layout};
 use anyhow::{Context as _, Result, bail};
@@ -357,6 +359,14 @@ async fn saturate(clients: &[Client], txs: Vec<SignedTransaction>) -> Result<f64
     Ok(count as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Adversarial sender `sender`'s own loopback address (127.0.0.2 and up; the honest load comes
+/// from 127.0.0.1), so that the nodes' per-client admission penalty sees each attacker apart
+/// from the honest clients, as it would on a network.
+fn spammer_address(sender: usize) -> std::net::IpAddr {
+    const { assert!(SPAM_SENDERS < 250, "each spammer needs its own 127.0.0.x") };
+    std::net::Ipv4Addr::new(127, 0, 0, 2 + (sender % 250) as u8).into()
+}
+
 /// The saturating load beside the adversarial senders; returns the honest committed TPS and
 /// what the spam got through admission.
 async fn saturate_under_spam(
@@ -369,10 +379,11 @@ async fn saturate_under_spam(
         .into_iter()
         .enumerate()
         .map(|(sender, runs)| {
-            let client = clients[sender % clients.len()].clone();
-            tokio::spawn(spam(client, runs, stop.clone()))
+            let node = clients[sender % clients.len()].base_url();
+            let client = Client::from_local_address(node, spammer_address(sender))?;
+            Ok(tokio::spawn(spam(client, runs, stop.clone())))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let honest = saturate(clients, txs).await;
     stop.store(true, Ordering::Relaxed);
     let mut tally = SpamTally::default();

@@ -170,6 +170,17 @@ pub struct Client {
 impl Client {
     /// A client for the node at `base` (e.g. `http://127.0.0.1:8100`).
     pub fn new(base: &str) -> Result<Self, ClientError> {
+        Self::build(base, None)
+    }
+
+    /// A client whose connections leave from `local`, on a host with several addresses (a
+    /// gateway that must reach the consortium from the address its firewall rules name; the
+    /// ledger benchmark's adversarial senders, each from its own loopback address).
+    pub fn from_local_address(base: &str, local: std::net::IpAddr) -> Result<Self, ClientError> {
+        Self::build(base, Some(local))
+    }
+
+    fn build(base: &str, local: Option<std::net::IpAddr>) -> Result<Self, ClientError> {
         let base = base.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ClientError::BadUrl {
@@ -179,6 +190,7 @@ impl Client {
         }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(REQUEST_TIMEOUT_MS))
+            .local_address(local)
             .build()
             .map_err(|e| ClientError::BadUrl {
                 url: base.clone(),

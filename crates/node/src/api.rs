@@ -644,7 +644,7 @@ pub fn router(state: ApiState) -> Router {
     let blobs = crate::blobs::router(state.inner.blobs.clone());
     Router::new()
         .route("/v1/status", get(status))
-        .route("/v1/tx", post(submit))
+        .route(crate::ratelimit::SUBMIT_PATH, post(submit))
         .route("/v1/tx/{hash}", get(tx_status))
         .route("/v1/accounts/{account}/nonce", get(next_nonce))
         .route("/v1/validators", get(validators))
@@ -676,15 +676,17 @@ pub async fn bind(listen: SocketAddr) -> std::io::Result<tokio::net::TcpListener
 }
 
 /// Serves the API on `listener` until the process stops, each client IP limited to
-/// `per_client_per_second` requests per second.
+/// `per_client_per_second` requests per second and held back when too many of its
+/// transactions are refused at admission (`ratelimit::AdmissionPenalty`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ApiState,
     per_client_per_second: std::num::NonZeroU32,
 ) -> std::io::Result<()> {
     let limit = crate::ratelimit::ClientRateLimit::new(per_client_per_second);
+    let penalty = crate::ratelimit::AdmissionPenalty::new();
     let sweeper = {
-        let limit = limit.clone();
+        let (limit, penalty) = (limit.clone(), penalty.clone());
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_millis(
                 crate::ratelimit::RATE_LIMIT_SWEEP_INTERVAL_MS,
@@ -692,13 +694,20 @@ pub async fn serve(
             loop {
                 every.tick().await;
                 limit.sweep();
+                penalty.sweep();
             }
         })
     };
-    let app = router(state).layer(axum::middleware::from_fn_with_state(
-        limit,
-        crate::ratelimit::limit,
-    ));
+    // The rate limit runs first, so a request it refuses never counts as an admission refusal.
+    let app = router(state)
+        .layer(axum::middleware::from_fn_with_state(
+            penalty,
+            crate::ratelimit::penalize,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            limit,
+            crate::ratelimit::limit,
+        ));
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
