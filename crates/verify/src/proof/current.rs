@@ -319,3 +319,132 @@ impl Read for KeyValueProof {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proof::{PROOF_BYTES_MAX, PROOF_DIGESTS_MAX};
+    use commonware_codec::{Decode as _, Encode as _};
+
+    /// The largest proof the decoder accepts: every varint at its longest, every digest slot full.
+    fn largest(digests: usize) -> KeyValueProof {
+        let max_leaves = <Family as merkle::Family>::MAX_LEAVES;
+        KeyValueProof {
+            location: mmr::Location::new(*max_leaves - 1),
+            chunk: [0xFF; STATE_BITMAP_CHUNK_BYTES],
+            range: RangeProof {
+                merkle: merkle::Proof {
+                    leaves: max_leaves,
+                    inactive_peaks: usize::MAX,
+                    digests: vec![Sha256::hash(&[b"digest"]); digests],
+                },
+                pending_chunk_digest: merkle::Unused,
+                partial_chunk_digest: Some(Sha256::hash(&[b"partial"])),
+                ops_root: Sha256::hash(&[b"ops"]),
+            },
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Result<KeyValueProof, CodecError> {
+        KeyValueProof::decode_cfg(commonware_codec::Copying(bytes), &PROOF_DIGESTS_MAX)
+    }
+
+    #[test]
+    fn a_proof_of_the_most_digests_fits_the_byte_bound_and_one_more_digest_is_refused() {
+        let at_limit = largest(PROOF_DIGESTS_MAX).encode();
+        assert!(
+            at_limit.len() <= PROOF_BYTES_MAX,
+            "{} bytes",
+            at_limit.len()
+        );
+        assert_eq!(decode(&at_limit).unwrap(), largest(PROOF_DIGESTS_MAX));
+        let past_limit = largest(PROOF_DIGESTS_MAX + 1).encode();
+        assert!(decode(&past_limit).is_err());
+    }
+
+    #[test]
+    fn a_location_past_the_largest_tree_is_refused_at_decoding() {
+        let mut bytes = Vec::new();
+        let past = *<Family as merkle::Family>::MAX_LEAVES + 1;
+        mmr::Location::new(past).write(&mut bytes);
+        let genuine = largest(1).encode();
+        let location_len = largest(1).location.encode_size();
+        bytes.extend_from_slice(&genuine[location_len..]);
+        assert!(decode(&bytes).is_err());
+    }
+
+    #[test]
+    fn a_proof_for_an_inactive_bit_is_refused_before_any_hashing() {
+        let mut proof = largest(3);
+        proof.location = mmr::Location::new(5);
+        proof.chunk = [0xFF; STATE_BITMAP_CHUNK_BYTES];
+        proof.chunk[0] &= !(1 << 5);
+        let root = Sha256::hash(&[b"root"]);
+        assert_eq!(proof.verify(b"op", &root), Err(CurrentProofError::Inactive));
+    }
+
+    #[test]
+    fn a_location_at_or_past_the_proven_size_is_out_of_range() {
+        let mut proof = largest(3);
+        proof.range.merkle.leaves = mmr::Location::new(10);
+        let root = Sha256::hash(&[b"root"]);
+        for location in [10, 11, u64::MAX] {
+            proof.location = mmr::Location::new(location);
+            assert_eq!(
+                proof.verify(b"op", &root),
+                Err(CurrentProofError::OutOfRange {
+                    location,
+                    leaves: 10
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn the_partial_chunk_slot_must_match_the_tree_size() {
+        let root = Sha256::hash(&[b"root"]);
+        // 512 operations: two complete chunks, no partial one.
+        let mut aligned = largest(3);
+        aligned.location = mmr::Location::new(3);
+        aligned.range.merkle.leaves = mmr::Location::new(512);
+        assert_eq!(
+            aligned.verify(b"op", &root),
+            Err(CurrentProofError::PartialChunkSlot)
+        );
+        // 300 operations: the operation sits in the partial chunk, whose digest must match it.
+        let mut partial = largest(3);
+        partial.location = mmr::Location::new(260);
+        partial.range.merkle.leaves = mmr::Location::new(300);
+        assert_eq!(
+            partial.verify(b"op", &root),
+            Err(CurrentProofError::PartialChunkMismatch)
+        );
+        partial.range.partial_chunk_digest = None;
+        assert_eq!(
+            partial.verify(b"op", &root),
+            Err(CurrentProofError::PartialChunkSlot)
+        );
+    }
+
+    #[test]
+    fn the_canonical_root_hashes_the_slots_in_commonwares_order() {
+        // `combine_roots_format_golden` in commonware-storage's `qmdb/current/db.rs`.
+        let ops = Sha256::hash(&[b"ops"]);
+        let grafted = Sha256::hash(&[b"grafted"]);
+        let partial = Sha256::hash(&[b"partial"]);
+        let next_bit: u64 = 0x1122_3344_5566_7788;
+        assert_eq!(
+            combine_roots(&ops, &grafted, None, None),
+            Sha256::hash(&[ops.as_ref(), grafted.as_ref()])
+        );
+        assert_eq!(
+            combine_roots(&ops, &grafted, None, Some((next_bit, &partial))),
+            Sha256::hash(&[
+                ops.as_ref(),
+                grafted.as_ref(),
+                next_bit.to_be_bytes().as_slice(),
+                partial.as_ref(),
+            ])
+        );
+    }
+}
