@@ -53,6 +53,8 @@ const UPDATES_PER_COMMIT: usize = 25;
 const DELETES_PER_COMMIT: usize = 10;
 const VALUE_BYTES_MAX: usize = 300;
 const SEED_DEFAULT: u64 = 20261202;
+/// Single-key commits tried to reach a chunk-aligned log size (each adds a few operations).
+const ALIGNING_COMMITS_MAX: usize = 2_000;
 
 static SEED: LazyLock<u64> = LazyLock::new(|| {
     std::env::var("MEDCHAIN_TEST_SEED")
@@ -210,6 +212,47 @@ fn build_commits(seed: u64) -> Vec<Commit> {
                 stale,
             });
         }
+        // Then single-key commits until the log ends on a chunk boundary, the one tree size
+        // whose proofs carry no partial chunk.
+        let mut extra = 0;
+        while !(*db.bounds().end).is_multiple_of(256) {
+            assert!(
+                extra < ALIGNING_COMMITS_MAX,
+                "no chunk-aligned size in {extra} commits"
+            );
+            let key = format!("key-{next_key}").into_bytes();
+            next_key += 1;
+            let value = random_value(&mut rng);
+            let batch = db
+                .new_batch()
+                .write(state_key_digest(&key), Some(StateValue(value.clone())));
+            live.insert(key, value);
+            let merkleized = batch
+                .merkleize(&db, None, &mut Proportional)
+                .await
+                .expect("the batch merkleizes");
+            db = db.apply_batch(merkleized).await.expect("the batch applies");
+            extra += 1;
+        }
+        let mut proven = Vec::new();
+        for (key, value) in &live {
+            let proof = db
+                .key_value_proof(state_key_digest(key))
+                .await
+                .expect("a live key proves");
+            assert_eq!(proof.range_proof.partial_chunk_digest, None);
+            proven.push(Served {
+                key: key.clone(),
+                value: value.clone(),
+                proof: proof.encode().to_vec(),
+                location: *proof.loc,
+            });
+        }
+        commits.push(Commit {
+            root: db.root(),
+            live: proven,
+            stale: Vec::new(),
+        });
         commits
     })
 }
