@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of the workspace: installs what the build needs, checks formatting, lints
-# (clippy with warnings as errors), looks for unused dependencies, builds once, then runs the
-# tests (the Python peers for the cross-implementation tests and the S3 test server are
-# installed on first use).
+# (clippy with warnings as errors), looks for unused dependencies, checks the light client's
+# dependency tree, builds once, then runs the tests (the Python peers for the
+# cross-implementation tests and the S3 test server are installed on first use).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -20,6 +20,8 @@ if [ "$(cargo machete --version 2>/dev/null || true)" != "$machete_version" ]; t
 fi
 # Every manifest in the repository, the fuzz crates' included; exits non-zero on an unused one.
 cargo machete
+# The light client links no runtime, networking, server or storage engine.
+scripts/check-light-client.sh
 cargo clippy --workspace --all-targets -- -D warnings
 
 cargo build --workspace --all-targets

@@ -26,15 +26,19 @@
 //! the engine's block traits. Conformance tests (with the engine as a dev-dependency) hold the
 //! encodings and the signed subject to the engine's.
 //!
-//! The one exception is the state proof: QMDB's `current` key-value proof (a Merkle range proof
-//! grafted onto an activity bitmap, some 4,000 lines) is only in `commonware-storage` with its
-//! `std` feature, which links `commonware-runtime`. Re-implementing that verifier would be a
-//! second, untested copy of a proof system, the worse risk; so this crate depends on
-//! `commonware-storage` and uses only `qmdb::current`'s proof types and `mmr::Location`. On
-//! native targets `commonware-runtime` brings tokio, axum, prometheus-client, opentelemetry,
-//! governor and sysinfo into the dependency tree (never called from here); on `wasm32` it drops
-//! tokio and axum. Removing it needs commonware to put the QMDB proof verifier behind its
-//! `no_std` `merkle` module.
+//! The state proof, QMDB's `current` key-value proof (a Merkle range proof over an ops tree with
+//! an activity bitmap grafted onto it), is checked in `proof::current`, written after
+//! commonware-storage 2026.10.0's verifier (the module doc names the files) and held to it by
+//! the conformance tests on a real database. That verifier is only in commonware-storage with
+//! its `std` feature, which links `commonware-runtime` (tokio, axum, prometheus, ...).
+//! `commonware-storage` is still a dependency, without default features: its `no_std` `merkle`
+//! module gives the MMR range proof (`merkle::Proof::reconstruct_root`, commonware's own, with
+//! its fold-based digest layout and inactive peaks) and `mmr::Location`; re-implementing that
+//! too would be a second copy of the larger half of the proof system for nothing.
+//!
+//! With the workspace's commonware crates taken without `std`, the normal dependency tree holds
+//! no `commonware-runtime`, `-p2p`, axum, tokio, or `commonware-storage` with `std`;
+//! `scripts/check-light-client.sh` (run by CI) fails if one comes back.
 
 pub mod block;
 pub mod certificate;

@@ -2,19 +2,16 @@
 //! the state root of a block whose finality was checked (`finality`). The state database stores
 //! each state-machine key under its SHA-256 and each value as its length-prefixed canonical
 //! encoding (`StateValue`); both are defined here so the node that writes and the client that
-//! checks cannot disagree.
+//! checks cannot disagree. The proof itself is checked by `current`.
+pub mod current;
+
 use bytes::BufMut;
 
 use crate::finality::{VerifyError, finalized_block};
-use commonware_codec::{Buf, EncodeSize, Error as CodecError, RangeCfg, Read, Write};
-use commonware_cryptography::{Hasher, Sha256, sha256};
-use commonware_storage::{
-    mmr,
-    qmdb::{
-        any::unordered::{Update as UnorderedUpdate, variable::Operation},
-        current::unordered::proof::constant::KeyValueProof,
-    },
+use commonware_codec::{
+    Buf, Encode as _, EncodeSize, Error as CodecError, FixedSize as _, RangeCfg, Read, Write,
 };
+use commonware_cryptography::{Hasher, Sha256, sha256};
 use medchain_types::{
     Genesis,
     api::{BlockResponse, Proven, StateProof},
@@ -27,6 +24,17 @@ pub const STATE_VALUE_MAX_BYTES: usize = 256 * 1024;
 pub const STATE_BITMAP_CHUNK_BYTES: usize = 32;
 /// Most digests a served proof may carry (a tree of 2^64 operations needs fewer).
 pub const PROOF_DIGESTS_MAX: usize = 256;
+/// Longest encoding of a served proof: a location, a chunk, an MMR proof of `PROOF_DIGESTS_MAX`
+/// digests (its size, inactive-peak count and digest count as varints), the partial-chunk
+/// option and the ops root.
+pub const PROOF_BYTES_MAX: usize = VARINT_BYTES_MAX
+    + STATE_BITMAP_CHUNK_BYTES
+    + 3 * VARINT_BYTES_MAX
+    + PROOF_DIGESTS_MAX * sha256::Digest::SIZE
+    + 1
+    + 2 * sha256::Digest::SIZE;
+/// Longest varint encoding of a `u64`.
+const VARINT_BYTES_MAX: usize = 10;
 
 /// A state value: the canonical encoding of a state-machine entry, at most
 /// `STATE_VALUE_MAX_BYTES` long. Its own type so its decoder carries the bound (the state-sync
@@ -60,11 +68,18 @@ pub fn state_key_digest(key: &[u8]) -> sha256::Digest {
     Sha256::hash(&[key])
 }
 
-/// The QMDB proof of one current value, as the node encodes it.
-pub type StateKeyValueProof = KeyValueProof<mmr::Family, sha256::Digest, STATE_BITMAP_CHUNK_BYTES>;
+/// The QMDB proof of one current value, as the node encodes it (commonware's
+/// `current::unordered::proof::constant::KeyValueProof<mmr::Family, sha256::Digest, 32>`).
+pub type StateKeyValueProof = current::KeyValueProof;
 
 /// Checks a served proof against a state root (from a block whose finality was verified).
+/// Refuses (never panics on) undecodable hex, a proof or value longer than its bound, more
+/// than `PROOF_DIGESTS_MAX` digests, trailing or non-canonical bytes, and any proof that does
+/// not show the value current under the root.
 pub fn verify_state_proof(proof: &StateProof, state_root: &sha256::Digest) -> bool {
+    if proof.proof.len() > 2 * PROOF_BYTES_MAX || proof.value.len() > 2 * STATE_VALUE_MAX_BYTES {
+        return false;
+    }
     let (Ok(key), Ok(value), Ok(bytes)) = (
         hex::decode(&proof.state_key),
         hex::decode(&proof.value),
@@ -78,9 +93,13 @@ pub fn verify_state_proof(proof: &StateProof, state_root: &sha256::Digest) -> bo
     ) else {
         return false;
     };
-    let operation: Operation<mmr::Family, sha256::Digest, StateValue> =
-        Operation::Update(UnorderedUpdate(state_key_digest(&key), StateValue(value)));
-    kv_proof.verify::<Sha256, _>(operation, state_root)
+    // One proof, one encoding: a decoder that let two byte strings stand for one proof would
+    // let a node vary what it serves without the client noticing.
+    if kv_proof.encode().as_ref() != bytes.as_slice() {
+        return false;
+    }
+    let element = current::update_operation(&state_key_digest(&key), &StateValue(value));
+    kv_proof.verify(&element, state_root).is_ok()
 }
 
 /// Why a served value is not accepted as the ledger's.
