@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use medchain_state::ValidatorSet;
-use medchain_types::{AccountId, StorageReceipt};
+use medchain_types::{AccountId, StorageReceipt, limits};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::{Client, ClientError};
@@ -109,6 +109,7 @@ impl Client {
     ) -> Result<BlobUpload, ClientError> {
         let chain_id = self.trust()?.genesis.chain_id();
         let (content_hash, size_bytes) = hash_file(path).await?;
+        let size_class_bytes = limits::record_size_class_bytes(size_bytes);
         let http = self.blob_http()?;
         let uploads = validators.validators.iter().map(|validator| {
             let http = http.clone();
@@ -127,7 +128,7 @@ impl Client {
                     .await;
                 let receipt: StorageReceipt = self.read(&url, response).await?;
                 if receipt.validator != validator.account
-                    || !receipt.verify(&chain_id, &content_hash, size_bytes)
+                    || !receipt.verify(&chain_id, &content_hash, size_class_bytes)
                 {
                     return Err(ClientError::BadReceipt {
                         validator: validator.account.to_string(),
