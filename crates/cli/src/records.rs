@@ -293,7 +293,14 @@ async fn upload(
         let failed: Vec<String> = upload
             .failures
             .iter()
-            .map(|(validator, e)| format!("  {validator}: {e}"))
+            .map(|(account, e)| {
+                let address = validators
+                    .validators
+                    .iter()
+                    .find(|v| &v.account == account)
+                    .map_or("", |v| v.http_address.as_str());
+                format!("  {account} ({address}): {e}")
+            })
             .collect();
         bail!(
             "only {} of {} validators stored the ciphertext, {needed} are needed; nothing was committed. These failed:\n{}",

@@ -786,7 +786,7 @@ const RECORD_TEST_SEED: u64 = 0x5eed_0010;
 async fn a_record_put_by_a_clinician_reads_back_byte_identical_for_its_patient() {
     println!("content seed {RECORD_TEST_SEED:#x}");
     let (dir, http) = init_consortium_with("records", VALIDATORS, 24, &["--observers", "0"]);
-    let _validators: Vec<Node> = (0..VALIDATORS).map(|i| start_node(&dir, i)).collect();
+    let mut validators: Vec<Node> = (0..VALIDATORS).map(|i| start_node(&dir, i)).collect();
     let api = format!("http://127.0.0.1:{http}");
     let client = Client::new(&api).unwrap();
     wait_for("the first block", async || height(&client).await >= 1).await;
@@ -989,5 +989,23 @@ async fn a_record_put_by_a_clinician_reads_back_byte_identical_for_its_patient()
         stderr.contains("does not exist; create it first"),
         "{stderr}"
     );
+
+    // With two of four validators down the upload cannot reach 2f+1 = 3: nothing is committed,
+    // and the error names the two that failed.
+    validators.truncate(2);
+    let stderr = refuse(put(&pseudonym, &file, &["--as", "dr-alice"]));
+    assert!(
+        stderr.contains(
+            "only 2 of 4 validators stored the ciphertext, 3 are needed; nothing was committed"
+        ),
+        "{stderr}"
+    );
+    for down in [2, 3] {
+        let address = format!("127.0.0.1:{}", http + down);
+        assert!(
+            stderr.contains(&address),
+            "names validator {address}: {stderr}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
