@@ -179,8 +179,8 @@ async fn patient_pre_key(
     };
     if member.revoked_height.is_some() || member.role != Role::Clinician {
         bail!(
-            "{author} is not an active clinician (role {:?}{}); only clinicians write records",
-            member.role,
+            "{author} is not an active clinician (role {}{}); only clinicians write records",
+            format!("{:?}", member.role).to_lowercase(),
             if member.revoked_height.is_some() {
                 ", revoked"
             } else {
