@@ -9,9 +9,8 @@ use clap::{Args, Subcommand};
 use commonware_cryptography::{Signer as _, ed25519};
 use medchain_client::{Client, Trust};
 use medchain_types::{
-    AccountId, ChainId, InstitutionId, Payload, RecordId, SignedTransaction, Transaction,
+    AccountId, ChainId, InstitutionId, Payload, SignedTransaction, Transaction,
     api::{TxState, TxStatusResponse},
-    codes::RecordCategory,
 };
 use std::path::{Path, PathBuf};
 
@@ -138,29 +137,6 @@ pub enum PatientCommand {
         /// The pseudonym's PRE public key (66 hex characters).
         #[arg(long)]
         pre_public_key: String,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum RecordCommand {
-    /// Commit a record's metadata (as a clinician): hash and size of its encrypted content.
-    Create {
-        #[command(flatten)]
-        identity: IdentityArgs,
-        #[command(flatten)]
-        api: ApiArgs,
-        /// The patient's pseudonym at your institution (hex account).
-        #[arg(long)]
-        patient: String,
-        /// Coarse category, e.g. laboratory, imaging, encounter.
-        #[arg(long)]
-        category: String,
-        /// The encrypted content whose BLAKE3 hash and size are committed.
-        #[arg(long)]
-        file: PathBuf,
-        /// The Umbral capsule of the record's data key (hex), as made by the encrypting client.
-        #[arg(long)]
-        capsule: String,
     },
 }
 
@@ -514,48 +490,6 @@ pub(crate) fn parse_hex_array<const N: usize>(text: &str, what: &str) -> Result<
             b.len()
         )
     })
-}
-
-pub async fn record(cmd: RecordCommand) -> Result<()> {
-    let RecordCommand::Create {
-        identity,
-        api,
-        patient,
-        category,
-        file,
-        capsule,
-    } = cmd;
-    let identity = identity.load()?;
-    let keys = identity.member_keys()?;
-    let client = Client::new(&api.api)?;
-    let (content_hash, size_bytes) = hash_file(&file)?;
-    let payload = Payload::CreateRecord {
-        patient: parse_id(&patient, "--patient must be a hex account")?,
-        category: parse_code::<RecordCategory>("record category", &category)?,
-        // The ledger records a size class, not the exact size (see `limits::record_size_class_bytes`).
-        size_bytes: medchain_types::limits::record_size_class_bytes(size_bytes),
-        content_hash,
-        capsule: hex::decode(capsule.trim())
-            .context("--capsule must be hex")?
-            .into(),
-    };
-    let outcome = submit(&client, &keys.signing, payload).await?;
-    report(&outcome)?;
-    if outcome.status == TxState::Committed {
-        let tx_hash: medchain_types::TxHash = parse_id(&outcome.hash, "malformed hash")?;
-        println!("record id: {}", RecordId::from_tx(&tx_hash));
-    }
-    Ok(())
-}
-
-/// BLAKE3 and size of a file, streamed so any size fits in constant memory.
-fn hash_file(path: &Path) -> Result<([u8; 32], u64)> {
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut hasher = blake3::Hasher::new();
-    let size = std::io::copy(&mut file, &mut hasher)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Ok((*hasher.finalize().as_bytes(), size))
 }
 
 pub async fn bench(cmd: BenchCommand) -> Result<()> {

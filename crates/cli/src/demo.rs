@@ -10,12 +10,11 @@ use crate::{
 use anyhow::{Context as _, Result, bail};
 use commonware_cryptography::Signer as _;
 use medchain_client::Client;
-use medchain_crypto::{envelope, umbral};
+use medchain_crypto::umbral;
 use medchain_types::{
-    AccountId, ConsentId, InstitutionId, Payload, RecordId,
+    AccountId, ConsentId, InstitutionId, Payload,
     codes::{ConsentAction, Decision, Purpose, RecordCategory},
     consent::{ConsentActor, ConsentPolicy, DataScope, Period},
-    limits,
 };
 
 /// Demo patients: each has one master seed and a pseudonym at each hospital.
@@ -62,37 +61,25 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
     let patient = patients[0].keys_at(&st_mary)?;
     let pseudonym = AccountId::from(patient.signing.public_key());
 
-    // dr-alice writes an encrypted lab result for patient-1, keyed to the patient's PRE key.
-    let patient_pre = umbral::SecretKey::from_be_bytes(patient.pre.as_bytes())?.public_key();
-    let (capsule, seed) = umbral::encapsulate(&mut rand::rng(), &patient_pre)?;
-    let data_key = envelope::DataKey::from_bytes(*seed.derive_key());
-    let mut nonce_prefix = [0u8; envelope::header::NONCE_PREFIX_SIZE_BYTES];
-    rand::fill(&mut nonce_prefix);
-    let sealed = envelope::encrypt(&data_key, nonce_prefix, DEMO_OBSERVATION.as_bytes())?;
-    let blobs = layout.root.join("demo").join("blobs");
-    std::fs::create_dir_all(&blobs).context("cannot create the demo blob directory")?;
-    std::fs::write(
-        blobs.join(hex::encode(sealed.summary.content_hash)),
-        &sealed.envelope,
+    // dr-alice writes an encrypted lab result for patient-1, as `record put` does: sealed to the
+    // patient's proven PRE key, stored on the validators, committed with their receipts.
+    let genesis = medchain_node::config::load_genesis(&layout.genesis())?;
+    let verifying = client
+        .clone()
+        .trusting(medchain_client::Trust::new(genesis));
+    let demo = layout.root.join("demo");
+    std::fs::create_dir_all(&demo).context("cannot create the demo directory")?;
+    let observation = demo.join("lab-result.json");
+    std::fs::write(&observation, DEMO_OBSERVATION).context("cannot write the demo lab result")?;
+    let record = crate::records::put(
+        &verifying,
+        &alice,
+        &pseudonym,
+        RecordCategory::Laboratory,
+        &observation,
     )
-    .context("cannot store the demo record's ciphertext")?;
-    let created = submit(
-        client,
-        &alice.signing,
-        Payload::CreateRecord {
-            patient: pseudonym.clone(),
-            category: RecordCategory::Laboratory,
-            size_bytes: limits::record_size_class_bytes(sealed.summary.ciphertext_len_bytes),
-            content_hash: sealed.summary.content_hash,
-            capsule: capsule.to_bytes().into(),
-        },
-    )
-    .await?;
-    expect_committed(created.clone(), "create a record")?;
-    let record = RecordId::from_tx(&crate::commands::parse_id(
-        &created.hash,
-        "transaction hash",
-    )?);
+    .await
+    .context("could not create the demo record")?;
 
     // patient-1 lets dr-bob read lab results for treatment for 30 days.
     let now = std::time::SystemTime::now()
@@ -114,10 +101,6 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
     };
     let bob_pre = umbral::PublicKey::from_compressed_bytes(&pre_public_key(&bob)?)?;
     // Sealed to the proven validator set, as `consent grant` does.
-    let genesis = medchain_node::config::load_genesis(&layout.genesis())?;
-    let verifying = client
-        .clone()
-        .trusting(medchain_client::Trust::new(genesis));
     let validators = crate::sharing::validators(&verifying).await?;
     let nonce = client.next_nonce(&pseudonym).await?;
     let consent = ConsentId::for_grant(&chain_id, &pseudonym, nonce);
@@ -167,6 +150,9 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
     );
     println!("  patient-1 at st-mary-hospital: pseudonym {pseudonym}");
     println!("  lab result for patient-1:      record {record}");
+    println!(
+        "  read it back as the patient:   medchain record get {record} --as patient-1 --out lab-result.json"
+    );
     Ok(())
 }
 

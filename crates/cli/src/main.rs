@@ -11,6 +11,7 @@ mod identity;
 mod init;
 mod join;
 mod ledger_bench;
+mod records;
 mod sharing;
 mod up;
 
@@ -119,9 +120,9 @@ enum Command {
     /// Act as a patient: register pseudonyms.
     #[command(subcommand)]
     Patient(commands::PatientCommand),
-    /// Record metadata on the ledger.
+    /// Write a record's content (encrypted, stored on the validators) and read it back.
     #[command(subcommand)]
-    Record(commands::RecordCommand),
+    Record(records::RecordCommand),
     /// Grant or revoke consent (as a patient).
     #[command(subcommand)]
     Consent(consent::ConsentCommand),
@@ -242,7 +243,7 @@ async fn run_async(command: Command) -> Result<()> {
         Command::Keys(cmd) => commands::keys(cmd),
         Command::Status(args) => commands::status(args).await,
         Command::Patient(cmd) => commands::patient(cmd).await,
-        Command::Record(cmd) => commands::record(cmd).await,
+        Command::Record(cmd) => records::run(cmd).await,
         Command::Consent(cmd) => consent::run(cmd).await,
         Command::Access(cmd) => access::run(cmd).await,
         Command::Audit(cmd) => audit::run(cmd).await,

@@ -728,3 +728,284 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
     assert_eq!(verified.validators, VALIDATORS + 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs the CLI with a key file's passphrase set; returns (success, stdout, stderr).
+fn cli_with_passphrase(args: &[&str]) -> (bool, String, String) {
+    let output = medchain()
+        .args(args)
+        .env("MEDCHAIN_PASSPHRASE", "correct horse battery staple")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// The CLI's error for a command that must fail.
+#[track_caller]
+fn cli_refuses(args: &[&str]) -> String {
+    let (ok, stdout, stderr) = cli_with_passphrase(args);
+    assert!(!ok, "medchain {} succeeded: {stdout}", args.join(" "));
+    stderr
+}
+
+/// Deterministic bytes (a xorshift stream from `seed`), so a failure can be replayed.
+fn content(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.max(1);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// The files under `dir` named `name`, at any depth.
+fn files_named(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_named(&path, name));
+        } else if path.file_name().is_some_and(|n| n == name) {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// Size of the record the put/get test writes: several envelope chunks and upload pieces.
+const RECORD_TEST_SIZE_BYTES: usize = 3 * 1024 * 1024 + 12_345;
+const RECORD_TEST_SEED: u64 = 0x5eed_0010;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_put_by_a_clinician_reads_back_byte_identical_for_its_patient() {
+    println!("content seed {RECORD_TEST_SEED:#x}");
+    let (dir, http) = init_consortium_with("records", VALIDATORS, 24, &["--observers", "0"]);
+    let mut validators: Vec<Node> = (0..VALIDATORS).map(|i| start_node(&dir, i)).collect();
+    let api = format!("http://127.0.0.1:{http}");
+    let client = Client::new(&api).unwrap();
+    wait_for("the first block", async || height(&client).await >= 1).await;
+    let data_dir = dir.to_str().unwrap();
+    let genesis = dir.join("genesis.toml");
+    let genesis = genesis.to_str().unwrap();
+    let node = ["--api", &api, "--genesis", genesis, "--data-dir", data_dir];
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+
+    // A patient with their own key file, registered at the hospital by its admin.
+    let patient_key = path("patient.key");
+    let (ok, _, stderr) = cli_with_passphrase(&["keys", "generate", "--out", &patient_key]);
+    assert!(ok, "{stderr}");
+    let (ok, shown, stderr) = cli_with_passphrase(&[
+        "keys",
+        "show",
+        "--key",
+        &patient_key,
+        "--institution",
+        HOSPITAL,
+    ]);
+    assert!(ok, "{stderr}");
+    let pseudonym = field(&shown, "account:").to_string();
+    let (ok, _, stderr) = cli_with_passphrase(&[
+        "patient",
+        "register",
+        "--key",
+        &patient_key,
+        "--api",
+        &api,
+        "--data-dir",
+        data_dir,
+        "--institution",
+        HOSPITAL,
+        "--registrar-as",
+        &format!("admin-{HOSPITAL}"),
+    ]);
+    assert!(ok, "{stderr}");
+
+    // dr-alice puts a few MiB for the patient.
+    let plaintext = content(RECORD_TEST_SEED, RECORD_TEST_SIZE_BYTES);
+    let file = path("scan.bin");
+    std::fs::write(&file, &plaintext).unwrap();
+    let put = |patient: &str, file: &str, who: &[&str]| {
+        let mut args = vec![
+            "record",
+            "put",
+            "--patient",
+            patient,
+            "--category",
+            "imaging",
+        ];
+        args.extend(["--file", file]);
+        args.extend(who);
+        args.extend(node);
+        args.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    let run =
+        |args: &[String]| cli_with_passphrase(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (ok, stdout, stderr) = run(&put(&pseudonym, &file, &["--as", "dr-alice"]));
+    assert!(ok, "record put failed: {stderr}");
+    let record = field(&stdout, "record id:").to_string();
+
+    // The ledger holds a size class and the ciphertext's hash; every validator holds the bytes.
+    let trusted = client.clone().trusting(medchain_client::Trust::new(
+        medchain_node::config::load_genesis(&dir.join("genesis.toml")).unwrap(),
+    ));
+    let record_id: medchain_types::RecordId = record.parse().unwrap();
+    let entry = trusted.record(&record_id).await.unwrap().value;
+    assert_eq!(
+        entry.size_bytes,
+        4 * 1024 * 1024,
+        "the size class of 3 MiB and a bit"
+    );
+    assert_eq!(entry.patient.to_string(), pseudonym);
+    let blob_name = hex::encode(entry.content_hash);
+    for i in 0..VALIDATORS {
+        let node_dir = dir.join(format!("validators/node-{i}"));
+        assert_eq!(
+            files_named(&node_dir, &blob_name).len(),
+            1,
+            "node {i} holds the blob"
+        );
+    }
+
+    // The patient gets it back, byte-identical.
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out = |name: &str| out_dir.join(name).to_str().unwrap().to_string();
+    let get = |out: &str, who: &[&str]| {
+        let mut args = vec!["record", "get", record.as_str(), "--out", out];
+        args.extend(who);
+        args.extend(node);
+        args.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    let (ok, _, stderr) = run(&get(&out("first.bin"), &["--key", &patient_key]));
+    assert!(ok, "record get failed: {stderr}");
+    assert!(
+        std::fs::read(out("first.bin")).unwrap() == plaintext,
+        "byte-identical"
+    );
+    // An existing output is not overwritten without --force.
+    let refused = run(&get(&out("first.bin"), &["--key", &patient_key]));
+    assert!(
+        !refused.0 && refused.2.contains("pass --force"),
+        "{}",
+        refused.2
+    );
+
+    // The first validator the client tries serves a tampered copy: it is skipped.
+    let set = trusted.validators().await.unwrap().value;
+    let first_port: u16 = set.validators[0]
+        .http_address
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let tampered_node = dir.join(format!("validators/node-{}", first_port - http));
+    let stored = files_named(&tampered_node, &blob_name).remove(0);
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&stored, &bytes).unwrap();
+    let (ok, _, stderr) = run(&get(&out("second.bin"), &["--key", &patient_key]));
+    assert!(ok, "record get with one tampered copy failed: {stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "validator {} ({}) did not serve the ciphertext intact",
+            set.validators[0].account, set.validators[0].http_address
+        )) && stderr.contains("trying the next"),
+        "the tampered copy was tried first and skipped: {stderr}"
+    );
+    assert!(
+        std::fs::read(out("second.bin")).unwrap() == plaintext,
+        "byte-identical"
+    );
+
+    // Someone else's key file reads nothing and writes nothing.
+    let stderr = cli_refuses(
+        &get(&out("wrong.bin"), &["--as", "dr-bob"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(stderr.contains("is not the patient of record"), "{stderr}");
+    let other_patient = path("other-patient.key");
+    assert!(cli_with_passphrase(&["keys", "generate", "--out", &other_patient]).0);
+    let stderr = cli_refuses(
+        &get(&out("wrong.bin"), &["--key", &other_patient])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(stderr.contains("is not the patient of record"), "{stderr}");
+    let mut left: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["first.bin", "second.bin"],
+        "no partial or temporary file is left"
+    );
+
+    // Bad input at each boundary, each with a clear error.
+    let refuse =
+        |args: Vec<String>| cli_refuses(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let missing = path("no-such-file.bin");
+    let stderr = refuse(put(&pseudonym, &missing, &["--as", "dr-alice"]));
+    assert!(stderr.contains("cannot open the record's file"), "{stderr}");
+    let stranger = hex::encode(ed25519::PrivateKey::from_seed(4242).public_key().as_ref());
+    let stderr = refuse(put(&stranger, &file, &["--as", "dr-alice"]));
+    assert!(stderr.contains("no patient pseudonym"), "{stderr}");
+    let outsider_key = path("outsider.key");
+    assert!(
+        cli_with_passphrase(&[
+            "keys",
+            "generate",
+            "--out",
+            &outsider_key,
+            "--institution",
+            HOSPITAL
+        ])
+        .0
+    );
+    let stderr = refuse(put(&pseudonym, &file, &["--key", &outsider_key]));
+    assert!(
+        stderr.contains("is not a member of any institution"),
+        "{stderr}"
+    );
+    let unknown = "ab".repeat(32);
+    let mut args = get(&out("unknown.bin"), &["--key", &patient_key]);
+    args[2] = unknown.clone();
+    let stderr = refuse(args);
+    assert!(stderr.contains(&format!("no record {unknown}")), "{stderr}");
+    let stderr = refuse(get(&out("missing-dir/x.bin"), &["--key", &patient_key]));
+    assert!(
+        stderr.contains("does not exist; create it first"),
+        "{stderr}"
+    );
+
+    // With two of four validators down the upload cannot reach 2f+1 = 3: nothing is committed,
+    // and the error names the two that failed.
+    validators.truncate(2);
+    let stderr = refuse(put(&pseudonym, &file, &["--as", "dr-alice"]));
+    assert!(
+        stderr.contains(
+            "only 2 of 4 validators stored the ciphertext, 3 are needed; nothing was committed"
+        ),
+        "{stderr}"
+    );
+    for down in [2, 3] {
+        let address = format!("127.0.0.1:{}", http + down);
+        assert!(
+            stderr.contains(&address),
+            "names validator {address}: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use medchain_state::ValidatorSet;
-use medchain_types::{AccountId, StorageReceipt};
+use medchain_types::{AccountId, StorageReceipt, limits};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::{Client, ClientError};
@@ -70,17 +70,27 @@ fn file_error(path: &Path, e: std::io::Error) -> ClientError {
     }
 }
 
+/// Told the number of bytes each piece of an upload carried as it is read, summed over every
+/// validator being sent to (a progress bar's total is the file size times the validators).
+pub type BlobProgress = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
+
 /// The file as a request body, read piece by piece.
-fn file_body(file: tokio::fs::File) -> reqwest::Body {
-    let stream = futures::stream::unfold(file, |mut file| async move {
-        let mut buf = vec![0u8; BLOB_CHUNK_SIZE_BYTES];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(buf), file))
+fn file_body(file: tokio::fs::File, progress: Option<BlobProgress>) -> reqwest::Body {
+    let stream = futures::stream::unfold(file, move |mut file| {
+        let progress = progress.clone();
+        async move {
+            let mut buf = vec![0u8; BLOB_CHUNK_SIZE_BYTES];
+            match file.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if let Some(progress) = &progress {
+                        progress(n as u64);
+                    }
+                    Some((Ok::<_, std::io::Error>(buf), file))
+                }
+                Err(e) => Some((Err(e), file)),
             }
-            Err(e) => Some((Err(e), file)),
         }
     });
     reqwest::Body::wrap_stream(stream)
@@ -107,11 +117,23 @@ impl Client {
         validators: &ValidatorSet,
         path: &Path,
     ) -> Result<BlobUpload, ClientError> {
+        self.upload_blob_reporting(validators, path, None).await
+    }
+
+    /// [`Client::upload_blob`], telling `progress` how many bytes went out as they go.
+    pub async fn upload_blob_reporting(
+        &self,
+        validators: &ValidatorSet,
+        path: &Path,
+        progress: Option<BlobProgress>,
+    ) -> Result<BlobUpload, ClientError> {
         let chain_id = self.trust()?.genesis.chain_id();
         let (content_hash, size_bytes) = hash_file(path).await?;
+        let size_class_bytes = limits::record_size_class_bytes(size_bytes);
         let http = self.blob_http()?;
         let uploads = validators.validators.iter().map(|validator| {
             let http = http.clone();
+            let progress = progress.clone();
             async move {
                 let url = format!(
                     "http://{}/v1/blobs/{}",
@@ -122,12 +144,12 @@ impl Client {
                 let response = http
                     .put(&url)
                     .header(BLOB_SIZE_HEADER, size_bytes)
-                    .body(file_body(file))
+                    .body(file_body(file, progress))
                     .send()
                     .await;
                 let receipt: StorageReceipt = self.read(&url, response).await?;
                 if receipt.validator != validator.account
-                    || !receipt.verify(&chain_id, &content_hash, size_bytes)
+                    || !receipt.verify(&chain_id, &content_hash, size_class_bytes)
                 {
                     return Err(ClientError::BadReceipt {
                         validator: validator.account.to_string(),
@@ -162,7 +184,9 @@ impl Client {
         out: &Path,
     ) -> Result<u64, ClientError> {
         let partial = partial_path(out);
-        let result = self.download_into(content_hash, size_bytes, &partial).await;
+        let url = format!("{}/v1/blobs/{}", self.base, hex::encode(content_hash));
+        let size = size_bytes.map_or(BlobSize::Any, BlobSize::Exact);
+        let result = self.download_into(&url, content_hash, size, &partial).await;
         match result {
             Ok(written) => {
                 tokio::fs::rename(&partial, out)
@@ -177,13 +201,35 @@ impl Client {
         }
     }
 
+    /// Streams the blob `content_hash` of a record whose ledger entry names `size_class_bytes`
+    /// from the validator whose API is at `http_address` into `file` (created or truncated).
+    /// On an error the file holds unchecked bytes: the caller discards it. A record's ciphertext
+    /// is read from any validator of the proven set, so this is how a reader tries one after
+    /// another.
+    pub async fn download_blob_from(
+        &self,
+        http_address: &str,
+        content_hash: &[u8; 32],
+        size_class_bytes: u64,
+        file: &Path,
+    ) -> Result<u64, ClientError> {
+        let url = format!(
+            "http://{http_address}/v1/blobs/{}",
+            hex::encode(content_hash)
+        );
+        self.download_into(&url, content_hash, BlobSize::Class(size_class_bytes), file)
+            .await
+    }
+
     async fn download_into(
         &self,
+        url: &str,
         content_hash: &[u8; 32],
-        size_bytes: Option<u64>,
+        size: BlobSize,
         partial: &Path,
     ) -> Result<u64, ClientError> {
-        let url = format!("{}/v1/blobs/{}", self.base, hex::encode(content_hash));
+        let url = url.to_string();
+        let size_bytes = size.max_bytes();
         let response = self.blob_http()?.get(&url).send().await;
         let response = match response {
             Ok(r) if r.status().is_success() => r,
@@ -219,7 +265,7 @@ impl Client {
                 .map_err(|e| file_error(partial, e))?;
         }
         file.sync_all().await.map_err(|e| file_error(partial, e))?;
-        if size_bytes.is_some_and(|size| received != size) {
+        if !size.admits(received) {
             return Err(ClientError::BadBlob {
                 hash: hex::encode(content_hash),
                 reason: format!("it ended after {received} bytes"),
@@ -232,6 +278,32 @@ impl Client {
             });
         }
         Ok(received)
+    }
+}
+
+/// What a download knows of a blob's size.
+#[derive(Clone, Copy)]
+enum BlobSize {
+    Any,
+    Exact(u64),
+    /// The ledger's size class: the blob is no longer and rounds up to it.
+    Class(u64),
+}
+
+impl BlobSize {
+    fn max_bytes(self) -> Option<u64> {
+        match self {
+            BlobSize::Any => None,
+            BlobSize::Exact(size) | BlobSize::Class(size) => Some(size),
+        }
+    }
+
+    fn admits(self, received: u64) -> bool {
+        match self {
+            BlobSize::Any => true,
+            BlobSize::Exact(size) => received == size,
+            BlobSize::Class(class) => limits::record_size_class_bytes(received) == class,
+        }
     }
 }
 

@@ -142,9 +142,11 @@ pub fn http_status(code: ApiErrorCode) -> StatusCode {
         | C::AlreadyPending => StatusCode::CONFLICT,
         C::LimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
         // Well-formed, but what it asks for does not hold.
-        C::DirectIdentifier | C::InvalidChange | C::BadFragments => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        C::DirectIdentifier
+        | C::InvalidChange
+        | C::BadFragments
+        | C::BadStorageReceipt
+        | C::StorageQuorumNotMet => StatusCode::UNPROCESSABLE_ENTITY,
         C::SenderMempoolFull | C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         C::StateUnavailable | C::MempoolFull => StatusCode::SERVICE_UNAVAILABLE,
         C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -750,6 +752,8 @@ mod tests {
             (C::LimitExceeded, 413),
             (C::DirectIdentifier, 422),
             (C::BadFragments, 422),
+            (C::BadStorageReceipt, 422),
+            (C::StorageQuorumNotMet, 422),
             (C::SenderMempoolFull, 429),
             (C::RateLimited, 429),
             (C::Internal, 500),

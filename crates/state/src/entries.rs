@@ -127,6 +127,12 @@ impl ValidatorSet {
         self.validators.len().saturating_sub(1) / 3 + 1
     }
 
+    /// Storage receipts a record needs: 2f + 1 for n = 3f + 1, so that even if f signers are
+    /// byzantine, f + 1 honest validators hold the ciphertext.
+    pub fn storage_quorum(&self) -> usize {
+        2 * (self.validators.len().saturating_sub(1) / 3) + 1
+    }
+
     pub(crate) fn insert(&mut self, entry: ValidatorEntry) {
         self.validators.push(entry);
         self.validators.sort_by(|a, b| a.account.cmp(&b.account));

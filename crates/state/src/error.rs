@@ -89,8 +89,36 @@ pub enum TxError {
     InvalidChange(String),
     #[error("re-encryption fragments are wrong: {0}")]
     BadFragments(String),
+    #[error(
+        "storage receipt from {validator} refused: {reason}; upload the ciphertext again and send only the receipts the current validators signed for its hash and size class"
+    )]
+    BadStorageReceipt {
+        validator: Box<AccountId>,
+        reason: StorageReceiptFault,
+    },
+    #[error(
+        "the record carries storage receipts from {got} of the {validators} current validators, it needs {needed} (2f+1); upload the ciphertext to more validators and collect their receipts"
+    )]
+    StorageQuorumNotMet {
+        got: usize,
+        needed: usize,
+        validators: usize,
+    },
     #[error(transparent)]
     State(#[from] StateError),
+}
+
+/// Why one storage receipt does not count towards a record's quorum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum StorageReceiptFault {
+    #[error("it is not a current validator")]
+    NotValidator,
+    #[error("that validator's receipt appears twice")]
+    Duplicate,
+    #[error("it is for another content hash or size class than the record's")]
+    OtherBlob,
+    #[error("its signature does not verify for this chain (namespace medchain/storage-receipt/v1)")]
+    BadSignature,
 }
 
 impl TxError {
@@ -120,6 +148,8 @@ impl TxError {
             TxError::AlreadyVoted { .. } => ApiErrorCode::AlreadyVoted,
             TxError::InvalidChange(_) => ApiErrorCode::InvalidChange,
             TxError::BadFragments(_) => ApiErrorCode::BadFragments,
+            TxError::BadStorageReceipt { .. } => ApiErrorCode::BadStorageReceipt,
+            TxError::StorageQuorumNotMet { .. } => ApiErrorCode::StorageQuorumNotMet,
             TxError::State(_) => ApiErrorCode::StateUnavailable,
         }
     }

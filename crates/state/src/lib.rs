@@ -102,7 +102,7 @@ mod rw;
 pub mod store;
 
 pub use entries::*;
-pub use error::{BlockError, GenesisError, StateError, TxError};
+pub use error::{BlockError, GenesisError, StateError, StorageReceiptFault, TxError};
 pub use exec::{
     BlockEnv, BuiltBlock, Outcome, Receipt, apply_genesis, build_block, check_genesis,
     check_transaction, execute_block,

@@ -1,13 +1,18 @@
 //! Records: an active clinician of an active institution registers an
-//! encrypted off-chain record for a pseudonym registered at the same institution.
+//! encrypted off-chain record for a pseudonym registered at the same institution, once 2f+1
+//! current validators have signed that they hold its ciphertext (durable upload, then commit).
+//!
+//! The receipts are checked here and not kept in state: they are in the transaction, which
+//! block history keeps, and the record's id is derived from the transaction's hash, so the
+//! record entry already commits to exactly the receipts that admitted it.
 
-use crate::entries::RecordEntry;
-use crate::error::TxError;
+use crate::entries::{RecordEntry, ValidatorSet};
+use crate::error::{StorageReceiptFault, TxError};
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
 use crate::{keys, rw};
 use medchain_crypto::umbral;
-use medchain_types::{Payload, RecordId, Role, ValidationError, limits};
+use medchain_types::{ChainId, Payload, RecordId, Role, StorageReceipt, ValidationError, limits};
 
 // The ledger's fixed sizes are the crypto library's: one capsule, one HPKE-sealed kfrag.
 const _: () = assert!(limits::CAPSULE_SIZE_BYTES == umbral::CAPSULE_SIZE_BYTES);
@@ -27,6 +32,7 @@ pub(crate) async fn create_record<S: Store>(
         size_bytes,
         content_hash,
         capsule,
+        storage_receipts,
     } = payload
     else {
         unreachable!("dispatch routes only CreateRecord here");
@@ -49,6 +55,14 @@ pub(crate) async fn create_record<S: Store>(
             pseudonym.institution, author.institution
         )));
     }
+    let validators = rw::validator_set(store).await?;
+    check_storage_receipts(
+        &validators,
+        &call.env.chain_id,
+        content_hash,
+        *size_bytes,
+        storage_receipts,
+    )?;
     let id = RecordId::from_tx(&call.tx_hash);
     let entry = RecordEntry {
         id,
@@ -64,4 +78,48 @@ pub(crate) async fn create_record<S: Store>(
     };
     rw::write(store, keys::record(&id), &entry);
     Ok(Outcome::RecordCreated { record: id })
+}
+
+/// Every receipt must be a distinct current validator's signature for exactly this chain, blob
+/// and size class, and there must be at least [`ValidatorSet::storage_quorum`] of them. A bad
+/// receipt refuses the record rather than being skipped: the client checked each one before
+/// sending, so a bad one means a confused or dishonest client, and block history keeps no junk.
+fn check_storage_receipts(
+    validators: &ValidatorSet,
+    chain_id: &ChainId,
+    content_hash: &[u8; 32],
+    size_class_bytes: u64,
+    receipts: &[StorageReceipt],
+) -> Result<(), TxError> {
+    let refuse = |receipt: &StorageReceipt, reason| TxError::BadStorageReceipt {
+        validator: Box::new(receipt.validator.clone()),
+        reason,
+    };
+    // Cheap checks first, signatures last.
+    let mut seen = std::collections::BTreeSet::new();
+    for receipt in receipts {
+        if !validators.contains(&receipt.validator) {
+            return Err(refuse(receipt, StorageReceiptFault::NotValidator));
+        }
+        if !seen.insert(&receipt.validator) {
+            return Err(refuse(receipt, StorageReceiptFault::Duplicate));
+        }
+        if receipt.content_hash != *content_hash || receipt.size_class_bytes != size_class_bytes {
+            return Err(refuse(receipt, StorageReceiptFault::OtherBlob));
+        }
+    }
+    let needed = validators.storage_quorum();
+    if receipts.len() < needed {
+        return Err(TxError::StorageQuorumNotMet {
+            got: receipts.len(),
+            needed,
+            validators: validators.len(),
+        });
+    }
+    for receipt in receipts {
+        if !receipt.verify(chain_id, content_hash, size_class_bytes) {
+            return Err(refuse(receipt, StorageReceiptFault::BadSignature));
+        }
+    }
+    Ok(())
 }

@@ -110,10 +110,10 @@ impl World {
             ),
             Op::CreateRecord(c, p) => (
                 self.clinicians[*c].clone(),
-                Some(record_payload(
-                    &self.patients[*p],
-                    RecordCategory::Encounter,
-                )),
+                Some(
+                    self.chain
+                        .record_payload(&self.patients[*p], RecordCategory::Encounter),
+                ),
             ),
             Op::Grant(p, c) => {
                 let fragments = self.chain.fragments(2);

@@ -80,6 +80,10 @@ api_error_codes! {
     InvalidChange = "invalid_change",
     /// A consent's re-encryption fragments are wrong.
     BadFragments = "bad_fragments",
+    /// A record's storage receipt is not a current validator's valid receipt for its blob.
+    BadStorageReceipt = "bad_storage_receipt",
+    /// A record's receipts do not reach 2f+1 distinct current validators.
+    StorageQuorumNotMet = "storage_quorum_not_met",
     /// The node's state could not be read right now; retrying may work.
     StateUnavailable = "state_unavailable",
     // Refusals by the mempool.

@@ -38,6 +38,10 @@ pub const PROPOSAL_TTL_MAX_BLOCKS: u64 = 100_000;
 pub const CONSENTS_PER_PATIENT_MAX: usize = 64;
 /// Validators in the consortium (also bounds the validator-set value in state).
 pub const VALIDATORS_MAX: usize = 64;
+/// Storage receipts one `CreateRecord` carries: at most one per validator.
+pub const STORAGE_RECEIPTS_MAX: usize = VALIDATORS_MAX;
+// A record with a receipt from every validator (136 bytes each) must fit in one transaction.
+const _: () = assert!(STORAGE_RECEIPTS_MAX * 136 + 1024 < TX_SIZE_MAX_BYTES);
 /// Blocks in one consensus epoch when the genesis does not say: the validator set governance
 /// voted takes effect at the next epoch boundary, so this bounds how long a change waits
 /// (about 8 minutes on an idle chain of two blocks a second).

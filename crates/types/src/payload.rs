@@ -10,6 +10,7 @@ use crate::consent::ConsentPolicy;
 use crate::error::ValidationError;
 use crate::genesis::parse_validator_address;
 use crate::ids::{AccountId, ChainId, ConsentId, InstitutionId, ProposalId, RecordId};
+use crate::storage::StorageReceipt;
 use crate::{hexser, impl_struct_codec, limits, phi_guard};
 use bytes::{BufMut, Bytes};
 use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt, Write};
@@ -381,6 +382,10 @@ pub enum Payload {
         #[serde(with = "hexser::bytes")]
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
         capsule: Bytes,
+        /// Validators' signed receipts for exactly this `content_hash` and `size_bytes` (the
+        /// size class): the state machine commits the record only with receipts from 2f+1
+        /// distinct current validators, so at least f+1 honest ones hold the ciphertext.
+        storage_receipts: Vec<StorageReceipt>,
     },
     /// Consent: the patient grants a policy and hands each validator its sealed fragment.
     GrantConsent {
@@ -439,8 +444,14 @@ impl Payload {
             Payload::CreateRecord {
                 size_bytes,
                 capsule,
+                storage_receipts,
                 ..
             } => {
+                ValidationError::check_len(
+                    "storage_receipts_max",
+                    storage_receipts.len(),
+                    limits::STORAGE_RECEIPTS_MAX,
+                )?;
                 ValidationError::check_len(
                     "capsule_size_max_bytes",
                     capsule.len(),
@@ -592,12 +603,14 @@ impl Write for Payload {
                 size_bytes,
                 content_hash,
                 capsule,
+                storage_receipts,
             } => {
                 patient.write(buf);
                 category.write(buf);
                 size_bytes.write(buf);
                 content_hash.write(buf);
                 capsule.write(buf);
+                storage_receipts.write(buf);
             }
             Payload::GrantConsent {
                 policy,
@@ -681,12 +694,14 @@ impl EncodeSize for Payload {
                 size_bytes,
                 content_hash,
                 capsule,
+                storage_receipts,
             } => {
                 patient.encode_size()
                     + category.encode_size()
                     + size_bytes.encode_size()
                     + content_hash.encode_size()
                     + capsule.encode_size()
+                    + storage_receipts.encode_size()
             }
             Payload::GrantConsent {
                 policy,
@@ -745,6 +760,7 @@ impl Read for Payload {
                 size_bytes: u64::read(buf)?,
                 content_hash: <[u8; 32]>::read(buf)?,
                 capsule: Bytes::read_cfg(buf, &bytes_cfg(limits::CAPSULE_SIZE_BYTES))?,
+                storage_receipts: Vec::read_cfg(buf, &vec_cfg(limits::STORAGE_RECEIPTS_MAX))?,
             },
             7 => Payload::GrantConsent {
                 policy: ConsentPolicy::read(buf)?,

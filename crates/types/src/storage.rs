@@ -7,11 +7,16 @@
 //!
 //! The signed message is domain-separated ([`STORAGE_RECEIPT_NAMESPACE`], Ed25519 under
 //! commonware's namespaced signing) and names the chain, the validator's own key, the content
-//! hash and the size: a receipt for one chain, blob, size or validator proves nothing about
-//! another.
+//! hash and the size class: a receipt for one chain, blob, size or validator proves nothing
+//! about another.
+//!
+//! The receipt names the ciphertext's size class ([`limits::record_size_class_bytes`]), not its
+//! exact size: the receipts travel in the `CreateRecord` transaction, so block history keeps
+//! them for ever, and an exact size would tell an observer what kind of document a patient has,
+//! which the ledger's own size class is there to hide. The hash already pins the exact bytes.
 
 use crate::ids::{AccountId, ChainId};
-use crate::{hexser, impl_struct_codec};
+use crate::{hexser, impl_struct_codec, limits};
 use commonware_codec::DecodeExt;
 use commonware_cryptography::{Signer, Verifier, ed25519};
 use serde::{Deserialize, Serialize};
@@ -30,8 +35,8 @@ pub struct StorageReceipt {
     #[serde(with = "hexser::array")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
     pub content_hash: [u8; 32],
-    /// The ciphertext's size in bytes.
-    pub size_bytes: u64,
+    /// The ciphertext's size class in bytes (`limits::record_size_class_bytes` of its size).
+    pub size_class_bytes: u64,
     #[serde(with = "hexser::array")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
     pub signature: [u8; 64],
@@ -40,28 +45,30 @@ pub struct StorageReceipt {
 impl_struct_codec!(StorageReceipt {
     validator: (),
     content_hash: (),
-    size_bytes: (),
+    size_class_bytes: (),
     signature: (),
 });
 
-/// What a validator signs: chain id ‖ validator key ‖ content hash ‖ size (u64 big-endian).
+/// What a validator signs: chain id ‖ validator key ‖ content hash ‖ size class (u64
+/// big-endian).
 /// Every part has a fixed length, so the encoding is unambiguous.
 pub fn receipt_message(
     chain_id: &ChainId,
     validator: &AccountId,
     content_hash: &[u8; 32],
-    size_bytes: u64,
+    size_class_bytes: u64,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(32 + 32 + 32 + 8);
     out.extend_from_slice(chain_id.as_bytes());
     out.extend_from_slice(&validator.to_bytes());
     out.extend_from_slice(content_hash);
-    out.extend_from_slice(&size_bytes.to_be_bytes());
+    out.extend_from_slice(&size_class_bytes.to_be_bytes());
     out
 }
 
 impl StorageReceipt {
-    /// The receipt `key`'s holder gives for a blob it stored.
+    /// The receipt `key`'s holder gives for a blob of `size_bytes` it stored (signed for the
+    /// size's class).
     pub fn sign(
         key: &ed25519::PrivateKey,
         chain_id: &ChainId,
@@ -69,24 +76,31 @@ impl StorageReceipt {
         size_bytes: u64,
     ) -> Self {
         let validator = AccountId::from(key.public_key());
-        let message = receipt_message(chain_id, &validator, &content_hash, size_bytes);
+        let size_class_bytes = limits::record_size_class_bytes(size_bytes);
+        let message = receipt_message(chain_id, &validator, &content_hash, size_class_bytes);
         let signature = key.sign(STORAGE_RECEIPT_NAMESPACE, &message);
         let mut bytes = [0u8; 64];
         bytes.copy_from_slice(signature.as_ref());
         Self {
             validator,
             content_hash,
-            size_bytes,
+            size_class_bytes,
             signature: bytes,
         }
     }
 
-    /// True if the receipt is its validator's signature for exactly this chain, hash and size.
-    pub fn verify(&self, chain_id: &ChainId, content_hash: &[u8; 32], size_bytes: u64) -> bool {
-        if self.content_hash != *content_hash || self.size_bytes != size_bytes {
+    /// True if the receipt is its validator's signature for exactly this chain, hash and size
+    /// class.
+    pub fn verify(
+        &self,
+        chain_id: &ChainId,
+        content_hash: &[u8; 32],
+        size_class_bytes: u64,
+    ) -> bool {
+        if self.content_hash != *content_hash || self.size_class_bytes != size_class_bytes {
             return false;
         }
-        let message = receipt_message(chain_id, &self.validator, content_hash, size_bytes);
+        let message = receipt_message(chain_id, &self.validator, content_hash, size_class_bytes);
         match ed25519::Signature::decode(commonware_codec::Copying(&self.signature[..])) {
             Ok(signature) => {
                 self.validator
@@ -110,22 +124,25 @@ mod tests {
     #[test]
     fn a_receipt_verifies_for_exactly_its_chain_hash_and_size() {
         let chain = ChainId([1; 32]);
-        let receipt = StorageReceipt::sign(&key(1), &chain, [7; 32], 1000);
-        assert!(receipt.verify(&chain, &[7; 32], 1000));
-        assert!(!receipt.verify(&ChainId([2; 32]), &[7; 32], 1000));
-        assert!(!receipt.verify(&chain, &[8; 32], 1000));
-        assert!(!receipt.verify(&chain, &[7; 32], 1001));
+        let receipt = StorageReceipt::sign(&key(1), &chain, [7; 32], 5000);
+        assert_eq!(receipt.size_class_bytes, 8192);
+        assert!(receipt.verify(&chain, &[7; 32], 8192));
+        assert!(!receipt.verify(&ChainId([2; 32]), &[7; 32], 8192));
+        assert!(!receipt.verify(&chain, &[8; 32], 8192));
+        assert!(!receipt.verify(&chain, &[7; 32], 16384));
+        // The exact size is never what a receipt names.
+        assert!(!receipt.verify(&chain, &[7; 32], 5000));
     }
 
     #[test]
     fn a_receipt_claimed_by_another_validator_or_altered_does_not_verify() {
         let chain = ChainId([1; 32]);
-        let mut receipt = StorageReceipt::sign(&key(1), &chain, [7; 32], 1000);
+        let mut receipt = StorageReceipt::sign(&key(1), &chain, [7; 32], 4096);
         receipt.validator = AccountId::from(key(2).public_key());
-        assert!(!receipt.verify(&chain, &[7; 32], 1000));
-        let mut receipt = StorageReceipt::sign(&key(1), &chain, [7; 32], 1000);
+        assert!(!receipt.verify(&chain, &[7; 32], 4096));
+        let mut receipt = StorageReceipt::sign(&key(1), &chain, [7; 32], 4096);
         receipt.signature[10] ^= 1;
-        assert!(!receipt.verify(&chain, &[7; 32], 1000));
+        assert!(!receipt.verify(&chain, &[7; 32], 4096));
     }
 
     #[test]

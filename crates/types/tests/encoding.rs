@@ -129,6 +129,12 @@ fn every_payload() -> Vec<Payload> {
             size_bytes: 8_192,
             content_hash: [6; 32],
             capsule: Bytes::from(vec![1; limits::CAPSULE_SIZE_BYTES]),
+            storage_receipts: vec![StorageReceipt::sign(
+                &PrivateKey::from_seed(5),
+                &ChainId([4; 32]),
+                [6; 32],
+                8_192,
+            )],
         },
         Payload::GrantConsent {
             policy,

@@ -162,13 +162,48 @@ fn a_sealed_fragment_is_exactly_sealed_fragment_size_bytes() {
 /// A record whose capsule has `capsule_bytes` bytes (not a real capsule: the stateless rules
 /// check its length, the state machine parses it).
 fn record(capsule_bytes: usize, size_bytes: u64) -> Payload {
+    record_with_receipts(capsule_bytes, size_bytes, 0)
+}
+
+/// A record carrying `receipts` storage receipts (well formed; the state machine checks whose).
+fn record_with_receipts(capsule_bytes: usize, size_bytes: u64, receipts: usize) -> Payload {
     Payload::CreateRecord {
         patient: account(1),
         category: RecordCategory::Imaging,
         size_bytes,
         content_hash: [0; 32],
         capsule: Bytes::from(vec![1u8; capsule_bytes]),
+        storage_receipts: (0..receipts as u64)
+            .map(|seed| {
+                StorageReceipt::sign(
+                    &PrivateKey::from_seed(seed),
+                    &ChainId([1; 32]),
+                    [0; 32],
+                    size_bytes,
+                )
+            })
+            .collect(),
     }
+}
+
+#[test]
+fn storage_receipts_max_holds() {
+    let (capsule, class) = (
+        limits::CAPSULE_SIZE_BYTES,
+        limits::RECORD_SIZE_CLASS_MIN_BYTES,
+    );
+    let at = record_with_receipts(capsule, class, limits::STORAGE_RECEIPTS_MAX);
+    assert_eq!(at.validate(), Ok(()));
+    assert_eq!(Payload::decode(at.encode()).unwrap(), at);
+    let over = record_with_receipts(capsule, class, limits::STORAGE_RECEIPTS_MAX + 1);
+    assert_eq!(
+        over.validate(),
+        Err(limit_error(
+            "storage_receipts_max",
+            limits::STORAGE_RECEIPTS_MAX
+        ))
+    );
+    assert!(Payload::decode(over.encode()).is_err());
 }
 
 #[test]

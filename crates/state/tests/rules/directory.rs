@@ -121,7 +121,7 @@ fn a_revoked_member_cannot_act_and_is_revoked_once() {
         chain
             .err(
                 &clinician,
-                record_payload(&patient, RecordCategory::Encounter)
+                chain.record_payload(&patient, RecordCategory::Encounter)
             )
             .code(),
         "not_authorized"
@@ -388,7 +388,7 @@ fn a_record_whose_capsule_is_not_an_umbral_capsule_is_refused() {
     let admin = chain.st_mary_admin.clone();
     let clinician = chain.clinician(&admin, 444);
     let patient = chain.patient(ST_MARY, 445);
-    let mut forged = record_payload(&patient, RecordCategory::Other);
+    let mut forged = chain.record_payload(&patient, RecordCategory::Other);
     if let Payload::CreateRecord { capsule, .. } = &mut forged {
         // Right length, wrong contents: 105 bytes of data smuggled onto the ledger.
         *capsule = vec![0x41; limits::CAPSULE_SIZE_BYTES].into();
@@ -399,7 +399,7 @@ fn a_record_whose_capsule_is_not_an_umbral_capsule_is_refused() {
             "capsule is not a valid Umbral capsule; encapsulate the data key to the patient's PRE key and send capsule.to_bytes()"
         ))
     );
-    let mut tampered = record_payload(&patient, RecordCategory::Other);
+    let mut tampered = chain.record_payload(&patient, RecordCategory::Other);
     if let Payload::CreateRecord { capsule, .. } = &mut tampered {
         let mut bytes = capsule.to_vec();
         bytes[limits::CAPSULE_SIZE_BYTES - 1] ^= 1;
@@ -456,7 +456,7 @@ fn a_clinician_creates_a_record_with_an_id_derived_from_the_transaction() {
     let patient = chain.patient(ST_MARY, 415);
     let tx = chain.tx(
         &clinician,
-        record_payload(&patient, RecordCategory::Imaging),
+        chain.record_payload(&patient, RecordCategory::Imaging),
     );
     let receipts = chain.block(std::slice::from_ref(&tx)).unwrap();
     let expected = RecordId::from_tx(&tx.hash());
@@ -487,13 +487,19 @@ fn only_clinicians_create_records() {
     let patient = chain.patient(ST_MARY, 417);
     assert_eq!(
         chain
-            .err(&researcher, record_payload(&patient, RecordCategory::Other))
+            .err(
+                &researcher,
+                chain.record_payload(&patient, RecordCategory::Other)
+            )
             .code(),
         "not_authorized"
     );
     assert_eq!(
         chain
-            .err(&patient, record_payload(&patient, RecordCategory::Other))
+            .err(
+                &patient,
+                chain.record_payload(&patient, RecordCategory::Other)
+            )
             .code(),
         "unknown_sender"
     );
@@ -509,7 +515,7 @@ fn records_are_created_only_for_pseudonyms_of_the_clinicians_institution() {
         chain
             .err(
                 &clinician,
-                record_payload(&elsewhere, RecordCategory::Other)
+                chain.record_payload(&elsewhere, RecordCategory::Other)
             )
             .code(),
         "not_authorized"
@@ -517,7 +523,7 @@ fn records_are_created_only_for_pseudonyms_of_the_clinicians_institution() {
     let unregistered = key(420);
     let error = chain.err(
         &clinician,
-        record_payload(&unregistered, RecordCategory::Other),
+        chain.record_payload(&unregistered, RecordCategory::Other),
     );
     assert_eq!(
         error,

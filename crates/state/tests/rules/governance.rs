@@ -426,7 +426,7 @@ fn removing_an_institution_deactivates_its_members_and_validators() {
     assert!(!member.active);
     let error = chain.err(
         &clinician,
-        record_payload(&patient, RecordCategory::Laboratory),
+        chain.record_payload(&patient, RecordCategory::Laboratory),
     );
     assert_eq!(error.code(), "not_authorized");
     let set = chain.query(async |s| query::validators(s).await);

@@ -282,7 +282,8 @@ impl Chain {
         patient: &PrivateKey,
         category: RecordCategory,
     ) -> RecordId {
-        match self.ok(clinician, record_payload(patient, category)) {
+        let payload = self.record_payload(patient, category);
+        match self.ok(clinician, payload) {
             Outcome::RecordCreated { record } => record,
             other => panic!("unexpected outcome {other:?}"),
         }
@@ -347,15 +348,45 @@ impl Chain {
     }
 }
 
-pub fn record_payload(patient: &PrivateKey, category: RecordCategory) -> Payload {
-    Payload::CreateRecord {
-        patient: account(patient),
-        category,
-        size_bytes: 4_096,
-        content_hash: [5; 32],
-        capsule: capsule_for(patient).into(),
+impl Chain {
+    /// A record of `RECORD_HASH` and `RECORD_SIZE_CLASS_BYTES` with storage receipts from a
+    /// quorum (2f+1) of the current validators.
+    pub fn record_payload(&self, patient: &PrivateKey, category: RecordCategory) -> Payload {
+        let quorum = self
+            .query(async |s| query::validators(s).await)
+            .storage_quorum();
+        Payload::CreateRecord {
+            patient: account(patient),
+            category,
+            size_bytes: RECORD_SIZE_CLASS_BYTES,
+            content_hash: RECORD_HASH,
+            capsule: capsule_for(patient).into(),
+            storage_receipts: self.storage_receipts(quorum, &RECORD_HASH, RECORD_SIZE_CLASS_BYTES),
+        }
+    }
+
+    /// Receipts for this chain from the first `count` current validators whose keys the
+    /// harness holds, in the set's order.
+    pub fn storage_receipts(
+        &self,
+        count: usize,
+        content_hash: &[u8; 32],
+        size_bytes: u64,
+    ) -> Vec<StorageReceipt> {
+        let set = self.query(async |s| query::validators(s).await);
+        set.validators
+            .iter()
+            .filter_map(|v| self.validators.iter().find(|k| account(k) == v.account))
+            .take(count)
+            .map(|k| StorageReceipt::sign(k, &self.genesis.chain_id(), *content_hash, size_bytes))
+            .collect()
     }
 }
+
+/// The ciphertext hash of the harness's records.
+pub const RECORD_HASH: [u8; 32] = [5; 32];
+/// The size class of the harness's records.
+pub const RECORD_SIZE_CLASS_BYTES: u64 = 4_096;
 
 /// A real Umbral capsule, deterministic per patient: the ledger checks that it parses and passes
 /// the capsule check, not whose key it was made for.

@@ -6,4 +6,5 @@ mod directory;
 mod governance;
 mod harness;
 mod policy;
+mod records;
 mod transactions;

@@ -1,0 +1,466 @@
+//! `medchain record`: write a record's content (encrypt, store on the validators, commit) and
+//! read it back, checking everything against proven ledger values.
+//!
+//! Put: a fresh data key (the Umbral KEM seed encapsulated to the patient's proven PRE key, so
+//! the capsule is the data key sealed to the patient), the file encrypted with the envelope
+//! STREAM format into a temporary file (constant memory), the ciphertext streamed to every
+//! validator of the proven set, and `CreateRecord` committed only with receipts from 2f+1 of
+//! them. Get: the record's proven entry, the ciphertext from any validator of the proven set
+//! (the next one on failure or a wrong hash), decrypted into a temporary file beside the
+//! output that is renamed into place only once the whole stream authenticated.
+
+use crate::commands::{ApiArgs, IdentityArgs, TrustArgs, parse_id, submit};
+use crate::identity::pre_secret_key;
+use anyhow::{Context as _, Result, bail};
+use clap::Subcommand;
+use commonware_cryptography::Signer as _;
+use medchain_client::{Client, ClientError, blob::BlobProgress};
+use medchain_crypto::{envelope, keys::PseudonymKeys, umbral};
+use medchain_state::{RecordEntry, ValidatorSet};
+use medchain_types::{
+    AccountId, Payload, RecordId, Role, TxHash,
+    api::{ApiErrorCode, TxState},
+    codes::RecordCategory,
+    limits,
+};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum RecordCommand {
+    /// Write a record for a patient (as a clinician): encrypts the file under a fresh data key
+    /// sealed to the patient, stores the ciphertext on every validator, and commits the record
+    /// once 2f+1 of them signed that they hold it. Prints the record id.
+    Put {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
+        trust: TrustArgs,
+        /// The patient's pseudonym at your institution (hex account).
+        #[arg(long)]
+        patient: String,
+        /// Coarse category, e.g. laboratory, imaging, encounter.
+        #[arg(long)]
+        category: String,
+        /// The content: any bytes (FHIR JSON, a PDF, an image).
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Read a record back (as its patient, with your own key file): fetches the ciphertext from
+    /// any validator, checks it, and decrypts it to --out. Reading under someone else's
+    /// consent (threshold re-encryption) is not supported yet: a non-patient is refused.
+    Get {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
+        trust: TrustArgs,
+        /// The record id (hex), as `record put` printed it.
+        record: String,
+        /// Where the plaintext goes; written only once the whole record authenticated.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace --out if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+pub async fn run(cmd: RecordCommand) -> Result<()> {
+    match cmd {
+        RecordCommand::Put {
+            identity,
+            api,
+            trust,
+            patient,
+            category,
+            file,
+        } => {
+            let keys = identity.load()?.member_keys()?;
+            let client = trust.client(&api)?;
+            let patient: AccountId = parse_id(&patient, "--patient must be a hex account")?;
+            let category =
+                crate::commands::parse_code::<RecordCategory>("record category", &category)?;
+            let record = put(&client, &keys, &patient, category, &file).await?;
+            println!("record id: {record}");
+            Ok(())
+        }
+        RecordCommand::Get {
+            identity,
+            api,
+            trust,
+            record,
+            out,
+            force,
+        } => {
+            let identity = identity.load()?;
+            let client = trust.client(&api)?;
+            let record: RecordId = parse_id(&record, "the record id must be hex")?;
+            let written = get(&client, &identity, &record, &out, force).await?;
+            println!(
+                "record {record}: {written} bytes decrypted to {}",
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Encrypts `file` for `patient`, stores it on the proven validators and commits the record.
+pub async fn put(
+    client: &Client,
+    keys: &PseudonymKeys,
+    patient: &AccountId,
+    category: RecordCategory,
+    file: &Path,
+) -> Result<RecordId> {
+    let input = std::fs::File::open(file)
+        .with_context(|| format!("cannot open the record's file {}", file.display()))?;
+    let plaintext_len_bytes = input
+        .metadata()
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    let patient_pre = patient_pre_key(client, keys, patient).await?;
+    let validators = client
+        .validators()
+        .await
+        .context("cannot verify the validator set to store the record on")?
+        .value;
+    let sealed = encrypt_to_temp(input, plaintext_len_bytes, &patient_pre).await?;
+    let upload = upload(client, &validators, sealed.ciphertext.path()).await?;
+    let payload = Payload::CreateRecord {
+        patient: patient.clone(),
+        category,
+        size_bytes: limits::record_size_class_bytes(upload.size_bytes),
+        content_hash: upload.content_hash,
+        capsule: sealed.capsule.to_bytes().into(),
+        storage_receipts: upload.receipts,
+    };
+    let outcome = submit(client, &keys.signing, payload).await?;
+    match outcome.status {
+        TxState::Committed => {
+            let hash: TxHash = parse_id(&outcome.hash, "the node answered a malformed hash")?;
+            Ok(RecordId::from_tx(&hash))
+        }
+        TxState::Pending => bail!(
+            "the ciphertext is stored, but the record (transaction {}) is still pending after 30 s; check it with `medchain status` before writing it again",
+            outcome.hash
+        ),
+        TxState::Rejected => bail!(
+            "the ledger refused the record: {}",
+            outcome
+                .error
+                .map_or("no reason given".to_string(), |e| format!(
+                    "{} ({})",
+                    e.message, e.code
+                ))
+        ),
+    }
+}
+
+/// The patient's PRE key from their proven pseudonym entry, after checking (against proven
+/// state too) that the writer is an active clinician of the patient's institution, so a
+/// refusal comes before encrypting and uploading a large file.
+async fn patient_pre_key(
+    client: &Client,
+    keys: &PseudonymKeys,
+    patient: &AccountId,
+) -> Result<umbral::PublicKey> {
+    let author = AccountId::from(keys.signing.public_key());
+    let member = match client.member(&author).await {
+        Ok(member) => member.value,
+        Err(e) if not_found(&e) => bail!(
+            "{author} is not a member of any institution; only a registered clinician can write records: ask your institution's admin to register you"
+        ),
+        Err(e) => return Err(e).context("cannot verify your membership"),
+    };
+    if member.revoked_height.is_some() || member.role != Role::Clinician {
+        bail!(
+            "{author} is not an active clinician (role {}{}); only clinicians write records",
+            format!("{:?}", member.role).to_lowercase(),
+            if member.revoked_height.is_some() {
+                ", revoked"
+            } else {
+                ""
+            }
+        );
+    }
+    let pseudonym = match client.pseudonym(patient).await {
+        Ok(pseudonym) => pseudonym.value,
+        Err(e) if not_found(&e) => bail!(
+            "no patient pseudonym {patient} on the ledger; ask the patient for their pseudonym at {} (`medchain keys show --institution {}`) and check it is registered",
+            member.institution,
+            member.institution
+        ),
+        Err(e) => return Err(e).context("cannot verify the patient's pseudonym"),
+    };
+    if pseudonym.institution != member.institution {
+        bail!(
+            "pseudonym {patient} is registered at {}, you work at {}; write records for the patient's pseudonym at your own institution",
+            pseudonym.institution,
+            member.institution
+        );
+    }
+    umbral::PublicKey::from_compressed_bytes(&pseudonym.pre_public_key)
+        .context("the patient's proven PRE key does not parse")
+}
+
+fn not_found(error: &ClientError) -> bool {
+    matches!(
+        error,
+        ClientError::Api {
+            code: ApiErrorCode::NotFound
+                | ApiErrorCode::UnknownMember
+                | ApiErrorCode::UnknownPseudonym
+                | ApiErrorCode::UnknownRecord,
+            ..
+        }
+    )
+}
+
+/// A record encrypted into a temporary file, with the capsule that holds its data key.
+struct Sealed {
+    ciphertext: tempfile::NamedTempFile,
+    capsule: umbral::Capsule,
+}
+
+/// Bytes above which `put` shows a progress bar (below it, the whole put is a blink).
+const PROGRESS_MIN_BYTES: u64 = 8 * 1024 * 1024;
+
+fn progress_bar(total_bytes: u64, what: &'static str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal as _;
+    if total_bytes < PROGRESS_MIN_BYTES || !std::io::stdout().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total_bytes);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg:>10} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what);
+    bar
+}
+
+async fn encrypt_to_temp(
+    input: std::fs::File,
+    plaintext_len_bytes: u64,
+    patient_pre: &umbral::PublicKey,
+) -> Result<Sealed> {
+    let (capsule, seed) = umbral::encapsulate(&mut rand::rng(), patient_pre)?;
+    let data_key = envelope::DataKey::from_bytes(*seed.derive_key());
+    let mut nonce_prefix = [0u8; envelope::NONCE_PREFIX_SIZE_BYTES];
+    rand::fill(&mut nonce_prefix);
+    let ciphertext = tempfile::NamedTempFile::new()
+        .context("cannot create a temporary file for the ciphertext (check TMPDIR)")?;
+    let bar = progress_bar(plaintext_len_bytes, "encrypting");
+    let ciphertext = tokio::task::spawn_blocking(move || -> Result<tempfile::NamedTempFile> {
+        let mut output = std::io::BufWriter::new(ciphertext.as_file());
+        let reader = bar.wrap_read(input);
+        envelope::encrypt_stream(&data_key, nonce_prefix, reader, &mut output)
+            .context("cannot encrypt the record")?;
+        output.flush().context("cannot write the ciphertext")?;
+        drop(output);
+        bar.finish_and_clear();
+        Ok(ciphertext)
+    })
+    .await??;
+    Ok(Sealed {
+        ciphertext,
+        capsule,
+    })
+}
+
+/// Uploads to every validator; at least 2f+1 receipts or an error naming those that failed.
+async fn upload(
+    client: &Client,
+    validators: &ValidatorSet,
+    path: &Path,
+) -> Result<medchain_client::blob::BlobUpload> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let bar = progress_bar(size.saturating_mul(validators.len() as u64), "uploading");
+    let reporter = bar.clone();
+    let progress: BlobProgress = std::sync::Arc::new(move |n| reporter.inc(n));
+    let upload = client
+        .upload_blob_reporting(validators, path, Some(progress))
+        .await?;
+    bar.finish_and_clear();
+    let needed = validators.storage_quorum();
+    if upload.receipts.len() < needed {
+        let failed: Vec<String> = upload
+            .failures
+            .iter()
+            .map(|(account, e)| {
+                let address = validators
+                    .validators
+                    .iter()
+                    .find(|v| &v.account == account)
+                    .map_or("", |v| v.http_address.as_str());
+                format!("  {account} ({address}): {e}")
+            })
+            .collect();
+        bail!(
+            "only {} of {} validators stored the ciphertext, {needed} are needed; nothing was committed. These failed:\n{}",
+            upload.receipts.len(),
+            validators.len(),
+            failed.join("\n")
+        );
+    }
+    Ok(upload)
+}
+
+/// Reads record `id` as its patient into `out`; returns the plaintext's size.
+pub async fn get(
+    client: &Client,
+    identity: &crate::identity::Identity,
+    id: &RecordId,
+    out: &Path,
+    force: bool,
+) -> Result<u64> {
+    let directory = check_output(out, force)?;
+    let entry = match client.record(id).await {
+        Ok(entry) => entry.value,
+        Err(e) if not_found(&e) => bail!("no record {id} on the ledger; check the id"),
+        Err(e) => return Err(e).context("cannot verify the record"),
+    };
+    let data_key = patient_data_key(identity, &entry)?;
+    let validators = client
+        .validators()
+        .await
+        .context("cannot verify the validator set to read the record from")?
+        .value;
+    let ciphertext = fetch_ciphertext(client, &validators, &entry, &directory).await?;
+    let plaintext = tempfile::NamedTempFile::new_in(&directory)
+        .with_context(|| format!("cannot write in {}", directory.display()))?;
+    let (plaintext, written) =
+        tokio::task::spawn_blocking(move || -> Result<(tempfile::NamedTempFile, u64)> {
+            let input = std::io::BufReader::new(ciphertext.reopen()?);
+            let mut output = std::io::BufWriter::new(plaintext.as_file());
+            let summary = envelope::decrypt_stream(&data_key, input, &mut output)
+                .context("the record does not decrypt; nothing was written")?;
+            output.flush()?;
+            drop(output);
+            plaintext.as_file().sync_all()?;
+            Ok((plaintext, summary.plaintext_len_bytes))
+        })
+        .await??;
+    let placed = if force {
+        plaintext.persist(out).map_err(|e| e.error)
+    } else {
+        plaintext.persist_noclobber(out).map_err(|e| e.error)
+    };
+    placed.with_context(|| format!("cannot move the record into {}", out.display()))?;
+    Ok(written)
+}
+
+/// The directory `out` goes in, after checking it exists and `out` may be written.
+fn check_output(out: &Path, force: bool) -> Result<PathBuf> {
+    let directory = match out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !directory.is_dir() {
+        bail!(
+            "the directory {} does not exist; create it first or choose another --out",
+            directory.display()
+        );
+    }
+    if out.exists() && !force {
+        bail!(
+            "{} already exists; choose another --out or pass --force to replace it",
+            out.display()
+        );
+    }
+    Ok(directory)
+}
+
+/// The record's data key, opened with the patient's own PRE secret. Only the record's patient
+/// can do this; a grantee reads through threshold re-encryption, which is a separate flow.
+fn patient_data_key(
+    identity: &crate::identity::Identity,
+    entry: &RecordEntry,
+) -> Result<envelope::DataKey> {
+    let keys = identity.keys_at(&entry.institution)?;
+    let account = AccountId::from(keys.signing.public_key());
+    if account != entry.patient {
+        bail!(
+            "this key file is not the patient of record {} (its pseudonym at {} is {account}, the record's patient is {}); `record get` reads only your own records: use the patient's key file",
+            entry.id,
+            entry.institution,
+            entry.patient
+        );
+    }
+    let capsule = umbral::Capsule::from_bytes(&entry.capsule)
+        .context("the record's proven capsule does not parse")?;
+    let seed = umbral::decapsulate_original(&pre_secret_key(&keys)?, &capsule)
+        .context("cannot open the record's capsule with your PRE key")?;
+    Ok(envelope::DataKey::from_bytes(*seed.derive_key()))
+}
+
+/// The record's ciphertext, hash-checked, from the first validator of the proven set that
+/// serves it intact, into a temporary file in `directory`.
+async fn fetch_ciphertext(
+    client: &Client,
+    validators: &ValidatorSet,
+    entry: &RecordEntry,
+    directory: &Path,
+) -> Result<tempfile::NamedTempFile> {
+    let mut failures = Vec::new();
+    for validator in &validators.validators {
+        let file = tempfile::NamedTempFile::new_in(directory)
+            .with_context(|| format!("cannot write in {}", directory.display()))?;
+        match client
+            .download_blob_from(
+                &validator.http_address,
+                &entry.content_hash,
+                entry.size_bytes,
+                file.path(),
+            )
+            .await
+        {
+            Ok(_) => return Ok(file),
+            Err(e) => {
+                eprintln!(
+                    "validator {} ({}) did not serve the ciphertext intact: {e}; trying the next",
+                    validator.account, validator.http_address
+                );
+                failures.push(format!(
+                    "  {} ({}): {e}",
+                    validator.account, validator.http_address
+                ));
+            }
+        }
+    }
+    bail!(
+        "no validator served the ciphertext of record {} intact; nothing was written. Tried:\n{}",
+        entry.id,
+        failures.join("\n")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_in_a_missing_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("missing").join("record.json");
+        let error = check_output(&out, false).unwrap_err().to_string();
+        assert!(error.contains("does not exist; create it first"), "{error}");
+    }
+
+    #[test]
+    fn an_existing_output_is_kept_unless_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("record.json");
+        std::fs::write(&out, b"keep me").unwrap();
+        let error = check_output(&out, false).unwrap_err().to_string();
+        assert!(error.contains("pass --force to replace it"), "{error}");
+        assert_eq!(check_output(&out, true).unwrap(), dir.path());
+        assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+    }
+}
