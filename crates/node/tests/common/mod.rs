@@ -138,49 +138,10 @@ impl Ledger {
         let signers: Vec<_> = (0..VALIDATORS as u64)
             .map(ed25519::PrivateKey::from_seed)
             .collect();
-        let encryption: Vec<_> = (0..VALIDATORS)
-            .map(|i| EncryptionSecretKey::derive(&[i as u8 + 1; 32]).0)
-            .collect();
-        let admin = ed25519::PrivateKey::from_seed(HOSPITAL_ADMIN_SEED);
-        let mut genesis = Genesis {
-            chain_name: "medchain-sim".into(),
-            genesis_time_ms: 0,
-            institutions: vec![GenesisInstitution {
-                id: InstitutionId::new(HOSPITAL).unwrap(),
-                kind: InstitutionKind::Hospital,
-                admin: AccountId(admin.public_key()),
-                admin_proof: [0; 64],
-            }],
-            validators: signers
-                .iter()
-                .zip(&encryption)
-                .enumerate()
-                .map(|(i, (s, e))| GenesisValidator {
-                    account: AccountId(s.public_key()),
-                    institution: InstitutionId::new(HOSPITAL).unwrap(),
-                    p2p_address: format!("127.0.0.1:{}", 7100 + i),
-                    http_address: format!("127.0.0.1:{}", 8100 + i),
-                    encryption_key: e.public_key().to_bytes(),
-                    proofs: ValidatorKeyProofs {
-                        account: [0; 64],
-                        encryption_key: [0; 64],
-                    },
-                })
-                .collect(),
-            observers: vec![],
-            members: vec![],
-            epoch_length_blocks: medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
-        };
-        let mut keyring = GenesisKeyring::default();
-        keyring.account(&admin);
-        for (signer, encryption) in signers.iter().zip(&encryption) {
-            keyring.validator(signer, encryption);
-        }
-        keyring
-            .sign(&mut medchain_crypto::rng::seeded_u64(0), &mut genesis)
-            .expect("every founding key is in the keyring");
-        medchain_state::check_genesis(&genesis).expect("simulation genesis is valid");
-        genesis.validate().expect("simulation genesis is valid");
+        let genesis = simulation_genesis(
+            &signers,
+            medchain_types::limits::EPOCH_LENGTH_DEFAULT_BLOCKS,
+        );
         Self {
             signers,
             genesis: Arc::new(genesis),
@@ -247,10 +208,8 @@ impl Ledger {
 
     /// The same consortium with epochs of `blocks` blocks, so runs cross epoch boundaries.
     pub fn with_epoch_length(mut self, blocks: u64) -> Self {
-        let mut genesis = (*self.genesis).clone();
-        genesis.epoch_length_blocks = blocks;
-        genesis.validate().expect("simulation genesis is valid");
-        self.genesis = Arc::new(genesis);
+        // A new document, so its proofs of possession are signed anew.
+        self.genesis = Arc::new(simulation_genesis(&self.signers[..VALIDATORS], blocks));
         self
     }
 
@@ -598,6 +557,55 @@ impl Spammer {
 
 /// A run built to fail at block building: a registration, a second registration of the same
 /// key (refused: already registered), then nonce-gap followers.
+/// The simulated consortium's genesis: one hospital, `signers` as its validators, every founding
+/// key's proof of possession signed.
+fn simulation_genesis(signers: &[ed25519::PrivateKey], epoch_length_blocks: u64) -> Genesis {
+    // Clear of the candidates' `[4; 32]`: an X25519 key is registered once.
+    let encryption: Vec<_> = (0..signers.len())
+        .map(|i| EncryptionSecretKey::derive(&[0xa0 + i as u8; 32]).0)
+        .collect();
+    let admin = ed25519::PrivateKey::from_seed(HOSPITAL_ADMIN_SEED);
+    let mut genesis = Genesis {
+        chain_name: "medchain-sim".into(),
+        genesis_time_ms: 0,
+        institutions: vec![GenesisInstitution {
+            id: InstitutionId::new(HOSPITAL).unwrap(),
+            kind: InstitutionKind::Hospital,
+            admin: AccountId(admin.public_key()),
+            admin_proof: [0; 64],
+        }],
+        validators: signers
+            .iter()
+            .zip(&encryption)
+            .enumerate()
+            .map(|(i, (s, e))| GenesisValidator {
+                account: AccountId(s.public_key()),
+                institution: InstitutionId::new(HOSPITAL).unwrap(),
+                p2p_address: format!("127.0.0.1:{}", 7100 + i),
+                http_address: format!("127.0.0.1:{}", 8100 + i),
+                encryption_key: e.public_key().to_bytes(),
+                proofs: ValidatorKeyProofs {
+                    account: [0; 64],
+                    encryption_key: [0; 64],
+                },
+            })
+            .collect(),
+        observers: vec![],
+        members: vec![],
+        epoch_length_blocks,
+    };
+    let mut keyring = GenesisKeyring::default();
+    keyring.account(&admin);
+    for (signer, encryption) in signers.iter().zip(&encryption) {
+        keyring.validator(signer, encryption);
+    }
+    keyring
+        .sign(&mut medchain_crypto::rng::seeded_u64(0), &mut genesis)
+        .expect("every founding key is in the keyring");
+    medchain_state::check_genesis(&genesis).expect("simulation genesis is valid");
+    genesis
+}
+
 pub fn spam_run(genesis: &Genesis, key_seed: u64) -> Vec<SignedTransaction> {
     let key = ed25519::PrivateKey::from_seed(key_seed);
     let template = registration(genesis, key_seed).transaction;
