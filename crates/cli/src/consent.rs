@@ -11,6 +11,7 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use commonware_cryptography::Signer as _;
 use medchain_client::Client;
+use medchain_state::ValidatorSet;
 use medchain_types::{
     AccountId, ConsentId, InstitutionId, Payload,
     api::TxState,
@@ -38,6 +39,16 @@ pub enum ConsentCommand {
         institution: String,
         #[command(flatten)]
         spec: GrantSpec,
+    },
+    /// Show a consent as the ledger proves it, and how many validators still hold its key
+    /// fragments (a read needs the threshold).
+    Show {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
+        trust: TrustArgs,
+        /// The consent id (hex), as `consent grant` printed it.
+        consent: String,
     },
     /// Revoke a consent you granted.
     Revoke {
@@ -211,8 +222,8 @@ pub async fn run(cmd: ConsentCommand) -> Result<()> {
             // before the transaction exists.
             let nonce = client.next_nonce(&patient).await?;
             let consent = ConsentId::for_grant(&chain_id, &patient, nonce);
-            let reencryption_fragments = match fragment_grantee(&policy)? {
-                None => Vec::new(),
+            let (validators, sealed) = match fragment_grantee(&policy)? {
+                None => (None, Vec::new()),
                 Some(grantee) => {
                     let binding = crate::sharing::FragmentBinding {
                         chain_id: &chain_id,
@@ -220,17 +231,65 @@ pub async fn run(cmd: ConsentCommand) -> Result<()> {
                         patient: &patient,
                         grantee: &grantee,
                     };
-                    sealed_for(&client, &keys, &binding).await?
+                    let (validators, sealed) = sealed_for(&client, &keys, &binding).await?;
+                    (Some(validators), sealed)
                 }
             };
             let payload = Payload::GrantConsent {
                 policy,
-                reencryption_fragments,
+                fragment_commitments: sealed.iter().map(|f| f.commitment()).collect(),
             };
             let outcome = submit_at(&client, &keys.signing, chain_id, nonce, payload).await?;
             report(&outcome)?;
-            if outcome.status == TxState::Committed {
-                println!("consent id: {consent}");
+            if outcome.status != TxState::Committed {
+                return Ok(());
+            }
+            println!("consent id: {consent}");
+            if let Some(validators) = validators {
+                let threshold = validators.reencryption_threshold();
+                let held =
+                    crate::sharing::deliver_fragments(&client, &validators, &consent, &sealed)
+                        .await;
+                println!(
+                    "key fragments held by {held} of {} validators ({threshold} needed for a read)",
+                    sealed.len()
+                );
+                if held < threshold {
+                    bail!(
+                        "too few validators took their key fragment, so the grantee cannot read yet; revoke consent {consent} and grant again once the validators are reachable"
+                    );
+                }
+            }
+            Ok(())
+        }
+        ConsentCommand::Show {
+            api,
+            trust,
+            consent,
+        } => {
+            let client = trust.client(&api)?;
+            let id: ConsentId = parse_id(&consent, "the consent id must be hex")?;
+            let entry = client.consent(&id).await?;
+            let consent = &entry.value;
+            println!("consent {id} (proven at height {})", entry.height);
+            println!("  patient:  {}", consent.patient);
+            println!(
+                "  decision: {:?}, purposes {:?}, data {:?}",
+                consent.policy.decision, consent.policy.purposes, consent.policy.data
+            );
+            println!("  granted at height {}", consent.granted_height);
+            match consent.revoked_height {
+                Some(height) => println!("  revoked at height {height}"),
+                None => println!("  in force"),
+            }
+            if consent.policy.decision == Decision::Permit {
+                let validators = crate::sharing::validators(&client).await?.value;
+                let (held, committed) =
+                    crate::sharing::fragment_holders(&client, &validators, consent).await;
+                println!(
+                    "  key fragments: {held} of {committed} holders still hold theirs ({} needed for a read)",
+                    consent.threshold
+                );
             }
             Ok(())
         }
@@ -273,10 +332,11 @@ async fn sealed_for(
     client: &Client,
     patient: &medchain_crypto::keys::PseudonymKeys,
     binding: &crate::sharing::FragmentBinding<'_>,
-) -> Result<Vec<medchain_types::SealedFragment>> {
+) -> Result<(ValidatorSet, Vec<medchain_types::SealedFragment>)> {
     let grantee_pre = crate::sharing::grantee_pre_key(client, binding.grantee).await?;
-    let validators = crate::sharing::validators(client).await?;
-    crate::sharing::sealed_fragments(patient, &grantee_pre, &validators.value, binding)
+    let validators = crate::sharing::validators(client).await?.value;
+    let sealed = crate::sharing::sealed_fragments(patient, &grantee_pre, &validators, binding)?;
+    Ok((validators, sealed))
 }
 
 #[cfg(test)]

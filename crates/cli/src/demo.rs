@@ -110,19 +110,22 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
         patient: &pseudonym,
         grantee: &AccountId::from(bob.signing.public_key()),
     };
+    let sealed = crate::sharing::sealed_fragments(&patient, &bob_pre, &validators.value, &binding)?;
     let grant = Payload::GrantConsent {
         policy,
-        reencryption_fragments: crate::sharing::sealed_fragments(
-            &patient,
-            &bob_pre,
-            &validators.value,
-            &binding,
-        )?,
+        fragment_commitments: sealed.iter().map(|f| f.commitment()).collect(),
     };
     expect_committed(
         crate::commands::submit_at(client, &patient.signing, chain_id, nonce, grant).await?,
         "grant consent",
     )?;
+    let held =
+        crate::sharing::deliver_fragments(client, &validators.value, &consent, &sealed).await;
+    if held < validators.value.reencryption_threshold() {
+        bail!(
+            "only {held} validators took their key fragment of the demo consent; check the nodes' logs"
+        );
+    }
 
     // patient-2 allows break-glass access by riverside's clinicians.
     let patient2 = patients[1].keys_at(&riverside)?;
@@ -152,6 +155,9 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
     println!("  lab result for patient-1:      record {record}");
     println!(
         "  read it back as the patient:   medchain record get {record} --as patient-1 --out lab-result.json"
+    );
+    println!(
+        "  read it as dr-bob (consent):   medchain record get {record} --as dr-bob --out lab-result-bob.json"
     );
     Ok(())
 }

@@ -16,9 +16,9 @@ use clap::Subcommand;
 use commonware_cryptography::Signer as _;
 use medchain_client::{Client, ClientError, blob::BlobProgress};
 use medchain_crypto::{envelope, keys::PseudonymKeys, umbral};
-use medchain_state::{RecordEntry, ValidatorSet};
+use medchain_state::{AccessLogEntry, RecordEntry, ValidatorSet};
 use medchain_types::{
-    AccountId, Payload, RecordId, Role, TxHash,
+    AccountId, Decision, Payload, Purpose, RecordId, Role, TxHash,
     api::{ApiErrorCode, TxState},
     codes::RecordCategory,
     limits,
@@ -48,9 +48,10 @@ pub enum RecordCommand {
         #[arg(long)]
         file: PathBuf,
     },
-    /// Read a record back (as its patient, with your own key file): fetches the ciphertext from
-    /// any validator, checks it, and decrypts it to --out. Reading under someone else's
-    /// consent (threshold re-encryption) is not supported yet: a non-patient is refused.
+    /// Read a record: its patient with their own key; a member under a patient's consent by
+    /// committing an access request and, once the permit is final, combining the capsule
+    /// fragments t validators release. Fetches the ciphertext from any validator, checks it,
+    /// and decrypts it to --out.
     Get {
         #[command(flatten)]
         identity: IdentityArgs,
@@ -66,6 +67,12 @@ pub enum RecordCommand {
         /// Replace --out if it exists.
         #[arg(long)]
         force: bool,
+        /// Purpose of use for a member's read (treat, etreat, hresch, ...).
+        #[arg(long, default_value = "treat")]
+        purpose: String,
+        /// Why, for a break-glass read (purpose etreat); no names or other identifiers.
+        #[arg(long)]
+        justification: Option<String>,
     },
 }
 
@@ -95,11 +102,17 @@ pub async fn run(cmd: RecordCommand) -> Result<()> {
             record,
             out,
             force,
+            purpose,
+            justification,
         } => {
             let identity = identity.load()?;
             let client = trust.client(&api)?;
             let record: RecordId = parse_id(&record, "the record id must be hex")?;
-            let written = get(&client, &identity, &record, &out, force).await?;
+            let read = Read {
+                purpose: crate::commands::parse_code::<Purpose>("purpose", &purpose)?,
+                justification,
+            };
+            let written = get(&client, &identity, &record, &read, &out, force).await?;
             println!(
                 "record {record}: {written} bytes decrypted to {}",
                 out.display()
@@ -312,11 +325,19 @@ async fn upload(
     Ok(upload)
 }
 
-/// Reads record `id` as its patient into `out`; returns the plaintext's size.
+/// Why a member reads (a patient reading their own record needs no purpose).
+pub struct Read {
+    pub purpose: Purpose,
+    pub justification: Option<String>,
+}
+
+/// Reads record `id` into `out`, as its patient or as a member under the patient's consent;
+/// returns the plaintext's size.
 pub async fn get(
     client: &Client,
     identity: &crate::identity::Identity,
     id: &RecordId,
+    read: &Read,
     out: &Path,
     force: bool,
 ) -> Result<u64> {
@@ -326,7 +347,13 @@ pub async fn get(
         Err(e) if not_found(&e) => bail!("no record {id} on the ledger; check the id"),
         Err(e) => return Err(e).context("cannot verify the record"),
     };
-    let data_key = patient_data_key(identity, &entry)?;
+    let data_key = match identity.member_keys() {
+        Ok(member) => {
+            let permit = request_access(client, &member, &entry, read).await?;
+            crate::sharing::grantee_data_key(client, &member, &entry, &permit).await?
+        }
+        Err(_) => patient_data_key(identity, &entry)?,
+    };
     let validators = client
         .validators()
         .await
@@ -356,6 +383,51 @@ pub async fn get(
     Ok(written)
 }
 
+/// Commits the member's request to read `record` and returns its proven access-log entry, if
+/// the ledger permitted it.
+async fn request_access(
+    client: &Client,
+    keys: &PseudonymKeys,
+    record: &RecordEntry,
+    read: &Read,
+) -> Result<AccessLogEntry> {
+    let payload = Payload::RequestAccess {
+        record: record.id,
+        purpose: read.purpose,
+        justification: read.justification.clone(),
+    };
+    let outcome = submit(client, &keys.signing, payload).await?;
+    if outcome.status != TxState::Committed {
+        let reason = outcome.error.map_or("no reason given".to_string(), |e| {
+            format!("{} ({})", e.message, e.code)
+        });
+        bail!("the ledger did not take the access request: {reason}");
+    }
+    let hash: TxHash = parse_id(&outcome.hash, "the node answered a malformed hash")?;
+    let log = client
+        .access_log(&record.patient)
+        .await
+        .context("cannot verify the patient's access log")?;
+    let Some(logged) = log.value.into_iter().rev().find(|e| e.tx_hash == hash) else {
+        bail!(
+            "the access request {hash} is committed but not in the patient's proven access log; the node may be lying: try another node with --api"
+        );
+    };
+    if logged.decision != Decision::Permit {
+        let policies = if logged.policy_reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" (policies {})", logged.policy_reasons.join(", "))
+        };
+        bail!(
+            "the ledger denied the read: {:?}{policies}; the attempt is entry {} of the patient's access log",
+            logged.reason,
+            logged.sequence
+        );
+    }
+    Ok(logged)
+}
+
 /// The directory `out` goes in, after checking it exists and `out` may be written.
 fn check_output(out: &Path, force: bool) -> Result<PathBuf> {
     let directory = match out.parent() {
@@ -378,7 +450,7 @@ fn check_output(out: &Path, force: bool) -> Result<PathBuf> {
 }
 
 /// The record's data key, opened with the patient's own PRE secret. Only the record's patient
-/// can do this; a grantee reads through threshold re-encryption, which is a separate flow.
+/// can do this; a grantee reads through threshold re-encryption (`sharing::grantee_data_key`).
 fn patient_data_key(
     identity: &crate::identity::Identity,
     entry: &RecordEntry,

@@ -8,7 +8,7 @@
 use commonware_cryptography::{Signer as _, ed25519};
 use medchain_client::Client;
 use medchain_types::{
-    AccountId, ChainId, InstitutionId, Payload, SignedTransaction, Transaction,
+    AccountId, ChainId, Decision, InstitutionId, Payload, SignedTransaction, Transaction,
     api::{NodeRole, TxState},
 };
 use std::{
@@ -127,13 +127,16 @@ async fn height(client: &Client) -> u64 {
 /// The hospital's admin, who co-signs its patients' pseudonyms: read from the demo identities
 /// that `medchain init` wrote into `dir`.
 fn registrar(dir: &std::path::Path) -> ed25519::PrivateKey {
+    demo_keys(dir, &format!("admin-{HOSPITAL}")).signing
+}
+
+/// The keys at the hospital of demo identity `name`, from the identities `medchain init` wrote.
+fn demo_keys(dir: &std::path::Path, name: &str) -> medchain_crypto::keys::PseudonymKeys {
     let text = std::fs::read_to_string(dir.join("demo").join("identities.toml")).unwrap();
     let table: toml::Table = toml::from_str(&text).unwrap();
-    let seed = table["identities"][&format!("admin-{HOSPITAL}")]["seed"]
-        .as_str()
-        .unwrap();
+    let seed = table["identities"][name]["seed"].as_str().unwrap();
     let seed = medchain_crypto::keys::MasterSeed::from_slice(&hex::decode(seed).unwrap()).unwrap();
-    seed.pseudonym_keys(HOSPITAL.as_bytes()).unwrap().signing
+    seed.pseudonym_keys(HOSPITAL.as_bytes()).unwrap()
 }
 
 /// A fresh key registering its pseudonym at the hospital, co-signed by `registrar`.
@@ -468,7 +471,7 @@ async fn api_refuses_bad_input_with_json_errors_and_commits_nothing() {
             nonce: 0,
             payload: Payload::GrantConsent {
                 policy,
-                reencryption_fragments: vec![],
+                fragment_commitments: vec![],
             },
         },
     );
@@ -925,14 +928,18 @@ async fn a_record_put_by_a_clinician_reads_back_byte_identical_for_its_patient()
         "byte-identical"
     );
 
-    // Someone else's key file reads nothing and writes nothing.
+    // Someone else's key file reads nothing and writes nothing: a member without consent is
+    // denied by the ledger (and logged), another patient is not this record's patient.
     let stderr = cli_refuses(
         &get(&out("wrong.bin"), &["--as", "dr-bob"])
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>(),
     );
-    assert!(stderr.contains("is not the patient of record"), "{stderr}");
+    assert!(
+        stderr.contains("the ledger denied the read: NoConsent"),
+        "{stderr}"
+    );
     let other_patient = path("other-patient.key");
     assert!(cli_with_passphrase(&["keys", "generate", "--out", &other_patient]).0);
     let stderr = cli_refuses(
@@ -1008,4 +1015,363 @@ async fn a_record_put_by_a_clinician_reads_back_byte_identical_for_its_patient()
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Size of the record the sharing test writes, as the end-to-end session asks.
+const SHARED_RECORD_SIZE_BYTES: usize = 10 * 1024 * 1024;
+const SHARED_RECORD_SEED: u64 = 0x5eed_0011;
+
+/// The HTTP address of the validator whose API port is `http + index`.
+fn validator_api(http: u16, index: usize) -> String {
+    format!("127.0.0.1:{}", http + index as u16)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_shared_by_consent_reads_for_its_grantee_through_t_validators_until_revoked() {
+    println!("content seed {SHARED_RECORD_SEED:#x}");
+    let (dir, http) = init_consortium_with("sharing", VALIDATORS, 28, &["--observers", "0"]);
+    let mut validators: Vec<Option<Node>> =
+        (0..VALIDATORS).map(|i| Some(start_node(&dir, i))).collect();
+    let api = format!("http://127.0.0.1:{http}");
+    let client = Client::new(&api).unwrap();
+    wait_for("the first block", async || height(&client).await >= 1).await;
+    let data_dir = dir.to_str().unwrap().to_string();
+    let genesis_path = dir.join("genesis.toml");
+    let genesis = medchain_node::config::load_genesis(&genesis_path).unwrap();
+    let chain_id = genesis.chain_id();
+    let trusted = client
+        .clone()
+        .trusting(medchain_client::Trust::new(genesis));
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    // Most commands verify against the genesis; `patient register` and `consent revoke` only
+    // submit, and take fewer flags.
+    let run_with = |args: &[&str], api: &str, verifying: bool| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--api", api]);
+        if verifying {
+            all.extend(["--genesis", genesis_path.to_str().unwrap()]);
+        }
+        if !matches!(args[1], "revoke" | "show") {
+            all.extend(["--data-dir", &data_dir]);
+        }
+        cli_with_passphrase(&all)
+    };
+    let run = |args: &[&str], api: &str| run_with(args, api, true);
+
+    // A patient registered at the hospital; dr-alice puts 10 MB for them.
+    let patient_key = path("patient.key");
+    assert!(cli_with_passphrase(&["keys", "generate", "--out", &patient_key]).0);
+    let (_, shown, _) = cli_with_passphrase(&[
+        "keys",
+        "show",
+        "--key",
+        &patient_key,
+        "--institution",
+        HOSPITAL,
+    ]);
+    let pseudonym = field(&shown, "account:").to_string();
+    let (ok, _, stderr) = run_with(
+        &[
+            "patient",
+            "register",
+            "--key",
+            &patient_key,
+            "--institution",
+            HOSPITAL,
+            "--registrar-as",
+            &format!("admin-{HOSPITAL}"),
+        ],
+        &api,
+        false,
+    );
+    assert!(ok, "{stderr}");
+    let plaintext = content(SHARED_RECORD_SEED, SHARED_RECORD_SIZE_BYTES);
+    let file = path("discharge.bin");
+    std::fs::write(&file, &plaintext).unwrap();
+    let (ok, stdout, stderr) = run(
+        &[
+            "record",
+            "put",
+            "--as",
+            "dr-alice",
+            "--patient",
+            &pseudonym,
+            "--category",
+            "encounter",
+            "--file",
+            &file,
+        ],
+        &api,
+    );
+    assert!(ok, "record put failed: {stderr}");
+    let record = field(&stdout, "record id:").to_string();
+    let record_id: medchain_types::RecordId = record.parse().unwrap();
+    let record_entry = trusted.record(&record_id).await.unwrap().value;
+
+    // dr-bob (same hospital, not the author) is denied without consent.
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out = |name: &str| out_dir.join(name).to_str().unwrap().to_string();
+    let bob_get = |name: &str, api: &str| {
+        run(
+            &[
+                "record",
+                "get",
+                &record,
+                "--as",
+                "dr-bob",
+                "--out",
+                &out(name),
+            ],
+            api,
+        )
+    };
+    let (ok, _, stderr) = bob_get("denied.bin", &api);
+    assert!(
+        !ok && stderr.contains("the ledger denied the read: NoConsent"),
+        "{stderr}"
+    );
+
+    // The patient grants dr-bob; every validator takes its fragment, none goes on the ledger.
+    let bob = demo_keys(&dir, "dr-bob");
+    let bob_account = AccountId::from(bob.signing.public_key());
+    let (ok, stdout, stderr) = run(
+        &[
+            "consent",
+            "grant",
+            "--key",
+            &patient_key,
+            "--institution",
+            HOSPITAL,
+            "--grantee",
+            &bob_account.to_string(),
+            "--purpose",
+            "treat",
+            "--days",
+            "30",
+        ],
+        &api,
+    );
+    assert!(ok, "consent grant failed: {stderr}");
+    assert!(
+        stdout.contains("key fragments held by 4 of 4 validators (2 needed for a read)"),
+        "{stdout}"
+    );
+    let consent = field(&stdout, "consent id:").to_string();
+    let consent_id: medchain_types::ConsentId = consent.parse().unwrap();
+    let consent_entry = trusted.consent(&consent_id).await.unwrap().value;
+    assert_eq!(
+        (consent_entry.fragments.len(), consent_entry.threshold),
+        (4, 2)
+    );
+    for i in 0..VALIDATORS {
+        let node_dir = dir.join(format!("validators/node-{i}"));
+        assert_eq!(
+            files_named(&node_dir, &consent).len(),
+            1,
+            "node {i} holds its fragment"
+        );
+    }
+    let (ok, shown, stderr) = run(&["consent", "show", &consent], &api);
+    assert!(ok, "{stderr}");
+    assert!(
+        shown.contains("key fragments: 4 of 4 holders still hold theirs (2 needed for a read)"),
+        "{shown}"
+    );
+
+    // dr-bob reads it, byte-identical.
+    let (ok, _, stderr) = bob_get("bob-first.bin", &api);
+    assert!(ok, "the grantee's read failed: {stderr}");
+    assert!(std::fs::read(out("bob-first.bin")).unwrap() == plaintext);
+    let log = trusted
+        .access_log(&record_entry.patient)
+        .await
+        .unwrap()
+        .value;
+    let permit = log.last().unwrap().clone();
+    assert_eq!(
+        (permit.requester.clone(), permit.decision, permit.consent),
+        (bob_account.clone(), Decision::Permit, Some(consent_id))
+    );
+
+    // Attacks on the release endpoint, each refused with its code and nothing released.
+    let holder = |index: usize| {
+        let account = consent_entry.fragments[index].validator.clone();
+        let api = trusted_validator_api(&dir, http, &account);
+        (account, api)
+    };
+    let (first, first_api) = holder(0);
+    let release = |key: &ed25519::PrivateKey, sequence: u64, validator: &AccountId| {
+        medchain_types::release::ReleaseRequest::sign(
+            key,
+            &chain_id,
+            record_entry.patient.clone(),
+            sequence,
+            validator.clone(),
+        )
+    };
+    // A replay of the release dr-bob's read already used.
+    let replay = release(&bob.signing, permit.sequence, &first);
+    assert_eq!(
+        refused_code(client.release(&first_api, &replay).await),
+        "release_replayed"
+    );
+    // Someone else asking for dr-bob's permit, signing as themselves or as dr-bob.
+    let mallory = ed25519::PrivateKey::from_seed(0xbad);
+    let (third, third_api) = holder(3);
+    assert_eq!(
+        refused_code(
+            client
+                .release(&third_api, &release(&mallory, permit.sequence, &third))
+                .await
+        ),
+        "not_permitted"
+    );
+    let mut forged = release(&mallory, permit.sequence, &third);
+    forged.requester = bob_account.clone();
+    assert_eq!(
+        refused_code(client.release(&third_api, &forged).await),
+        "bad_signature"
+    );
+    // A request made for one validator, sent to another.
+    assert_eq!(
+        refused_code(
+            client
+                .release(&third_api, &release(&bob.signing, permit.sequence, &first))
+                .await
+        ),
+        "not_authorized"
+    );
+    // dr-bob's earlier denial is not a permit, and an entry that does not exist yet is not one.
+    let denial = log
+        .iter()
+        .find(|e| e.requester == bob_account && e.decision == Decision::Deny)
+        .unwrap();
+    assert_eq!(
+        refused_code(
+            client
+                .release(&third_api, &release(&bob.signing, denial.sequence, &third))
+                .await
+        ),
+        "not_permitted"
+    );
+    // A fragment for a consent nobody granted, and one that is not the committed fragment.
+    assert_eq!(
+        refused_code(
+            client
+                .put_fragment(&third_api, &medchain_types::ConsentId([7; 32]), &[1; 358])
+                .await
+        ),
+        "unknown_consent"
+    );
+    assert_eq!(
+        refused_code(
+            client
+                .put_fragment(&third_api, &consent_id, &[1; 358])
+                .await
+        ),
+        "bad_fragments"
+    );
+    assert_eq!(
+        refused_code(client.put_fragment(&third_api, &consent_id, &[1; 12]).await),
+        "bad_fragments"
+    );
+
+    // One validator killed: the read still works through the others.
+    let first_index = validator_index(http, &first_api);
+    validators[first_index] = None;
+    let other_api = format!(
+        "http://{}",
+        validator_api(http, (first_index + 1) % VALIDATORS)
+    );
+    let (ok, _, stderr) = bob_get("bob-second.bin", &other_api);
+    assert!(ok, "the read with one validator down failed: {stderr}");
+    assert!(std::fs::read(out("bob-second.bin")).unwrap() == plaintext);
+
+    // The patient revokes: the next read is denied, the old permit releases nothing more, and
+    // the validators delete their fragments.
+    let (ok, _, stderr) = run_with(
+        &[
+            "consent",
+            "revoke",
+            "--key",
+            &patient_key,
+            "--institution",
+            HOSPITAL,
+            "--consent",
+            &consent,
+        ],
+        &other_api,
+        false,
+    );
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = bob_get("bob-revoked.bin", &other_api);
+    assert!(
+        !ok && stderr.contains("the ledger denied the read: NoConsent"),
+        "{stderr}"
+    );
+    assert_eq!(
+        refused_code(
+            client
+                .release(&third_api, &release(&bob.signing, permit.sequence, &third))
+                .await
+        ),
+        "not_permitted"
+    );
+    wait_for(
+        "the revoked consent's fragments to be deleted",
+        async || {
+            (0..VALIDATORS).filter(|&i| i != first_index).all(|i| {
+                files_named(&dir.join(format!("validators/node-{i}")), &consent).is_empty()
+            })
+        },
+    )
+    .await;
+
+    // The patient's access history shows every read, proven complete.
+    let (ok, history, stderr) = run(&["audit", "access-log", "--key", &patient_key], &other_api);
+    assert!(ok, "{stderr}");
+    let bobs: Vec<&str> = history
+        .lines()
+        .filter(|l| l.contains(&bob_account.to_string()))
+        .collect();
+    assert_eq!(bobs.len(), 4, "deny, permit, permit, deny: {history}");
+    assert!(bobs[0].contains("-> deny") && bobs[1].contains("-> permit"));
+    assert!(bobs[2].contains("-> permit") && bobs[3].contains("-> deny"));
+    let left: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left.len(), 2, "only the two reads wrote files: {left:?}");
+    drop(validators);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The API error code of a call that must be refused.
+#[track_caller]
+fn refused_code<T>(result: Result<T, medchain_client::ClientError>) -> String {
+    match result {
+        Err(medchain_client::ClientError::Api { code, .. }) => code.as_str().to_string(),
+        Ok(_) => panic!("the validator accepted what it must refuse"),
+        Err(other) => panic!("unexpected error {other}"),
+    }
+}
+
+/// The API address of the validator `account` (its node directory's index is its port offset).
+fn trusted_validator_api(dir: &Path, http: u16, account: &AccountId) -> String {
+    let genesis = medchain_node::config::load_genesis(&dir.join("genesis.toml")).unwrap();
+    let index = genesis
+        .validators
+        .iter()
+        .position(|v| &v.account == account)
+        .unwrap();
+    let address = genesis.validators[index].http_address.clone();
+    assert_eq!(address, validator_api(http, index));
+    address
+}
+
+/// The index of the validator whose API is at `address`.
+fn validator_index(http: u16, address: &str) -> usize {
+    let port: u16 = address.rsplit(':').next().unwrap().parse().unwrap();
+    (port - http) as usize
 }

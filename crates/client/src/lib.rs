@@ -18,6 +18,7 @@
 //! ```
 
 pub mod blob;
+pub mod reencryption;
 
 use commonware_codec::Encode as _;
 use medchain_state::{

@@ -9,7 +9,8 @@ use crate::{
     engine::EngineHandles,
     epochs::Epochs,
     mempool::{MempoolError, TxStatus},
-    queries,
+    queries, reencryption,
+    reencryption::ReencryptionService,
     snapshot::SnapshotStore,
 };
 use axum::{
@@ -66,6 +67,7 @@ struct Inner {
     handles: EngineHandles<Context>,
     context: Context,
     blobs: BlobService,
+    reencryption: ReencryptionService,
 }
 
 impl ApiState {
@@ -73,11 +75,16 @@ impl ApiState {
         &self.inner.handles
     }
 
+    pub(crate) fn reencryption(&self) -> &ReencryptionService {
+        &self.inner.reencryption
+    }
+
     pub fn new(
         genesis: Arc<Genesis>,
         handles: EngineHandles<Context>,
         context: Context,
         blobs: BlobService,
+        reencryption: ReencryptionService,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -86,6 +93,7 @@ impl ApiState {
                 handles,
                 context,
                 blobs,
+                reencryption,
             }),
         }
     }
@@ -124,6 +132,7 @@ pub fn http_status(code: ApiErrorCode) -> StatusCode {
         C::UnknownSender
         | C::NotAuthorized
         | C::NotMember
+        | C::NotPermitted
         | C::InstitutionInactive
         | C::ObserverReadOnly => StatusCode::FORBIDDEN,
         C::UnknownInstitution
@@ -132,6 +141,7 @@ pub fn http_status(code: ApiErrorCode) -> StatusCode {
         | C::UnknownRecord
         | C::UnknownConsent
         | C::UnknownProposal
+        | C::FragmentNotHeld
         | C::NotFound => StatusCode::NOT_FOUND,
         C::NonceReplayed
         | C::NonceGap
@@ -139,6 +149,7 @@ pub fn http_status(code: ApiErrorCode) -> StatusCode {
         | C::AlreadyRevoked
         | C::AlreadyVoted
         | C::ProposalClosed
+        | C::ReleaseReplayed
         | C::AlreadyPending => StatusCode::CONFLICT,
         C::LimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
         // Well-formed, but what it asks for does not hold.
@@ -614,7 +625,10 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         queries::consortium_policy,
         queries::access_log,
         crate::blobs::put_blob,
-        crate::blobs::get_blob
+        crate::blobs::get_blob,
+        reencryption::put_fragment,
+        reencryption::get_fragment,
+        reencryption::release
     ),
     components(schemas(
         ErrorBody,
@@ -624,7 +638,11 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         TxStatusResponse,
         NonceResponse,
         BlockResponse,
-        medchain_types::StorageReceipt
+        medchain_types::StorageReceipt,
+        medchain_types::release::FragmentUpload,
+        medchain_types::release::FragmentHeld,
+        medchain_types::release::ReleaseRequest,
+        medchain_types::release::ReleaseResponse
     ))
 )]
 pub struct ApiDoc;
@@ -663,6 +681,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/institutions/{id}", get(queries::institution))
         .route("/v1/proposals/{id}", get(queries::proposal))
         .route("/v1/policy", get(queries::consortium_policy))
+        .route(
+            "/v1/fragments/{consent}",
+            get(reencryption::get_fragment).put(reencryption::put_fragment),
+        )
+        .route("/v1/releases", post(reencryption::release))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -700,6 +723,18 @@ pub async fn serve(
             }
         })
     };
+    let fragment_sweeper = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(
+                reencryption::FRAGMENT_SWEEP_INTERVAL_MS,
+            ));
+            loop {
+                every.tick().await;
+                reencryption::sweep(&state).await;
+            }
+        })
+    };
     // The rate limit runs first, so a request it refuses never counts as an admission refusal.
     let app = router(state)
         .layer(axum::middleware::from_fn_with_state(
@@ -716,6 +751,7 @@ pub async fn serve(
     )
     .await;
     sweeper.abort();
+    fragment_sweeper.abort();
     served
 }
 

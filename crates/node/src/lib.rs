@@ -18,6 +18,7 @@ pub mod faults;
 pub mod mempool;
 pub mod queries;
 pub mod ratelimit;
+pub mod reencryption;
 pub mod run;
 pub mod snapshot;
 pub mod store;

@@ -90,6 +90,32 @@ async fn prove_all(
     Ok(out)
 }
 
+/// The finalized values of several state keys under one snapshot, without proofs: for the
+/// node's own decisions (the re-encryption service), which trust its own state.
+pub(crate) async fn finalized_values(
+    state: &ApiState,
+    state_keys: &[Vec<u8>],
+) -> Result<Vec<Option<Vec<u8>>>, ApiError> {
+    with_snapshot(state, async |db, _height, _root| {
+        let mut out = Vec::with_capacity(state_keys.len());
+        for key in state_keys {
+            let value = db
+                .get(&state_key_digest(key))
+                .await
+                .map_err(internal)?
+                .map(|v| v.0.to_vec());
+            out.push(value);
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// Decodes a state value the node read itself; a value that does not decode is corruption.
+pub(crate) fn decode_value<T: Read<Cfg = ()>>(bytes: &[u8]) -> Result<T, ApiError> {
+    T::decode(commonware_codec::Copying(bytes)).map_err(internal)
+}
+
 fn decode_entry<T: Read<Cfg = ()>>(proof: &StateProof) -> Result<T, ApiError> {
     let bytes = hex::decode(&proof.value).map_err(internal)?;
     T::decode(commonware_codec::Copying(bytes.as_slice())).map_err(internal)

@@ -10,6 +10,7 @@ use crate::{
     engine::{self, EngineConfig, Timeouts, channel},
     epochs::{EpochRoster, TrackPeers},
     mempool::{COMMIT_LATENCY_BUCKETS_SECONDS, Mempool},
+    reencryption::ReencryptionService,
 };
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519};
 use commonware_p2p::{
@@ -22,7 +23,7 @@ use commonware_stream::{
     sake::{self, Sake},
 };
 use commonware_utils::{NZU32, NZUsize, TryCollect as _, ordered::Map};
-use medchain_types::limits;
+use medchain_types::{AccountId, limits};
 use std::{net::SocketAddr, num::NonZeroUsize, sync::Arc, time::Duration};
 use tracing::{error, info, warn};
 
@@ -69,6 +70,13 @@ pub enum RunError {
     ApiStopped { address: SocketAddr, reason: String },
     #[error("the blob store cannot be opened: {0}; fix [blobs] in node.toml")]
     BlobStore(#[from] medchain_blob::BlobError),
+    #[error(
+        "the re-encryption fragment store {path} cannot be opened: {source}; check storage_dir in node.toml and its permissions"
+    )]
+    FragmentStore {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The p2p address of each `(key, host:port)` in `nodes`, keyed by the node's public key.
@@ -142,15 +150,30 @@ fn track_epoch_peers(
     })
 }
 
+/// Where, under `storage_dir`, the re-encryption service keeps fragments and its release log.
+pub const REENCRYPTION_DIR: &str = "reencryption";
+
 /// Runs a validator or an observer until the process is stopped. Returns an error, before
 /// consensus starts, if the HTTP API cannot bind its address, and if the API stops later.
 pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
     let genesis = Arc::new(load_genesis(&config.genesis_file)?);
-    let signer: ed25519::PrivateKey = load_validator_keys(&config.key_file)?.signing;
+    let validator_keys = load_validator_keys(&config.key_file)?;
+    let signer: ed25519::PrivateKey = validator_keys.signing.clone();
     let me = signer.public_key();
     // Opened before consensus starts, so a store it cannot use stops the node at once.
     let blob_store = medchain_blob::BlobStore::open(&config.blob_store())?;
     let blob_signer = signer.clone();
+    let fragments_dir = config.storage_dir.join(REENCRYPTION_DIR);
+    let reencryption = ReencryptionService::open(
+        &fragments_dir,
+        AccountId::from(me.clone()),
+        validator_keys.encryption.clone(),
+        genesis.chain_id(),
+    )
+    .map_err(|source| RunError::FragmentStore {
+        path: fragments_dir.clone(),
+        source,
+    })?;
 
     let validators = addressed(
         genesis
@@ -243,7 +266,13 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
         .await;
 
         let blobs = BlobService::new(blob_store, blob_signer, genesis.chain_id());
-        let state = ApiState::new(genesis.clone(), handles, context.child("api"), blobs);
+        let state = ApiState::new(
+            genesis.clone(),
+            handles,
+            context.child("api"),
+            blobs,
+            reencryption,
+        );
         let rate = config.api_requests_per_second_per_client;
         let server = context
             .child("http")

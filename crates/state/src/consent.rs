@@ -1,8 +1,10 @@
 //! Consent: only the patient's own pseudonym key grants or revokes. A permit names its grantee
-//! (its first person actor) and hands each validator a sealed re-encryption fragment (at least
-//! t = f + 1), each exactly one HPKE-sealed kfrag bound by `fragment_seal_info` to this chain,
-//! consent, patient, grantee and validator; a revoked consent is dropped from the patient's
-//! index and never applies again.
+//! (its first person actor) and commits to one sealed re-encryption fragment per validator that
+//! will hold one (at least t = f + 1 current validators), each exactly one HPKE-sealed kfrag
+//! bound by `fragment_seal_info` to this chain, consent, patient, grantee and validator. The
+//! fragments themselves never enter block history: each validator takes its own off-chain and
+//! keeps it only if it hashes to the commitment. A revoked consent is dropped from the
+//! patient's index and never applies again.
 
 use crate::entries::{ConsentEntry, PatientConsents, ValidatorSet};
 use crate::error::TxError;
@@ -10,14 +12,14 @@ use crate::exec::{Call, Outcome};
 use crate::store::Store;
 use crate::{keys, query, rw};
 use medchain_types::{
-    AccountId, ConsentId, ConsentPolicy, DataScope, Decision, SealedFragment, limits,
+    AccountId, ConsentId, ConsentPolicy, DataScope, Decision, FragmentCommitment, limits,
 };
 
 pub(crate) async fn grant<S: Store>(
     store: &mut S,
     call: &Call<'_>,
     policy: &ConsentPolicy,
-    fragments: &[SealedFragment],
+    fragments: &[FragmentCommitment],
 ) -> Result<Outcome, TxError> {
     let patient = call.sender;
     if rw::pseudonym(store, patient).await?.is_none() {
@@ -53,6 +55,11 @@ pub(crate) async fn grant<S: Store>(
         patient: patient.clone(),
         policy: policy.clone(),
         fragments: fragments.to_vec(),
+        threshold: if policy.decision == Decision::Permit {
+            set.reencryption_threshold() as u32
+        } else {
+            0
+        },
         granted_height: call.env.height,
         revoked_height: None,
     };
@@ -81,7 +88,7 @@ async fn check_own_record<S: Store>(
 fn check_fragments(
     set: &ValidatorSet,
     decision: Decision,
-    fragments: &[SealedFragment],
+    fragments: &[FragmentCommitment],
 ) -> Result<(), TxError> {
     if decision == Decision::Deny {
         if !fragments.is_empty() {
@@ -100,7 +107,7 @@ fn check_fragments(
     let threshold = set.reencryption_threshold();
     if fragments.len() < threshold {
         return Err(TxError::BadFragments(format!(
-            "{} fragments sealed, the current {} validators need at least {threshold}",
+            "{} fragments committed, the current {} validators need at least {threshold}",
             fragments.len(),
             set.len()
         )));

@@ -8,8 +8,8 @@ use medchain_types::codec_util::{
     write_opt_str, write_str,
 };
 use medchain_types::{
-    AccountId, ChainId, ConsentId, ConsentPolicy, Decision, InstitutionId, InstitutionKind,
-    MembershipChange, ProposalId, Purpose, RecordCategory, RecordId, Role, SealedFragment, TxHash,
+    AccountId, ChainId, ConsentId, ConsentPolicy, Decision, FragmentCommitment, InstitutionId,
+    InstitutionKind, MembershipChange, ProposalId, Purpose, RecordCategory, RecordId, Role, TxHash,
     hexser, impl_struct_codec, impl_tag_codec, limits,
 };
 use serde::{Deserialize, Serialize};
@@ -236,7 +236,10 @@ pub struct ConsentEntry {
     pub id: ConsentId,
     pub patient: AccountId,
     pub policy: ConsentPolicy,
-    pub fragments: Vec<SealedFragment>,
+    /// One commitment per validator that holds a sealed fragment of this consent off-chain.
+    pub fragments: Vec<FragmentCommitment>,
+    /// Capsule fragments a grantee combines: t = f + 1 of the validator set at the grant.
+    pub threshold: u32,
     pub granted_height: u64,
     /// Set by `RevokeConsent`; a revoked consent never applies again.
     pub revoked_height: Option<u64>,
@@ -246,6 +249,7 @@ impl_struct_codec!(ConsentEntry {
     patient: (),
     policy: (),
     fragments: vec_cfg(limits::SEALED_FRAGMENTS_MAX),
+    threshold: (),
     granted_height: (),
     revoked_height: (),
 });

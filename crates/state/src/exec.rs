@@ -332,8 +332,8 @@ async fn dispatch<S: Store>(
         Payload::CreateRecord { .. } => records::create_record(store, call, payload).await,
         Payload::GrantConsent {
             policy,
-            reencryption_fragments,
-        } => consent::grant(store, call, policy, reencryption_fragments).await,
+            fragment_commitments,
+        } => consent::grant(store, call, policy, fragment_commitments).await,
         Payload::RevokeConsent { consent: id } => consent::revoke(store, call, id).await,
         Payload::RequestAccess {
             record,

@@ -119,7 +119,7 @@ impl World {
                 let fragments = self.chain.fragments(2);
                 let payload = Payload::GrantConsent {
                     policy: permit_person(&self.clinicians[*c]),
-                    reencryption_fragments: fragments,
+                    fragment_commitments: fragments,
                 };
                 (self.patients[*p].clone(), Some(payload))
             }
@@ -194,11 +194,11 @@ fn patient_script(chain: &Chain, seed: u64, clinician: &PrivateKey) -> Vec<Signe
         },
         Payload::GrantConsent {
             policy: permit_person(clinician),
-            reencryption_fragments: chain.fragments(2),
+            fragment_commitments: chain.fragments(2),
         },
         Payload::GrantConsent {
             policy: permit_person(patient),
-            reencryption_fragments: chain.fragments(3),
+            fragment_commitments: chain.fragments(3),
         },
     ];
     let mut txs: Vec<SignedTransaction> = payloads

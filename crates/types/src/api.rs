@@ -84,6 +84,13 @@ api_error_codes! {
     BadStorageReceipt = "bad_storage_receipt",
     /// A record's receipts do not reach 2f+1 distinct current validators.
     StorageQuorumNotMet = "storage_quorum_not_met",
+    // Refusals by a validator's re-encryption service.
+    /// The access log holds no final permit for this requester that a current consent backs.
+    NotPermitted = "not_permitted",
+    /// This validator already released its fragment for that access-log entry.
+    ReleaseReplayed = "release_replayed",
+    /// This validator holds no fragment for that consent.
+    FragmentNotHeld = "fragment_not_held",
     /// The node's state could not be read right now; retrying may work.
     StateUnavailable = "state_unavailable",
     // Refusals by the mempool.

@@ -54,6 +54,7 @@ mod openapi;
 pub mod payload;
 pub mod phi_guard;
 pub mod possession;
+pub mod release;
 pub mod storage;
 pub mod transaction;
 
@@ -67,8 +68,8 @@ pub use genesis::{
 };
 pub use ids::{AccountId, ChainId, ConsentId, InstitutionId, ProposalId, RecordId, TxHash};
 pub use payload::{
-    FRAGMENT_SEAL_INFO_PREFIX, MemberKeyProofs, MembershipChange, Payload, SealedFragment,
-    fragment_seal_info,
+    FRAGMENT_SEAL_INFO_PREFIX, FragmentCommitment, MemberKeyProofs, MembershipChange, Payload,
+    SealedFragment, fragment_seal_info, sealed_fragment_digest,
 };
 pub use phi_guard::PhiViolation;
 pub use storage::StorageReceipt;

@@ -296,6 +296,53 @@ impl_struct_codec!(SealedFragment {
     ciphertext: bytes_cfg(limits::SEALED_FRAGMENT_SIZE_BYTES),
 });
 
+impl SealedFragment {
+    /// What the consent commits to for this fragment. The fragment itself never enters block
+    /// history: the patient's client hands it to its validator, which keeps it only if it
+    /// hashes to the committed digest.
+    pub fn commitment(&self) -> FragmentCommitment {
+        FragmentCommitment {
+            validator: self.validator.clone(),
+            sealed_digest: sealed_fragment_digest(&self.ciphertext),
+        }
+    }
+
+    /// The length check a validator makes before trying to open a fragment handed to it.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        ValidationError::check_len(
+            "sealed_fragment_size_bytes",
+            self.ciphertext.len(),
+            limits::SEALED_FRAGMENT_SIZE_BYTES,
+        )?;
+        if self.ciphertext.len() != limits::SEALED_FRAGMENT_SIZE_BYTES {
+            return Err(ValidationError::Transaction(
+                "a sealed fragment is exactly one HPKE-sealed Umbral key fragment (358 bytes)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The digest a consent commits to for one sealed fragment (BLAKE3, domain-separated).
+pub fn sealed_fragment_digest(ciphertext: &[u8]) -> [u8; 32] {
+    crate::ids::derive("medchain 2026 sealed fragment v1", &[ciphertext])
+}
+
+/// A consent's commitment to the sealed fragment one validator holds off-chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FragmentCommitment {
+    pub validator: AccountId,
+    /// [`sealed_fragment_digest`] of the sealed fragment.
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub sealed_digest: [u8; 32],
+}
+impl_struct_codec!(FragmentCommitment {
+    validator: (),
+    sealed_digest: (),
+});
+
 /// A new member's proofs of possession, one per registered key (see `possession`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -387,10 +434,12 @@ pub enum Payload {
         /// distinct current validators, so at least f+1 honest ones hold the ciphertext.
         storage_receipts: Vec<StorageReceipt>,
     },
-    /// Consent: the patient grants a policy and hands each validator its sealed fragment.
+    /// Consent: the patient grants a policy. A permit commits to one sealed re-encryption
+    /// fragment per validator; the fragments themselves go to the validators off-chain, once
+    /// the grant is final, so block history never holds them.
     GrantConsent {
         policy: ConsentPolicy,
-        reencryption_fragments: Vec<SealedFragment>,
+        fragment_commitments: Vec<FragmentCommitment>,
     },
     /// Consent: the patient revokes one of its consents.
     RevokeConsent { consent: ConsentId },
@@ -479,10 +528,10 @@ impl Payload {
             }
             Payload::GrantConsent {
                 policy,
-                reencryption_fragments,
+                fragment_commitments,
             } => {
                 policy.validate()?;
-                validate_fragments(reencryption_fragments)
+                validate_commitments(fragment_commitments)
             }
             Payload::RequestAccess {
                 purpose,
@@ -495,29 +544,17 @@ impl Payload {
     }
 }
 
-fn validate_fragments(fragments: &[SealedFragment]) -> Result<(), ValidationError> {
+fn validate_commitments(commitments: &[FragmentCommitment]) -> Result<(), ValidationError> {
     ValidationError::check_len(
         "sealed_fragments_max",
-        fragments.len(),
+        commitments.len(),
         limits::SEALED_FRAGMENTS_MAX,
     )?;
-    for fragment in fragments {
-        ValidationError::check_len(
-            "sealed_fragment_size_bytes",
-            fragment.ciphertext.len(),
-            limits::SEALED_FRAGMENT_SIZE_BYTES,
-        )?;
-        if fragment.ciphertext.len() != limits::SEALED_FRAGMENT_SIZE_BYTES {
-            return Err(ValidationError::Transaction(
-                "a sealed fragment is exactly one HPKE-sealed Umbral key fragment (358 bytes)",
-            ));
-        }
-    }
-    let mut validators: Vec<&AccountId> = fragments.iter().map(|f| &f.validator).collect();
+    let mut validators: Vec<&AccountId> = commitments.iter().map(|f| &f.validator).collect();
     validators.sort();
     if validators.windows(2).any(|w| w[0] == w[1]) {
         return Err(ValidationError::Transaction(
-            "two fragments are sealed to the same validator",
+            "two fragments are committed for the same validator",
         ));
     }
     Ok(())
@@ -614,10 +651,10 @@ impl Write for Payload {
             }
             Payload::GrantConsent {
                 policy,
-                reencryption_fragments,
+                fragment_commitments,
             } => {
                 policy.write(buf);
-                reencryption_fragments.write(buf);
+                fragment_commitments.write(buf);
             }
             Payload::RevokeConsent { consent } => consent.write(buf),
             Payload::RequestAccess {
@@ -705,8 +742,8 @@ impl EncodeSize for Payload {
             }
             Payload::GrantConsent {
                 policy,
-                reencryption_fragments,
-            } => policy.encode_size() + reencryption_fragments.encode_size(),
+                fragment_commitments,
+            } => policy.encode_size() + fragment_commitments.encode_size(),
             Payload::RevokeConsent { consent } => consent.encode_size(),
             Payload::RequestAccess {
                 record,
@@ -764,7 +801,7 @@ impl Read for Payload {
             },
             7 => Payload::GrantConsent {
                 policy: ConsentPolicy::read(buf)?,
-                reencryption_fragments: Vec::read_cfg(buf, &vec_cfg(limits::SEALED_FRAGMENTS_MAX))?,
+                fragment_commitments: Vec::read_cfg(buf, &vec_cfg(limits::SEALED_FRAGMENTS_MAX))?,
             },
             8 => Payload::RevokeConsent {
                 consent: ConsentId::read(buf)?,

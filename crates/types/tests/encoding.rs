@@ -138,9 +138,9 @@ fn every_payload() -> Vec<Payload> {
         },
         Payload::GrantConsent {
             policy,
-            reencryption_fragments: vec![SealedFragment {
+            fragment_commitments: vec![FragmentCommitment {
                 validator: someone,
-                ciphertext: Bytes::from(vec![9; limits::SEALED_FRAGMENT_SIZE_BYTES]),
+                sealed_digest: [9; 32],
             }],
         },
         Payload::RevokeConsent {

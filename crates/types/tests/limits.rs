@@ -100,32 +100,62 @@ fn consent_policy_list_limits_hold() {
     );
 }
 
-fn grant(fragments: Vec<SealedFragment>) -> Payload {
+fn grant(fragments: Vec<FragmentCommitment>) -> Payload {
     Payload::GrantConsent {
         policy: policy(),
-        reencryption_fragments: fragments,
+        fragment_commitments: fragments,
     }
 }
 
-fn fragment(seed: u64, bytes: usize) -> SealedFragment {
-    SealedFragment {
+fn fragment(seed: u64) -> FragmentCommitment {
+    FragmentCommitment {
         validator: account(seed),
-        ciphertext: Bytes::from(vec![0u8; bytes]),
+        sealed_digest: [seed as u8; 32],
     }
+}
+
+#[test]
+fn a_sealed_fragment_has_exactly_its_size() {
+    let sealed = |len: usize| SealedFragment {
+        validator: account(1),
+        ciphertext: Bytes::from(vec![7u8; len]),
+    };
+    assert_eq!(
+        sealed(limits::SEALED_FRAGMENT_SIZE_BYTES).validate(),
+        Ok(())
+    );
+    for len in [0, limits::SEALED_FRAGMENT_SIZE_BYTES - 1] {
+        assert!(matches!(
+            sealed(len).validate(),
+            Err(ValidationError::Transaction(_))
+        ));
+    }
+    assert_eq!(
+        sealed(limits::SEALED_FRAGMENT_SIZE_BYTES + 1).validate(),
+        Err(limit_error(
+            "sealed_fragment_size_bytes",
+            limits::SEALED_FRAGMENT_SIZE_BYTES
+        ))
+    );
+    // What a consent commits to moves with every byte of the fragment.
+    let mut other = sealed(limits::SEALED_FRAGMENT_SIZE_BYTES);
+    let first = other.commitment();
+    other.ciphertext = Bytes::from(vec![8u8; limits::SEALED_FRAGMENT_SIZE_BYTES]);
+    assert_ne!(first, other.commitment());
 }
 
 #[test]
 fn sealed_fragments_max_holds() {
     let at = grant(
         (0..limits::SEALED_FRAGMENTS_MAX as u64)
-            .map(|i| fragment(i, limits::SEALED_FRAGMENT_SIZE_BYTES))
+            .map(fragment)
             .collect(),
     );
     assert_eq!(at.validate(), Ok(()));
     assert_eq!(Payload::decode(at.encode()).unwrap(), at);
     let over = grant(
         (0..=limits::SEALED_FRAGMENTS_MAX as u64)
-            .map(|i| fragment(i, limits::SEALED_FRAGMENT_SIZE_BYTES))
+            .map(fragment)
             .collect(),
     );
     assert_eq!(
@@ -336,54 +366,45 @@ fn institution_id_size_limits_hold() {
     assert!(InstitutionId::new("a".repeat(limits::INSTITUTION_ID_SIZE_MAX_BYTES + 1)).is_err());
 }
 
-/// A signed grant whose canonical encoding is exactly `target` bytes. Its fragments are larger
-/// than a sealed fragment may be: since fragments have one exact size, no valid transaction is
-/// as large as the limit (the largest grant is about 41 KB), which still bounds what any
-/// decoder reads before it looks at a field.
+/// A signed record whose canonical encoding is exactly `target` bytes. Its capsule is far
+/// larger than a capsule may be: no valid transaction is as large as the limit, which still
+/// bounds what any decoder reads before it looks at a field.
 fn signed_tx_of_size(target: usize) -> SignedTransaction {
     let key = PrivateKey::from_seed(9);
-    let fragments = (0..limits::SEALED_FRAGMENTS_MAX as u64)
-        .map(|i| fragment(i, 1024))
-        .collect();
-    let mut tx = Transaction {
+    let with_capsule = |len: usize| Transaction {
         chain_id: ChainId([1; 32]),
         sender: AccountId(key.public_key()),
         nonce: 0,
-        payload: grant(fragments),
+        payload: Payload::CreateRecord {
+            patient: account(1),
+            category: RecordCategory::Laboratory,
+            size_bytes: 4096,
+            content_hash: [0; 32],
+            capsule: Bytes::from(vec![0u8; len]),
+            storage_receipts: Vec::new(),
+        },
     };
     let signed_size = |tx: &Transaction| tx.encode_size() + 64;
-    // Shrinking a fragment between 128 and 1024 bytes keeps its 2-byte length prefix, so sizes move 1:1.
-    let mut index = 0;
-    while signed_size(&tx) > target {
-        let excess = signed_size(&tx) - target;
-        let Payload::GrantConsent {
-            reencryption_fragments,
-            ..
-        } = &mut tx.payload
-        else {
-            unreachable!()
-        };
-        let current = reencryption_fragments[index].ciphertext.len();
-        let cut = excess.min(current - 128);
-        reencryption_fragments[index].ciphertext = Bytes::from(vec![0u8; current - cut]);
-        index += 1;
-    }
-    let signed = SignedTransaction::sign(&key, tx);
+    // An empty capsule has a 1-byte length prefix; one of 16 KiB to 2 MiB has a 3-byte one.
+    let empty = signed_size(&with_capsule(0));
+    let len = target - empty + 1 - 3;
+    assert!((16 * 1024..2 * 1024 * 1024).contains(&len));
+    let signed = SignedTransaction::sign(&key, with_capsule(len));
     assert_eq!(signed.encode_size(), target);
     signed
 }
 
 #[test]
 fn tx_size_max_bytes_holds() {
-    // At the limit the size check passes; the oversized fragments are what is refused.
+    // At the limit the size check passes; the oversized capsule is what is refused.
     let at = signed_tx_of_size(limits::TX_SIZE_MAX_BYTES);
-    // (shrinking to the target left the first fragment shorter than a sealed fragment).
-    assert_eq!(
+    assert!(matches!(
         at.validate(),
-        Err(ValidationError::Transaction(
-            "a sealed fragment is exactly one HPKE-sealed Umbral key fragment (358 bytes)"
-        ))
-    );
+        Err(ValidationError::LimitExceeded {
+            limit: "capsule_size_max_bytes",
+            ..
+        })
+    ));
     assert!(SignedTransaction::decode_bounded(&at.encode()).is_err());
     let over = signed_tx_of_size(limits::TX_SIZE_MAX_BYTES + 1);
     assert_eq!(

@@ -290,13 +290,13 @@ impl Chain {
     }
 
     /// Fragments for the first `count` validators.
-    pub fn fragments(&self, count: usize) -> Vec<SealedFragment> {
+    pub fn fragments(&self, count: usize) -> Vec<FragmentCommitment> {
         self.validators
             .iter()
             .take(count)
-            .map(|v| SealedFragment {
+            .map(|v| FragmentCommitment {
                 validator: account(v),
-                ciphertext: vec![7u8; limits::SEALED_FRAGMENT_SIZE_BYTES].into(),
+                sealed_digest: medchain_types::sealed_fragment_digest(&account(v).to_bytes()),
             })
             .collect()
     }
@@ -311,7 +311,7 @@ impl Chain {
             patient,
             Payload::GrantConsent {
                 policy,
-                reencryption_fragments: fragments,
+                fragment_commitments: fragments,
             },
         ) {
             Outcome::ConsentGranted { consent } => consent,

@@ -263,15 +263,15 @@ fn block_transactions_max_is_enforced_when_building_and_verifying() {
 fn block_size_max_bytes_is_enforced_before_anything_executes() {
     let chain = Chain::new();
     // Large grants: the size check runs before signatures or rules, so these need not be valid.
-    let fragments: Vec<SealedFragment> = (0..limits::SEALED_FRAGMENTS_MAX as u64)
-        .map(|i| SealedFragment {
+    let fragments: Vec<FragmentCommitment> = (0..limits::SEALED_FRAGMENTS_MAX as u64)
+        .map(|i| FragmentCommitment {
             validator: account(&key(20_000 + i)),
-            ciphertext: vec![0u8; limits::SEALED_FRAGMENT_SIZE_BYTES].into(),
+            sealed_digest: [0; 32],
         })
         .collect();
     let payload = Payload::GrantConsent {
         policy: permit_person(&key(1)),
-        reencryption_fragments: fragments,
+        fragment_commitments: fragments,
     };
     let big = chain.tx(&key(711), payload);
     let size = big.encode_size();

@@ -1,0 +1,53 @@
+//! The validators' re-encryption service: handing a consent's sealed fragments to the
+//! validators, asking which still hold them, and asking each for a capsule fragment of a
+//! permitted read. Each call goes to one validator's own API (its `http_address` in the proven
+//! validator set), since each holds a different fragment. What comes back is the validator's
+//! own word, not a proven ledger value: a fragment's worth is checked by the grantee's
+//! cryptography (the capsule fragment's proof), never taken on trust.
+
+use crate::{Client, ClientError};
+use medchain_types::{
+    ConsentId,
+    release::{FragmentHeld, FragmentUpload, ReleaseRequest, ReleaseResponse},
+};
+
+impl Client {
+    /// Hands the validator at `http_address` its sealed fragment of `consent` (committed and
+    /// final); the validator checks it against the consent before it keeps it.
+    pub async fn put_fragment(
+        &self,
+        http_address: &str,
+        consent: &ConsentId,
+        sealed: &[u8],
+    ) -> Result<FragmentHeld, ClientError> {
+        let url = format!("http://{http_address}/v1/fragments/{consent}");
+        let body = FragmentUpload {
+            ciphertext: sealed.to_vec().into(),
+        };
+        let response = self.http.put(&url).json(&body).send().await;
+        self.read(&url, response).await
+    }
+
+    /// Whether the validator at `http_address` holds its fragment of `consent`.
+    pub async fn fragment_held(
+        &self,
+        http_address: &str,
+        consent: &ConsentId,
+    ) -> Result<FragmentHeld, ClientError> {
+        let url = format!("http://{http_address}/v1/fragments/{consent}");
+        let response = self.http.get(&url).send().await;
+        self.read(&url, response).await
+    }
+
+    /// Asks the validator at `http_address` for its capsule fragment of the permitted read that
+    /// `request` names; the answer is sealed to the requester.
+    pub async fn release(
+        &self,
+        http_address: &str,
+        request: &ReleaseRequest,
+    ) -> Result<ReleaseResponse, ClientError> {
+        let url = format!("http://{http_address}/v1/releases");
+        let response = self.http.post(&url).json(request).send().await;
+        self.read(&url, response).await
+    }
+}
