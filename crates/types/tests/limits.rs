@@ -168,27 +168,6 @@ fn sealed_fragments_max_holds() {
     assert!(Payload::decode(over.encode()).is_err());
 }
 
-#[test]
-fn a_sealed_fragment_is_exactly_sealed_fragment_size_bytes() {
-    let at = grant(vec![fragment(1, limits::SEALED_FRAGMENT_SIZE_BYTES)]);
-    assert_eq!(at.validate(), Ok(()));
-    assert_eq!(Payload::decode(at.encode()).unwrap(), at);
-    let over = grant(vec![fragment(1, limits::SEALED_FRAGMENT_SIZE_BYTES + 1)]);
-    let expected = limit_error(
-        "sealed_fragment_size_bytes",
-        limits::SEALED_FRAGMENT_SIZE_BYTES,
-    );
-    assert_eq!(over.validate(), Err(expected));
-    assert!(Payload::decode(over.encode()).is_err());
-    let under = grant(vec![fragment(1, limits::SEALED_FRAGMENT_SIZE_BYTES - 1)]);
-    assert_eq!(
-        under.validate(),
-        Err(ValidationError::Transaction(
-            "a sealed fragment is exactly one HPKE-sealed Umbral key fragment (358 bytes)"
-        ))
-    );
-}
-
 /// A record whose capsule has `capsule_bytes` bytes (not a real capsule: the stateless rules
 /// check its length, the state machine parses it).
 fn record(capsule_bytes: usize, size_bytes: u64) -> Payload {
