@@ -107,8 +107,25 @@ pub async fn run(cmd: AuditCommand) -> Result<()> {
         }
         AuditCommand::Record { api, id, trust } => {
             let id: RecordId = parse_id(&id, "--id must be a hex record id")?;
-            let verified = trust.client(&api)?.record(&id).await?;
+            let client = trust.client(&api)?;
+            let verified = client.record(&id).await?;
             print_verified(&verified.value, verified.height)?;
+            if let Some(erasure) = &verified.value.erasure {
+                let validators = client.validators().await?.value;
+                println!(
+                    "erased at height {}: {} of the {} current validators confirmed deleting the ciphertext",
+                    erasure.requested_height,
+                    erasure
+                        .receipts
+                        .iter()
+                        .filter(|r| validators.contains(&r.validator))
+                        .count(),
+                    validators.len()
+                );
+                for receipt in &erasure.receipts {
+                    println!("  receipt from {}", receipt.validator);
+                }
+            }
         }
         AuditCommand::Consent { api, id, trust } => {
             let id: ConsentId = parse_id(&id, "--id must be a hex consent id")?;

@@ -48,6 +48,20 @@ pub enum RecordCommand {
         #[arg(long)]
         file: PathBuf,
     },
+    /// Erase one of your records (as its patient): from the block that commits it every read is
+    /// denied (and logged), each validator deletes the ciphertext and signs a receipt, and the
+    /// receipts go on the ledger (`audit record` shows them). Run it again to collect the
+    /// receipts of validators that were down.
+    Erase {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
+        trust: TrustArgs,
+        /// The record id (hex).
+        record: String,
+    },
     /// Read a record: its patient with their own key; a member under a patient's consent by
     /// committing an access request and, once the permit is final, combining the capsule
     /// fragments t validators release. Fetches the ciphertext from any validator, checks it,
@@ -78,6 +92,17 @@ pub enum RecordCommand {
 
 pub async fn run(cmd: RecordCommand) -> Result<()> {
     match cmd {
+        RecordCommand::Erase {
+            identity,
+            api,
+            trust,
+            record,
+        } => {
+            let identity = identity.load()?;
+            let client = trust.client(&api)?;
+            let record: RecordId = parse_id(&record, "the record id must be hex")?;
+            erase(&client, &identity, &record).await
+        }
         RecordCommand::Put {
             identity,
             api,
@@ -347,6 +372,14 @@ pub async fn get(
         Err(e) if not_found(&e) => bail!("no record {id} on the ledger; check the id"),
         Err(e) => return Err(e).context("cannot verify the record"),
     };
+    if let Some(erasure) = &entry.erasure
+        && identity.member_keys().is_err()
+    {
+        bail!(
+            "record {id} was erased at height {}; nothing of it can be read",
+            erasure.requested_height
+        );
+    }
     let data_key = match identity.member_keys() {
         Ok(member) => {
             let permit = request_access(client, &member, &entry, read).await?;
@@ -381,6 +414,102 @@ pub async fn get(
     };
     placed.with_context(|| format!("cannot move the record into {}", out.display()))?;
     Ok(written)
+}
+
+/// Erases record `id` as its patient: commits the erasure (unless it is already on the
+/// ledger), asks every validator of the proven set to delete the ciphertext, checks their
+/// receipts and commits the new ones.
+pub async fn erase(
+    client: &Client,
+    identity: &crate::identity::Identity,
+    id: &RecordId,
+) -> Result<()> {
+    let entry = match client.record(id).await {
+        Ok(entry) => entry.value,
+        Err(e) if not_found(&e) => bail!("no record {id} on the ledger; check the id"),
+        Err(e) => return Err(e).context("cannot verify the record"),
+    };
+    let keys = identity.keys_at(&entry.institution)?;
+    if AccountId::from(keys.signing.public_key()) != entry.patient {
+        bail!("this key file is not the patient of record {id}; only its patient erases a record");
+    }
+    let already: Vec<AccountId> = match &entry.erasure {
+        Some(erasure) => erasure
+            .receipts
+            .iter()
+            .map(|r| r.validator.clone())
+            .collect(),
+        None => {
+            let outcome =
+                submit(client, &keys.signing, Payload::EraseRecord { record: *id }).await?;
+            crate::commands::report(&outcome)?;
+            if outcome.status != TxState::Committed {
+                bail!("the erasure is not committed; nothing was deleted yet");
+            }
+            Vec::new()
+        }
+    };
+    let validators = client
+        .validators()
+        .await
+        .context("cannot verify the validator set to erase the record from")?
+        .value;
+    let chain_id = crate::commands::chain_id(client).await?;
+    let mut receipts = Vec::new();
+    let mut missing = Vec::new();
+    for validator in validators
+        .validators
+        .iter()
+        .filter(|v| !already.contains(&v.account))
+    {
+        let answer =
+            crate::sharing::retry_while_behind(|| client.erase_on(&validator.http_address, id))
+                .await;
+        match answer {
+            Ok(receipt)
+                if receipt.validator == validator.account
+                    && receipt.verify(&chain_id, id, &entry.content_hash) =>
+            {
+                receipts.push(receipt)
+            }
+            Ok(_) => missing.push(format!(
+                "  {} ({}): its receipt does not verify",
+                validator.account, validator.http_address
+            )),
+            Err(e) => missing.push(format!(
+                "  {} ({}): {e}",
+                validator.account, validator.http_address
+            )),
+        }
+    }
+    let mut confirmed = already.len();
+    if !receipts.is_empty() {
+        confirmed += receipts.len();
+        let payload = Payload::ConfirmErasure {
+            record: *id,
+            receipts,
+        };
+        let outcome = submit(client, &keys.signing, payload).await?;
+        if outcome.status != TxState::Committed {
+            bail!(
+                "the validators deleted the ciphertext, but their receipts were not committed ({}); run `medchain record erase {id}` again",
+                outcome
+                    .error
+                    .map_or("no reason given".to_string(), |e| e.message)
+            );
+        }
+    }
+    println!(
+        "record {id} erased: {confirmed} of {} validators confirmed deleting its ciphertext (receipts on the ledger)",
+        validators.len()
+    );
+    if !missing.is_empty() {
+        println!(
+            "not confirmed yet; run `medchain record erase {id}` again once they are back:\n{}",
+            missing.join("\n")
+        );
+    }
+    Ok(())
 }
 
 /// Commits the member's request to read `record` and returns its proven access-log entry, if

@@ -122,7 +122,7 @@ const VALIDATOR_CATCH_UP_MAX_MS: u64 = 10_000;
 const VALIDATOR_RETRY_INTERVAL_MS: u64 = 200;
 
 /// True for the answers a validator gives while it is behind the block the caller waited for.
-fn behind(error: &ClientError) -> bool {
+pub(crate) fn behind(error: &ClientError) -> bool {
     matches!(
         error,
         ClientError::Api {
@@ -134,7 +134,7 @@ fn behind(error: &ClientError) -> bool {
 
 /// Calls `attempt` until it succeeds, fails for a reason other than the validator being
 /// behind, or [`VALIDATOR_CATCH_UP_MAX_MS`] passed.
-async fn retry_while_behind<T, F, Fut>(mut attempt: F) -> Result<T, ClientError>
+pub(crate) async fn retry_while_behind<T, F, Fut>(mut attempt: F) -> Result<T, ClientError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ClientError>>,

@@ -1051,7 +1051,7 @@ async fn a_record_shared_by_consent_reads_for_its_grantee_through_t_validators_u
         if verifying {
             all.extend(["--genesis", genesis_path.to_str().unwrap()]);
         }
-        if !matches!(args[1], "revoke" | "show") {
+        if !matches!(args[1], "revoke" | "show" | "record") {
             all.extend(["--data-dir", &data_dir]);
         }
         cli_with_passphrase(&all)
@@ -1343,6 +1343,72 @@ async fn a_record_shared_by_consent_reads_for_its_grantee_through_t_validators_u
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left.len(), 2, "only the two reads wrote files: {left:?}");
+
+    // The patient erases the record while one validator is down: the three others delete the
+    // ciphertext and their receipts go on the ledger; every later read is refused.
+    let blob_name = hex::encode(record_entry.content_hash);
+    let (ok, erased, stderr) = run(
+        &["record", "erase", &record, "--key", &patient_key],
+        &other_api,
+    );
+    assert!(ok, "record erase failed: {stderr}");
+    assert!(
+        erased.contains("3 of 4 validators confirmed deleting its ciphertext")
+            && erased.contains("run `medchain record erase"),
+        "{erased}"
+    );
+    for i in 0..VALIDATORS {
+        let held = files_named(&dir.join(format!("validators/node-{i}")), &blob_name).len();
+        assert_eq!(held, usize::from(i == first_index), "node {i}'s copy");
+    }
+    let (ok, _, stderr) = bob_get("bob-erased.bin", &other_api);
+    assert!(
+        !ok && stderr.contains("the ledger denied the read: RecordErased"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run(
+        &[
+            "record",
+            "get",
+            &record,
+            "--key",
+            &patient_key,
+            "--out",
+            &out("erased.bin"),
+        ],
+        &other_api,
+    );
+    assert!(!ok && stderr.contains("was erased at height"), "{stderr}");
+    // The validator that was down comes back, catches up, and erases when asked again.
+    validators[first_index] = Some(start_node(&dir, first_index));
+    let back = Client::new(&format!("http://{first_api}")).unwrap();
+    let tip = height(&client).await;
+    wait_for("the restarted validator to catch up", async || {
+        height(&back).await >= tip
+    })
+    .await;
+    let (ok, erased, stderr) = run(
+        &["record", "erase", &record, "--key", &patient_key],
+        &other_api,
+    );
+    assert!(ok, "the second record erase failed: {stderr}");
+    assert!(
+        erased.contains("4 of 4 validators confirmed deleting its ciphertext"),
+        "{erased}"
+    );
+    assert!(
+        files_named(
+            &dir.join(format!("validators/node-{first_index}")),
+            &blob_name
+        )
+        .is_empty()
+    );
+    let (ok, audit, stderr) = run(&["audit", "record", "--id", &record], &other_api);
+    assert!(ok, "{stderr}");
+    assert!(
+        audit.contains("4 of the 4 current validators confirmed deleting the ciphertext"),
+        "{audit}"
+    );
     drop(validators);
     let _ = std::fs::remove_dir_all(&dir);
 }

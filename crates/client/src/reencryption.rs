@@ -1,9 +1,10 @@
-//! The validators' re-encryption service: handing a consent's sealed fragments to the
+//! The validators' per-node services: handing a consent's sealed fragments to the
 //! validators, asking which still hold them, and asking each for a capsule fragment of a
-//! permitted read. Each call goes to one validator's own API (its `http_address` in the proven
-//! validator set), since each holds a different fragment. What comes back is the validator's
-//! own word, not a proven ledger value: a fragment's worth is checked by the grantee's
-//! cryptography (the capsule fragment's proof), never taken on trust.
+//! permitted read, and asking each to delete an erased record's ciphertext. Each call goes to
+//! one validator's own API (its `http_address` in the proven validator set), since each holds
+//! its own fragment and copy. What comes back is the validator's own word, not a proven ledger
+//! value: a capsule fragment's worth is checked by its proof, an erasure receipt by its
+//! signature, never taken on trust.
 
 use crate::{Client, ClientError};
 use medchain_types::{
@@ -48,6 +49,20 @@ impl Client {
     ) -> Result<ReleaseResponse, ClientError> {
         let url = format!("http://{http_address}/v1/releases");
         let response = self.http.post(&url).json(request).send().await;
+        self.read(&url, response).await
+    }
+}
+
+impl Client {
+    /// Asks the validator at `http_address` to delete an erased record's ciphertext; answers its
+    /// signed receipt (check it with `ErasureReceipt::verify` before committing it).
+    pub async fn erase_on(
+        &self,
+        http_address: &str,
+        record: &medchain_types::RecordId,
+    ) -> Result<medchain_types::ErasureReceipt, ClientError> {
+        let url = format!("http://{http_address}/v1/erasures/{record}");
+        let response = self.http.post(&url).send().await;
         self.read(&url, response).await
     }
 }

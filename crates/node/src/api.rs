@@ -79,6 +79,14 @@ impl ApiState {
         &self.inner.reencryption
     }
 
+    pub(crate) fn blobs(&self) -> &BlobService {
+        &self.inner.blobs
+    }
+
+    pub(crate) fn chain_id(&self) -> &ChainId {
+        &self.inner.chain_id
+    }
+
     pub fn new(
         genesis: Arc<Genesis>,
         handles: EngineHandles<Context>,
@@ -150,6 +158,7 @@ pub fn http_status(code: ApiErrorCode) -> StatusCode {
         | C::AlreadyVoted
         | C::ProposalClosed
         | C::ReleaseReplayed
+        | C::AlreadyErased
         | C::AlreadyPending => StatusCode::CONFLICT,
         C::LimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
         // Well-formed, but what it asks for does not hold.
@@ -157,6 +166,7 @@ pub fn http_status(code: ApiErrorCode) -> StatusCode {
         | C::InvalidChange
         | C::BadFragments
         | C::BadStorageReceipt
+        | C::BadErasureReceipt
         | C::StorageQuorumNotMet => StatusCode::UNPROCESSABLE_ENTITY,
         C::SenderMempoolFull | C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         C::StateUnavailable | C::MempoolFull => StatusCode::SERVICE_UNAVAILABLE,
@@ -628,7 +638,8 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         crate::blobs::get_blob,
         reencryption::put_fragment,
         reencryption::get_fragment,
-        reencryption::release
+        reencryption::release,
+        crate::erasure::erase
     ),
     components(schemas(
         ErrorBody,
@@ -642,7 +653,8 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         medchain_types::release::FragmentUpload,
         medchain_types::release::FragmentHeld,
         medchain_types::release::ReleaseRequest,
-        medchain_types::release::ReleaseResponse
+        medchain_types::release::ReleaseResponse,
+        medchain_types::ErasureReceipt
     ))
 )]
 pub struct ApiDoc;
@@ -686,6 +698,7 @@ pub fn router(state: ApiState) -> Router {
             get(reencryption::get_fragment).put(reencryption::put_fragment),
         )
         .route("/v1/releases", post(reencryption::release))
+        .route("/v1/erasures/{record}", post(crate::erasure::erase))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(not_found)

@@ -55,6 +55,11 @@ impl BlobService {
     pub fn store(&self) -> &BlobStore {
         &self.inner.store
     }
+
+    /// The key receipts (storage and erasure) are signed with.
+    pub(crate) fn signer(&self) -> &ed25519::PrivateKey {
+        &self.inner.signer
+    }
 }
 
 /// The blob routes, with the API's body cap lifted (the store enforces its own limit).

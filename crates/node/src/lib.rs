@@ -13,6 +13,7 @@ pub mod chain;
 pub mod config;
 pub mod engine;
 pub mod epochs;
+pub mod erasure;
 pub mod fatal;
 pub mod faults;
 pub mod mempool;

@@ -119,7 +119,7 @@ impl ReencryptionService {
         }
     }
 
-    fn delete_fragment(&self, consent: &ConsentId, why: &str) {
+    pub(crate) fn delete_fragment(&self, consent: &ConsentId, why: &str) {
         match std::fs::remove_file(self.fragment_path(consent)) {
             Ok(()) => info!(%consent, why, "deleted a consent's re-encryption fragment"),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -213,7 +213,7 @@ fn corrupt(what: &str) -> ApiError {
 }
 
 /// Reads `keys` from finalized state; each value decoded as `T` where present.
-async fn read_one<T: commonware_codec::Read<Cfg = ()>>(
+pub(crate) async fn read_one<T: commonware_codec::Read<Cfg = ()>>(
     state: &ApiState,
     key: Vec<u8>,
 ) -> Result<Option<T>, ApiError> {

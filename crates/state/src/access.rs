@@ -48,6 +48,9 @@ pub struct AccessQuestion<'a> {
 pub fn decide(question: &AccessQuestion<'_>) -> (AccessReason, Option<ConsentId>) {
     let requester = &question.requester;
     let member = requester.member;
+    if question.record.erasure.is_some() {
+        return (AccessReason::RecordErased, None);
+    }
     if !requester.active {
         return (AccessReason::RequesterInactive, None);
     }

@@ -216,7 +216,22 @@ pub struct RecordEntry {
     pub capsule: Bytes,
     pub created_height: u64,
     pub created_ms: u64,
+    /// Set by the patient's `EraseRecord`: no read is permitted after it.
+    pub erasure: Option<RecordErasure>,
 }
+
+/// A record's erasure: when the patient asked, and which validators confirmed deleting the
+/// ciphertext (their receipts, in the order they were committed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordErasure {
+    pub requested_height: u64,
+    pub receipts: Vec<medchain_types::ErasureReceipt>,
+}
+impl_struct_codec!(RecordErasure {
+    requested_height: (),
+    receipts: vec_cfg(limits::STORAGE_RECEIPTS_MAX),
+});
 impl_struct_codec!(RecordEntry {
     id: (),
     patient: (),
@@ -228,6 +243,7 @@ impl_struct_codec!(RecordEntry {
     capsule: bytes_cfg(limits::CAPSULE_SIZE_BYTES),
     created_height: (),
     created_ms: (),
+    erasure: (),
 });
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -397,6 +413,8 @@ pub enum AccessReason {
     /// Deny: consent permitted, but the consortium's Cedar policy forbids the read (the log
     /// entry names the policies that decided, sorted).
     ConsortiumPolicy,
+    /// Deny: the patient erased the record.
+    RecordErased,
 }
 // Tags 0 (the record's patient) and 8 (a non-member) are retired: neither request is logged
 // any more (`TxError::NotMember`), and a tag once on a ledger never changes meaning.
@@ -411,6 +429,7 @@ impl_tag_codec!(AccessReason {
     EmergencyAccessNotEnabled = 9,
     BreakGlassNotClinician = 10,
     ConsortiumPolicy = 11,
+    RecordErased = 12,
 });
 
 impl AccessReason {

@@ -104,6 +104,15 @@ pub enum TxError {
         needed: usize,
         validators: usize,
     },
+    #[error("record {0} is already erased; nothing to do")]
+    AlreadyErased(RecordId),
+    #[error(
+        "erasure receipt from {validator} refused: {reason}; ask the validators to erase again (`medchain record erase`) and send only their new receipts"
+    )]
+    BadErasureReceipt {
+        validator: Box<AccountId>,
+        reason: &'static str,
+    },
     #[error(transparent)]
     State(#[from] StateError),
 }
@@ -144,6 +153,8 @@ impl TxError {
             TxError::UnknownConsent(_) => ApiErrorCode::UnknownConsent,
             TxError::UnknownProposal(_) => ApiErrorCode::UnknownProposal,
             TxError::AlreadyRevoked => ApiErrorCode::AlreadyRevoked,
+            TxError::AlreadyErased(_) => ApiErrorCode::AlreadyErased,
+            TxError::BadErasureReceipt { .. } => ApiErrorCode::BadErasureReceipt,
             TxError::ProposalClosed { .. } => ApiErrorCode::ProposalClosed,
             TxError::AlreadyVoted { .. } => ApiErrorCode::AlreadyVoted,
             TxError::InvalidChange(_) => ApiErrorCode::InvalidChange,

@@ -51,6 +51,14 @@ pub enum Outcome {
     RecordCreated {
         record: RecordId,
     },
+    RecordErased {
+        record: RecordId,
+    },
+    /// The erased record's confirmations now count `confirmed` validators.
+    ErasureConfirmed {
+        record: RecordId,
+        confirmed: usize,
+    },
     ConsentGranted {
         consent: ConsentId,
     },
@@ -340,5 +348,9 @@ async fn dispatch<S: Store>(
             purpose,
             justification,
         } => access::request(store, call, record, *purpose, justification.as_deref()).await,
+        Payload::EraseRecord { record } => records::erase(store, call, record).await,
+        Payload::ConfirmErasure { record, receipts } => {
+            records::confirm_erasure(store, call, record, receipts).await
+        }
     }
 }

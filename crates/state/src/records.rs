@@ -2,17 +2,23 @@
 //! encrypted off-chain record for a pseudonym registered at the same institution, once 2f+1
 //! current validators have signed that they hold its ciphertext (durable upload, then commit).
 //!
-//! The receipts are checked here and not kept in state: they are in the transaction, which
+//! Erasure: the patient's `EraseRecord` denies every later read; validators' erasure receipts
+//! (`ConfirmErasure`) are kept with the record, so an audit shows who deleted the ciphertext.
+//!
+//! The storage receipts are checked here and not kept in state: they are in the transaction, which
 //! block history keeps, and the record's id is derived from the transaction's hash, so the
 //! record entry already commits to exactly the receipts that admitted it.
 
-use crate::entries::{RecordEntry, ValidatorSet};
+use crate::entries::{RecordEntry, RecordErasure, ValidatorSet};
 use crate::error::{StorageReceiptFault, TxError};
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
 use crate::{keys, rw};
 use medchain_crypto::umbral;
-use medchain_types::{ChainId, Payload, RecordId, Role, StorageReceipt, ValidationError, limits};
+use medchain_types::{
+    AccountId, ChainId, ErasureReceipt, Payload, RecordId, Role, StorageReceipt, ValidationError,
+    limits,
+};
 
 // The ledger's fixed sizes are the crypto library's: one capsule, one HPKE-sealed kfrag.
 const _: () = assert!(limits::CAPSULE_SIZE_BYTES == umbral::CAPSULE_SIZE_BYTES);
@@ -75,6 +81,7 @@ pub(crate) async fn create_record<S: Store>(
         capsule: capsule.clone(),
         created_height: call.env.height,
         created_ms: call.env.timestamp_ms,
+        erasure: None,
     };
     rw::write(store, keys::record(&id), &entry);
     Ok(Outcome::RecordCreated { record: id })
@@ -122,4 +129,82 @@ fn check_storage_receipts(
         }
     }
     Ok(())
+}
+
+/// The patient erases one of their records: reads are denied from this block on.
+pub(crate) async fn erase<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    id: &RecordId,
+) -> Result<Outcome, TxError> {
+    let mut entry = crate::query::record(store, id)
+        .await?
+        .ok_or(TxError::UnknownRecord(*id))?;
+    if &entry.patient != call.sender {
+        return Err(TxError::NotAuthorized(format!(
+            "only the record's patient erases record {id}; sign with the patient's pseudonym at {}",
+            entry.institution
+        )));
+    }
+    if entry.erasure.is_some() {
+        return Err(TxError::AlreadyErased(*id));
+    }
+    entry.erasure = Some(RecordErasure {
+        requested_height: call.env.height,
+        receipts: Vec::new(),
+    });
+    rw::write(store, keys::record(id), &entry);
+    Ok(Outcome::RecordErased { record: *id })
+}
+
+/// Adds validators' erasure receipts to an erased record. Anyone may submit them (the
+/// signatures are what counts); each must be a current validator's, for this chain, record and
+/// content hash, and not already recorded.
+pub(crate) async fn confirm_erasure<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    id: &RecordId,
+    receipts: &[ErasureReceipt],
+) -> Result<Outcome, TxError> {
+    let mut entry = crate::query::record(store, id)
+        .await?
+        .ok_or(TxError::UnknownRecord(*id))?;
+    let Some(erasure) = entry.erasure.as_mut() else {
+        return Err(TxError::NotAuthorized(format!(
+            "record {id} is not erased; its patient erases it first (EraseRecord)"
+        )));
+    };
+    let validators = rw::validator_set(store).await?;
+    let refuse = |receipt: &ErasureReceipt, reason: &'static str| TxError::BadErasureReceipt {
+        validator: Box::new(receipt.validator.clone()),
+        reason,
+    };
+    let mut seen: std::collections::BTreeSet<&AccountId> =
+        erasure.receipts.iter().map(|r| &r.validator).collect();
+    for receipt in receipts {
+        if !validators.contains(&receipt.validator) {
+            return Err(refuse(receipt, "it is not a current validator"));
+        }
+        if !seen.insert(&receipt.validator) {
+            return Err(refuse(
+                receipt,
+                "that validator's receipt is already recorded",
+            ));
+        }
+    }
+    for receipt in receipts {
+        if !receipt.verify(&call.env.chain_id, id, &entry.content_hash) {
+            return Err(refuse(
+                receipt,
+                "its signature does not verify for this chain and record (namespace medchain/erasure-receipt/v1)",
+            ));
+        }
+    }
+    erasure.receipts.extend(receipts.iter().cloned());
+    let confirmed = erasure.receipts.len();
+    rw::write(store, keys::record(id), &entry);
+    Ok(Outcome::ErasureConfirmed {
+        record: *id,
+        confirmed,
+    })
 }

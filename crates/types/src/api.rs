@@ -82,6 +82,10 @@ api_error_codes! {
     BadFragments = "bad_fragments",
     /// A record's storage receipt is not a current validator's valid receipt for its blob.
     BadStorageReceipt = "bad_storage_receipt",
+    /// The record was already erased.
+    AlreadyErased = "already_erased",
+    /// An erasure receipt is not a current validator's valid receipt for the record.
+    BadErasureReceipt = "bad_erasure_receipt",
     /// A record's receipts do not reach 2f+1 distinct current validators.
     StorageQuorumNotMet = "storage_quorum_not_met",
     // Refusals by a validator's re-encryption service.

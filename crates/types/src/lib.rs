@@ -43,6 +43,7 @@ pub mod block;
 pub mod codec_util;
 pub mod codes;
 pub mod consent;
+pub mod erasure;
 pub mod error;
 pub mod genesis;
 pub mod hexser;
@@ -61,6 +62,7 @@ pub mod transaction;
 pub use block::transactions_root;
 pub use codes::{ConsentAction, Decision, InstitutionKind, Purpose, RecordCategory, Role};
 pub use consent::{ConsentActor, ConsentPolicy, ConsentProvision, DataScope, Period};
+pub use erasure::ErasureReceipt;
 pub use error::ValidationError;
 pub use genesis::{
     Genesis, GenesisInstitution, GenesisMember, GenesisObserver, GenesisValidator,

@@ -450,6 +450,15 @@ pub enum Payload {
         /// Only with purpose ETREAT; checked by the PHI guard.
         justification: Option<String>,
     },
+    /// Records: the patient erases one of their records. From the block that commits it, every
+    /// request to read it is denied (and logged); the validators delete the ciphertext.
+    EraseRecord { record: RecordId },
+    /// Records: validators' signed receipts that they deleted an erased record's ciphertext,
+    /// kept with the record so an audit shows who confirmed.
+    ConfirmErasure {
+        record: RecordId,
+        receipts: Vec<crate::erasure::ErasureReceipt>,
+    },
 }
 
 impl Payload {
@@ -466,6 +475,8 @@ impl Payload {
             Payload::GrantConsent { .. } => "grant_consent",
             Payload::RevokeConsent { .. } => "revoke_consent",
             Payload::RequestAccess { .. } => "request_access",
+            Payload::EraseRecord { .. } => "erase_record",
+            Payload::ConfirmErasure { .. } => "confirm_erasure",
         }
     }
 
@@ -539,6 +550,19 @@ impl Payload {
                 ..
             } => validate_justification(*purpose, justification.as_deref()),
             Payload::RegisterMember { account, .. } => account.check_registrable("member account"),
+            Payload::ConfirmErasure { receipts, .. } => {
+                ValidationError::check_len(
+                    "erasure_receipts_max",
+                    receipts.len(),
+                    limits::STORAGE_RECEIPTS_MAX,
+                )?;
+                if receipts.is_empty() {
+                    return Err(ValidationError::Transaction(
+                        "an erasure confirmation carries at least one validator's receipt",
+                    ));
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -666,6 +690,11 @@ impl Write for Payload {
                 purpose.write(buf);
                 write_opt_str(justification.as_deref(), buf);
             }
+            Payload::EraseRecord { record } => record.write(buf),
+            Payload::ConfirmErasure { record, receipts } => {
+                record.write(buf);
+                receipts.write(buf);
+            }
         }
     }
 }
@@ -683,6 +712,8 @@ impl Payload {
             Payload::GrantConsent { .. } => 7,
             Payload::RevokeConsent { .. } => 8,
             Payload::RequestAccess { .. } => 9,
+            Payload::EraseRecord { .. } => 10,
+            Payload::ConfirmErasure { .. } => 11,
         }
     }
 }
@@ -754,6 +785,10 @@ impl EncodeSize for Payload {
                     + purpose.encode_size()
                     + opt_str_encode_size(justification.as_deref())
             }
+            Payload::EraseRecord { record } => record.encode_size(),
+            Payload::ConfirmErasure { record, receipts } => {
+                record.encode_size() + receipts.encode_size()
+            }
         }
     }
 }
@@ -810,6 +845,13 @@ impl Read for Payload {
                 record: RecordId::read(buf)?,
                 purpose: Purpose::read(buf)?,
                 justification: read_opt_str(buf, limits::JUSTIFICATION_SIZE_MAX_BYTES)?,
+            },
+            10 => Payload::EraseRecord {
+                record: RecordId::read(buf)?,
+            },
+            11 => Payload::ConfirmErasure {
+                record: RecordId::read(buf)?,
+                receipts: Vec::read_cfg(buf, &vec_cfg(limits::STORAGE_RECEIPTS_MAX))?,
             },
             other => return Err(Error::InvalidEnum(other)),
         })

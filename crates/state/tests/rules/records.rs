@@ -240,3 +240,138 @@ fn a_removed_validators_receipt_no_longer_counts() {
         Outcome::RecordCreated { .. }
     ));
 }
+
+/// A record at St Mary, its clinician and its patient.
+fn recorded(chain: &mut Chain) -> (PrivateKey, PrivateKey, RecordId) {
+    let (clinician, patient) = clinic(chain);
+    let record = chain.record(&clinician, &patient, RecordCategory::Laboratory);
+    (clinician, patient, record)
+}
+
+use commonware_cryptography::ed25519::PrivateKey;
+
+fn erasure_receipts(chain: &Chain, record: &RecordId, validators: &[usize]) -> Vec<ErasureReceipt> {
+    validators
+        .iter()
+        .map(|&i| {
+            ErasureReceipt::sign(
+                &chain.validators[i],
+                &chain.genesis.chain_id(),
+                record,
+                &RECORD_HASH,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn only_the_patient_erases_a_record_and_every_later_read_is_denied_and_logged() {
+    let mut chain = Chain::new();
+    let (clinician, patient, record) = recorded(&mut chain);
+    let erase = Payload::EraseRecord { record };
+    assert_eq!(
+        chain.err(&clinician, erase.clone()).code(),
+        "not_authorized"
+    );
+    assert_eq!(
+        chain
+            .err(&chain.validators[0].clone(), erase.clone())
+            .code(),
+        "not_authorized"
+    );
+    assert_eq!(
+        chain.ok(&patient, erase.clone()),
+        Outcome::RecordErased { record }
+    );
+    assert_eq!(chain.err(&patient, erase), TxError::AlreadyErased(record));
+    // Even the author, treating at the author's institution, is denied now, and it is logged.
+    assert_eq!(
+        chain.request(&clinician, record, Purpose::Treat, None),
+        (Decision::Deny, AccessReason::RecordErased, false)
+    );
+    let log = chain.query(async |s| query::access_log(s, &account(&patient), 0, 10).await);
+    assert_eq!(
+        (log.total, log.entries[0].reason),
+        (1, AccessReason::RecordErased)
+    );
+    let entry = chain
+        .query(async |s| query::record(s, &record).await)
+        .unwrap();
+    let erasure = entry.erasure.expect("the record is marked erased");
+    assert!(erasure.receipts.is_empty());
+    assert_eq!(entry.content_hash, RECORD_HASH, "hash and metadata stay");
+}
+
+#[test]
+fn erasure_receipts_count_once_per_current_validator_and_only_for_their_record() {
+    let mut chain = Chain::new();
+    let (_, patient, record) = recorded(&mut chain);
+    let confirm = |receipts| Payload::ConfirmErasure { record, receipts };
+    // Not erased yet: no receipt counts.
+    assert_eq!(
+        chain
+            .err(&patient, confirm(erasure_receipts(&chain, &record, &[0])))
+            .code(),
+        "not_authorized"
+    );
+    chain.ok(&patient, Payload::EraseRecord { record });
+    assert_eq!(
+        chain.ok(
+            &patient,
+            confirm(erasure_receipts(&chain, &record, &[0, 1]))
+        ),
+        Outcome::ErasureConfirmed {
+            record,
+            confirmed: 2
+        }
+    );
+    // A validator already recorded, twice in one batch, a stranger, a receipt for another
+    // record, a receipt whose signature was altered: each refused, nothing added.
+    let again = erasure_receipts(&chain, &record, &[1]);
+    assert_eq!(
+        chain.err(&patient, confirm(again)).code(),
+        "bad_erasure_receipt"
+    );
+    let twice = erasure_receipts(&chain, &record, &[2, 2]);
+    assert_eq!(
+        chain.err(&patient, confirm(twice)).code(),
+        "bad_erasure_receipt"
+    );
+    let stranger = vec![ErasureReceipt::sign(
+        &key(9_999),
+        &chain.genesis.chain_id(),
+        &record,
+        &RECORD_HASH,
+    )];
+    assert_eq!(
+        chain.err(&patient, confirm(stranger)).code(),
+        "bad_erasure_receipt"
+    );
+    let other = erasure_receipts(&chain, &RecordId([1; 32]), &[2]);
+    assert_eq!(
+        chain.err(&patient, confirm(other)).code(),
+        "bad_erasure_receipt"
+    );
+    let mut altered = erasure_receipts(&chain, &record, &[3]);
+    altered[0].signature[5] ^= 1;
+    assert_eq!(
+        chain.err(&patient, confirm(altered)).code(),
+        "bad_erasure_receipt"
+    );
+    assert_eq!(
+        chain.err(&patient, confirm(Vec::new())).code(),
+        "invalid_transaction"
+    );
+    // Anyone may carry the receipts; the signatures are what counts.
+    let carrier = chain.validators[0].clone();
+    assert_eq!(
+        chain.ok(
+            &carrier,
+            confirm(erasure_receipts(&chain, &record, &[2, 3]))
+        ),
+        Outcome::ErasureConfirmed {
+            record,
+            confirmed: 4
+        }
+    );
+}
