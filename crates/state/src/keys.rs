@@ -20,6 +20,7 @@ pub mod table {
     pub const ACCESS_LOG: u8 = 0x0c;
     pub const ACCESS_LOG_COUNT: u8 = 0x0d;
     pub const CONSORTIUM_POLICY: u8 = 0x0e;
+    pub const RECORD_BY_CONTENT: u8 = 0x0f;
 }
 
 fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -65,6 +66,12 @@ pub fn emergency_access(pseudonym: &AccountId, institution: &InstitutionId) -> V
 
 pub fn record(id: &RecordId) -> Vec<u8> {
     key(table::RECORD, &[&id.encode()])
+}
+
+/// The record whose ciphertext has this BLAKE3 hash: how a validator knows a stored blob is
+/// committed (and keeps it) or not (and collects it after a while).
+pub fn record_by_content(content_hash: &[u8; 32]) -> Vec<u8> {
+    key(table::RECORD_BY_CONTENT, &[content_hash])
 }
 
 pub fn consent(id: &ConsentId) -> Vec<u8> {

@@ -63,6 +63,8 @@ pub struct Chain {
     pub city_lab_admin: PrivateKey,
     pub north_admin: PrivateKey,
     nonces: BTreeMap<AccountId, u64>,
+    /// Record payloads made so far: each gets its own ciphertext hash (the first RECORD_HASH).
+    records_made: std::cell::Cell<u64>,
 }
 
 /// The X25519 key of validator `validator`, derived from its account key.
@@ -158,6 +160,7 @@ impl Chain {
             city_lab_admin,
             north_admin,
             nonces: BTreeMap::new(),
+            records_made: std::cell::Cell::new(0),
         }
     }
 
@@ -355,13 +358,18 @@ impl Chain {
         let quorum = self
             .query(async |s| query::validators(s).await)
             .storage_quorum();
+        let made = self.records_made.replace(self.records_made.get() + 1);
+        let mut content_hash = RECORD_HASH;
+        if made > 0 {
+            content_hash[24..].copy_from_slice(&made.to_be_bytes());
+        }
         Payload::CreateRecord {
             patient: account(patient),
             category,
             size_bytes: RECORD_SIZE_CLASS_BYTES,
-            content_hash: RECORD_HASH,
+            content_hash,
             capsule: capsule_for(patient).into(),
-            storage_receipts: self.storage_receipts(quorum, &RECORD_HASH, RECORD_SIZE_CLASS_BYTES),
+            storage_receipts: self.storage_receipts(quorum, &content_hash, RECORD_SIZE_CLASS_BYTES),
         }
     }
 

@@ -26,10 +26,13 @@ fn with_receipts(
 ) -> Payload {
     let mut payload = chain.record_payload(patient, RecordCategory::Laboratory);
     if let Payload::CreateRecord {
-        storage_receipts, ..
+        storage_receipts,
+        content_hash,
+        ..
     } = &mut payload
     {
         *storage_receipts = receipts;
+        *content_hash = RECORD_HASH;
     }
     payload
 }
@@ -262,6 +265,20 @@ fn erasure_receipts(chain: &Chain, record: &RecordId, validators: &[usize]) -> V
             )
         })
         .collect()
+}
+
+#[test]
+fn a_second_record_of_the_same_ciphertext_is_refused() {
+    let mut chain = Chain::new();
+    let (clinician, patient) = clinic(&mut chain);
+    let receipts = chain.storage_receipts(3, &RECORD_HASH, RECORD_SIZE_CLASS_BYTES);
+    chain.ok(&clinician, with_receipts(&chain, &patient, receipts.clone()));
+    assert_eq!(
+        chain
+            .err(&clinician, with_receipts(&chain, &patient, receipts))
+            .code(),
+        "invalid_transaction"
+    );
 }
 
 #[test]
