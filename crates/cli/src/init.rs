@@ -288,6 +288,10 @@ pub(crate) fn write_node_files(
         .context("the default API rate is not zero")?,
         p2p_peers_max: None,
         blobs: None,
+        uncommitted_blob_max_age_seconds: std::num::NonZeroU64::new(
+            medchain_node::blobsync::UNCOMMITTED_BLOB_MAX_AGE_SECONDS_DEFAULT,
+        )
+        .context("the default blob age is not zero")?,
     };
     let text = toml::to_string_pretty(&config).context("cannot encode node.toml")?;
     std::fs::write(dir.join("node.toml"), text).context("cannot write node.toml")?;

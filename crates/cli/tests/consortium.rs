@@ -781,6 +781,29 @@ fn files_named(dir: &Path, name: &str) -> Vec<PathBuf> {
     found
 }
 
+/// The names of the published blobs under a node's directory (64 hex characters each).
+fn blob_files(node_dir: &Path) -> BTreeSet<String> {
+    fn walk(dir: &Path, out: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if name != "staging" {
+                    walk(&path, out);
+                }
+            } else if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                out.insert(name);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(&node_dir.join("blobs"), &mut out);
+    out
+}
+
+/// Seconds after which the records test's nodes collect an upload nobody committed.
+const UNCOMMITTED_BLOB_TEST_AGE_SECONDS: u64 = 6;
+
 /// Size of the record the put/get test writes: several envelope chunks and upload pieces.
 const RECORD_TEST_SIZE_BYTES: usize = 3 * 1024 * 1024 + 12_345;
 const RECORD_TEST_SEED: u64 = 0x5eed_0010;
@@ -789,6 +812,20 @@ const RECORD_TEST_SEED: u64 = 0x5eed_0010;
 async fn a_record_put_by_a_clinician_reads_back_byte_identical_for_its_patient() {
     println!("content seed {RECORD_TEST_SEED:#x}");
     let (dir, http) = init_consortium_with("records", VALIDATORS, 24, &["--observers", "0"]);
+    // Uploads whose record is never committed are collected after this many seconds.
+    for i in 0..VALIDATORS {
+        let config = dir.join(format!("validators/node-{i}/node.toml"));
+        let text = std::fs::read_to_string(&config).unwrap();
+        let text = text.replace(
+            "uncommitted_blob_max_age_seconds = 3600",
+            &format!("uncommitted_blob_max_age_seconds = {UNCOMMITTED_BLOB_TEST_AGE_SECONDS}"),
+        );
+        assert!(
+            text.contains("uncommitted_blob_max_age_seconds = 6"),
+            "{text}"
+        );
+        std::fs::write(&config, text).unwrap();
+    }
     let mut validators: Vec<Node> = (0..VALIDATORS).map(|i| start_node(&dir, i)).collect();
     let api = format!("http://127.0.0.1:{http}");
     let client = Client::new(&api).unwrap();
@@ -997,8 +1034,34 @@ async fn a_record_put_by_a_clinician_reads_back_byte_identical_for_its_patient()
         "{stderr}"
     );
 
+    // A validator down during an upload fetches the committed record's ciphertext from its
+    // peers once it is back.
+    validators.truncate(3);
+    let late = path("late.bin");
+    std::fs::write(&late, content(RECORD_TEST_SEED + 1, 300_000)).unwrap();
+    let (ok, stdout, stderr) = run(&put(&pseudonym, &late, &["--as", "dr-alice"]));
+    assert!(ok, "record put with one validator down failed: {stderr}");
+    let late_record: medchain_types::RecordId = field(&stdout, "record id:").parse().unwrap();
+    let late_blob = hex::encode(
+        trusted
+            .record(&late_record)
+            .await
+            .unwrap()
+            .value
+            .content_hash,
+    );
+    let node_3 = dir.join("validators/node-3");
+    assert!(files_named(&node_3, &late_blob).is_empty());
+    validators.push(start_node(&dir, 3));
+    wait_for(
+        "the validator that was down to fetch the ciphertext",
+        async || files_named(&node_3, &late_blob).len() == 1,
+    )
+    .await;
+
     // With two of four validators down the upload cannot reach 2f+1 = 3: nothing is committed,
     // and the error names the two that failed.
+    let before_refused = blob_files(&dir.join("validators/node-0"));
     validators.truncate(2);
     let stderr = refuse(put(&pseudonym, &file, &["--as", "dr-alice"]));
     assert!(
@@ -1014,6 +1077,18 @@ async fn a_record_put_by_a_clinician_reads_back_byte_identical_for_its_patient()
             "names validator {address}: {stderr}"
         );
     }
+    // The two that stored the uncommitted upload collect it after its age; the committed
+    // records' ciphertexts stay.
+    assert_eq!(
+        blob_files(&dir.join("validators/node-0")).len(),
+        before_refused.len() + 1,
+        "node 0 holds the uncommitted upload for now"
+    );
+    wait_for("the uncommitted upload to be collected", async || {
+        (0..2).all(|i| blob_files(&dir.join(format!("validators/node-{i}"))) == before_refused)
+    })
+    .await;
+    assert!(before_refused.contains(&blob_name) && before_refused.contains(&late_blob));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -2,6 +2,7 @@
 //! updates it when a block is finalized) and the HTTP API and metrics (which read it).
 
 use commonware_cryptography::{Digestible as _, sha256};
+use medchain_types::{Payload, RecordId};
 use medchain_verify::Block;
 use std::collections::VecDeque;
 use std::sync::{
@@ -23,12 +24,26 @@ pub struct FinalizedTip {
 /// root it proves against (the database may run up to a block ahead of the recorded tip).
 const RECENT_ROOTS_MAX: usize = 256;
 
+/// Records committed in finalized blocks whose ciphertext this node has not yet checked it
+/// holds, at most this many (beyond, the oldest are dropped with a warning: the blob collector
+/// never deletes a committed record's ciphertext, so a dropped one is only not fetched).
+pub const RECORD_BLOBS_QUEUED_MAX: usize = 100_000;
+
+/// A committed record's ciphertext, as the block that committed it names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordBlob {
+    pub record: RecordId,
+    pub content_hash: [u8; 32],
+    pub size_class_bytes: u64,
+}
+
 /// A cheaply cloneable view of the finalized chain.
 #[derive(Clone)]
 pub struct ChainView {
     tip: watch::Sender<Option<FinalizedTip>>,
     committed_transactions: Arc<AtomicU64>,
     recent_roots: Arc<Mutex<VecDeque<(sha256::Digest, u64)>>>,
+    record_blobs: Arc<Mutex<VecDeque<RecordBlob>>>,
 }
 
 impl Default for ChainView {
@@ -43,6 +58,43 @@ impl ChainView {
             tip: watch::channel(None).0,
             committed_transactions: Arc::new(AtomicU64::new(0)),
             recent_roots: Arc::new(Mutex::new(VecDeque::new())),
+            record_blobs: Arc::new(Mutex::new(VecDeque::new())),
+        }
+    }
+
+    /// The committed records whose ciphertexts the blob sync has not looked at yet.
+    pub fn take_record_blobs(&self) -> Vec<RecordBlob> {
+        self.record_blobs
+            .lock()
+            .map(|mut queue| queue.drain(..).collect())
+            .unwrap_or_default()
+    }
+
+    fn queue_record_blobs(&self, block: &Block) {
+        let Ok(mut queue) = self.record_blobs.lock() else {
+            return;
+        };
+        for tx in &block.transactions {
+            if let Payload::CreateRecord {
+                content_hash,
+                size_bytes,
+                ..
+            } = &tx.transaction.payload
+            {
+                queue.push_back(RecordBlob {
+                    record: RecordId::from_tx(&tx.hash()),
+                    content_hash: *content_hash,
+                    size_class_bytes: *size_bytes,
+                });
+            }
+        }
+        if queue.len() > RECORD_BLOBS_QUEUED_MAX {
+            let dropped = queue.len() - RECORD_BLOBS_QUEUED_MAX;
+            queue.drain(..dropped);
+            tracing::warn!(
+                dropped,
+                "blob sync is behind; not fetching the oldest records' ciphertexts"
+            );
         }
     }
 
@@ -60,6 +112,7 @@ impl ChainView {
         }
         self.committed_transactions
             .fetch_add(block.transactions.len() as u64, Ordering::Relaxed);
+        self.queue_record_blobs(block);
         if let Ok(mut roots) = self.recent_roots.lock() {
             roots.push_back((block.state_root, height));
             while roots.len() > RECENT_ROOTS_MAX {

@@ -37,6 +37,15 @@ pub struct NodeConfig {
     /// file's directory too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blobs: Option<BlobStoreConfig>,
+    /// Seconds after which a stored ciphertext that no committed record names (an upload whose
+    /// record was never committed) is deleted; longer than any upload-then-commit takes.
+    #[serde(default = "default_uncommitted_blob_age")]
+    pub uncommitted_blob_max_age_seconds: std::num::NonZeroU64,
+}
+
+fn default_uncommitted_blob_age() -> std::num::NonZeroU64 {
+    std::num::NonZeroU64::new(crate::blobsync::UNCOMMITTED_BLOB_MAX_AGE_SECONDS_DEFAULT)
+        .expect("the default age is not zero")
 }
 
 fn default_api_rate() -> NonZeroU32 {

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod app;
 pub mod blobs;
+pub mod blobsync;
 pub mod chain;
 pub mod config;
 pub mod engine;

@@ -273,6 +273,10 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
             blobs,
             reencryption,
         );
+        ::tokio::spawn(crate::blobsync::run(
+            state.clone(),
+            Duration::from_secs(config.uncommitted_blob_max_age_seconds.get()),
+        ));
         let rate = config.api_requests_per_second_per_client;
         let server = context
             .child("http")

@@ -83,8 +83,12 @@ pub(crate) async fn create_record<S: Store>(
         created_ms: call.env.timestamp_ms,
         erasure: None,
     };
-    let existing: Option<RecordId> =
-        rw::read(store, &keys::record_by_content(content_hash), "record_by_content").await?;
+    let existing: Option<RecordId> = rw::read(
+        store,
+        &keys::record_by_content(content_hash),
+        "record_by_content",
+    )
+    .await?;
     if existing.is_some() {
         return Err(TxError::Invalid(ValidationError::Transaction(
             "another record already has this ciphertext; encrypt the content afresh (a new data key) for a new record",

@@ -272,7 +272,10 @@ fn a_second_record_of_the_same_ciphertext_is_refused() {
     let mut chain = Chain::new();
     let (clinician, patient) = clinic(&mut chain);
     let receipts = chain.storage_receipts(3, &RECORD_HASH, RECORD_SIZE_CLASS_BYTES);
-    chain.ok(&clinician, with_receipts(&chain, &patient, receipts.clone()));
+    chain.ok(
+        &clinician,
+        with_receipts(&chain, &patient, receipts.clone()),
+    );
     assert_eq!(
         chain
             .err(&clinician, with_receipts(&chain, &patient, receipts))
