@@ -172,6 +172,20 @@ pub enum BenchCommand {
         #[arg(long)]
         adversarial: bool,
     },
+    /// A local 4-validator consortium: record put/get latency, ingest against the disk's own
+    /// write speed, grant-to-first-read latency, and peak memory over a large record.
+    Sharing {
+        /// Where the benchmark consortium lives (default: a fresh temporary directory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:8350")]
+        http: std::net::SocketAddr,
+        #[arg(long, default_value_t = 7350)]
+        p2p_port: u16,
+        /// Size in MB (10^6 bytes) of the record whose put and get the memory peak covers.
+        #[arg(long, default_value_t = 1000)]
+        large_mb: u64,
+    },
 }
 
 pub fn node(config: &Path) -> Result<()> {
@@ -302,7 +316,40 @@ pub async fn submit_at(
             payload,
         },
     );
-    Ok(client.submit(&tx, true).await?)
+    let (outcome, ()) = tokio::join!(client.submit(&tx, true), offer_to_validators(client, &tx));
+    Ok(outcome?)
+}
+
+/// Longest the copy of a submission offered to each other validator may take.
+const OFFER_TIMEOUT_MS: u64 = 2_000;
+
+/// Offers `tx` to every validator of the proven set as well, without waiting for it to commit:
+/// a validator proposes only what its own mempool holds, so this lets the next leader, whoever
+/// it is, include it (one view instead of up to one round of the validators). The same
+/// transaction admitted twice commits once; a validator that is down or slow is skipped. A
+/// client without a trusted genesis offers nothing (it cannot know the validators).
+async fn offer_to_validators(client: &Client, tx: &SignedTransaction) {
+    let Ok(set) = client.validators().await else {
+        return;
+    };
+    let mut offers = tokio::task::JoinSet::new();
+    for validator in set.value.validators {
+        let Ok(other) = Client::new(&format!("http://{}", validator.http_address)) else {
+            continue;
+        };
+        if other.base_url() == client.base_url() {
+            continue;
+        }
+        let tx = tx.clone();
+        offers.spawn(async move {
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_millis(OFFER_TIMEOUT_MS),
+                other.submit(&tx, false),
+            )
+            .await;
+        });
+    }
+    while offers.join_next().await.is_some() {}
 }
 
 pub(crate) fn report(outcome: &TxStatusResponse) -> Result<()> {
@@ -532,6 +579,20 @@ pub async fn bench(cmd: BenchCommand) -> Result<()> {
                 http,
                 p2p_port,
                 adversarial,
+            })
+            .await?,
+        ],
+        BenchCommand::Sharing {
+            data_dir,
+            http,
+            p2p_port,
+            large_mb,
+        } => vec![
+            crate::sharing_bench::run(crate::sharing_bench::SharingBenchOptions {
+                data_dir,
+                http,
+                p2p_port,
+                large_mb,
             })
             .await?,
         ],

@@ -216,47 +216,21 @@ pub async fn run(cmd: ConsentCommand) -> Result<()> {
             let keys = identity.keys_at(&InstitutionId::new(&institution)?)?;
             let policy = spec.policy(now_ms()?)?;
             let client = trust.client(&api)?;
-            let chain_id = crate::commands::chain_id(&client).await?;
-            let patient = AccountId::from(keys.signing.public_key());
-            // The consent id is fixed by the grant's nonce, so its fragments can be sealed to it
-            // before the transaction exists.
-            let nonce = client.next_nonce(&patient).await?;
-            let consent = ConsentId::for_grant(&chain_id, &patient, nonce);
-            let (validators, sealed) = match fragment_grantee(&policy)? {
-                None => (None, Vec::new()),
-                Some(grantee) => {
-                    let binding = crate::sharing::FragmentBinding {
-                        chain_id: &chain_id,
-                        consent: &consent,
-                        patient: &patient,
-                        grantee: &grantee,
-                    };
-                    let (validators, sealed) = sealed_for(&client, &keys, &binding).await?;
-                    (Some(validators), sealed)
-                }
-            };
-            let payload = Payload::GrantConsent {
-                policy,
-                fragment_commitments: sealed.iter().map(|f| f.commitment()).collect(),
-            };
-            let outcome = submit_at(&client, &keys.signing, chain_id, nonce, payload).await?;
-            report(&outcome)?;
-            if outcome.status != TxState::Committed {
+            let granted = grant(&client, &keys, policy).await?;
+            report(&granted.outcome)?;
+            if granted.outcome.status != TxState::Committed {
                 return Ok(());
             }
-            println!("consent id: {consent}");
-            if let Some(validators) = validators {
-                let threshold = validators.reencryption_threshold();
-                let held =
-                    crate::sharing::deliver_fragments(&client, &validators, &consent, &sealed)
-                        .await;
+            println!("consent id: {}", granted.consent);
+            if let Some(fragments) = granted.fragments {
                 println!(
-                    "key fragments held by {held} of {} validators ({threshold} needed for a read)",
-                    sealed.len()
+                    "key fragments held by {} of {} validators ({} needed for a read)",
+                    fragments.held, fragments.sealed, fragments.threshold
                 );
-                if held < threshold {
+                if fragments.held < fragments.threshold {
                     bail!(
-                        "too few validators took their key fragment, so the grantee cannot read yet; revoke consent {consent} and grant again once the validators are reachable"
+                        "too few validators took their key fragment, so the grantee cannot read yet; revoke consent {} and grant again once the validators are reachable",
+                        granted.consent
                     );
                 }
             }
@@ -324,6 +298,67 @@ pub async fn run(cmd: ConsentCommand) -> Result<()> {
             report(&submit(&client, &keys.signing, payload).await?)
         }
     }
+}
+
+/// What a grant did: the transaction, the consent's id, and for a permit how many validators
+/// took their key fragment.
+pub struct Granted {
+    pub outcome: medchain_types::api::TxStatusResponse,
+    pub consent: ConsentId,
+    pub fragments: Option<FragmentsHeld>,
+}
+
+pub struct FragmentsHeld {
+    pub held: usize,
+    pub sealed: usize,
+    pub threshold: usize,
+}
+
+/// Grants `policy` as the patient pseudonym `keys`: a permit's key fragments are sealed to the
+/// proven validator set, the consent committed with their commitments, then each validator
+/// handed its fragment.
+pub async fn grant(
+    client: &Client,
+    keys: &medchain_crypto::keys::PseudonymKeys,
+    policy: ConsentPolicy,
+) -> Result<Granted> {
+    let chain_id = crate::commands::chain_id(client).await?;
+    let patient = AccountId::from(keys.signing.public_key());
+    // The consent id is fixed by the grant's nonce, so its fragments can be sealed to it
+    // before the transaction exists.
+    let nonce = client.next_nonce(&patient).await?;
+    let consent = ConsentId::for_grant(&chain_id, &patient, nonce);
+    let (validators, sealed) = match fragment_grantee(&policy)? {
+        None => (None, Vec::new()),
+        Some(grantee) => {
+            let binding = crate::sharing::FragmentBinding {
+                chain_id: &chain_id,
+                consent: &consent,
+                patient: &patient,
+                grantee: &grantee,
+            };
+            let (validators, sealed) = sealed_for(client, keys, &binding).await?;
+            (Some(validators), sealed)
+        }
+    };
+    let payload = Payload::GrantConsent {
+        policy,
+        fragment_commitments: sealed.iter().map(|f| f.commitment()).collect(),
+    };
+    let outcome = submit_at(client, &keys.signing, chain_id, nonce, payload).await?;
+    let fragments = match validators {
+        Some(validators) if outcome.status == TxState::Committed => Some(FragmentsHeld {
+            held: crate::sharing::deliver_fragments(client, &validators, &consent, &sealed).await,
+            sealed: sealed.len(),
+            threshold: validators.reencryption_threshold(),
+        }),
+        _ => None,
+    };
+    Ok(Granted {
+        outcome,
+        consent,
+        fragments,
+    })
 }
 
 /// Fragments for `grantee`, from proven values only: their member entry (key, not revoked) and

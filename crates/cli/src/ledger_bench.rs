@@ -69,7 +69,8 @@ pub struct LedgerBenchOptions {
     pub adversarial: bool,
 }
 
-struct Nodes(Vec<Child>);
+/// The benchmark's node processes, killed on drop.
+pub(crate) struct Nodes(pub(crate) Vec<Child>);
 
 impl Drop for Nodes {
     fn drop(&mut self) {
@@ -396,7 +397,7 @@ async fn saturate_under_spam(
     Ok((honest?, tally))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -404,7 +405,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Peak resident memory of a process in MiB (VmHWM), 0 if unknown.
-fn peak_rss_mb(pid: u32) -> f64 {
+pub(crate) fn peak_rss_mb(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -420,38 +421,33 @@ fn peak_rss_mb(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-pub async fn run(options: LedgerBenchOptions) -> Result<String> {
-    println!(
-        "reference: Ed25519 single verifications on all cores for {} ms...",
-        REFERENCE_MS
-    );
-    let verifications = tokio::task::spawn_blocking(verification_limit_per_second).await?;
-    let limit_tps = verifications / VALIDATORS as f64;
-    println!(
-        "  {verifications:.0} verifications/s -> limit {limit_tps:.0} TPS for {VALIDATORS} validators"
-    );
-
-    let dir = options.data_dir.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("medchain-bench-{}", std::process::id()))
-    });
+/// A fresh local consortium of `VALIDATORS` real `medchain node` processes in `dir` (which must
+/// not exist), each allowing any request rate (the benchmark's clients share 127.0.0.1), once
+/// every node has finalized a block; the nodes stop when the returned guard drops.
+pub(crate) async fn start_consortium(
+    dir: &std::path::Path,
+    http: SocketAddr,
+    p2p_port: u16,
+    chain_name: &str,
+) -> Result<(Nodes, Vec<Client>)> {
     if dir.exists() {
         bail!(
-            "{} exists; the ledger benchmark needs a fresh directory",
+            "{} exists; the benchmark needs a fresh directory",
             dir.display()
         );
     }
     init::create(
-        &dir,
+        dir,
         &init::ConsortiumSpec {
             validators: VALIDATORS,
             observers: 0,
-            http_first: options.http,
-            p2p_base_port: options.p2p_port,
-            chain_name: "medchain-bench",
+            http_first: http,
+            p2p_base_port: p2p_port,
+            chain_name,
             epoch_length_blocks: BENCH_EPOCH_LENGTH_BLOCKS,
         },
     )?;
-    let layout = Layout::new(&dir);
+    let layout = Layout::new(dir);
     for i in 0..VALIDATORS {
         lift_client_rate_limit(&layout.node_config(i))?;
     }
@@ -476,7 +472,7 @@ pub async fn run(options: LedgerBenchOptions) -> Result<String> {
     }
     let clients: Vec<Client> = (0..VALIDATORS)
         .map(|i| {
-            init::addresses(options.http, options.p2p_port, i)
+            init::addresses(http, p2p_port, i)
                 .and_then(|(_, http)| Ok(Client::new(&format!("http://{http}"))?))
         })
         .collect::<Result<_>>()?;
@@ -492,6 +488,26 @@ pub async fn run(options: LedgerBenchOptions) -> Result<String> {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+    Ok((nodes, clients))
+}
+
+pub async fn run(options: LedgerBenchOptions) -> Result<String> {
+    println!(
+        "reference: Ed25519 single verifications on all cores for {} ms...",
+        REFERENCE_MS
+    );
+    let verifications = tokio::task::spawn_blocking(verification_limit_per_second).await?;
+    let limit_tps = verifications / VALIDATORS as f64;
+    println!(
+        "  {verifications:.0} verifications/s -> limit {limit_tps:.0} TPS for {VALIDATORS} validators"
+    );
+
+    let dir = options.data_dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("medchain-bench-{}", std::process::id()))
+    });
+    let (nodes, clients) =
+        start_consortium(&dir, options.http, options.p2p_port, "medchain-bench").await?;
+    let layout = Layout::new(&dir);
     let chain_id: ChainId =
         crate::commands::parse_id(&clients[0].status().await?.chain_id, "chain id")?;
     let registrar = crate::identity::IdentityFile::load(&layout.identities())?

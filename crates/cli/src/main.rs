@@ -13,6 +13,7 @@ mod join;
 mod ledger_bench;
 mod records;
 mod sharing;
+mod sharing_bench;
 mod up;
 
 use anyhow::Result;
