@@ -4,15 +4,14 @@
 
 use crate::{
     commands::submit,
-    identity::{Identity, IdentityFile, pre_public_key, pre_secret_key},
+    identity::{Identity, IdentityFile, pre_secret_key},
     init::Layout,
 };
 use anyhow::{Context as _, Result, bail};
 use commonware_cryptography::Signer as _;
 use medchain_client::Client;
-use medchain_crypto::umbral;
 use medchain_types::{
-    AccountId, ConsentId, InstitutionId, Payload,
+    AccountId, InstitutionId, Payload,
     codes::{ConsentAction, Decision, Purpose, RecordCategory},
     consent::{ConsentActor, ConsentPolicy, DataScope, Period},
 };
@@ -99,32 +98,14 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
         data: DataScope::Categories(vec![RecordCategory::Laboratory]),
         exceptions: Vec::new(),
     };
-    let bob_pre = umbral::PublicKey::from_compressed_bytes(&pre_public_key(&bob)?)?;
-    // Sealed to the proven validator set, as `consent grant` does.
-    let validators = crate::sharing::validators(&verifying).await?;
-    let nonce = client.next_nonce(&pseudonym).await?;
-    let consent = ConsentId::for_grant(&chain_id, &pseudonym, nonce);
-    let binding = crate::sharing::FragmentBinding {
-        chain_id: &chain_id,
-        consent: &consent,
-        patient: &pseudonym,
-        grantee: &AccountId::from(bob.signing.public_key()),
-    };
-    let sealed = crate::sharing::sealed_fragments(&patient, &bob_pre, &validators.value, &binding)?;
-    let grant = Payload::GrantConsent {
-        policy,
-        fragment_commitments: sealed.iter().map(|f| f.commitment()).collect(),
-    };
-    expect_committed(
-        crate::commands::submit_at(client, &patient.signing, chain_id, nonce, grant).await?,
-        "grant consent",
-    )?;
-    let held =
-        crate::sharing::deliver_fragments(client, &validators.value, &consent, &sealed).await;
-    if held < validators.value.reencryption_threshold() {
-        bail!(
-            "only {held} validators took their key fragment of the demo consent; check the nodes' logs"
-        );
+    // Sealed to the proven validator set and handed to the validators, as `consent grant` does.
+    let granted = crate::consent::grant(&verifying, &patient, policy).await?;
+    expect_committed(granted.outcome, "grant consent")?;
+    match granted.fragments {
+        Some(f) if f.held >= f.threshold => {}
+        _ => bail!(
+            "too few validators took their key fragment of the demo consent; check the nodes' logs"
+        ),
     }
 
     // patient-2 allows break-glass access by riverside's clinicians.

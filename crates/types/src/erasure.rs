@@ -12,8 +12,7 @@
 
 use crate::ids::{AccountId, ChainId, RecordId};
 use crate::{hexser, impl_struct_codec};
-use commonware_codec::DecodeExt;
-use commonware_cryptography::{Signer, Verifier, ed25519};
+use commonware_cryptography::{Signer, ed25519};
 use serde::{Deserialize, Serialize};
 
 /// Ed25519 namespace of erasure receipts; used for nothing else.
@@ -71,14 +70,12 @@ impl ErasureReceipt {
     /// True if the receipt is its validator's signature for exactly this chain and record.
     pub fn verify(&self, chain_id: &ChainId, record: &RecordId, content_hash: &[u8; 32]) -> bool {
         let message = erasure_message(chain_id, &self.validator, record, content_hash);
-        match ed25519::Signature::decode(commonware_codec::Copying(&self.signature[..])) {
-            Ok(signature) => {
-                self.validator
-                    .0
-                    .verify(ERASURE_RECEIPT_NAMESPACE, &message, &signature)
-            }
-            Err(_) => false,
-        }
+        crate::possession::verify_ed25519(
+            &self.validator,
+            ERASURE_RECEIPT_NAMESPACE,
+            &message,
+            &self.signature,
+        )
     }
 }
 

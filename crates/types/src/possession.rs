@@ -129,7 +129,13 @@ fn signature_bytes(signature: &ed25519::Signature) -> [u8; PROOF_SIZE_BYTES] {
     out
 }
 
-fn verify_ed25519(account: &AccountId, namespace: &[u8], msg: &[u8], signature: &[u8; 64]) -> bool {
+/// True if `signature` (64 bytes) is `account`'s Ed25519 signature over `msg` in `namespace`.
+pub(crate) fn verify_ed25519(
+    account: &AccountId,
+    namespace: &[u8],
+    msg: &[u8],
+    signature: &[u8; 64],
+) -> bool {
     match ed25519::Signature::decode(commonware_codec::Copying(&signature[..])) {
         Ok(signature) => account.0.verify(namespace, msg, &signature),
         Err(_) => false,

@@ -14,8 +14,7 @@
 
 use crate::ids::{AccountId, ChainId};
 use crate::{hexser, limits};
-use commonware_codec::DecodeExt;
-use commonware_cryptography::{Signer, Verifier, ed25519};
+use commonware_cryptography::{Signer, ed25519};
 use serde::{Deserialize, Serialize};
 
 /// Ed25519 namespace of release requests; used for nothing else.
@@ -120,14 +119,12 @@ impl ReleaseRequest {
             &self.requester,
             &self.validator,
         );
-        match ed25519::Signature::decode(commonware_codec::Copying(&self.signature[..])) {
-            Ok(signature) => {
-                self.requester
-                    .0
-                    .verify(RELEASE_REQUEST_NAMESPACE, &message, &signature)
-            }
-            Err(_) => false,
-        }
+        crate::possession::verify_ed25519(
+            &self.requester,
+            RELEASE_REQUEST_NAMESPACE,
+            &message,
+            &self.signature,
+        )
     }
 }
 

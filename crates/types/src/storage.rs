@@ -17,8 +17,7 @@
 
 use crate::ids::{AccountId, ChainId};
 use crate::{hexser, impl_struct_codec, limits};
-use commonware_codec::DecodeExt;
-use commonware_cryptography::{Signer, Verifier, ed25519};
+use commonware_cryptography::{Signer, ed25519};
 use serde::{Deserialize, Serialize};
 
 /// Ed25519 namespace of storage receipts; used for nothing else.
@@ -101,14 +100,12 @@ impl StorageReceipt {
             return false;
         }
         let message = receipt_message(chain_id, &self.validator, content_hash, size_class_bytes);
-        match ed25519::Signature::decode(commonware_codec::Copying(&self.signature[..])) {
-            Ok(signature) => {
-                self.validator
-                    .0
-                    .verify(STORAGE_RECEIPT_NAMESPACE, &message, &signature)
-            }
-            Err(_) => false,
-        }
+        crate::possession::verify_ed25519(
+            &self.validator,
+            STORAGE_RECEIPT_NAMESPACE,
+            &message,
+            &self.signature,
+        )
     }
 }
 
