@@ -112,7 +112,7 @@ impl StorageReceipt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use commonware_codec::Encode;
+    use commonware_codec::{DecodeExt, Encode};
 
     fn key(seed: u64) -> ed25519::PrivateKey {
         ed25519::PrivateKey::from_seed(seed)
