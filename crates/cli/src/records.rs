@@ -90,7 +90,45 @@ pub enum RecordCommand {
     },
 }
 
+/// Runs a record command until it ends or the user presses Ctrl-C. On Ctrl-C the command's
+/// future is dropped, and with it every temporary file it owns (a half-encrypted ciphertext, a
+/// partial download or plaintext: `NamedTempFile`s, removed on drop; one a blocking encryption
+/// step holds goes when that step returns, before the process exits). An upload cut off leaves
+/// only staging objects on the validators, never a readable blob, and they collect them.
 pub async fn run(cmd: RecordCommand) -> Result<()> {
+    tokio::select! {
+        done = run_to_end(cmd) => done,
+        _ = tokio::signal::ctrl_c() => {
+            // Stops a blocking encryption or decryption at its next read, so its temporary
+            // file goes at once rather than when the whole record has been processed.
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+            bail!(
+            "interrupted: temporary files are removed and --out was not written; an interrupted put committed nothing unless its transaction had already been sent (a record id is printed only once it is committed)"
+            )
+        }
+    }
+}
+
+/// Set once the user pressed Ctrl-C.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A reader that fails once the user pressed Ctrl-C.
+struct Interruptible<R>(R);
+
+impl<R: std::io::Read> std::io::Read for Interruptible<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(std::io::Error::new(
+                // Not `Interrupted`: std's read loops retry that kind.
+                std::io::ErrorKind::Other,
+                "interrupted by Ctrl-C",
+            ));
+        }
+        self.0.read(buf)
+    }
+}
+
+async fn run_to_end(cmd: RecordCommand) -> Result<()> {
     match cmd {
         RecordCommand::Erase {
             identity,
@@ -297,7 +335,7 @@ async fn encrypt_to_temp(
     let bar = progress_bar(plaintext_len_bytes, "encrypting");
     let ciphertext = tokio::task::spawn_blocking(move || -> Result<tempfile::NamedTempFile> {
         let mut output = std::io::BufWriter::new(ciphertext.as_file());
-        let reader = bar.wrap_read(input);
+        let reader = Interruptible(bar.wrap_read(input));
         envelope::encrypt_stream(&data_key, nonce_prefix, reader, &mut output)
             .context("cannot encrypt the record")?;
         output.flush().context("cannot write the ciphertext")?;
@@ -397,7 +435,7 @@ pub async fn get(
         .with_context(|| format!("cannot write in {}", directory.display()))?;
     let (plaintext, written) =
         tokio::task::spawn_blocking(move || -> Result<(tempfile::NamedTempFile, u64)> {
-            let input = std::io::BufReader::new(ciphertext.reopen()?);
+            let input = Interruptible(std::io::BufReader::new(ciphertext.reopen()?));
             let mut output = std::io::BufWriter::new(plaintext.as_file());
             let summary = envelope::decrypt_stream(&data_key, input, &mut output)
                 .context("the record does not decrypt; nothing was written")?;

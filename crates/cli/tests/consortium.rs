@@ -801,6 +801,14 @@ fn blob_files(node_dir: &Path) -> BTreeSet<String> {
     out
 }
 
+/// Size of the put the records test interrupts: long enough to be caught in flight.
+const INTERRUPTED_PUT_SIZE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// A sparse file of `len` zero bytes (quick to make, slow to encrypt).
+fn write_zeros(path: &str, len: u64) {
+    std::fs::File::create(path).unwrap().set_len(len).unwrap();
+}
+
 /// Seconds after which the records test's nodes collect an upload nobody committed.
 const UNCOMMITTED_BLOB_TEST_AGE_SECONDS: u64 = 6;
 
@@ -1033,6 +1041,39 @@ async fn a_record_put_by_a_clinician_reads_back_byte_identical_for_its_patient()
         stderr.contains("does not exist; create it first"),
         "{stderr}"
     );
+
+    // Ctrl-C during a put: the command stops, says so, and leaves no temporary file.
+    let big = path("big.bin");
+    write_zeros(&big, INTERRUPTED_PUT_SIZE_BYTES);
+    let scratch = dir.join("tmp");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let args = put(&pseudonym, &big, &["--as", "dr-alice"]);
+    let child = medchain()
+        .args(&args)
+        .env("TMPDIR", &scratch)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the put to create its temporary ciphertext", async || {
+        std::fs::read_dir(&scratch).unwrap().next().is_some()
+    })
+    .await;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let interrupted = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&interrupted.stderr);
+    assert!(
+        !interrupted.status.success()
+            && stderr.contains("interrupted: temporary files are removed"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
 
     // A validator down during an upload fetches the committed record's ciphertext from its
     // peers once it is back.
