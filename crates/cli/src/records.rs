@@ -118,11 +118,8 @@ struct Interruptible<R>(R);
 impl<R: std::io::Read> std::io::Read for Interruptible<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(std::io::Error::new(
-                // Not `Interrupted`: std's read loops retry that kind.
-                std::io::ErrorKind::Other,
-                "interrupted by Ctrl-C",
-            ));
+            // Not `ErrorKind::Interrupted`: std's read loops retry that kind.
+            return Err(std::io::Error::other("interrupted by Ctrl-C"));
         }
         self.0.read(buf)
     }
