@@ -241,6 +241,12 @@ async fn consent_keys(state: &ApiState, consent: &ConsentEntry) -> Result<Consen
                 format!("the grantee {grantee} is not a member"),
             )
         })?;
+    if let Some(height) = member.revoked_height {
+        return Err(refused(
+            ApiErrorCode::NotPermitted,
+            format!("the grantee {grantee}'s membership was revoked at height {height}"),
+        ));
+    }
     let member_keys = member.keys.ok_or_else(|| {
         refused(
             ApiErrorCode::UnknownMember,
