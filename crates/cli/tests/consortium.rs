@@ -27,13 +27,17 @@ fn medchain() -> Command {
     Command::new(env!("CARGO_BIN_EXE_medchain"))
 }
 
-/// Ports unlikely to collide with a `medchain up` on the defaults or another test run.
+/// Ports unlikely to collide with a `medchain up` on the defaults or another test run, and all
+/// below Linux's ephemeral range (32768 and up), where a port the system hands an outgoing
+/// connection could take a node's listening port before it binds.
 /// Each test takes its own ports (validators, then observers, then joining nodes) among the 32
 /// above this base.
 fn base_ports() -> (u16, u16) {
-    let offset = (std::process::id() % 300) as u16 * 32;
-    (17_000 + offset, 32_000 + offset)
+    let offset = (std::process::id() % 150) as u16 * 32;
+    (17_000 + offset, 22_000 + offset)
 }
+// The highest p2p port a test takes stays below the ephemeral range.
+const _: () = assert!(22_000 + 149 * 32 + 31 < 32_768);
 
 struct Node {
     child: Child,
