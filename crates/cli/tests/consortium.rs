@@ -33,11 +33,10 @@ fn medchain() -> Command {
 /// Each test takes its own ports (validators, then observers, then joining nodes) among the 32
 /// above this base.
 fn base_ports() -> (u16, u16) {
+    // The highest p2p port a test takes is 22000 + 149 * 32 + 31 = 26799.
     let offset = (std::process::id() % 150) as u16 * 32;
     (17_000 + offset, 22_000 + offset)
 }
-// The highest p2p port a test takes stays below the ephemeral range.
-const _: () = assert!(22_000 + 149 * 32 + 31 < 32_768);
 
 struct Node {
     child: Child,
