@@ -368,9 +368,7 @@ async fn upload(
             .iter()
             .map(|(account, e)| {
                 let address = validators
-                    .validators
-                    .iter()
-                    .find(|v| &v.account == account)
+                    .get(account)
                     .map_or("", |v| v.http_address.as_str());
                 format!("  {account} ({address}): {e}")
             })
@@ -402,25 +400,22 @@ pub async fn get(
     force: bool,
 ) -> Result<u64> {
     let directory = check_output(out, force)?;
-    let entry = match client.record(id).await {
-        Ok(entry) => entry.value,
-        Err(e) if not_found(&e) => bail!("no record {id} on the ledger; check the id"),
-        Err(e) => return Err(e).context("cannot verify the record"),
-    };
-    if let Some(erasure) = &entry.erasure
-        && identity.member_keys().is_err()
-    {
-        bail!(
-            "record {id} was erased at height {}; nothing of it can be read",
-            erasure.requested_height
-        );
-    }
+    let entry = proven_record(client, id).await?;
     let data_key = match identity.member_keys() {
+        // A member's read of an erased record still goes on the ledger: denied and logged.
         Ok(member) => {
             let permit = request_access(client, &member, &entry, read).await?;
             crate::sharing::grantee_data_key(client, &member, &entry, &permit).await?
         }
-        Err(_) => patient_data_key(identity, &entry)?,
+        Err(_) => {
+            if let Some(erasure) = &entry.erasure {
+                bail!(
+                    "record {id} was erased at height {}; nothing of it can be read",
+                    erasure.requested_height
+                );
+            }
+            patient_data_key(identity, &entry)?
+        }
     };
     let validators = client
         .validators()
@@ -459,11 +454,7 @@ pub async fn erase(
     identity: &crate::identity::Identity,
     id: &RecordId,
 ) -> Result<()> {
-    let entry = match client.record(id).await {
-        Ok(entry) => entry.value,
-        Err(e) if not_found(&e) => bail!("no record {id} on the ledger; check the id"),
-        Err(e) => return Err(e).context("cannot verify the record"),
-    };
+    let entry = proven_record(client, id).await?;
     let keys = identity.keys_at(&entry.institution)?;
     if AccountId::from(keys.signing.public_key()) != entry.patient {
         bail!("this key file is not the patient of record {id}; only its patient erases a record");
@@ -590,6 +581,15 @@ async fn request_access(
         );
     }
     Ok(logged)
+}
+
+/// Record `id`'s proven entry, or an error saying it is not on the ledger.
+async fn proven_record(client: &Client, id: &RecordId) -> Result<RecordEntry> {
+    match client.record(id).await {
+        Ok(entry) => Ok(entry.value),
+        Err(e) if not_found(&e) => bail!("no record {id} on the ledger; check the id"),
+        Err(e) => Err(e).context("cannot verify the record"),
+    }
 }
 
 /// The directory `out` goes in, after checking it exists and `out` may be written.

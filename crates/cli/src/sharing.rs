@@ -164,11 +164,7 @@ pub async fn deliver_fragments(
 ) -> usize {
     let mut held = 0;
     for fragment in sealed {
-        let Some(validator) = validators
-            .validators
-            .iter()
-            .find(|v| v.account == fragment.validator)
-        else {
+        let Some(validator) = validators.get(&fragment.validator) else {
             continue;
         };
         let delivered = retry_while_behind(|| {
@@ -199,11 +195,7 @@ pub async fn fragment_holders(
 ) -> (usize, usize) {
     let mut held = 0;
     for commitment in &consent.fragments {
-        let Some(validator) = validators
-            .validators
-            .iter()
-            .find(|v| v.account == commitment.validator)
-        else {
+        let Some(validator) = validators.get(&commitment.validator) else {
             continue;
         };
         if let Ok(answer) = client
@@ -257,11 +249,7 @@ pub async fn grantee_data_key(
         if cfrags.len() == threshold {
             break;
         }
-        let Some(validator) = validators
-            .validators
-            .iter()
-            .find(|v| v.account == commitment.validator)
-        else {
+        let Some(validator) = validators.get(&commitment.validator) else {
             failures.push(format!("  {}: no longer a validator", commitment.validator));
             continue;
         };

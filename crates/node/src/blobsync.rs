@@ -15,7 +15,7 @@
 use crate::api::ApiState;
 use crate::blobs::BLOB_SIZE_HEADER;
 use crate::chain::RecordBlob;
-use crate::reencryption::read_one;
+use crate::queries::finalized_value;
 use futures::TryStreamExt as _;
 use medchain_blob::BlobHash;
 use medchain_state::{RecordEntry, ValidatorSet, keys};
@@ -77,7 +77,7 @@ async fn fetch_missing(
     http: &reqwest::Client,
     missing: Vec<(RecordBlob, u32)>,
 ) -> Vec<(RecordBlob, u32)> {
-    let Ok(Some(set)) = read_one::<ValidatorSet>(state, keys::validator_set()).await else {
+    let Ok(Some(set)) = finalized_value::<ValidatorSet>(state, keys::validator_set()).await else {
         return missing;
     };
     let me = state.reencryption().validator().clone();
@@ -122,7 +122,7 @@ async fn fetch_missing(
 
 async fn erased(state: &ApiState, record: &RecordId) -> bool {
     matches!(
-        read_one::<RecordEntry>(state, keys::record(record)).await,
+        finalized_value::<RecordEntry>(state, keys::record(record)).await,
         Ok(Some(entry)) if entry.erasure.is_some()
     )
 }
@@ -185,7 +185,7 @@ async fn collect(state: &ApiState, max_age: Duration) {
     };
     for blob in old {
         let committed =
-            match read_one::<RecordId>(state, keys::record_by_content(&blob.hash.0)).await {
+            match finalized_value::<RecordId>(state, keys::record_by_content(&blob.hash.0)).await {
                 Ok(committed) => committed,
                 // The state is not readable right now: keep everything, try at the next round.
                 Err(_) => return,

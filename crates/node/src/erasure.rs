@@ -8,7 +8,7 @@
 //! capsule fragment of the erased record opens nothing, and the other records stay readable.
 
 use crate::api::{ApiError, ApiState};
-use crate::reencryption::read_one;
+use crate::queries::finalized_value;
 use axum::{
     Json,
     extract::{Path, State},
@@ -31,12 +31,14 @@ pub async fn erase(
             "record id is malformed (64 hex characters)",
         )
     })?;
-    let entry: RecordEntry = read_one(&state, keys::record(&id)).await?.ok_or_else(|| {
-        ApiError::new(
-            ApiErrorCode::UnknownRecord,
-            format!("no record {id} is final on this node"),
-        )
-    })?;
+    let entry: RecordEntry = finalized_value(&state, keys::record(&id))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ApiErrorCode::UnknownRecord,
+                format!("no record {id} is final on this node"),
+            )
+        })?;
     if entry.erasure.is_none() {
         // Retriable: this node may be a block behind the one that committed the erasure.
         return Err(ApiError::new(
@@ -52,12 +54,13 @@ pub async fn erase(
         .delete(&BlobHash(entry.content_hash))
         .await
         .map_err(crate::api::internal)?;
-    let index: PatientConsents = read_one(&state, keys::patient_consents(&entry.patient))
+    let index: PatientConsents = finalized_value(&state, keys::patient_consents(&entry.patient))
         .await?
         .unwrap_or_default();
     let mut fragments = 0;
     for consent in &index.consents {
-        let Some(consent) = read_one::<ConsentEntry>(&state, keys::consent(consent)).await? else {
+        let Some(consent) = finalized_value::<ConsentEntry>(&state, keys::consent(consent)).await?
+        else {
             continue;
         };
         if matches!(&consent.policy.data, DataScope::Records(only) if only == &[id]) {

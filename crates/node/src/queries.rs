@@ -92,7 +92,7 @@ async fn prove_all(
 
 /// The finalized values of several state keys under one snapshot, without proofs: for the
 /// node's own decisions (the re-encryption service), which trust its own state.
-pub(crate) async fn finalized_values(
+async fn finalized_values(
     state: &ApiState,
     state_keys: &[Vec<u8>],
 ) -> Result<Vec<Option<Vec<u8>>>, ApiError> {
@@ -111,9 +111,18 @@ pub(crate) async fn finalized_values(
     .await
 }
 
-/// Decodes a state value the node read itself; a value that does not decode is corruption.
-pub(crate) fn decode_value<T: Read<Cfg = ()>>(bytes: &[u8]) -> Result<T, ApiError> {
-    T::decode(commonware_codec::Copying(bytes)).map_err(internal)
+/// One finalized state value, decoded as `T`, without a proof (see [`finalized_values`]); a
+/// value that does not decode is corruption.
+pub(crate) async fn finalized_value<T: Read<Cfg = ()>>(
+    state: &ApiState,
+    key: Vec<u8>,
+) -> Result<Option<T>, ApiError> {
+    match finalized_values(state, &[key]).await?.pop().flatten() {
+        Some(bytes) => Ok(Some(
+            T::decode(commonware_codec::Copying(bytes.as_slice())).map_err(internal)?,
+        )),
+        None => Ok(None),
+    }
 }
 
 fn decode_entry<T: Read<Cfg = ()>>(proof: &StateProof) -> Result<T, ApiError> {

@@ -22,7 +22,7 @@
 //! machine's decision; the service only checks it is final and still backed.
 
 use crate::api::{ApiError, ApiState};
-use crate::queries::{decode_value, finalized_values};
+use crate::queries::finalized_value;
 use axum::{
     Json,
     extract::{Path, State},
@@ -212,17 +212,6 @@ fn corrupt(what: &str) -> ApiError {
     )
 }
 
-/// Reads `keys` from finalized state; each value decoded as `T` where present.
-pub(crate) async fn read_one<T: commonware_codec::Read<Cfg = ()>>(
-    state: &ApiState,
-    key: Vec<u8>,
-) -> Result<Option<T>, ApiError> {
-    match finalized_values(state, &[key]).await?.pop().flatten() {
-        Some(bytes) => Ok(Some(decode_value(&bytes)?)),
-        None => Ok(None),
-    }
-}
-
 async fn consent_keys(state: &ApiState, consent: &ConsentEntry) -> Result<ConsentKeys, ApiError> {
     let grantee = consent.policy.grantee().cloned().ok_or_else(|| {
         refused(
@@ -230,10 +219,10 @@ async fn consent_keys(state: &ApiState, consent: &ConsentEntry) -> Result<Consen
             "this consent names no person grantee; it releases nothing",
         )
     })?;
-    let pseudonym: PseudonymEntry = read_one(state, keys::pseudonym(&consent.patient))
+    let pseudonym: PseudonymEntry = finalized_value(state, keys::pseudonym(&consent.patient))
         .await?
         .ok_or_else(|| corrupt("consent's patient pseudonym"))?;
-    let member: MemberEntry = read_one(state, keys::member(&grantee))
+    let member: MemberEntry = finalized_value(state, keys::member(&grantee))
         .await?
         .ok_or_else(|| {
             refused(
@@ -322,14 +311,16 @@ pub async fn put_fragment(
     sealed
         .validate()
         .map_err(|e| refused(ApiErrorCode::BadFragments, e.to_string()))?;
-    let entry: ConsentEntry = read_one(&state, keys::consent(&id)).await?.ok_or_else(|| {
-        refused(
-            ApiErrorCode::UnknownConsent,
-            format!(
-                "no consent {id} is final yet; hand over fragments once the grant is committed"
-            ),
-        )
-    })?;
+    let entry: ConsentEntry = finalized_value(&state, keys::consent(&id))
+        .await?
+        .ok_or_else(|| {
+            refused(
+                ApiErrorCode::UnknownConsent,
+                format!(
+                    "no consent {id} is final yet; hand over fragments once the grant is committed"
+                ),
+            )
+        })?;
     if let Some(reason) = lapsed(&entry, finalized_time_ms(&state)?) {
         return Err(refused(ApiErrorCode::AlreadyRevoked, reason));
     }
@@ -404,7 +395,7 @@ async fn release_facts(
     request: &ReleaseRequest,
 ) -> Result<ReleaseFacts, ApiError> {
     let entry: AccessLogEntry =
-        read_one(state, keys::access_log(&request.patient, request.sequence))
+        finalized_value(state, keys::access_log(&request.patient, request.sequence))
             .await?
             .ok_or_else(|| {
                 // This node may be a block behind the one that logged the request: retriable.
@@ -443,7 +434,7 @@ async fn release_facts(
             ),
         ));
     };
-    let consent: ConsentEntry = read_one(state, keys::consent(&consent_id))
+    let consent: ConsentEntry = finalized_value(state, keys::consent(&consent_id))
         .await?
         .ok_or_else(|| corrupt("consent an access entry names"))?;
     Ok(ReleaseFacts { entry, consent })
@@ -514,7 +505,7 @@ async fn release_inner(
                 ),
             )
         })?;
-    let record: RecordEntry = read_one(state, keys::record(&entry.record))
+    let record: RecordEntry = finalized_value(state, keys::record(&entry.record))
         .await?
         .ok_or_else(|| corrupt("record an access entry names"))?;
     let keys = consent_keys(state, &consent).await?;
@@ -586,7 +577,7 @@ pub async fn sweep(state: &ApiState) {
         }
     };
     for id in held {
-        match read_one::<ConsentEntry>(state, keys::consent(&id)).await {
+        match finalized_value::<ConsentEntry>(state, keys::consent(&id)).await {
             Ok(Some(consent)) => {
                 if let Some(reason) = lapsed(&consent, now_ms) {
                     service.delete_fragment(&id, &reason);

@@ -111,7 +111,12 @@ impl_struct_codec!(ValidatorSet {
 
 impl ValidatorSet {
     pub fn contains(&self, account: &AccountId) -> bool {
-        self.validators.iter().any(|v| &v.account == account)
+        self.get(account).is_some()
+    }
+
+    /// The current validator with this account, if it is one.
+    pub fn get(&self, account: &AccountId) -> Option<&ValidatorEntry> {
+        self.validators.iter().find(|v| &v.account == account)
     }
 
     pub fn len(&self) -> usize {
