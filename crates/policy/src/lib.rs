@@ -410,6 +410,7 @@ pub fn role_name(role: Role) -> &'static str {
         Role::Clinician => "clinician",
         Role::Researcher => "researcher",
         Role::Auditor => "auditor",
+        Role::EmergencyService => "emergency_service",
     }
 }
 

@@ -10,11 +10,15 @@
 //! permit that nests it, never to another permit); otherwise purpose ETREAT from an active
 //! clinician is a break-glass read where the patient enabled emergency access for the
 //! clinician's institution; else deny. Every permitted read under ETREAT is flagged for review
-//! (`break_glass`), whichever rule permitted it. Last, a permit must pass the consortium's own
+//! (`break_glass`), whichever rule permitted it, and queued for the auditors' review
+//! ([`crate::review`]). An institution's emergency key service never reads for itself
+//! (`service_account`). Last, a permit must pass the consortium's own
 //! Cedar policy in force (`medchain-policy`, evaluated with the block's time): a forbid turns
 //! it into a `consortium_policy` denial that logs the deciding policy ids, sorted.
 
-use crate::entries::{AccessLogEntry, AccessReason, ConsentEntry, MemberEntry, RecordEntry};
+use crate::entries::{
+    AccessLogEntry, AccessReason, ConsentEntry, MemberEntry, RecordEntry, ReviewItem,
+};
 use crate::error::{StateError, TxError};
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
@@ -53,6 +57,9 @@ pub fn decide(question: &AccessQuestion<'_>) -> (AccessReason, Option<ConsentId>
     }
     if !requester.active {
         return (AccessReason::RequesterInactive, None);
+    }
+    if member.role == Role::EmergencyService {
+        return (AccessReason::ServiceAccount, None);
     }
     let author_treating = requester.account == &question.record.author
         && question.purpose == Purpose::Treat
@@ -236,6 +243,9 @@ pub(crate) async fn request<S: Store>(
         justification,
     )
     .await?;
+    if entry.break_glass {
+        queue_for_review(store, &record, &entry, &member).await?;
+    }
     Ok(Outcome::AccessDecided {
         patient: record.patient,
         sequence: entry.sequence,
@@ -331,4 +341,33 @@ async fn log<S: Store>(
     rw::write(store, keys::access_log(&record.patient, sequence), &entry);
     rw::write(store, count_key, &(sequence + 1));
     Ok(entry)
+}
+
+/// Appends a flagged read to the consortium's review queue.
+async fn queue_for_review<S: Store>(
+    store: &mut S,
+    record: &RecordEntry,
+    entry: &AccessLogEntry,
+    member: &MemberEntry,
+) -> Result<(), TxError> {
+    let count_key = keys::review_queue_count();
+    let item: u64 = rw::read(store, &count_key, "review_queue_count")
+        .await?
+        .unwrap_or(0);
+    let queued = ReviewItem {
+        item,
+        patient: record.patient.clone(),
+        sequence: entry.sequence,
+        record: record.id,
+        requester: entry.requester.clone(),
+        institution: member.institution.clone(),
+        reason: entry.reason,
+        justification: entry.justification.clone(),
+        height: entry.height,
+        timestamp_ms: entry.timestamp_ms,
+        review: None,
+    };
+    rw::write(store, keys::review_item(item), &queued);
+    rw::write(store, count_key, &(item + 1));
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! Directory: an active institution's admin registers and revokes its
-//! clinicians, researchers and auditors. Admins come only from governance.
+//! clinicians, researchers, auditors and its one emergency key service. Admins come only from
+//! governance.
 
-use crate::entries::{MemberEntry, MemberKeys};
+use crate::entries::{EmergencyServiceEntry, MemberEntry, MemberKeys};
 use crate::error::TxError;
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
@@ -22,7 +23,21 @@ pub(crate) fn write_genesis_members<S: Store>(store: &mut S, genesis: &Genesis) 
             revoked_height: None,
         };
         rw::write(store, keys::member(&member.account), &entry);
+        if member.role == Role::EmergencyService {
+            write_emergency_service(store, &entry);
+        }
     }
+}
+
+fn write_emergency_service<S: Store>(store: &mut S, member: &MemberEntry) {
+    rw::write(
+        store,
+        keys::emergency_service(&member.institution),
+        &EmergencyServiceEntry {
+            account: member.account.clone(),
+            registered_height: member.registered_height,
+        },
+    );
 }
 
 pub(crate) async fn register_member<S: Store>(
@@ -42,6 +57,20 @@ pub(crate) async fn register_member<S: Store>(
         ));
     }
     rw::ensure_unregistered(store, account).await?;
+    if role == Role::EmergencyService {
+        let current: Option<EmergencyServiceEntry> = rw::read(
+            store,
+            &keys::emergency_service(&admin.institution),
+            "emergency_service",
+        )
+        .await?;
+        if let Some(current) = current {
+            return Err(TxError::NotAuthorized(format!(
+                "{} already has an emergency service ({}); revoke it first, then patients re-enable emergency access for the new one",
+                admin.institution, current.account
+            )));
+        }
+    }
     possession::check_member_keys(
         &call.env.chain_id,
         account,
@@ -61,6 +90,9 @@ pub(crate) async fn register_member<S: Store>(
         revoked_height: None,
     };
     rw::write(store, keys::member(account), &entry);
+    if role == Role::EmergencyService {
+        write_emergency_service(store, &entry);
+    }
     Ok(Outcome::MemberRegistered {
         account: account.clone(),
     })
@@ -92,6 +124,10 @@ pub(crate) async fn revoke_member<S: Store>(
     }
     entry.revoked_height = Some(call.env.height);
     rw::write(store, keys::member(account), &entry);
+    if entry.role == Role::EmergencyService {
+        // Its fragments release nothing from here on: validators check the service is active.
+        store.put(keys::emergency_service(&entry.institution), None);
+    }
     Ok(Outcome::MemberRevoked {
         account: account.clone(),
     })

@@ -9,8 +9,8 @@ use medchain_types::codec_util::{
 };
 use medchain_types::{
     AccountId, ChainId, ConsentId, ConsentPolicy, Decision, FragmentCommitment, InstitutionId,
-    InstitutionKind, MembershipChange, ProposalId, Purpose, RecordCategory, RecordId, Role, TxHash,
-    hexser, impl_struct_codec, impl_tag_codec, limits,
+    InstitutionKind, MembershipChange, ProposalId, Purpose, RecordCategory, RecordId,
+    ReviewFinding, Role, TxHash, hexser, impl_struct_codec, impl_tag_codec, limits,
 };
 use serde::{Deserialize, Serialize};
 
@@ -203,6 +203,19 @@ pub struct EmergencyAccessEntry {
     pub enabled_height: u64,
 }
 impl_struct_codec!(EmergencyAccessEntry { enabled_height: () });
+
+/// An institution's break-glass key service: the one active member with role
+/// `emergency_service`, whose PRE key patients delegate emergency fragments to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmergencyServiceEntry {
+    pub account: AccountId,
+    pub registered_height: u64,
+}
+impl_struct_codec!(EmergencyServiceEntry {
+    account: (),
+    registered_height: ()
+});
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -420,6 +433,9 @@ pub enum AccessReason {
     ConsortiumPolicy,
     /// Deny: the patient erased the record.
     RecordErased,
+    /// Deny: an institution's emergency key service never reads for itself; its clinicians
+    /// read under ETREAT and the service hands them the key.
+    ServiceAccount,
 }
 // Tags 0 (the record's patient) and 8 (a non-member) are retired: neither request is logged
 // any more (`TxError::NotMember`), and a tag once on a ledger never changes meaning.
@@ -435,6 +451,7 @@ impl_tag_codec!(AccessReason {
     BreakGlassNotClinician = 10,
     ConsortiumPolicy = 11,
     RecordErased = 12,
+    ServiceAccount = 13,
 });
 
 impl AccessReason {
@@ -544,4 +561,117 @@ fn read_policy_ids(buf: &mut impl Buf) -> Result<Vec<String>, Error> {
     (0..count)
         .map(|_| read_str(buf, 1, limits::CONSORTIUM_POLICY_ID_SIZE_MAX_BYTES))
         .collect()
+}
+
+/// One flagged read in the consortium's review queue: every permitted ETREAT read lands here,
+/// in commit order, until an auditor records a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewItem {
+    /// Position in the queue, from 0.
+    pub item: u64,
+    /// The access-log entry flagged: the patient's pseudonym and its sequence there.
+    pub patient: AccountId,
+    pub sequence: u64,
+    pub record: RecordId,
+    pub requester: AccountId,
+    /// The requester's institution at the time of the read.
+    pub institution: InstitutionId,
+    pub reason: AccessReason,
+    pub justification: Option<String>,
+    pub height: u64,
+    pub timestamp_ms: u64,
+    /// The auditor's finding, once reviewed.
+    pub review: Option<Review>,
+}
+
+/// An auditor's finding on a review item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Review {
+    pub auditor: AccountId,
+    pub finding: ReviewFinding,
+    pub note: Option<String>,
+    pub height: u64,
+}
+
+impl Write for Review {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.auditor.write(buf);
+        self.finding.write(buf);
+        write_opt_str(self.note.as_deref(), buf);
+        self.height.write(buf);
+    }
+}
+
+impl EncodeSize for Review {
+    fn encode_size(&self) -> usize {
+        self.auditor.encode_size()
+            + self.finding.encode_size()
+            + opt_str_encode_size(self.note.as_deref())
+            + self.height.encode_size()
+    }
+}
+
+impl Read for Review {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(Self {
+            auditor: AccountId::read(buf)?,
+            finding: ReviewFinding::read(buf)?,
+            note: read_opt_str(buf, limits::REVIEW_NOTE_SIZE_MAX_BYTES)?,
+            height: u64::read(buf)?,
+        })
+    }
+}
+
+impl Write for ReviewItem {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.item.write(buf);
+        self.patient.write(buf);
+        self.sequence.write(buf);
+        self.record.write(buf);
+        self.requester.write(buf);
+        self.institution.write(buf);
+        self.reason.write(buf);
+        write_opt_str(self.justification.as_deref(), buf);
+        self.height.write(buf);
+        self.timestamp_ms.write(buf);
+        self.review.write(buf);
+    }
+}
+
+impl EncodeSize for ReviewItem {
+    fn encode_size(&self) -> usize {
+        self.item.encode_size()
+            + self.patient.encode_size()
+            + self.sequence.encode_size()
+            + self.record.encode_size()
+            + self.requester.encode_size()
+            + self.institution.encode_size()
+            + self.reason.encode_size()
+            + opt_str_encode_size(self.justification.as_deref())
+            + self.height.encode_size()
+            + self.timestamp_ms.encode_size()
+            + self.review.encode_size()
+    }
+}
+
+impl Read for ReviewItem {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(Self {
+            item: u64::read(buf)?,
+            patient: AccountId::read(buf)?,
+            sequence: u64::read(buf)?,
+            record: RecordId::read(buf)?,
+            requester: AccountId::read(buf)?,
+            institution: InstitutionId::read(buf)?,
+            reason: AccessReason::read(buf)?,
+            justification: read_opt_str(buf, limits::JUSTIFICATION_SIZE_MAX_BYTES)?,
+            height: u64::read(buf)?,
+            timestamp_ms: u64::read(buf)?,
+            review: Option::<Review>::read_cfg(buf, &())?,
+        })
+    }
 }

@@ -4,11 +4,11 @@
 use crate::entries::{AccessReason, ChainEntry, ProposalStatus};
 use crate::error::{BlockError, GenesisError, TxError};
 use crate::store::{Overlay, Store, commit};
-use crate::{access, consent, directory, governance, keys, patients, query, records, rw};
+use crate::{access, consent, directory, governance, keys, patients, query, records, review, rw};
 use commonware_codec::EncodeSize;
 use medchain_types::{
     AccountId, ChainId, ConsentId, Decision, Genesis, InstitutionId, Payload, ProposalId, RecordId,
-    SignedTransaction, TxHash, limits, verify_batch,
+    ReviewFinding, SignedTransaction, TxHash, limits, verify_batch,
 };
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +72,11 @@ pub enum Outcome {
         decision: Decision,
         reason: AccessReason,
         break_glass: bool,
+    },
+    /// Item `item` of the break-glass review queue now carries the auditor's finding.
+    BreakGlassReviewed {
+        item: u64,
+        finding: ReviewFinding,
     },
 }
 
@@ -352,5 +357,10 @@ async fn dispatch<S: Store>(
         Payload::ConfirmErasure { record, receipts } => {
             records::confirm_erasure(store, call, record, receipts).await
         }
+        Payload::ReviewBreakGlass {
+            item,
+            finding,
+            note,
+        } => review::review(store, call, *item, *finding, note.as_deref()).await,
     }
 }

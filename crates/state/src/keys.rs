@@ -21,6 +21,9 @@ pub mod table {
     pub const ACCESS_LOG_COUNT: u8 = 0x0d;
     pub const CONSORTIUM_POLICY: u8 = 0x0e;
     pub const RECORD_BY_CONTENT: u8 = 0x0f;
+    pub const EMERGENCY_SERVICE: u8 = 0x10;
+    pub const REVIEW_QUEUE: u8 = 0x11;
+    pub const REVIEW_QUEUE_COUNT: u8 = 0x12;
 }
 
 fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -102,4 +105,19 @@ pub fn access_log_count(pseudonym: &AccountId) -> Vec<u8> {
 /// The consortium's current Cedar policy set with its schema (one value).
 pub fn consortium_policy() -> Vec<u8> {
     vec![table::CONSORTIUM_POLICY]
+}
+
+/// An institution's active emergency key service.
+pub fn emergency_service(institution: &InstitutionId) -> Vec<u8> {
+    key(table::EMERGENCY_SERVICE, &[&institution.encode()])
+}
+
+/// One item of the consortium's break-glass review queue; `item` counts from 0.
+pub fn review_item(item: u64) -> Vec<u8> {
+    key(table::REVIEW_QUEUE, &[&item.encode()])
+}
+
+/// How many items the review queue has had (reviewed ones stay, with their finding).
+pub fn review_queue_count() -> Vec<u8> {
+    vec![table::REVIEW_QUEUE_COUNT]
 }

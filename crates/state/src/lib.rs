@@ -98,6 +98,7 @@ mod possession;
 pub mod query;
 mod records;
 pub mod registration;
+mod review;
 mod rw;
 pub mod store;
 

@@ -2,8 +2,9 @@
 //! prove any answer with a proof for that key against a finalized state root.
 
 use crate::entries::{
-    AccessLogEntry, ChainEntry, ConsentEntry, ConsortiumPolicyEntry, InstitutionEntry, MemberEntry,
-    PatientConsents, ProposalEntry, PseudonymEntry, RecordEntry, ValidatorSet,
+    AccessLogEntry, ChainEntry, ConsentEntry, ConsortiumPolicyEntry, EmergencyServiceEntry,
+    InstitutionEntry, MemberEntry, PatientConsents, ProposalEntry, PseudonymEntry, RecordEntry,
+    ReviewItem, ValidatorSet,
 };
 use crate::error::StateError;
 use crate::store::Store;
@@ -68,6 +69,42 @@ pub async fn emergency_access<S: Store>(
         .get(&keys::emergency_access(pseudonym, institution))
         .await?
         .is_some())
+}
+
+/// The institution's active emergency key service, if it registered one.
+pub async fn emergency_service<S: Store>(
+    store: &S,
+    institution: &InstitutionId,
+) -> Result<Option<EmergencyServiceEntry>, StateError> {
+    rw::read(
+        store,
+        &keys::emergency_service(institution),
+        "emergency_service",
+    )
+    .await
+}
+
+/// Items `from..` of the break-glass review queue, at most `limit` and never more than
+/// `review_queue_page_max_entries`, with the queue's length.
+pub async fn review_queue<S: Store>(
+    store: &S,
+    from: u64,
+    limit: usize,
+) -> Result<(Vec<ReviewItem>, u64), StateError> {
+    let total: u64 = rw::read(store, &keys::review_queue_count(), "review_queue_count")
+        .await?
+        .unwrap_or(0);
+    let limit = limit.min(limits::REVIEW_QUEUE_PAGE_MAX_ENTRIES) as u64;
+    let end = from.saturating_add(limit).min(total);
+    let mut items = Vec::new();
+    for item in from..end {
+        let entry = rw::read(store, &keys::review_item(item), "review_queue").await?;
+        items.push(entry.ok_or_else(|| StateError::Corrupt {
+            table: "review_queue",
+            reason: format!("item {item} below the count {total} is missing"),
+        })?);
+    }
+    Ok((items, total))
 }
 
 pub async fn record<S: Store>(store: &S, id: &RecordId) -> Result<Option<RecordEntry>, StateError> {

@@ -13,8 +13,33 @@ pub enum Role {
     Clinician,
     Researcher,
     Auditor,
+    /// The institution's break-glass key service: it holds the emergency PRE key patients
+    /// delegate to, and hands a record's key to one of its clinicians only for a final,
+    /// flagged ETREAT read. It never asks for access itself.
+    EmergencyService,
 }
-impl_tag_codec!(Role { Admin = 0, Clinician = 1, Researcher = 2, Auditor = 3 });
+impl_tag_codec!(Role {
+    Admin = 0,
+    Clinician = 1,
+    Researcher = 2,
+    Auditor = 3,
+    EmergencyService = 4,
+});
+
+/// An auditor's finding on a flagged (break-glass) read in the review queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ReviewFinding {
+    /// The emergency and the justification hold up.
+    Justified,
+    /// The read was not warranted; the institution follows it up.
+    Unjustified,
+}
+impl_tag_codec!(ReviewFinding {
+    Justified = 0,
+    Unjustified = 1,
+});
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -387,6 +387,7 @@ impl Genesis {
         institutions: &BTreeSet<&InstitutionId>,
     ) -> Result<(), ValidationError> {
         let mut accounts = BTreeSet::new();
+        let mut services = BTreeSet::new();
         for institution in &self.institutions {
             institution
                 .admin
@@ -416,6 +417,12 @@ impl Genesis {
                 return Err(ValidationError::Genesis(format!(
                     "account {} is used twice",
                     member.account
+                )));
+            }
+            if member.role == Role::EmergencyService && !services.insert(&member.institution) {
+                return Err(ValidationError::Genesis(format!(
+                    "institution {} has two emergency services; an institution runs one",
+                    member.institution
                 )));
             }
         }

@@ -43,6 +43,7 @@ pub mod block;
 pub mod codec_util;
 pub mod codes;
 pub mod consent;
+pub mod emergency;
 pub mod erasure;
 pub mod error;
 pub mod genesis;
@@ -60,7 +61,9 @@ pub mod storage;
 pub mod transaction;
 
 pub use block::transactions_root;
-pub use codes::{ConsentAction, Decision, InstitutionKind, Purpose, RecordCategory, Role};
+pub use codes::{
+    ConsentAction, Decision, InstitutionKind, Purpose, RecordCategory, ReviewFinding, Role,
+};
 pub use consent::{ConsentActor, ConsentPolicy, ConsentProvision, DataScope, Period};
 pub use erasure::ErasureReceipt;
 pub use error::ValidationError;

@@ -32,6 +32,10 @@ pub const SEALED_FRAGMENTS_MAX: usize = 64;
 pub const SEALED_FRAGMENT_SIZE_BYTES: usize = 32 + 310 + 16;
 /// Break-glass justification text (UTF-8 bytes).
 pub const JUSTIFICATION_SIZE_MAX_BYTES: usize = 256;
+/// An auditor's note on a reviewed break-glass read (UTF-8 bytes).
+pub const REVIEW_NOTE_SIZE_MAX_BYTES: usize = 256;
+/// Review-queue items one page of `GET /v1/reviews` returns at most.
+pub const REVIEW_QUEUE_PAGE_MAX_ENTRIES: usize = 256;
 /// How long a membership proposal stays open.
 pub const PROPOSAL_TTL_MAX_BLOCKS: u64 = 100_000;
 /// Active (unrevoked) consents one pseudonym may hold at a time.

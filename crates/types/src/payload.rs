@@ -5,7 +5,7 @@ use crate::codec_util::{
     bytes_cfg, opt_str_encode_size, read_opt_str, read_str, str_encode_size, vec_cfg,
     write_opt_str, write_str,
 };
-use crate::codes::{InstitutionKind, Purpose, RecordCategory, Role};
+use crate::codes::{InstitutionKind, Purpose, RecordCategory, ReviewFinding, Role};
 use crate::consent::ConsentPolicy;
 use crate::error::ValidationError;
 use crate::genesis::parse_validator_address;
@@ -459,6 +459,13 @@ pub enum Payload {
         record: RecordId,
         receipts: Vec<crate::erasure::ErasureReceipt>,
     },
+    /// Review: an auditor closes item `item` of the consortium's break-glass review queue with
+    /// a finding; the note is checked by the PHI guard.
+    ReviewBreakGlass {
+        item: u64,
+        finding: ReviewFinding,
+        note: Option<String>,
+    },
 }
 
 impl Payload {
@@ -477,6 +484,7 @@ impl Payload {
             Payload::RequestAccess { .. } => "request_access",
             Payload::EraseRecord { .. } => "erase_record",
             Payload::ConfirmErasure { .. } => "confirm_erasure",
+            Payload::ReviewBreakGlass { .. } => "review_break_glass",
         }
     }
 
@@ -563,6 +571,7 @@ impl Payload {
                 }
                 Ok(())
             }
+            Payload::ReviewBreakGlass { note, .. } => validate_review_note(note.as_deref()),
             _ => Ok(()),
         }
     }
@@ -582,6 +591,23 @@ fn validate_commitments(commitments: &[FragmentCommitment]) -> Result<(), Valida
         ));
     }
     Ok(())
+}
+
+fn validate_review_note(note: Option<&str>) -> Result<(), ValidationError> {
+    let Some(text) = note else {
+        return Ok(());
+    };
+    ValidationError::check_len(
+        "review_note_size_max_bytes",
+        text.len(),
+        limits::REVIEW_NOTE_SIZE_MAX_BYTES,
+    )?;
+    if text.trim().is_empty() {
+        return Err(ValidationError::Transaction(
+            "the review note is empty; leave it out instead",
+        ));
+    }
+    phi_guard::check(text).map_err(ValidationError::from)
 }
 
 fn validate_justification(
@@ -695,6 +721,15 @@ impl Write for Payload {
                 record.write(buf);
                 receipts.write(buf);
             }
+            Payload::ReviewBreakGlass {
+                item,
+                finding,
+                note,
+            } => {
+                item.write(buf);
+                finding.write(buf);
+                write_opt_str(note.as_deref(), buf);
+            }
         }
     }
 }
@@ -714,6 +749,7 @@ impl Payload {
             Payload::RequestAccess { .. } => 9,
             Payload::EraseRecord { .. } => 10,
             Payload::ConfirmErasure { .. } => 11,
+            Payload::ReviewBreakGlass { .. } => 12,
         }
     }
 }
@@ -789,6 +825,11 @@ impl EncodeSize for Payload {
             Payload::ConfirmErasure { record, receipts } => {
                 record.encode_size() + receipts.encode_size()
             }
+            Payload::ReviewBreakGlass {
+                item,
+                finding,
+                note,
+            } => item.encode_size() + finding.encode_size() + opt_str_encode_size(note.as_deref()),
         }
     }
 }
@@ -852,6 +893,11 @@ impl Read for Payload {
             11 => Payload::ConfirmErasure {
                 record: RecordId::read(buf)?,
                 receipts: Vec::read_cfg(buf, &vec_cfg(limits::STORAGE_RECEIPTS_MAX))?,
+            },
+            12 => Payload::ReviewBreakGlass {
+                item: u64::read(buf)?,
+                finding: ReviewFinding::read(buf)?,
+                note: read_opt_str(buf, limits::REVIEW_NOTE_SIZE_MAX_BYTES)?,
             },
             other => return Err(Error::InvalidEnum(other)),
         })

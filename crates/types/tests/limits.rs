@@ -295,6 +295,38 @@ fn justification_size_max_bytes_holds() {
 }
 
 #[test]
+fn review_note_size_max_bytes_holds() {
+    let review = |text: String| Payload::ReviewBreakGlass {
+        item: 0,
+        finding: ReviewFinding::Justified,
+        note: Some(text),
+    };
+    let at = review("a".repeat(limits::REVIEW_NOTE_SIZE_MAX_BYTES));
+    assert_eq!(at.validate(), Ok(()));
+    assert_eq!(Payload::decode(at.encode()).unwrap(), at);
+    let over = review("a".repeat(limits::REVIEW_NOTE_SIZE_MAX_BYTES + 1));
+    let expected = limit_error(
+        "review_note_size_max_bytes",
+        limits::REVIEW_NOTE_SIZE_MAX_BYTES,
+    );
+    assert_eq!(over.validate(), Err(expected));
+    assert!(Payload::decode(over.encode()).is_err());
+}
+
+#[test]
+fn a_review_note_carrying_an_identifier_is_refused() {
+    let review = Payload::ReviewBreakGlass {
+        item: 3,
+        finding: ReviewFinding::Unjustified,
+        note: Some("patient MRN 12345678 was not in the ED".into()),
+    };
+    assert!(matches!(
+        review.validate(),
+        Err(ValidationError::DirectIdentifier(_))
+    ));
+}
+
+#[test]
 fn consortium_policy_size_max_bytes_holds() {
     let propose = |policies: String| Payload::ProposeMembership {
         change: MembershipChange::SetConsortiumPolicy {
