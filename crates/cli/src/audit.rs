@@ -2,13 +2,17 @@
 //! final, that a record or consent is the ledger's, and that an access log is complete. A
 //! patient's audit covers every pseudonym their seed derives (one per institution).
 
-use crate::commands::{ApiArgs, IdentityArgs, TrustArgs, code_name, parse_id};
+use crate::commands::{
+    ApiArgs, IdentityArgs, TrustArgs, code_name, parse_code, parse_id, report, submit,
+};
 use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
 use commonware_cryptography::Signer as _;
 use medchain_client::Client;
-use medchain_state::AccessLogEntry;
-use medchain_types::{AccountId, ConsentId, Genesis, InstitutionId, RecordId};
+use medchain_state::{AccessLogEntry, ReviewItem};
+use medchain_types::{
+    AccountId, ConsentId, Genesis, InstitutionId, Payload, RecordId, ReviewFinding,
+};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -54,6 +58,30 @@ pub enum AuditCommand {
         /// More institutions to derive your pseudonym at (admitted after the genesis).
         #[arg(long)]
         institution: Vec<String>,
+    },
+    /// The auditors' break-glass review queue, proven complete: every permitted ETREAT read
+    /// with its justification, open ones first. With --item and --finding (as an auditor),
+    /// records a final finding on one item.
+    Review {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
+        trust: TrustArgs,
+        /// Also list items already reviewed.
+        #[arg(long)]
+        all: bool,
+        /// The item to record a finding on.
+        #[arg(long, requires = "finding")]
+        item: Option<u64>,
+        /// justified or unjustified.
+        #[arg(long, requires = "item")]
+        finding: Option<String>,
+        /// A short note with the finding; no names or other identifiers.
+        #[arg(long, requires = "item")]
+        note: Option<String>,
+        /// The auditor, for --item.
+        #[command(flatten)]
+        identity: IdentityArgs,
     },
 }
 
@@ -164,7 +192,77 @@ pub async fn run(cmd: AuditCommand) -> Result<()> {
             };
             audit_access_logs(&client, &pseudonyms).await?;
         }
+        AuditCommand::Review {
+            api,
+            trust,
+            all,
+            item,
+            finding,
+            note,
+            identity,
+        } => {
+            let client = trust.client(&api)?;
+            match (item, finding) {
+                (Some(item), Some(finding)) => {
+                    let keys = identity.load()?.member_keys()?;
+                    let payload = Payload::ReviewBreakGlass {
+                        item,
+                        finding: parse_code::<ReviewFinding>("finding", &finding)?,
+                        note,
+                    };
+                    report(&submit(&client, &keys.signing, payload).await?)?;
+                }
+                _ => print_review_queue(&client, all).await?,
+            }
+        }
     }
+    Ok(())
+}
+
+/// One printed line per review item.
+pub fn describe_review(item: &ReviewItem) -> String {
+    let status = match &item.review {
+        None => "OPEN".to_string(),
+        Some(review) => format!(
+            "{} by {} at height {}{}",
+            code_name(&review.finding),
+            review.auditor,
+            review.height,
+            review
+                .note
+                .as_deref()
+                .map_or(String::new(), |n| format!(": {n}"))
+        ),
+    };
+    format!(
+        "item {} [{status}] height {} {} at {} read {} of patient {} (access log #{}): \"{}\"",
+        item.item,
+        item.height,
+        item.requester,
+        item.institution,
+        item.record,
+        item.patient,
+        item.sequence,
+        item.justification.as_deref().unwrap_or("")
+    )
+}
+
+async fn print_review_queue(client: &Client, all: bool) -> Result<()> {
+    let queue = client.review_queue().await?;
+    let open = queue.value.iter().filter(|i| i.review.is_none()).count();
+    for item in queue.value.iter().filter(|i| all || i.review.is_none()) {
+        println!("{}", describe_review(item));
+    }
+    println!(
+        "{open} open of {} break-glass reads, the queue proven complete at finalized block {}{}",
+        queue.value.len(),
+        queue.height,
+        if all || open == queue.value.len() {
+            ""
+        } else {
+            " (--all lists the reviewed ones too)"
+        }
+    );
     Ok(())
 }
 

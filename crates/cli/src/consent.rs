@@ -7,7 +7,7 @@
 use crate::commands::{
     ApiArgs, IdentityArgs, TrustArgs, parse_code, parse_id, report, submit, submit_at,
 };
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use commonware_cryptography::Signer as _;
 use medchain_client::Client;
@@ -61,12 +61,16 @@ pub enum ConsentCommand {
         #[arg(long)]
         consent: String,
     },
-    /// Allow (or stop allowing) break-glass emergency access by an institution's clinicians.
+    /// Allow (or stop allowing) break-glass emergency access by an institution's clinicians:
+    /// sets the ledger's flag and delegates key fragments to the institution's emergency key
+    /// service (or revokes that delegation), so a flagged read can release the record's key.
     Emergency {
         #[command(flatten)]
         identity: IdentityArgs,
         #[command(flatten)]
         api: ApiArgs,
+        #[command(flatten)]
+        trust: TrustArgs,
         /// The institution whose pseudonym sets the flag, and whose clinicians it concerns.
         #[arg(long)]
         institution: String,
@@ -258,8 +262,7 @@ pub async fn run(cmd: ConsentCommand) -> Result<()> {
             }
             if consent.policy.decision == Decision::Permit {
                 let validators = crate::sharing::validators(&client).await?.value;
-                let (held, committed) =
-                    crate::sharing::fragment_holders(&client, &validators, consent).await;
+                let (held, committed) = client.fragment_holders(&validators, consent).await;
                 println!(
                     "  key fragments: {held} of {committed} holders still hold theirs ({} needed for a read)",
                     consent.threshold
@@ -284,20 +287,142 @@ pub async fn run(cmd: ConsentCommand) -> Result<()> {
         ConsentCommand::Emergency {
             identity,
             api,
+            trust,
             institution,
             disable,
         } => {
             let identity = identity.load()?;
             let institution = InstitutionId::new(&institution)?;
             let keys = identity.keys_at(&institution)?;
-            let client = Client::new(&api.api)?;
-            let payload = Payload::SetEmergencyAccess {
-                institution,
-                enabled: !disable,
-            };
-            report(&submit(&client, &keys.signing, payload).await?)
+            let client = trust.client(&api)?;
+            if disable {
+                disable_emergency(&client, &keys, &institution).await
+            } else {
+                let delegated = enable_emergency(&client, &keys, &institution).await?;
+                println!(
+                    "emergency access for {institution}: enabled, key fragments delegated to its emergency key service under consent {}",
+                    delegated.consent
+                );
+                if let Some(f) = delegated.fragments {
+                    println!(
+                        "key fragments held by {} of {} validators ({} needed for a read)",
+                        f.held, f.sealed, f.threshold
+                    );
+                }
+                Ok(())
+            }
         }
     }
+}
+
+/// How long an emergency delegation lasts before the patient renews it.
+const EMERGENCY_DELEGATION_DAYS: u64 = 365;
+
+/// The patient's unrevoked ETREAT permits whose grantee is `service`.
+async fn delegations_to(
+    client: &Client,
+    patient: &AccountId,
+    service: &AccountId,
+) -> Result<Vec<ConsentId>> {
+    let consents = match client.patient_consents(patient).await {
+        Ok(consents) => consents.value.consents,
+        // Never granted anything: no index yet (absence is unproven, and the worst a lying node
+        // gets from it is a second delegation).
+        Err(medchain_client::ClientError::Api { status: 404, .. }) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let mut found = Vec::new();
+    for id in consents {
+        let consent = client.consent(&id).await?.value;
+        if consent.revoked_height.is_none()
+            && consent.policy.decision == Decision::Permit
+            && consent.policy.grantee() == Some(service)
+            && consent.policy.purposes.contains(&Purpose::Etreat)
+        {
+            found.push(id);
+        }
+    }
+    Ok(found)
+}
+
+/// The institution's emergency key service, proven, or what to do without one.
+async fn emergency_service(client: &Client, institution: &InstitutionId) -> Result<AccountId> {
+    Ok(client
+        .emergency_service(institution)
+        .await
+        .with_context(|| {
+            format!(
+                "{institution} has no emergency key service on the ledger (its admin registers a member with role emergency_service); break-glass reads there cannot release keys"
+            )
+        })?
+        .value
+        .account)
+}
+
+/// Enables emergency access for `institution` on the ledger and delegates key fragments to its
+/// emergency key service (an ETREAT permit for the service, all records), unless an unrevoked
+/// delegation already exists.
+pub async fn enable_emergency(
+    client: &Client,
+    keys: &medchain_crypto::keys::PseudonymKeys,
+    institution: &InstitutionId,
+) -> Result<Granted> {
+    let service = emergency_service(client, institution).await?;
+    let flag = Payload::SetEmergencyAccess {
+        institution: institution.clone(),
+        enabled: true,
+    };
+    let outcome = submit(client, &keys.signing, flag).await?;
+    if outcome.status != TxState::Committed {
+        report(&outcome)?;
+        bail!("emergency access was not enabled; nothing was delegated");
+    }
+    let patient = AccountId::from(keys.signing.public_key());
+    if let Some(existing) = delegations_to(client, &patient, &service).await?.first() {
+        return Ok(Granted {
+            outcome,
+            consent: *existing,
+            fragments: None,
+        });
+    }
+    let spec = GrantSpec {
+        grantee: vec![service.to_string()],
+        purpose: vec!["etreat".into()],
+        days: EMERGENCY_DELEGATION_DAYS,
+        ..GrantSpec::default()
+    };
+    let granted = grant(client, keys, spec.policy(now_ms()?)?).await?;
+    if granted.outcome.status != TxState::Committed {
+        report(&granted.outcome)?;
+        bail!(
+            "emergency access is enabled but the delegation to the emergency service was not committed; run the command again"
+        );
+    }
+    Ok(granted)
+}
+
+/// Stops emergency access for `institution` and revokes every delegation to its service, so
+/// validators delete those fragments.
+async fn disable_emergency(
+    client: &Client,
+    keys: &medchain_crypto::keys::PseudonymKeys,
+    institution: &InstitutionId,
+) -> Result<()> {
+    let flag = Payload::SetEmergencyAccess {
+        institution: institution.clone(),
+        enabled: false,
+    };
+    report(&submit(client, &keys.signing, flag).await?)?;
+    let patient = AccountId::from(keys.signing.public_key());
+    let Ok(service) = emergency_service(client, institution).await else {
+        return Ok(());
+    };
+    for consent in delegations_to(client, &patient, &service).await? {
+        let revoke = Payload::RevokeConsent { consent };
+        report(&submit(client, &keys.signing, revoke).await?)?;
+        println!("revoked the delegation {consent} to {institution}'s emergency key service");
+    }
+    Ok(())
 }
 
 /// What a grant did: the transaction, the consent's id, and for a permit how many validators
@@ -368,7 +493,10 @@ async fn sealed_for(
     patient: &medchain_crypto::keys::PseudonymKeys,
     binding: &crate::sharing::FragmentBinding<'_>,
 ) -> Result<(ValidatorSet, Vec<medchain_types::SealedFragment>)> {
-    let grantee_pre = crate::sharing::grantee_pre_key(client, binding.grantee).await?;
+    let grantee_pre = client
+        .grantee_pre_key(binding.grantee)
+        .await
+        .with_context(|| format!("cannot use {} as a grantee", binding.grantee))?;
     let validators = crate::sharing::validators(client).await?.value;
     let sealed = crate::sharing::sealed_fragments(patient, &grantee_pre, &validators, binding)?;
     Ok((validators, sealed))

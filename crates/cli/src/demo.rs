@@ -1,6 +1,7 @@
 //! The demo membership `medchain up` sets up on a new consortium, through the API exactly as
 //! users would: patients register pseudonyms at two hospitals, a clinician writes an encrypted
-//! lab result, a patient grants and another enables break-glass, and clinicians request access.
+//! lab result, the patient grants a consent and enables break-glass through the hospital's
+//! emergency key service, and a clinician requests access.
 
 use crate::{
     commands::submit,
@@ -22,7 +23,12 @@ const DEMO_HOSPITALS: [&str; 2] = ["st-mary-hospital", "riverside-hospital"];
 /// A lab result in FHIR R4 JSON: content the ledger never sees, only its encrypted hash.
 const DEMO_OBSERVATION: &str = r#"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"Hemoglobin A1c"}]},"valueQuantity":{"value":6.1,"unit":"%"}}"#;
 
-pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
+/// `services`: each hospital's emergency key service, (institution, URL), already running.
+pub async fn populate(
+    client: &Client,
+    layout: &Layout,
+    services: &[(String, String)],
+) -> Result<()> {
     let path = layout.identities();
     let mut identities = IdentityFile::load(&path)?;
     let chain_id = crate::commands::chain_id(client).await?;
@@ -54,7 +60,6 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
     identities.save_replacing(&path)?;
 
     let st_mary = InstitutionId::new(DEMO_HOSPITALS[0])?;
-    let riverside = InstitutionId::new(DEMO_HOSPITALS[1])?;
     let alice = identities.get("dr-alice")?.member_keys()?;
     let bob = identities.get("dr-bob")?.member_keys()?;
     let patient = patients[0].keys_at(&st_mary)?;
@@ -108,16 +113,14 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
         ),
     }
 
-    // patient-2 allows break-glass access by riverside's clinicians.
-    let patient2 = patients[1].keys_at(&riverside)?;
-    let emergency = Payload::SetEmergencyAccess {
-        institution: riverside,
-        enabled: true,
-    };
-    expect_committed(
-        submit(client, &patient2.signing, emergency).await?,
-        "enable emergency access",
-    )?;
+    // patient-1 allows break-glass reads by st-mary's clinicians: the flag, and key fragments
+    // delegated to st-mary's emergency key service, as `consent emergency` does.
+    let delegated = crate::consent::enable_emergency(&verifying, &patient, &st_mary)
+        .await
+        .context("could not enable the demo's emergency access")?;
+    if delegated.fragments.is_some_and(|f| f.held < f.threshold) {
+        bail!("too few validators took their emergency key fragment; check the nodes' logs");
+    }
 
     // dr-bob reads under consent.
     let request = Payload::RequestAccess {
@@ -140,6 +143,12 @@ pub async fn populate(client: &Client, layout: &Layout) -> Result<()> {
     println!(
         "  read it as dr-bob (consent):   medchain record get {record} --as dr-bob --out lab-result-bob.json"
     );
+    if let Some((_, url)) = services.iter().find(|(i, _)| i == st_mary.as_str()) {
+        println!(
+            "  break-glass read (flagged):    medchain record get {record} --as dr-bob --purpose etreat --justification \"unconscious on arrival\" --emergency-service {url} --out lab-result-etreat.json"
+        );
+    }
+    println!("  auditors' review queue:        medchain audit review");
     Ok(())
 }
 

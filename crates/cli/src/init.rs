@@ -41,13 +41,32 @@ const DEMO_INSTITUTIONS: [(&str, InstitutionKind); 4] = [
 ];
 
 /// Demo members registered in the genesis: (name in identities.toml, institution, role).
-const DEMO_MEMBERS: [(&str, &str, Role); 5] = [
+const DEMO_MEMBERS: [(&str, &str, Role); 7] = [
     ("dr-alice", "st-mary-hospital", Role::Clinician),
     ("dr-bob", "st-mary-hospital", Role::Clinician),
     ("dr-carol", "riverside-hospital", Role::Clinician),
     ("researcher-dan", "central-lab", Role::Researcher),
     ("auditor-eve", "health-regulator", Role::Auditor),
+    (
+        EMERGENCY_SERVICES[0].0,
+        EMERGENCY_SERVICES[0].1,
+        Role::EmergencyService,
+    ),
+    (
+        EMERGENCY_SERVICES[1].0,
+        EMERGENCY_SERVICES[1].1,
+        Role::EmergencyService,
+    ),
 ];
+
+/// The hospitals' break-glass key services `up` runs: (identity name, institution).
+pub const EMERGENCY_SERVICES: [(&str, &str); 2] = [
+    ("emergency-st-mary-hospital", "st-mary-hospital"),
+    ("emergency-riverside-hospital", "riverside-hospital"),
+];
+
+/// Port of the first emergency key service, above the first validator's HTTP port.
+pub const EMERGENCY_SERVICE_PORT_OFFSET: u16 = 200;
 
 /// A proof before the keyring signs it (the proofs sign the genesis with every proof zeroed).
 const UNSIGNED: [u8; 64] = [0; 64];
@@ -86,6 +105,9 @@ impl Layout {
     }
     pub fn identities(&self) -> PathBuf {
         self.root.join("demo").join("identities.toml")
+    }
+    pub fn emergency_dir(&self, institution: &str) -> PathBuf {
+        self.root.join("emergency").join(institution)
     }
 }
 

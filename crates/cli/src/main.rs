@@ -6,6 +6,7 @@ mod audit;
 mod commands;
 mod consent;
 mod demo;
+mod emergency;
 mod governance;
 mod identity;
 mod init;
@@ -133,6 +134,9 @@ enum Command {
     /// Verify ledger contents with Merkle proofs against finalized headers.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Run an institution's break-glass key service.
+    #[command(subcommand)]
+    Emergency(emergency::EmergencyCommand),
     /// Change the consortium as a validator: propose and vote on validators and institutions.
     #[command(subcommand)]
     Governance(governance::GovernanceCommand),
@@ -248,6 +252,7 @@ async fn run_async(command: Command) -> Result<()> {
         Command::Consent(cmd) => consent::run(cmd).await,
         Command::Access(cmd) => access::run(cmd).await,
         Command::Audit(cmd) => audit::run(cmd).await,
+        Command::Emergency(cmd) => emergency::run(cmd).await,
         Command::Governance(cmd) => governance::run(cmd).await,
         Command::Bench(cmd) => commands::bench(cmd).await,
         Command::Node { .. } => unreachable!("handled before the async runtime starts"),

@@ -16,7 +16,7 @@ use clap::Subcommand;
 use commonware_cryptography::Signer as _;
 use medchain_client::{Client, ClientError, blob::BlobProgress};
 use medchain_crypto::{envelope, keys::PseudonymKeys, umbral};
-use medchain_state::{AccessLogEntry, RecordEntry, ValidatorSet};
+use medchain_state::{AccessLogEntry, AccessReason, RecordEntry, ValidatorSet};
 use medchain_types::{
     AccountId, Decision, Payload, Purpose, RecordId, Role, TxHash,
     api::{ApiErrorCode, TxState},
@@ -87,6 +87,10 @@ pub enum RecordCommand {
         /// Why, for a break-glass read (purpose etreat); no names or other identifiers.
         #[arg(long)]
         justification: Option<String>,
+        /// Your institution's emergency key service, which hands over the key of a break-glass
+        /// read (`medchain up` prints each one's address).
+        #[arg(long, env = "MEDCHAIN_EMERGENCY_SERVICE")]
+        emergency_service: Option<String>,
     },
 }
 
@@ -164,6 +168,7 @@ async fn run_to_end(cmd: RecordCommand) -> Result<()> {
             force,
             purpose,
             justification,
+            emergency_service,
         } => {
             let identity = identity.load()?;
             let client = trust.client(&api)?;
@@ -171,6 +176,7 @@ async fn run_to_end(cmd: RecordCommand) -> Result<()> {
             let read = Read {
                 purpose: crate::commands::parse_code::<Purpose>("purpose", &purpose)?,
                 justification,
+                emergency_service,
             };
             let written = get(&client, &identity, &record, &read, &out, force).await?;
             println!(
@@ -347,6 +353,37 @@ async fn encrypt_to_temp(
     })
 }
 
+/// The data key of a break-glass read, from the reader's institution's emergency key service
+/// (found on the ledger, proven), which checks the flagged permit is final before it answers.
+async fn emergency_data_key(
+    client: &Client,
+    member: &medchain_crypto::keys::PseudonymKeys,
+    record: &RecordEntry,
+    permit: &AccessLogEntry,
+    read: &Read,
+) -> Result<envelope::DataKey> {
+    let Some(url) = read.emergency_service.as_deref() else {
+        bail!(
+            "the read was permitted as break-glass (flagged for review, entry {} of the patient's access log); the key comes from your institution's emergency key service: run again with --emergency-service URL (or MEDCHAIN_EMERGENCY_SERVICE); `medchain up` prints each institution's",
+            permit.sequence
+        );
+    };
+    let me = AccountId::from(member.signing.public_key());
+    let institution = client.member(&me).await?.value.institution;
+    let service = client
+        .emergency_service(&institution)
+        .await
+        .with_context(|| format!("{institution} has no emergency key service on the ledger"))?
+        .value
+        .account;
+    let key = crate::sharing::retry_while_behind(|| {
+        client.emergency_data_key(url, member, &service, &record.patient, permit.sequence)
+    })
+    .await
+    .with_context(|| format!("the emergency key service at {url} did not hand over the key"))?;
+    Ok(key)
+}
+
 /// Uploads to every validator; at least 2f+1 receipts or an error naming those that failed.
 async fn upload(
     client: &Client,
@@ -387,6 +424,8 @@ async fn upload(
 pub struct Read {
     pub purpose: Purpose,
     pub justification: Option<String>,
+    /// The URL of the reader's institution's emergency key service, for a break-glass read.
+    pub emergency_service: Option<String>,
 }
 
 /// Reads record `id` into `out`, as its patient or as a member under the patient's consent;
@@ -405,7 +444,11 @@ pub async fn get(
         // A member's read of an erased record still goes on the ledger: denied and logged.
         Ok(member) => {
             let permit = request_access(client, &member, &entry, read).await?;
-            crate::sharing::grantee_data_key(client, &member, &entry, &permit).await?
+            if permit.reason == AccessReason::BreakGlass {
+                emergency_data_key(client, &member, &entry, &permit, read).await?
+            } else {
+                crate::sharing::grantee_data_key(client, &member, &entry, &permit).await?
+            }
         }
         Err(_) => {
             if let Some(erasure) = &entry.erasure {

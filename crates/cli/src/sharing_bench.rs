@@ -196,6 +196,7 @@ pub async fn run(options: SharingBenchOptions) -> Result<String> {
     let as_patient = Read {
         purpose: Purpose::Treat,
         justification: None,
+        emergency_service: None,
     };
     let mut summary = Vec::new();
     let mut ingest_ratio = 0.0;
@@ -257,6 +258,7 @@ pub async fn run(options: SharingBenchOptions) -> Result<String> {
     let as_grantee = Read {
         purpose: Purpose::Treat,
         justification: None,
+        emergency_service: None,
     };
     let mut grant_to_read = Vec::new();
     for round in 0..GRANTS {

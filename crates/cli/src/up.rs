@@ -148,12 +148,28 @@ pub async fn run(options: UpOptions) -> Result<()> {
     .await
     .context("the consortium did not finalize a block; see the node.log files")?;
 
+    let services =
+        spawn_emergency_services(&exe, &layout, &urls[0], options.http, &mut consortium)?;
+    let service_clients: Vec<Client> = services
+        .iter()
+        .map(|(_, url)| Client::new(url))
+        .collect::<Result<_, _>>()?;
+    wait_until(NODE_START_TIMEOUT_MS, &mut consortium, async || {
+        for client in &service_clients {
+            if client.get::<serde_json::Value>("/v1/status").await.is_err() {
+                return false;
+            }
+        }
+        true
+    })
+    .await
+    .context("the emergency key services did not start; see their service.log files")?;
     if fresh {
-        demo::populate(&clients[0], &layout)
+        demo::populate(&clients[0], &layout, &services)
             .await
             .context("demo membership could not be set up")?;
     }
-    print_ready(&genesis, &urls, &layout);
+    print_ready(&genesis, &urls, &services, &layout);
 
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -162,13 +178,71 @@ pub async fn run(options: UpOptions) -> Result<()> {
             _ = ticker.tick() => report_exits(&mut consortium),
         }
     }
-    println!("stopping {} nodes...", consortium.children.len());
+    println!("stopping {} processes...", consortium.children.len());
     stop_all(&mut consortium.children);
     println!("stopped; run the same command again to resume this chain");
     Ok(())
 }
 
 fn spawn_node(exe: &Path, name: String, config: &Path, log_path: PathBuf) -> Result<NodeProcess> {
+    let args = ["node".as_ref(), "--config".as_ref(), config.as_os_str()];
+    spawn(exe, name, &args, log_path)
+}
+
+/// Starts each hospital's emergency key service (`medchain emergency serve`) as its demo
+/// identity, reading the ledger through the first validator; answers their URLs.
+fn spawn_emergency_services(
+    exe: &Path,
+    layout: &Layout,
+    api: &str,
+    http_first: SocketAddr,
+    consortium: &mut Consortium,
+) -> Result<Vec<(String, String)>> {
+    let mut urls = Vec::new();
+    for (index, (name, institution)) in init::EMERGENCY_SERVICES.into_iter().enumerate() {
+        let port = http_first
+            .port()
+            .checked_add(init::EMERGENCY_SERVICE_PORT_OFFSET + index as u16)
+            .context("emergency service port out of range; choose a lower --http port")?;
+        let listen = SocketAddr::new(http_first.ip(), port);
+        let dir = layout.emergency_dir(institution);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let (listen_arg, genesis) = (listen.to_string(), layout.genesis());
+        let args = [
+            "emergency".as_ref(),
+            "serve".as_ref(),
+            "--as".as_ref(),
+            name.as_ref(),
+            "--data-dir".as_ref(),
+            layout.root.as_os_str(),
+            "--api".as_ref(),
+            api.as_ref(),
+            "--genesis".as_ref(),
+            genesis.as_os_str(),
+            "--listen".as_ref(),
+            listen_arg.as_ref(),
+            "--dir".as_ref(),
+            dir.as_os_str(),
+        ];
+        let service = spawn(
+            exe,
+            format!("{institution}'s emergency key service"),
+            &args,
+            dir.join("service.log"),
+        )?;
+        consortium.children.push(service);
+        urls.push((institution.to_string(), format!("http://{listen}")));
+    }
+    Ok(urls)
+}
+
+fn spawn(
+    exe: &Path,
+    name: String,
+    args: &[&std::ffi::OsStr],
+    log_path: PathBuf,
+) -> Result<NodeProcess> {
     let log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -176,9 +250,7 @@ fn spawn_node(exe: &Path, name: String, config: &Path, log_path: PathBuf) -> Res
         .with_context(|| format!("cannot open {}", log_path.display()))?;
     let err = log.try_clone().context("cannot duplicate log handle")?;
     let child = Command::new(exe)
-        .arg("node")
-        .arg("--config")
-        .arg(config)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err)
@@ -263,7 +335,12 @@ fn terminate(child: &Child) {
     }
 }
 
-fn print_ready(genesis: &medchain_types::Genesis, urls: &[String], layout: &Layout) {
+fn print_ready(
+    genesis: &medchain_types::Genesis,
+    urls: &[String],
+    services: &[(String, String)],
+    layout: &Layout,
+) {
     println!();
     println!(
         "medchain consortium \"{}\" is ready: {} validators, {} observers, chain id {}",
@@ -279,6 +356,9 @@ fn print_ready(genesis: &medchain_types::Genesis, urls: &[String], layout: &Layo
     }
     for url in &urls[validators..] {
         println!("  Observer:   {url}/v1/status (read-only replica, verifies every block)");
+    }
+    for (institution, url) in services {
+        println!("  Emergency:  {url} ({institution}'s break-glass key service)");
     }
     println!("  OpenAPI:    {}/v1/openapi.json", urls[0]);
     println!("  Metrics:    {}/metrics", urls[0]);

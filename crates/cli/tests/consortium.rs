@@ -5,6 +5,9 @@
 //! an observer that follows read-only; and a validator admitted by governance that votes from the
 //! next epoch boundary.
 
+mod common;
+
+use common::*;
 use commonware_cryptography::{Signer as _, ed25519};
 use medchain_client::Client;
 use medchain_types::{
@@ -13,134 +16,12 @@ use medchain_types::{
 };
 use std::{
     collections::{BTreeMap, BTreeSet},
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    path::Path,
+    process::Stdio,
 };
 
 const VALIDATORS: usize = 4;
 const LOAD_TRANSACTIONS: u64 = 60;
-const HOSPITAL: &str = "st-mary-hospital";
-const TIMEOUT: Duration = Duration::from_secs(120);
-
-fn medchain() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_medchain"))
-}
-
-/// Ports unlikely to collide with a `medchain up` on the defaults or another test run, and all
-/// below Linux's ephemeral range (32768 and up), where a port the system hands an outgoing
-/// connection could take a node's listening port before it binds.
-/// Each test takes its own ports (validators, then observers, then joining nodes) among the 32
-/// above this base.
-fn base_ports() -> (u16, u16) {
-    // The highest p2p port a test takes is 22000 + 149 * 32 + 31 = 26799.
-    let offset = (std::process::id() % 150) as u16 * 32;
-    (17_000 + offset, 22_000 + offset)
-}
-
-struct Node {
-    child: Child,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_node(dir: &Path, index: usize) -> Node {
-    start_process(&dir.join(format!("validators/node-{index}")))
-}
-
-fn start_observer(dir: &Path, index: usize) -> Node {
-    start_process(&dir.join(format!("observers/node-{index}")))
-}
-
-fn start_process(node_dir: &Path) -> Node {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(node_dir.join("node.log"))
-        .unwrap();
-    let child = medchain()
-        .args(["node", "--config"])
-        .arg(node_dir.join("node.toml"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("medchain node starts");
-    Node { child }
-}
-
-/// A fresh consortium directory made by `medchain init`; returns it and the first API port.
-fn init_consortium(name: &str, validators: usize, port_offset: u16) -> (PathBuf, u16) {
-    init_consortium_with(name, validators, port_offset, &[])
-}
-
-/// `init_consortium` with more `medchain init` arguments.
-fn init_consortium_with(
-    name: &str,
-    validators: usize,
-    port_offset: u16,
-    extra: &[&str],
-) -> (PathBuf, u16) {
-    let dir = std::env::temp_dir().join(format!("medchain-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let (http, p2p) = base_ports();
-    let (http, p2p) = (http + port_offset, p2p + port_offset);
-    let init = medchain()
-        .args([
-            "init",
-            "--validators",
-            &validators.to_string(),
-            "--data-dir",
-        ])
-        .arg(&dir)
-        .args([
-            "--http",
-            &format!("127.0.0.1:{http}"),
-            "--p2p-port",
-            &p2p.to_string(),
-        ])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "init failed: {}",
-        String::from_utf8_lossy(&init.stderr)
-    );
-    (dir, http)
-}
-
-async fn wait_for(what: &str, mut ready: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + TIMEOUT;
-    while !ready().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn height(client: &Client) -> u64 {
-    client.status().await.map(|s| s.height).unwrap_or(0)
-}
-
-/// The hospital's admin, who co-signs its patients' pseudonyms: read from the demo identities
-/// that `medchain init` wrote into `dir`.
-fn registrar(dir: &std::path::Path) -> ed25519::PrivateKey {
-    demo_keys(dir, &format!("admin-{HOSPITAL}")).signing
-}
-
-/// The keys at the hospital of demo identity `name`, from the identities `medchain init` wrote.
-fn demo_keys(dir: &std::path::Path, name: &str) -> medchain_crypto::keys::PseudonymKeys {
-    let text = std::fs::read_to_string(dir.join("demo").join("identities.toml")).unwrap();
-    let table: toml::Table = toml::from_str(&text).unwrap();
-    let seed = table["identities"][name]["seed"].as_str().unwrap();
-    let seed = medchain_crypto::keys::MasterSeed::from_slice(&hex::decode(seed).unwrap()).unwrap();
-    seed.pseudonym_keys(HOSPITAL.as_bytes()).unwrap()
-}
 
 /// A fresh key registering its pseudonym at the hospital, co-signed by `registrar`.
 fn registration(
@@ -353,26 +234,6 @@ async fn killed_validator_catches_up_and_nothing_committed_is_lost() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// POSTs a raw body and returns (status, error code).
-async fn post_raw(url: &str, content_type: &str, body: Vec<u8>) -> (u16, String) {
-    let response = reqwest::Client::new()
-        .post(url)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body: serde_json::Value = response.json().await.expect("errors are JSON");
-    (
-        status,
-        body["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_refuses_bad_input_with_json_errors_and_commits_nothing() {
     let (dir, http) = init_consortium("bad-input", 1, VALIDATORS as u16 + 2);
@@ -574,26 +435,6 @@ async fn observer_follows_verifies_serves_proofs_and_refuses_transactions() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Runs the CLI and returns its standard output, failing the test with its errors otherwise.
-fn cli(args: &[&str]) -> String {
-    let output = medchain().args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "medchain {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// The value after `label` on a line of `text`.
-fn field<'a>(text: &'a str, label: &str) -> &'a str {
-    text.lines()
-        .find_map(|line| line.trim().strip_prefix(label))
-        .unwrap_or_else(|| panic!("no {label:?} in {text}"))
-        .trim()
-}
-
 /// Blocks per epoch of the governance test's chain: short, so the change applies quickly.
 const GOVERNANCE_EPOCH_LENGTH_BLOCKS: &str = "10";
 
@@ -733,55 +574,6 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
         .expect("the tip verifies through the validator hand-offs");
     assert_eq!(verified.validators, VALIDATORS + 1);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Runs the CLI with a key file's passphrase set; returns (success, stdout, stderr).
-fn cli_with_passphrase(args: &[&str]) -> (bool, String, String) {
-    let output = medchain()
-        .args(args)
-        .env("MEDCHAIN_PASSPHRASE", "correct horse battery staple")
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
-}
-
-/// The CLI's error for a command that must fail.
-#[track_caller]
-fn cli_refuses(args: &[&str]) -> String {
-    let (ok, stdout, stderr) = cli_with_passphrase(args);
-    assert!(!ok, "medchain {} succeeded: {stdout}", args.join(" "));
-    stderr
-}
-
-/// Deterministic bytes (a xorshift stream from `seed`), so a failure can be replayed.
-fn content(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = seed.max(1);
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
-/// The files under `dir` named `name`, at any depth.
-fn files_named(dir: &Path, name: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files_named(&path, name));
-        } else if path.file_name().is_some_and(|n| n == name) {
-            found.push(path);
-        }
-    }
-    found
 }
 
 /// The names of the published blobs under a node's directory (64 hex characters each).
@@ -1530,16 +1322,6 @@ async fn a_record_shared_by_consent_reads_for_its_grantee_through_t_validators_u
     );
     drop(validators);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The API error code of a call that must be refused.
-#[track_caller]
-fn refused_code<T>(result: Result<T, medchain_client::ClientError>) -> String {
-    match result {
-        Err(medchain_client::ClientError::Api { code, .. }) => code.as_str().to_string(),
-        Ok(_) => panic!("the validator accepted what it must refuse"),
-        Err(other) => panic!("unexpected error {other}"),
-    }
 }
 
 /// The API address of the validator `account` (its node directory's index is its port offset).

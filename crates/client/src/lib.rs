@@ -18,12 +18,15 @@
 //! ```
 
 pub mod blob;
+pub mod emergency;
 pub mod reencryption;
+pub mod sharing;
 
 use commonware_codec::Encode as _;
 use medchain_state::{
-    AccessLogEntry, ConsentEntry, ConsortiumPolicyEntry, InstitutionEntry, MemberEntry,
-    ProposalEntry, PseudonymEntry, RecordEntry, ValidatorSet, keys,
+    AccessLogEntry, ConsentEntry, ConsortiumPolicyEntry, EmergencyServiceEntry, InstitutionEntry,
+    MemberEntry, PatientConsents, ProposalEntry, PseudonymEntry, RecordEntry, ReviewItem,
+    ValidatorSet, keys,
 };
 use medchain_types::{
     AccountId, ConsentId, Genesis, InstitutionId, ProposalId, RecordId, SignedTransaction,
@@ -84,10 +87,10 @@ pub enum ClientError {
         "the node served the state of block {height} after you had already verified block {newest}: it went back in time (a stale replica, or a node hiding a later change such as a revocation); try another node"
     )]
     RolledBack { height: u64, newest: u64 },
-    #[error("the access log of {pseudonym} is not complete: {source}")]
-    IncompleteLog { pseudonym: String, source: LogError },
+    #[error("{log} is not complete: {source}")]
+    IncompleteLog { log: String, source: LogError },
     #[error(
-        "the access log of {0} has more than {ACCESS_LOG_PAGES_MAX} pages; the node keeps the client reading: try another node"
+        "{0} has more than {ACCESS_LOG_PAGES_MAX} pages; the node keeps the client reading: try another node"
     )]
     EndlessLog(String),
     #[error("{path}: {message}")]
@@ -103,6 +106,34 @@ pub enum ClientError {
         "the blob {hash} as served is not the one asked for ({reason}); nothing was written: fetch it from another validator"
     )]
     BadBlob { hash: String, reason: String },
+    /// A key from the ledger or the caller's key file is not usable.
+    #[error("{0}")]
+    KeyMaterial(String),
+    /// The member cannot be a grantee of a consent.
+    #[error("{0}")]
+    NotAGrantee(String),
+    /// A validator's (or a key service's) answer to a release does not check out.
+    #[error("{0}")]
+    BadFragment(String),
+    #[error(
+        "only {released} of the {threshold} key fragments needed were released; nothing was decrypted. These did not release one:\n{failures}"
+    )]
+    TooFewFragments {
+        released: usize,
+        threshold: usize,
+        failures: String,
+    },
+}
+
+/// Where one append-only ledger log lives: its API path and its state keys.
+struct LogSource<'a, E> {
+    /// How errors name it ("the access log of ...").
+    name: String,
+    path: String,
+    count: Vec<u8>,
+    entry: Box<dyn Fn(u64) -> Vec<u8> + Send + Sync + 'a>,
+    sequence: fn(&E) -> u64,
+    page_max: usize,
 }
 
 type SystemClock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -332,11 +363,86 @@ impl Client {
         &self,
         pseudonym: &AccountId,
     ) -> Result<Verified<Vec<AccessLogEntry>>, ClientError> {
+        let log = self.access_log_source(pseudonym);
+        self.whole_log(&log).await
+    }
+
+    /// The page of `pseudonym`'s access log from `from`, proven complete; `previous_count` is
+    /// the length an earlier page proved (0 for the first).
+    pub async fn access_log_page(
+        &self,
+        pseudonym: &AccountId,
+        from: u64,
+        previous_count: u64,
+    ) -> Result<Verified<LogPage<AccessLogEntry>>, ClientError> {
+        let log = self.access_log_source(pseudonym);
+        self.log_page(&log, from, previous_count).await
+    }
+
+    /// Every item of the consortium's break-glass review queue (each permitted ETREAT read,
+    /// with the auditor's finding once reviewed), proven complete.
+    pub async fn review_queue(&self) -> Result<Verified<Vec<ReviewItem>>, ClientError> {
+        let log = LogSource {
+            name: "the break-glass review queue".into(),
+            path: "/v1/reviews".into(),
+            count: keys::review_queue_count(),
+            entry: Box::new(keys::review_item),
+            sequence: |item: &ReviewItem| item.item,
+            page_max: limits::REVIEW_QUEUE_PAGE_MAX_ENTRIES,
+        };
+        self.whole_log(&log).await
+    }
+
+    /// The ids of the pseudonym's unrevoked consents, proven.
+    pub async fn patient_consents(
+        &self,
+        pseudonym: &AccountId,
+    ) -> Result<Verified<PatientConsents>, ClientError> {
+        self.proven(
+            &format!("/v1/patients/{pseudonym}/consents"),
+            &keys::patient_consents(pseudonym),
+            "patient consents",
+        )
+        .await
+    }
+
+    /// The institution's active emergency key service, proven.
+    pub async fn emergency_service(
+        &self,
+        institution: &InstitutionId,
+    ) -> Result<Verified<EmergencyServiceEntry>, ClientError> {
+        self.proven(
+            &format!(
+                "/v1/institutions/{}/emergency-service",
+                institution.as_str()
+            ),
+            &keys::emergency_service(institution),
+            "emergency service",
+        )
+        .await
+    }
+
+    fn access_log_source(&self, pseudonym: &AccountId) -> LogSource<'static, AccessLogEntry> {
+        let owner = pseudonym.clone();
+        LogSource {
+            name: format!("the access log of {pseudonym}"),
+            path: format!("/v1/patients/{pseudonym}/access-log"),
+            count: keys::access_log_count(pseudonym),
+            entry: Box::new(move |sequence| keys::access_log(&owner, sequence)),
+            sequence: |entry: &AccessLogEntry| entry.sequence,
+            page_max: limits::ACCESS_LOG_PAGE_MAX_ENTRIES,
+        }
+    }
+
+    async fn whole_log<E>(&self, log: &LogSource<'_, E>) -> Result<Verified<Vec<E>>, ClientError>
+    where
+        E: DeserializeOwned + commonware_codec::Read<Cfg = ()> + PartialEq,
+    {
         let mut entries = Vec::new();
         let mut from = 0;
         let mut count = 0;
         for _ in 0..ACCESS_LOG_PAGES_MAX {
-            let page = self.access_log_page(pseudonym, from, count).await?;
+            let page = self.log_page(log, from, count).await?;
             count = page.value.count;
             entries.extend(page.value.entries);
             match page.value.next {
@@ -350,25 +456,23 @@ impl Client {
                 }
             }
         }
-        Err(ClientError::EndlessLog(pseudonym.to_string()))
+        Err(ClientError::EndlessLog(log.name.clone()))
     }
 
-    /// The page of `pseudonym`'s access log from `from`, proven complete; `previous_count` is
-    /// the length an earlier page proved (0 for the first).
-    pub async fn access_log_page(
+    async fn log_page<E>(
         &self,
-        pseudonym: &AccountId,
+        log: &LogSource<'_, E>,
         from: u64,
         previous_count: u64,
-    ) -> Result<Verified<LogPage<AccessLogEntry>>, ClientError> {
-        let page: AccessLogResponse<AccessLogEntry> = self
-            .get(&format!(
-                "/v1/patients/{pseudonym}/access-log?from={from}&limit={}",
-                limits::ACCESS_LOG_PAGE_MAX_ENTRIES
-            ))
+    ) -> Result<Verified<LogPage<E>>, ClientError>
+    where
+        E: DeserializeOwned + commonware_codec::Read<Cfg = ()> + PartialEq,
+    {
+        let page: AccessLogResponse<E> = self
+            .get(&format!("{}?from={from}&limit={}", log.path, log.page_max))
             .await?;
         let incomplete = |source| ClientError::IncompleteLog {
-            pseudonym: pseudonym.to_string(),
+            log: log.name.clone(),
             source,
         };
         let height = page
@@ -377,14 +481,11 @@ impl Client {
             .ok_or_else(|| incomplete(LogError::MissingCount))?
             .height;
         let block = self.finalized_block(height).await?;
-        let count_key = keys::access_log_count(pseudonym);
-        let entry_key = |sequence| keys::access_log(pseudonym, sequence);
-        let sequence = |entry: &AccessLogEntry| entry.sequence;
         let log_keys = LogKeys {
-            count: &count_key,
-            entry: &entry_key,
-            sequence: &sequence,
-            page_max: limits::ACCESS_LOG_PAGE_MAX_ENTRIES as u64,
+            count: &log.count,
+            entry: &*log.entry,
+            sequence: &log.sequence,
+            page_max: log.page_max as u64,
         };
         let checked = complete_page(
             &block,

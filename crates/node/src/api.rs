@@ -634,6 +634,9 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         queries::proposal,
         queries::consortium_policy,
         queries::access_log,
+        queries::review_queue,
+        queries::patient_consents,
+        queries::emergency_service,
         crate::blobs::put_blob,
         crate::blobs::get_blob,
         reencryption::put_fragment,
@@ -689,8 +692,17 @@ pub fn router(state: ApiState) -> Router {
             "/v1/patients/{pseudonym}/access-log",
             get(queries::access_log),
         )
+        .route(
+            "/v1/patients/{pseudonym}/consents",
+            get(queries::patient_consents),
+        )
         .route("/v1/members/{account}", get(queries::member))
         .route("/v1/institutions/{id}", get(queries::institution))
+        .route(
+            "/v1/institutions/{id}/emergency-service",
+            get(queries::emergency_service),
+        )
+        .route("/v1/reviews", get(queries::review_queue))
         .route("/v1/proposals/{id}", get(queries::proposal))
         .route("/v1/policy", get(queries::consortium_policy))
         .route(

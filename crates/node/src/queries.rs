@@ -273,11 +273,78 @@ pub async fn access_log(
     let limit = page
         .limit
         .min(medchain_types::limits::ACCESS_LOG_PAGE_MAX_ENTRIES) as u64;
+    let log = LogKeys {
+        count: keys::access_log_count(&id),
+        entry: &|sequence| keys::access_log(&id, sequence),
+    };
+    Ok(Json(log_page(&state, &log, page.from, limit).await?))
+}
+
+/// A page of the consortium's break-glass review queue as this node serves it.
+pub type ReviewQueuePage = AccessLogResponse<medchain_state::ReviewItem>;
+
+#[utoipa::path(get, path = "/v1/reviews", params(PageParams),
+    responses((status = 200, body = AccessLogResponse<medchain_state::ReviewItem>)))]
+/// The break-glass review queue from `from`, proven complete like an access log: every
+/// permitted ETREAT read, in commit order, with the auditor's finding once reviewed.
+pub async fn review_queue(
+    State(state): State<ApiState>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<ReviewQueuePage>, ApiError> {
+    let limit = page
+        .limit
+        .min(medchain_types::limits::REVIEW_QUEUE_PAGE_MAX_ENTRIES) as u64;
+    let log = LogKeys {
+        count: keys::review_queue_count(),
+        entry: &keys::review_item,
+    };
+    Ok(Json(log_page(&state, &log, page.from, limit).await?))
+}
+
+#[utoipa::path(get, path = "/v1/patients/{pseudonym}/consents", params(("pseudonym" = String, Path, description = "pseudonym account, hex")),
+    responses((status = 200, body = Proven<medchain_state::PatientConsents>), (status = 404, body = ErrorBody)))]
+/// The ids of a pseudonym's unrevoked consents, proven.
+pub async fn patient_consents(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Proven<medchain_state::PatientConsents>>, ApiError> {
+    let id: AccountId = parse(&id, "pseudonym (64 hex characters)")?;
+    proven_one(&state, keys::patient_consents(&id), "patient consents").await
+}
+
+#[utoipa::path(get, path = "/v1/institutions/{id}/emergency-service", params(("id" = String, Path, description = "institution slug")),
+    responses((status = 200, body = Proven<medchain_state::EmergencyServiceEntry>), (status = 404, body = ErrorBody)))]
+/// The institution's active emergency key service, proven: the member a patient delegates
+/// emergency fragments to.
+pub async fn emergency_service(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Proven<medchain_state::EmergencyServiceEntry>>, ApiError> {
+    let id = InstitutionId::new(&id)
+        .map_err(|e| ApiError::new(ApiErrorCode::Malformed, e.to_string()))?;
+    proven_one(&state, keys::emergency_service(&id), "emergency service").await
+}
+
+/// The state keys of one append-only log: its length and its entries by sequence.
+struct LogKeys<'a> {
+    count: Vec<u8>,
+    entry: &'a (dyn Fn(u64) -> Vec<u8> + Sync),
+}
+
+/// Entries `from..from+limit` of a log with their proofs and the proven length.
+async fn log_page<E>(
+    state: &ApiState,
+    log: &LogKeys<'_>,
+    from: u64,
+    limit: u64,
+) -> Result<AccessLogResponse<E>, ApiError>
+where
+    E: commonware_codec::Read<Cfg = ()> + Send,
+{
     // The length and the entries come from one snapshot: a client checks that they are proven
     // at one height, which is what makes the page provably complete.
-    let response = with_snapshot(&state, async |db, height, root| {
-        let count_key = keys::access_log_count(&id);
-        let count = prove_all(db, std::slice::from_ref(&count_key), height, root)
+    with_snapshot(state, async |db, height, root| {
+        let count = prove_all(db, std::slice::from_ref(&log.count), height, root)
             .await?
             .pop()
             .flatten();
@@ -285,10 +352,8 @@ pub async fn access_log(
             Some(proof) => decode_entry(proof)?,
             None => 0,
         };
-        let end = page.from.saturating_add(limit).min(total);
-        let entry_keys: Vec<_> = (page.from..end)
-            .map(|seq| keys::access_log(&id, seq))
-            .collect();
+        let end = from.saturating_add(limit).min(total);
+        let entry_keys: Vec<_> = (from..end).map(log.entry).collect();
         let mut entries = Vec::new();
         for proof in prove_all(db, &entry_keys, height, root)
             .await?
@@ -307,6 +372,5 @@ pub async fn access_log(
             next: (end < total).then_some(end),
         })
     })
-    .await?;
-    Ok(Json(response))
+    .await
 }

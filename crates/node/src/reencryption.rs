@@ -15,6 +15,10 @@
 //!   block time, whose grantee is the signer, and that this validator holds a fragment of; and
 //!   only once per entry (a marker file created exclusively, which is also the release log).
 //!   The capsule fragment goes back sealed to the grantee's registered X25519 key.
+//!   A break-glass permit (a clinician's ETREAT read the patient allowed for its institution)
+//!   releases to that institution's emergency key service instead, which signs the request:
+//!   the fragment is that of the patient's ETREAT consent to the service, and the service hands
+//!   the key to its clinician (`medchain emergency serve`).
 //!
 //! Every refusal is logged with who asked for what. A revoked or expired consent's fragment is
 //! deleted at the next sweep ([`FRAGMENT_SWEEP_INTERVAL_MS`]) or the next request that finds
@@ -29,10 +33,11 @@ use axum::{
 };
 use medchain_crypto::{keys::hpke, umbral};
 use medchain_state::{
-    AccessLogEntry, ConsentEntry, MemberEntry, PseudonymEntry, RecordEntry, keys,
+    AccessLogEntry, AccessReason, ConsentEntry, EmergencyAccessEntry, EmergencyServiceEntry,
+    MemberEntry, PatientConsents, PseudonymEntry, RecordEntry, keys,
 };
 use medchain_types::{
-    AccountId, ChainId, ConsentId, Decision, SealedFragment,
+    AccountId, ChainId, ConsentId, Decision, Purpose, SealedFragment,
     api::ApiErrorCode,
     fragment_seal_info,
     release::{FragmentHeld, FragmentUpload, ReleaseRequest, ReleaseResponse, cfrag_seal_info},
@@ -407,15 +412,6 @@ async fn release_facts(
                     ),
                 )
             })?;
-    if entry.requester != request.requester {
-        return Err(refused(
-            ApiErrorCode::NotPermitted,
-            format!(
-                "entry {} of the patient's access log was requested by another member",
-                request.sequence
-            ),
-        ));
-    }
     if entry.decision != Decision::Permit {
         return Err(refused(
             ApiErrorCode::NotPermitted,
@@ -425,19 +421,91 @@ async fn release_facts(
             ),
         ));
     }
-    let Some(consent_id) = entry.consent else {
-        return Err(refused(
-            ApiErrorCode::NotPermitted,
-            format!(
-                "entry {} was permitted without a consent ({:?}); no validator holds fragments for it",
-                request.sequence, entry.reason
-            ),
-        ));
+    let consent_id = match (entry.reason, entry.consent) {
+        (AccessReason::BreakGlass, None) => emergency_consent(state, request, &entry).await?,
+        (_, Some(consent)) if entry.requester == request.requester => consent,
+        (_, Some(_)) => {
+            return Err(refused(
+                ApiErrorCode::NotPermitted,
+                format!(
+                    "entry {} of the patient's access log was requested by another member",
+                    request.sequence
+                ),
+            ));
+        }
+        (reason, None) => {
+            return Err(refused(
+                ApiErrorCode::NotPermitted,
+                format!(
+                    "entry {} was permitted without a consent ({reason:?}); no validator holds fragments for it",
+                    request.sequence
+                ),
+            ));
+        }
     };
     let consent: ConsentEntry = finalized_value(state, keys::consent(&consent_id))
         .await?
         .ok_or_else(|| corrupt("consent an access entry names"))?;
     Ok(ReleaseFacts { entry, consent })
+}
+
+/// For a break-glass permit, the release goes to the clinician's institution's emergency
+/// service, never to the clinician: the request must come from that service, the patient must
+/// still allow emergency access there, and the fragments used are those of the patient's
+/// unrevoked ETREAT consent to the service.
+async fn emergency_consent(
+    state: &ApiState,
+    request: &ReleaseRequest,
+    entry: &AccessLogEntry,
+) -> Result<ConsentId, ApiError> {
+    let clinician: MemberEntry = finalized_value(state, keys::member(&entry.requester))
+        .await?
+        .ok_or_else(|| corrupt("member an access entry names"))?;
+    let service: Option<EmergencyServiceEntry> =
+        finalized_value(state, keys::emergency_service(&clinician.institution)).await?;
+    if service.as_ref().map(|s| &s.account) != Some(&request.requester) {
+        return Err(refused(
+            ApiErrorCode::NotPermitted,
+            format!(
+                "entry {} is a break-glass read: only {}'s active emergency service receives its fragment; the clinician asks that service for the key",
+                request.sequence, clinician.institution
+            ),
+        ));
+    }
+    let enabled: Option<EmergencyAccessEntry> = finalized_value(
+        state,
+        keys::emergency_access(&request.patient, &clinician.institution),
+    )
+    .await?;
+    if enabled.is_none() {
+        return Err(refused(
+            ApiErrorCode::NotPermitted,
+            format!(
+                "the patient no longer allows emergency access for {}",
+                clinician.institution
+            ),
+        ));
+    }
+    let consents: Option<PatientConsents> =
+        finalized_value(state, keys::patient_consents(&request.patient)).await?;
+    for id in consents.map(|c| c.consents).unwrap_or_default() {
+        let consent: Option<ConsentEntry> = finalized_value(state, keys::consent(&id)).await?;
+        let delegates = consent.is_some_and(|c| {
+            c.policy.grantee() == Some(&request.requester)
+                && c.policy.decision == Decision::Permit
+                && c.policy.purposes.contains(&Purpose::Etreat)
+        });
+        if delegates {
+            return Ok(id);
+        }
+    }
+    Err(refused(
+        ApiErrorCode::FragmentNotHeld,
+        format!(
+            "the patient delegated no emergency fragments to {}'s service; they enable emergency access again to delegate them",
+            clinician.institution
+        ),
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/releases", request_body = ReleaseRequest,

@@ -290,6 +290,7 @@ impl_struct_codec!(ConsentEntry {
 
 /// Ids of a pseudonym's unrevoked consents, in grant order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PatientConsents {
     pub consents: Vec<ConsentId>,
 }
