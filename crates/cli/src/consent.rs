@@ -61,6 +61,20 @@ pub enum ConsentCommand {
         #[arg(long)]
         consent: String,
     },
+    /// Make a permit's key fragments anew for the current validators (after governance changed
+    /// the set): the consent commits to the new ones and each validator takes its own.
+    Reissue {
+        #[command(flatten)]
+        identity: IdentityArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
+        trust: TrustArgs,
+        /// The institution of the pseudonym that granted it.
+        #[arg(long)]
+        institution: String,
+        consent: String,
+    },
     /// Allow (or stop allowing) break-glass emergency access by an institution's clinicians:
     /// sets the ledger's flag and delegates key fragments to the institution's emergency key
     /// service (or revokes that delegation), so a flagged read can release the record's key.
@@ -267,6 +281,21 @@ pub async fn run(cmd: ConsentCommand) -> Result<()> {
                     "  key fragments: {held} of {committed} holders still hold theirs ({} needed for a read)",
                     consent.threshold
                 );
+                let uncovered = validators
+                    .validators
+                    .iter()
+                    .filter(|v| !consent.fragments.iter().any(|c| c.validator == v.account))
+                    .count();
+                if uncovered > 0 {
+                    println!(
+                        "  the validator set changed since the grant ({uncovered} current validators hold no fragment): the patient runs `medchain consent reissue {id}`"
+                    );
+                } else if held < committed {
+                    println!(
+                        "  {} holders did not answer or lost their fragment; if that lasts, the patient runs `medchain consent reissue {id}`",
+                        committed - held
+                    );
+                }
             }
             Ok(())
         }
@@ -283,6 +312,30 @@ pub async fn run(cmd: ConsentCommand) -> Result<()> {
                 consent: parse_id(&consent, "--consent must be a hex consent id")?,
             };
             report(&submit(&client, &keys.signing, payload).await?)
+        }
+        ConsentCommand::Reissue {
+            identity,
+            api,
+            trust,
+            institution,
+            consent,
+        } => {
+            let keys = identity
+                .load()?
+                .keys_at(&InstitutionId::new(&institution)?)?;
+            let client = trust.client(&api)?;
+            let id: ConsentId = parse_id(&consent, "the consent id must be hex")?;
+            let fragments = reissue(&client, &keys, &id).await?;
+            println!(
+                "key fragments held by {} of {} validators ({} needed for a read)",
+                fragments.held, fragments.sealed, fragments.threshold
+            );
+            if fragments.held < fragments.threshold {
+                bail!(
+                    "too few validators took their new key fragment; run `consent reissue` again once they are reachable"
+                );
+            }
+            Ok(())
         }
         ConsentCommand::Emergency {
             identity,
@@ -483,6 +536,44 @@ pub async fn grant(
         outcome,
         consent,
         fragments,
+    })
+}
+
+/// Re-issues the fragments of the patient's permit `id` for the current (proven) validator set.
+pub async fn reissue(
+    client: &Client,
+    keys: &medchain_crypto::keys::PseudonymKeys,
+    id: &ConsentId,
+) -> Result<FragmentsHeld> {
+    let patient = AccountId::from(keys.signing.public_key());
+    let consent = client.consent(id).await?.value;
+    if consent.patient != patient {
+        bail!("consent {id} was granted by another pseudonym; re-issue it as its patient");
+    }
+    let Some(grantee) = fragment_grantee(&consent.policy)? else {
+        bail!("consent {id} is a deny; it has no fragments");
+    };
+    let chain_id = client.chain_id()?;
+    let binding = crate::sharing::FragmentBinding {
+        chain_id: &chain_id,
+        consent: id,
+        patient: &patient,
+        grantee: &grantee,
+    };
+    let (validators, sealed) = sealed_for(client, keys, &binding).await?;
+    let payload = Payload::ReissueFragments {
+        consent: *id,
+        fragment_commitments: sealed.iter().map(|f| f.commitment()).collect(),
+    };
+    let outcome = submit(client, &keys.signing, payload).await?;
+    report(&outcome)?;
+    if outcome.status != TxState::Committed {
+        bail!("the re-issue was not committed; the old fragments stay in force");
+    }
+    Ok(FragmentsHeld {
+        held: crate::sharing::deliver_fragments(client, &validators, id, &sealed).await,
+        sealed: sealed.len(),
+        threshold: validators.reencryption_threshold(),
     })
 }
 

@@ -68,6 +68,10 @@ struct Inner {
     context: Context,
     blobs: BlobService,
     reencryption: ReencryptionService,
+    /// The state database handle, asked of the stateful actor once: asking on every read goes
+    /// through the actor's mailbox and waits for whatever block work it is doing (a read right
+    /// after a commit waited ~0.5 s for it). The handle is shared and always current.
+    databases: tokio::sync::OnceCell<crate::store::StateSet<Context>>,
 }
 
 impl ApiState {
@@ -87,6 +91,15 @@ impl ApiState {
         &self.inner.chain_id
     }
 
+    /// The state databases (cloned handle): subscribed on first use, then reused.
+    pub(crate) async fn databases(&self) -> crate::store::StateSet<Context> {
+        self.inner
+            .databases
+            .get_or_init(|| self.inner.handles.stateful.subscribe_databases())
+            .await
+            .clone()
+    }
+
     pub fn new(
         genesis: Arc<Genesis>,
         handles: EngineHandles<Context>,
@@ -102,6 +115,7 @@ impl ApiState {
                 context,
                 blobs,
                 reencryption,
+                databases: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -314,8 +328,7 @@ async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> 
     if s.handles.mempool.is_full() {
         return Err(mempool_error(MempoolError::Full));
     }
-    let db = s.handles.stateful.subscribe_databases().await;
-    let mut snapshot = SnapshotStore::new(db);
+    let mut snapshot = SnapshotStore::new(state.databases().await);
     let sender = tx.transaction.sender.clone();
     let ledger_nonce = medchain_state::query::next_nonce(&snapshot, &sender)
         .await
@@ -548,7 +561,7 @@ async fn next_nonce(
         )
     })?;
     let s = &state.inner;
-    let snapshot = SnapshotStore::new(s.handles.stateful.subscribe_databases().await);
+    let snapshot = SnapshotStore::new(state.databases().await);
     let ledger = medchain_state::query::next_nonce(&snapshot, &id)
         .await
         .map_err(internal)?;

@@ -43,7 +43,7 @@ async fn with_snapshot<R>(
     read: impl AsyncFnOnce(&StateDb<Context>, u64, sha256::Digest) -> Result<R, ApiError>,
 ) -> Result<R, ApiError> {
     let handles = state.handles();
-    let shared = handles.stateful.subscribe_databases().await;
+    let shared = state.databases().await;
     let deadline = std::time::Instant::now() + Duration::from_millis(SNAPSHOT_SETTLE_MAX_MS);
     loop {
         {

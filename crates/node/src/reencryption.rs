@@ -8,7 +8,9 @@
 //!   fragment for the grantee. It is stored as it came, sealed to this validator's X25519 key,
 //!   so it stays encrypted at rest, and written durably (temporary file, fsync, rename) so it
 //!   survives a restart.
-//! - `GET /v1/fragments/{consent}`: whether this validator holds it (`consent show` asks each).
+//! - `GET /v1/fragments/{consent}`: whether this validator holds the fragment the consent
+//!   commits to now (`consent show` asks each); after `ReissueFragments` an old one does not
+//!   count, and is replaced when the patient hands over the new one.
 //! - `POST /v1/releases`: a grantee's signed [`ReleaseRequest`] naming one entry of a patient's
 //!   access log. The node releases only if, in its finalized state, that entry is a permit for
 //!   the signer backed by a consent that is neither revoked nor expired at the latest finalized
@@ -122,6 +124,18 @@ impl ReencryptionService {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// This validator's fragment of `consent` if it holds the one the consent commits to now: a
+    /// fragment of an earlier issue (before `ReissueFragments`) would combine with nothing.
+    fn current_fragment(&self, consent: &ConsentEntry) -> std::io::Result<Option<Vec<u8>>> {
+        let committed = consent
+            .fragments
+            .iter()
+            .find(|c| &c.validator == self.validator());
+        Ok(self.load_fragment(&consent.id)?.filter(|sealed| {
+            committed.is_some_and(|c| c.sealed_digest == sealed_fragment_digest(sealed))
+        }))
     }
 
     pub(crate) fn delete_fragment(&self, consent: &ConsentId, why: &str) {
@@ -379,10 +393,13 @@ pub async fn get_fragment(
 ) -> Result<Json<FragmentHeld>, ApiError> {
     let service = state.reencryption();
     let id = parse_consent(&consent)?;
-    let held = service
-        .load_fragment(&id)
-        .map_err(crate::api::internal)?
-        .is_some();
+    let held = match finalized_value::<ConsentEntry>(&state, keys::consent(&id)).await? {
+        Some(entry) => service
+            .current_fragment(&entry)
+            .map_err(crate::api::internal)?
+            .is_some(),
+        None => false,
+    };
     Ok(Json(FragmentHeld {
         validator: service.validator().clone(),
         held,
@@ -562,13 +579,13 @@ async fn release_inner(
         ));
     }
     let sealed = service
-        .load_fragment(&consent.id)
+        .current_fragment(&consent)
         .map_err(crate::api::internal)?
         .ok_or_else(|| {
             refused(
                 ApiErrorCode::FragmentNotHeld,
                 format!(
-                    "this validator holds no fragment of consent {}; ask the other validators",
+                    "this validator holds no current fragment of consent {}; ask the other validators",
                     consent.id
                 ),
             )

@@ -115,6 +115,42 @@ fn check_fragments(
     Ok(())
 }
 
+/// Replaces a permit's fragment commitments with ones for the current validator set; the
+/// threshold becomes the current set's. Fragments a validator held under the old commitments no
+/// longer match, so it releases nothing with them (`node::reencryption` checks the digest).
+pub(crate) async fn reissue<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    id: &ConsentId,
+    fragments: &[FragmentCommitment],
+) -> Result<Outcome, TxError> {
+    let mut entry = query::consent(store, id)
+        .await?
+        .ok_or(TxError::UnknownConsent(*id))?;
+    if &entry.patient != call.sender {
+        return Err(TxError::NotAuthorized(
+            "only the patient who granted a consent can re-issue its fragments".into(),
+        ));
+    }
+    if entry.revoked_height.is_some() {
+        return Err(TxError::AlreadyRevoked);
+    }
+    if entry.policy.decision == Decision::Deny {
+        return Err(TxError::BadFragments(
+            "a deny consent releases nothing; it has no fragments to re-issue".into(),
+        ));
+    }
+    let set = rw::validator_set(store).await?;
+    check_fragments(&set, entry.policy.decision, fragments)?;
+    entry.fragments = fragments.to_vec();
+    entry.threshold = set.reencryption_threshold() as u32;
+    rw::write(store, keys::consent(id), &entry);
+    Ok(Outcome::FragmentsReissued {
+        consent: *id,
+        threshold: entry.threshold,
+    })
+}
+
 pub(crate) async fn revoke<S: Store>(
     store: &mut S,
     call: &Call<'_>,

@@ -73,6 +73,11 @@ pub enum Outcome {
         reason: AccessReason,
         break_glass: bool,
     },
+    /// The consent's fragments are committed anew for the current validators.
+    FragmentsReissued {
+        consent: ConsentId,
+        threshold: u32,
+    },
     /// Item `item` of the break-glass review queue now carries the auditor's finding.
     BreakGlassReviewed {
         item: u64,
@@ -359,6 +364,10 @@ async fn dispatch<S: Store>(
         Payload::ConfirmErasure { record, receipts } => {
             records::confirm_erasure(store, call, record, receipts).await
         }
+        Payload::ReissueFragments {
+            consent: id,
+            fragment_commitments,
+        } => consent::reissue(store, call, id, fragment_commitments).await,
         Payload::ReviewBreakGlass {
             item,
             finding,

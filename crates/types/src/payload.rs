@@ -459,6 +459,13 @@ pub enum Payload {
         record: RecordId,
         receipts: Vec<crate::erasure::ErasureReceipt>,
     },
+    /// Consent: the patient replaces a permit's fragment commitments with ones for the current
+    /// validator set (after governance changed it), so the new validators can hold fragments
+    /// and the threshold follows the new set; the fragments go to the validators off-chain.
+    ReissueFragments {
+        consent: ConsentId,
+        fragment_commitments: Vec<FragmentCommitment>,
+    },
     /// Review: an auditor closes item `item` of the consortium's break-glass review queue with
     /// a finding; the note is checked by the PHI guard.
     ReviewBreakGlass {
@@ -484,6 +491,7 @@ impl Payload {
             Payload::RequestAccess { .. } => "request_access",
             Payload::EraseRecord { .. } => "erase_record",
             Payload::ConfirmErasure { .. } => "confirm_erasure",
+            Payload::ReissueFragments { .. } => "reissue_fragments",
             Payload::ReviewBreakGlass { .. } => "review_break_glass",
         }
     }
@@ -572,6 +580,10 @@ impl Payload {
                 Ok(())
             }
             Payload::ReviewBreakGlass { note, .. } => validate_review_note(note.as_deref()),
+            Payload::ReissueFragments {
+                fragment_commitments,
+                ..
+            } => validate_commitments(fragment_commitments),
             _ => Ok(()),
         }
     }
@@ -721,6 +733,13 @@ impl Write for Payload {
                 record.write(buf);
                 receipts.write(buf);
             }
+            Payload::ReissueFragments {
+                consent,
+                fragment_commitments,
+            } => {
+                consent.write(buf);
+                fragment_commitments.write(buf);
+            }
             Payload::ReviewBreakGlass {
                 item,
                 finding,
@@ -750,6 +769,7 @@ impl Payload {
             Payload::EraseRecord { .. } => 10,
             Payload::ConfirmErasure { .. } => 11,
             Payload::ReviewBreakGlass { .. } => 12,
+            Payload::ReissueFragments { .. } => 13,
         }
     }
 }
@@ -825,6 +845,10 @@ impl EncodeSize for Payload {
             Payload::ConfirmErasure { record, receipts } => {
                 record.encode_size() + receipts.encode_size()
             }
+            Payload::ReissueFragments {
+                consent,
+                fragment_commitments,
+            } => consent.encode_size() + fragment_commitments.encode_size(),
             Payload::ReviewBreakGlass {
                 item,
                 finding,
@@ -898,6 +922,10 @@ impl Read for Payload {
                 item: u64::read(buf)?,
                 finding: ReviewFinding::read(buf)?,
                 note: read_opt_str(buf, limits::REVIEW_NOTE_SIZE_MAX_BYTES)?,
+            },
+            13 => Payload::ReissueFragments {
+                consent: ConsentId::read(buf)?,
+                fragment_commitments: Vec::read_cfg(buf, &vec_cfg(limits::SEALED_FRAGMENTS_MAX))?,
             },
             other => return Err(Error::InvalidEnum(other)),
         })

@@ -321,3 +321,72 @@ fn consent_ids_differ_by_chain_patient_and_nonce() {
     assert_ne!(id, ConsentId::for_grant(&chain, &account(&key(2)), 0));
     assert_ne!(id, ConsentId::for_grant(&chain, &patient, 1));
 }
+
+#[test]
+fn the_patient_reissues_a_permits_fragments_for_the_current_validators() {
+    let Setup {
+        mut chain,
+        clinician,
+        patient,
+        ..
+    } = setup();
+    let id = chain.grant(&patient, permit_person(&clinician));
+    let fresh = chain.fragments(4);
+    let outcome = chain.ok(
+        &patient,
+        Payload::ReissueFragments {
+            consent: id,
+            fragment_commitments: fresh.clone(),
+        },
+    );
+    let threshold = chain
+        .query(async |s| query::validators(s).await)
+        .reencryption_threshold();
+    assert_eq!(
+        outcome,
+        Outcome::FragmentsReissued {
+            consent: id,
+            threshold: threshold as u32
+        }
+    );
+    let entry = chain.query(async |s| query::consent(s, &id).await).unwrap();
+    assert_eq!(
+        (entry.fragments, entry.threshold),
+        (fresh, threshold as u32)
+    );
+}
+
+#[test]
+fn reissuing_is_refused_to_others_for_revoked_consents_and_for_strangers_or_too_few() {
+    let Setup {
+        mut chain,
+        clinician,
+        patient,
+        ..
+    } = setup();
+    let id = chain.grant(&patient, permit_person(&clinician));
+    let reissue = |fragments| Payload::ReissueFragments {
+        consent: id,
+        fragment_commitments: fragments,
+    };
+    let refused = chain.err(&clinician, reissue(chain.fragments(4)));
+    assert!(
+        matches!(&refused, TxError::NotAuthorized(m) if m.contains("only the patient")),
+        "{refused}"
+    );
+    let mut stranger = chain.fragments(2);
+    stranger[1].validator = account(&key(9_999));
+    assert!(matches!(
+        chain.err(&patient, reissue(stranger)),
+        TxError::BadFragments(m) if m.contains("not a current validator")
+    ));
+    assert!(matches!(
+        chain.err(&patient, reissue(chain.fragments(1))),
+        TxError::BadFragments(m) if m.contains("need at least")
+    ));
+    chain.ok(&patient, Payload::RevokeConsent { consent: id });
+    assert_eq!(
+        chain.err(&patient, reissue(chain.fragments(4))),
+        TxError::AlreadyRevoked
+    );
+}
