@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use commonware_cryptography::{Signer as _, ed25519};
 use medchain_client::{Client, Trust};
 use medchain_types::{
-    AccountId, ChainId, InstitutionId, Payload, SignedTransaction, Transaction,
+    AccountId, ChainId, InstitutionId, Payload,
     api::{TxState, TxStatusResponse},
 };
 use std::path::{Path, PathBuf};
@@ -291,65 +291,7 @@ pub async fn submit(
     key: &ed25519::PrivateKey,
     payload: Payload,
 ) -> Result<TxStatusResponse> {
-    let chain_id = chain_id(client).await?;
-    let sender = AccountId::from(key.public_key());
-    let nonce = client.next_nonce(&sender).await?;
-    submit_at(client, key, chain_id, nonce, payload).await
-}
-
-/// [`submit`] at a nonce the caller already fetched: a consent's id, which its fragments are
-/// sealed to, is derived from the granting transaction's nonce.
-pub async fn submit_at(
-    client: &Client,
-    key: &ed25519::PrivateKey,
-    chain_id: ChainId,
-    nonce: u64,
-    payload: Payload,
-) -> Result<TxStatusResponse> {
-    let sender = AccountId::from(key.public_key());
-    let tx = SignedTransaction::sign(
-        key,
-        Transaction {
-            chain_id,
-            sender,
-            nonce,
-            payload,
-        },
-    );
-    let (outcome, ()) = tokio::join!(client.submit(&tx, true), offer_to_validators(client, &tx));
-    Ok(outcome?)
-}
-
-/// Longest the copy of a submission offered to each other validator may take.
-const OFFER_TIMEOUT_MS: u64 = 2_000;
-
-/// Offers `tx` to every validator of the proven set as well, without waiting for it to commit:
-/// a validator proposes only what its own mempool holds, so this lets the next leader, whoever
-/// it is, include it (one view instead of up to one round of the validators). The same
-/// transaction admitted twice commits once; a validator that is down or slow is skipped. A
-/// client without a trusted genesis offers nothing (it cannot know the validators).
-async fn offer_to_validators(client: &Client, tx: &SignedTransaction) {
-    let Ok(set) = client.validators().await else {
-        return;
-    };
-    let mut offers = tokio::task::JoinSet::new();
-    for validator in set.value.validators {
-        let Ok(other) = Client::new(&format!("http://{}", validator.http_address)) else {
-            continue;
-        };
-        if other.base_url() == client.base_url() {
-            continue;
-        }
-        let tx = tx.clone();
-        offers.spawn(async move {
-            let _ = tokio::time::timeout(
-                std::time::Duration::from_millis(OFFER_TIMEOUT_MS),
-                other.submit(&tx, false),
-            )
-            .await;
-        });
-    }
-    while offers.join_next().await.is_some() {}
+    Ok(client.sign_and_submit(key, payload).await?)
 }
 
 pub(crate) fn report(outcome: &TxStatusResponse) -> Result<()> {
@@ -521,10 +463,9 @@ fn check_cosignature(chain_id: &ChainId, pseudonym: &AccountId, payload: &Payloa
     Ok(())
 }
 
-/// The chain id the node reports (what every transaction and proof is bound to).
+/// The chain id transactions are signed for (the trusted genesis's, else the node's word).
 pub(crate) async fn chain_id(client: &Client) -> Result<ChainId> {
-    let status = client.status().await?;
-    parse_id(&status.chain_id, "node reported a malformed chain id")
+    Ok(client.signing_chain_id().await?)
 }
 
 /// `N` bytes written as hex, for keys and signatures given on the command line.

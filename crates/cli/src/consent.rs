@@ -4,14 +4,11 @@
 //! every key and count they are made from is a proven ledger value (the grantee's member entry,
 //! the current validator set), never a node's unproven answer.
 
-use crate::commands::{
-    ApiArgs, IdentityArgs, TrustArgs, parse_code, parse_id, report, submit, submit_at,
-};
+use crate::commands::{ApiArgs, IdentityArgs, TrustArgs, parse_code, parse_id, report, submit};
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use commonware_cryptography::Signer as _;
 use medchain_client::Client;
-use medchain_state::ValidatorSet;
 use medchain_types::{
     AccountId, ConsentId, InstitutionId, Payload,
     api::TxState,
@@ -492,50 +489,19 @@ pub struct FragmentsHeld {
     pub threshold: usize,
 }
 
-/// Grants `policy` as the patient pseudonym `keys`: a permit's key fragments are sealed to the
-/// proven validator set, the consent committed with their commitments, then each validator
-/// handed its fragment.
+/// Grants `policy` as the patient pseudonym `keys` (`medchain_client::Client::grant_consent`),
+/// printing why any validator did not take its fragment.
 pub async fn grant(
     client: &Client,
     keys: &medchain_crypto::keys::PseudonymKeys,
     policy: ConsentPolicy,
 ) -> Result<Granted> {
-    let chain_id = crate::commands::chain_id(client).await?;
-    let patient = AccountId::from(keys.signing.public_key());
-    // The consent id is fixed by the grant's nonce, so its fragments can be sealed to it
-    // before the transaction exists.
-    let nonce = client.next_nonce(&patient).await?;
-    let consent = ConsentId::for_grant(&chain_id, &patient, nonce);
-    let (validators, sealed) = match fragment_grantee(&policy)? {
-        None => (None, Vec::new()),
-        Some(grantee) => {
-            let binding = crate::sharing::FragmentBinding {
-                chain_id: &chain_id,
-                consent: &consent,
-                patient: &patient,
-                grantee: &grantee,
-            };
-            let (validators, sealed) = sealed_for(client, keys, &binding).await?;
-            (Some(validators), sealed)
-        }
-    };
-    let payload = Payload::GrantConsent {
-        policy,
-        fragment_commitments: sealed.iter().map(|f| f.commitment()).collect(),
-    };
-    let outcome = submit_at(client, &keys.signing, chain_id, nonce, payload).await?;
-    let fragments = match validators {
-        Some(validators) if outcome.status == TxState::Committed => Some(FragmentsHeld {
-            held: crate::sharing::deliver_fragments(client, &validators, &consent, &sealed).await,
-            sealed: sealed.len(),
-            threshold: validators.reencryption_threshold(),
-        }),
-        _ => None,
-    };
+    fragment_grantee(&policy)?;
+    let grant = client.grant_consent(keys, policy).await?;
     Ok(Granted {
-        outcome,
-        consent,
-        fragments,
+        outcome: grant.outcome,
+        consent: grant.consent,
+        fragments: grant.delivery.map(|d| fragments_held(&d)),
     })
 }
 
@@ -545,52 +511,28 @@ pub async fn reissue(
     keys: &medchain_crypto::keys::PseudonymKeys,
     id: &ConsentId,
 ) -> Result<FragmentsHeld> {
-    let patient = AccountId::from(keys.signing.public_key());
-    let consent = client.consent(id).await?.value;
-    if consent.patient != patient {
-        bail!("consent {id} was granted by another pseudonym; re-issue it as its patient");
-    }
-    let Some(grantee) = fragment_grantee(&consent.policy)? else {
-        bail!("consent {id} is a deny; it has no fragments");
-    };
-    let chain_id = client.chain_id()?;
-    let binding = crate::sharing::FragmentBinding {
-        chain_id: &chain_id,
-        consent: id,
-        patient: &patient,
-        grantee: &grantee,
-    };
-    let (validators, sealed) = sealed_for(client, keys, &binding).await?;
-    let payload = Payload::ReissueFragments {
-        consent: *id,
-        fragment_commitments: sealed.iter().map(|f| f.commitment()).collect(),
-    };
-    let outcome = submit(client, &keys.signing, payload).await?;
+    let (outcome, delivery) = client.reissue_fragments(keys, id).await?;
     report(&outcome)?;
-    if outcome.status != TxState::Committed {
-        bail!("the re-issue was not committed; the old fragments stay in force");
+    match delivery {
+        Some(delivery) => Ok(fragments_held(&delivery)),
+        None => bail!("the re-issue was not committed; the old fragments stay in force"),
     }
-    Ok(FragmentsHeld {
-        held: crate::sharing::deliver_fragments(client, &validators, id, &sealed).await,
-        sealed: sealed.len(),
-        threshold: validators.reencryption_threshold(),
-    })
 }
 
-/// Fragments for `grantee`, from proven values only: their member entry (key, not revoked) and
-/// the current validator set (keys, and the count that sets the threshold).
-async fn sealed_for(
-    client: &Client,
-    patient: &medchain_crypto::keys::PseudonymKeys,
-    binding: &crate::sharing::FragmentBinding<'_>,
-) -> Result<(ValidatorSet, Vec<medchain_types::SealedFragment>)> {
-    let grantee_pre = client
-        .grantee_pre_key(binding.grantee)
-        .await
-        .with_context(|| format!("cannot use {} as a grantee", binding.grantee))?;
-    let validators = crate::sharing::validators(client).await?.value;
-    let sealed = crate::sharing::sealed_fragments(patient, &grantee_pre, &validators, binding)?;
-    Ok((validators, sealed))
+/// Prints why any validator did not take its fragment; counts those that did.
+fn fragments_held(delivery: &medchain_client::sharing::FragmentDelivery) -> FragmentsHeld {
+    for (validator, outcome) in &delivery.outcomes {
+        match outcome {
+            Ok(true) => {}
+            Ok(false) => eprintln!("validator {validator} did not keep its fragment"),
+            Err(e) => eprintln!("validator {validator} did not take its fragment: {e}"),
+        }
+    }
+    FragmentsHeld {
+        held: delivery.held(),
+        sealed: delivery.sealed,
+        threshold: delivery.threshold,
+    }
 }
 
 #[cfg(test)]

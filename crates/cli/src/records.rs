@@ -589,28 +589,9 @@ async fn request_access(
     record: &RecordEntry,
     read: &Read,
 ) -> Result<AccessLogEntry> {
-    let payload = Payload::RequestAccess {
-        record: record.id,
-        purpose: read.purpose,
-        justification: read.justification.clone(),
-    };
-    let outcome = submit(client, &keys.signing, payload).await?;
-    if outcome.status != TxState::Committed {
-        let reason = outcome.error.map_or("no reason given".to_string(), |e| {
-            format!("{} ({})", e.message, e.code)
-        });
-        bail!("the ledger did not take the access request: {reason}");
-    }
-    let hash: TxHash = parse_id(&outcome.hash, "the node answered a malformed hash")?;
-    let log = client
-        .access_log(&record.patient)
-        .await
-        .context("cannot verify the patient's access log")?;
-    let Some(logged) = log.value.into_iter().rev().find(|e| e.tx_hash == hash) else {
-        bail!(
-            "the access request {hash} is committed but not in the patient's proven access log; the node may be lying: try another node with --api"
-        );
-    };
+    let logged = client
+        .request_access(keys, record, read.purpose, read.justification.clone())
+        .await?;
     if logged.decision != Decision::Permit {
         let policies = if logged.policy_reasons.is_empty() {
             String::new()

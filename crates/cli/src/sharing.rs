@@ -5,10 +5,9 @@ use anyhow::{Context as _, Result, bail};
 use medchain_client::Client;
 use medchain_crypto::{envelope, keys::PseudonymKeys};
 use medchain_state::{AccessLogEntry, RecordEntry, ValidatorSet};
-use medchain_types::{ConsentId, SealedFragment};
 use medchain_verify::Verified;
 
-pub use medchain_client::sharing::{FragmentBinding, retry_while_behind, sealed_fragments};
+pub use medchain_client::sharing::retry_while_behind;
 
 /// The ledger's current validators, proven, to seal fragments to.
 pub async fn validators(client: &Client) -> Result<Verified<ValidatorSet>> {
@@ -16,25 +15,6 @@ pub async fn validators(client: &Client) -> Result<Verified<ValidatorSet>> {
         .validators()
         .await
         .context("cannot verify the validator set the fragments are sealed to")
-}
-
-/// Hands each validator its sealed fragment of the committed `consent`; returns how many took
-/// theirs, after printing why any did not.
-pub async fn deliver_fragments(
-    client: &Client,
-    validators: &ValidatorSet,
-    consent: &ConsentId,
-    sealed: &[SealedFragment],
-) -> usize {
-    let mut held = 0;
-    for (validator, outcome) in client.deliver_fragments(validators, consent, sealed).await {
-        match outcome {
-            Ok(true) => held += 1,
-            Ok(false) => eprintln!("validator {validator} did not keep its fragment"),
-            Err(e) => eprintln!("validator {validator} did not take its fragment: {e}"),
-        }
-    }
-    held
 }
 
 /// The data key of `record` for the grantee holding `keys`, through threshold re-encryption of

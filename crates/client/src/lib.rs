@@ -21,6 +21,7 @@ pub mod blob;
 pub mod emergency;
 pub mod reencryption;
 pub mod sharing;
+pub mod transactions;
 
 use commonware_codec::Encode as _;
 use medchain_state::{
@@ -123,6 +124,8 @@ pub enum ClientError {
         threshold: usize,
         failures: String,
     },
+    #[error("the ledger did not take {what}: {reason}")]
+    NotCommitted { what: String, reason: String },
 }
 
 /// Where one append-only ledger log lives: its API path and its state keys.

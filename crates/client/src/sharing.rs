@@ -10,6 +10,7 @@
 //! (which sets t) are proven ledger values; a validator's answer is checked by its proof.
 
 use crate::{Client, ClientError};
+use commonware_cryptography::Signer as _;
 use medchain_crypto::{
     envelope,
     keys::{PseudonymKeys, hpke},
@@ -17,8 +18,9 @@ use medchain_crypto::{
 };
 use medchain_state::{AccessLogEntry, ConsentEntry, RecordEntry, ValidatorSet};
 use medchain_types::{
-    AccountId, ChainId, ConsentId, SealedFragment,
-    api::ApiErrorCode,
+    AccountId, ChainId, ConsentId, ConsentPolicy, Decision, Payload, Purpose, SealedFragment,
+    TxHash,
+    api::{ApiErrorCode, TxState, TxStatusResponse},
     fragment_seal_info,
     release::{ReleaseRequest, SEALED_CFRAG_SIZE_MAX_BYTES, cfrag_seal_info},
 };
@@ -336,4 +338,196 @@ fn open_cfrag(
     })?;
     umbral::CapsuleFrag::from_bytes(&bytes)
         .map_err(|_| ClientError::BadFragment("its answer is not a capsule fragment".into()))
+}
+
+/// How the hand-over of a grant's fragments went: each validator's answer (true: it holds its
+/// fragment), how many were sealed, and how many a read needs.
+pub struct FragmentDelivery {
+    pub outcomes: Vec<(AccountId, Result<bool, ClientError>)>,
+    pub sealed: usize,
+    pub threshold: usize,
+}
+
+impl FragmentDelivery {
+    /// Validators that now hold their fragment.
+    pub fn held(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|(_, outcome)| matches!(outcome, Ok(true)))
+            .count()
+    }
+}
+
+/// What a grant did: the transaction, the consent's id, and for a committed permit the
+/// hand-over of its fragments.
+pub struct Grant {
+    pub outcome: TxStatusResponse,
+    pub consent: ConsentId,
+    pub delivery: Option<FragmentDelivery>,
+}
+
+impl Client {
+    /// Grants `policy` as the patient pseudonym `keys`: a permit's key fragments are sealed to
+    /// the proven validator set for its grantee (their proven key), the consent committed with
+    /// the fragments' commitments, then each validator handed its own.
+    pub async fn grant_consent(
+        &self,
+        keys: &PseudonymKeys,
+        policy: ConsentPolicy,
+    ) -> Result<Grant, ClientError> {
+        let chain_id = self.chain_id()?;
+        let patient = AccountId::from(keys.signing.public_key());
+        // The consent id is fixed by the grant's nonce, so its fragments can be sealed to it
+        // before the transaction exists.
+        let nonce = self.next_nonce(&patient).await?;
+        let consent = ConsentId::for_grant(&chain_id, &patient, nonce);
+        let sealing = match policy.decision {
+            Decision::Deny => None,
+            Decision::Permit => {
+                let grantee = policy.grantee().cloned().ok_or_else(|| {
+                    ClientError::NotAGrantee(
+                        "a permit needs a person grantee to release keys to (roles and institutions may be added beside it)".into(),
+                    )
+                })?;
+                let binding = FragmentBinding {
+                    chain_id: &chain_id,
+                    consent: &consent,
+                    patient: &patient,
+                    grantee: &grantee,
+                };
+                Some(self.seal_for(keys, &binding).await?)
+            }
+        };
+        let commitments = sealing
+            .as_ref()
+            .map(|(_, sealed)| sealed.iter().map(SealedFragment::commitment).collect())
+            .unwrap_or_default();
+        let payload = Payload::GrantConsent {
+            policy,
+            fragment_commitments: commitments,
+        };
+        let outcome = self
+            .sign_and_submit_at(&keys.signing, chain_id, nonce, payload)
+            .await?;
+        let delivery = match sealing {
+            Some((validators, sealed)) if outcome.status == TxState::Committed => {
+                Some(self.hand_over(&validators, &consent, &sealed).await)
+            }
+            _ => None,
+        };
+        Ok(Grant {
+            outcome,
+            consent,
+            delivery,
+        })
+    }
+
+    /// Makes the patient's permit `id`'s fragments anew for the current (proven) validator
+    /// set, commits their commitments (`ReissueFragments`) and hands each validator its own.
+    pub async fn reissue_fragments(
+        &self,
+        keys: &PseudonymKeys,
+        id: &ConsentId,
+    ) -> Result<(TxStatusResponse, Option<FragmentDelivery>), ClientError> {
+        let patient = AccountId::from(keys.signing.public_key());
+        let consent = self.consent(id).await?.value;
+        if consent.patient != patient {
+            return Err(ClientError::NotAGrantee(format!(
+                "consent {id} was granted by another pseudonym; re-issue it as its patient"
+            )));
+        }
+        let Some(grantee) = consent
+            .policy
+            .grantee()
+            .filter(|_| consent.policy.decision == Decision::Permit)
+        else {
+            return Err(ClientError::NotAGrantee(format!(
+                "consent {id} is not a permit for a person; it has no fragments"
+            )));
+        };
+        let chain_id = self.chain_id()?;
+        let binding = FragmentBinding {
+            chain_id: &chain_id,
+            consent: id,
+            patient: &patient,
+            grantee,
+        };
+        let (validators, sealed) = self.seal_for(keys, &binding).await?;
+        let payload = Payload::ReissueFragments {
+            consent: *id,
+            fragment_commitments: sealed.iter().map(SealedFragment::commitment).collect(),
+        };
+        let outcome = self.sign_and_submit(&keys.signing, payload).await?;
+        let delivery = if outcome.status == TxState::Committed {
+            Some(self.hand_over(&validators, id, &sealed).await)
+        } else {
+            None
+        };
+        Ok((outcome, delivery))
+    }
+
+    /// Fragments for the binding's grantee, from proven values only: their member entry (key,
+    /// not revoked) and the current validator set (keys, and the count that sets t).
+    async fn seal_for(
+        &self,
+        keys: &PseudonymKeys,
+        binding: &FragmentBinding<'_>,
+    ) -> Result<(ValidatorSet, Vec<SealedFragment>), ClientError> {
+        let grantee_pre = self.grantee_pre_key(binding.grantee).await?;
+        let validators = self.validators().await?.value;
+        let sealed = sealed_fragments(keys, &grantee_pre, &validators, binding)?;
+        Ok((validators, sealed))
+    }
+
+    async fn hand_over(
+        &self,
+        validators: &ValidatorSet,
+        consent: &ConsentId,
+        sealed: &[SealedFragment],
+    ) -> FragmentDelivery {
+        FragmentDelivery {
+            outcomes: self.deliver_fragments(validators, consent, sealed).await,
+            sealed: sealed.len(),
+            threshold: validators.reencryption_threshold(),
+        }
+    }
+
+    /// Commits `keys`' request to read `record` and answers its entry in the patient's proven
+    /// access log: a permit or a denial, as the ledger decided it.
+    pub async fn request_access(
+        &self,
+        keys: &PseudonymKeys,
+        record: &RecordEntry,
+        purpose: Purpose,
+        justification: Option<String>,
+    ) -> Result<AccessLogEntry, ClientError> {
+        let payload = Payload::RequestAccess {
+            record: record.id,
+            purpose,
+            justification,
+        };
+        let outcome = self.sign_and_submit(&keys.signing, payload).await?;
+        if outcome.status != TxState::Committed {
+            let reason = outcome.error.map_or("no reason given".to_string(), |e| {
+                format!("{} ({})", e.message, e.code)
+            });
+            return Err(ClientError::NotCommitted {
+                what: "the access request".into(),
+                reason,
+            });
+        }
+        let hash: TxHash = outcome.hash.parse().map_err(|_| {
+            ClientError::BadResponse("the node answered a malformed transaction hash".into())
+        })?;
+        let log = self.access_log(&record.patient).await?;
+        log.value
+            .into_iter()
+            .rev()
+            .find(|e| e.tx_hash == hash)
+            .ok_or_else(|| {
+                ClientError::BadResponse(format!(
+                    "the access request {hash} is committed but not in the patient's proven access log; the node may be lying: try another node"
+                ))
+            })
+    }
 }
