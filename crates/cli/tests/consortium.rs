@@ -455,6 +455,70 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
     let api = |i: usize| format!("http://127.0.0.1:{}", http + i as u16);
     let client = Client::new(&api(0)).unwrap();
     wait_for("the first block", async || height(&client).await >= 1).await;
+    let genesis_file = dir.join("genesis.toml");
+    let data_dir = dir.to_str().unwrap().to_string();
+    let first_api = api(0);
+    let as_user = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend([
+            "--api",
+            &first_api,
+            "--genesis",
+            genesis_file.to_str().unwrap(),
+        ]);
+        if args[1] != "show" {
+            all.extend(["--data-dir", &data_dir]);
+        }
+        cli_with_passphrase(&all)
+    };
+
+    // A patient grants dr-bob while the consortium has its four genesis validators.
+    let patient_key = dir.join("patient.key").to_str().unwrap().to_string();
+    assert!(cli_with_passphrase(&["keys", "generate", "--out", &patient_key]).0);
+    let (_, shown, _) = cli_with_passphrase(&[
+        "keys",
+        "show",
+        "--key",
+        &patient_key,
+        "--institution",
+        HOSPITAL,
+    ]);
+    let pseudonym = field(&shown, "account:").to_string();
+    let registrar_name = format!("admin-{HOSPITAL}");
+    let (ok, _, stderr) = cli_with_passphrase(&[
+        "patient",
+        "register",
+        "--key",
+        &patient_key,
+        "--institution",
+        HOSPITAL,
+        "--registrar-as",
+        &registrar_name,
+        "--api",
+        &api(0),
+        "--data-dir",
+        &data_dir,
+    ]);
+    assert!(ok, "{stderr}");
+    let bob = AccountId::from(demo_keys(&dir, "dr-bob").signing.public_key()).to_string();
+    let (ok, stdout, stderr) = as_user(&[
+        "consent",
+        "grant",
+        "--key",
+        &patient_key,
+        "--institution",
+        HOSPITAL,
+        "--grantee",
+        &bob,
+        "--purpose",
+        "treat",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("key fragments held by 4 of 4 validators (2 needed for a read)"),
+        "{stdout}"
+    );
+    let consent = field(&stdout, "consent id:").to_string();
 
     // A new institution's node: prepared with `join`, started before it is admitted.
     let (http_base, p2p_base) = base_ports();
@@ -464,7 +528,6 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
         format!("127.0.0.1:{}", p2p_base + slot),
     );
     let join_dir = dir.join("joining-node");
-    let genesis_file = dir.join("genesis.toml");
     let joined = cli(&[
         "join",
         "--genesis",
@@ -515,6 +578,14 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
     ]);
     let proposal = field(&proposed, "proposal id:").to_string();
     for voter in [1, 2] {
+        // Each voter's node checks the vote against its own finalized state.
+        let node = Client::new(&api(voter)).unwrap();
+        wait_for("the voter's node to see the proposal", async || {
+            node.get::<serde_json::Value>(&format!("/v1/proposals/{proposal}"))
+                .await
+                .is_ok()
+        })
+        .await;
         cli(&[
             "governance",
             "vote",
@@ -552,6 +623,32 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
     assert_eq!(hex::encode(admitted.encryption_key), encryption_key);
     assert_eq!(admitted.http_address, join_http);
 
+    // The consent's fragments cover the old set: `consent show` says so, the patient
+    // re-issues them for all five, and the admitted validator holds one.
+    let (ok, shown, stderr) = as_user(&["consent", "show", &consent]);
+    assert!(ok, "{stderr}");
+    assert!(
+        shown.contains(
+            "the validator set changed since the grant (1 current validators hold no fragment)"
+        ),
+        "{shown}"
+    );
+    let (ok, stdout, stderr) = as_user(&[
+        "consent",
+        "reissue",
+        "--key",
+        &patient_key,
+        "--institution",
+        HOSPITAL,
+        &consent,
+    ]);
+    assert!(ok, "consent reissue failed: {stderr}");
+    assert!(
+        stdout.contains("key fragments held by 5 of 5 validators (2 needed for a read)"),
+        "{stdout}{stderr}"
+    );
+    assert_eq!(files_named(&join_dir, &consent).len(), 1);
+
     // With five validators a quorum is four: once a genesis validator is killed, the chain
     // only finalizes because the admitted node votes.
     drop(validators.pop());
@@ -566,6 +663,37 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
         TxState::Committed,
         "the admitted validator accepts and commits transactions"
     );
+
+    // Under the re-issued fragments dr-bob reads a record with validator 3 down.
+    let file = dir.join("note.bin");
+    let plaintext = content(0x5eed_0c0d, 50_000);
+    std::fs::write(&file, &plaintext).unwrap();
+    let (ok, stdout, stderr) = as_user(&[
+        "record",
+        "put",
+        "--as",
+        "dr-alice",
+        "--patient",
+        &pseudonym,
+        "--category",
+        "encounter",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    assert!(ok, "record put failed: {stderr}");
+    let record = field(&stdout, "record id:").to_string();
+    let out = dir.join("note-bob.bin");
+    let (ok, _, stderr) = as_user(&[
+        "record",
+        "get",
+        &record,
+        "--as",
+        "dr-bob",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "the grantee's read failed: {stderr}");
+    assert!(std::fs::read(&out).unwrap() == plaintext);
 
     // A client trusting only the genesis verifies the latest block through the hand-off.
     let tip = client.block(height(&client).await).await.unwrap();
@@ -1170,7 +1298,12 @@ async fn a_record_shared_by_consent_reads_for_its_grantee_through_t_validators_u
     assert_eq!(
         refused_code(
             client
-                .put_fragment(&third_api, &medchain_types::ConsentId([7; 32]), &[1; 358])
+                .put_fragment(
+                    &third_api,
+                    &medchain_types::ConsentId([7; 32]),
+                    &[1; 358],
+                    None
+                )
                 .await
         ),
         "unknown_consent"
@@ -1178,13 +1311,17 @@ async fn a_record_shared_by_consent_reads_for_its_grantee_through_t_validators_u
     assert_eq!(
         refused_code(
             client
-                .put_fragment(&third_api, &consent_id, &[1; 358])
+                .put_fragment(&third_api, &consent_id, &[1; 358], None)
                 .await
         ),
         "bad_fragments"
     );
     assert_eq!(
-        refused_code(client.put_fragment(&third_api, &consent_id, &[1; 12]).await),
+        refused_code(
+            client
+                .put_fragment(&third_api, &consent_id, &[1; 12], None)
+                .await
+        ),
         "bad_fragments"
     );
 

@@ -14,16 +14,19 @@ use medchain_types::{
 
 impl Client {
     /// Hands the validator at `http_address` its sealed fragment of `consent` (committed and
-    /// final); the validator checks it against the consent before it keeps it.
+    /// final, at `committed_height` if known); the validator checks it against the consent
+    /// before it keeps it.
     pub async fn put_fragment(
         &self,
         http_address: &str,
         consent: &ConsentId,
         sealed: &[u8],
+        committed_height: Option<u64>,
     ) -> Result<FragmentHeld, ClientError> {
         let url = format!("http://{http_address}/v1/fragments/{consent}");
         let body = FragmentUpload {
             ciphertext: sealed.to_vec().into(),
+            committed_height,
         };
         let response = self.http.put(&url).json(&body).send().await;
         self.read(&url, response).await

@@ -78,13 +78,15 @@ impl Client {
             .map_err(|_| key_error(format!("{grantee}'s proven PRE key does not parse")))
     }
 
-    /// Hands each validator its sealed fragment of the committed `consent`, retrying one that
-    /// is still behind the grant's block; answers each validator's outcome (true: it holds it).
+    /// Hands each validator its sealed fragment of `consent`, committed at `committed_height`,
+    /// retrying one that is still behind that block; answers each validator's outcome (true:
+    /// it holds it).
     pub async fn deliver_fragments(
         &self,
         validators: &ValidatorSet,
         consent: &ConsentId,
         sealed: &[SealedFragment],
+        committed_height: Option<u64>,
     ) -> Vec<(AccountId, Result<bool, ClientError>)> {
         let mut outcomes = Vec::with_capacity(sealed.len());
         for fragment in sealed {
@@ -92,7 +94,12 @@ impl Client {
                 continue;
             };
             let delivered = retry_while_behind(|| {
-                self.put_fragment(&validator.http_address, consent, &fragment.ciphertext)
+                self.put_fragment(
+                    &validator.http_address,
+                    consent,
+                    &fragment.ciphertext,
+                    committed_height,
+                )
             })
             .await
             .map(|answer| answer.held);
@@ -410,9 +417,10 @@ impl Client {
             .sign_and_submit_at(&keys.signing, chain_id, nonce, payload)
             .await?;
         let delivery = match sealing {
-            Some((validators, sealed)) if outcome.status == TxState::Committed => {
-                Some(self.hand_over(&validators, &consent, &sealed).await)
-            }
+            Some((validators, sealed)) if outcome.status == TxState::Committed => Some(
+                self.hand_over(&validators, &consent, &sealed, outcome.height)
+                    .await,
+            ),
             _ => None,
         };
         Ok(Grant {
@@ -459,7 +467,10 @@ impl Client {
         };
         let outcome = self.sign_and_submit(&keys.signing, payload).await?;
         let delivery = if outcome.status == TxState::Committed {
-            Some(self.hand_over(&validators, id, &sealed).await)
+            Some(
+                self.hand_over(&validators, id, &sealed, outcome.height)
+                    .await,
+            )
         } else {
             None
         };
@@ -484,9 +495,12 @@ impl Client {
         validators: &ValidatorSet,
         consent: &ConsentId,
         sealed: &[SealedFragment],
+        committed_height: Option<u64>,
     ) -> FragmentDelivery {
         FragmentDelivery {
-            outcomes: self.deliver_fragments(validators, consent, sealed).await,
+            outcomes: self
+                .deliver_fragments(validators, consent, sealed, committed_height)
+                .await,
             sealed: sealed.len(),
             threshold: validators.reencryption_threshold(),
         }

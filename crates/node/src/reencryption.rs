@@ -323,6 +323,17 @@ pub async fn put_fragment(
 ) -> Result<Json<FragmentHeld>, ApiError> {
     let service = state.reencryption().clone();
     let id = parse_consent(&consent)?;
+    if let Some(height) = upload.committed_height {
+        let tip = state.handles().chain.tip().map_or(0, |t| t.height);
+        if tip < height {
+            return Err(refused(
+                ApiErrorCode::StateUnavailable,
+                format!(
+                    "this validator has finalized block {tip}, not yet block {height} that committed this fragment's consent; retry in a moment"
+                ),
+            ));
+        }
+    }
     let sealed = SealedFragment {
         validator: service.validator().clone(),
         ciphertext: upload.ciphertext,

@@ -59,6 +59,12 @@ pub struct FragmentUpload {
     #[serde(with = "hexser::bytes")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
     pub ciphertext: bytes::Bytes,
+    /// The height of the block that committed the commitment this fragment matches (the
+    /// grant, or its latest re-issue). A validator that has not finalized it yet answers
+    /// `state_unavailable`, so the client retries instead of being refused by an older
+    /// consent entry.
+    #[serde(default)]
+    pub committed_height: Option<u64>,
 }
 
 /// `GET /v1/fragments/{consent}` (and the answer to a `PUT`): whether this validator holds the
