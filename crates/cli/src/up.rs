@@ -357,8 +357,9 @@ fn print_ready(
     for url in &urls[validators..] {
         println!("  Observer:   {url}/v1/status (read-only replica, verifies every block)");
     }
-    for (institution, url) in services {
-        println!("  Emergency:  {url} ({institution}'s break-glass key service)");
+    for (index, (institution, url)) in services.iter().enumerate() {
+        let label = if index == 0 { "Emergency:" } else { "" };
+        println!("  {label:<11} {url} ({institution}'s break-glass key service)");
     }
     println!("  OpenAPI:    {}/v1/openapi.json", urls[0]);
     println!("  Metrics:    {}/metrics", urls[0]);
