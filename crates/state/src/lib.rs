@@ -100,9 +100,11 @@ mod records;
 pub mod registration;
 mod rw;
 pub mod store;
+mod studies;
+pub mod study_payloads;
 
 pub use entries::*;
-pub use error::{BlockError, GenesisError, StateError, StorageReceiptFault, TxError};
+pub use error::{BlockError, GenesisError, StateError, StorageReceiptFault, StudyFault, TxError};
 pub use exec::{
     BlockEnv, BuiltBlock, Outcome, Receipt, apply_genesis, build_block, check_genesis,
     check_transaction, execute_block,

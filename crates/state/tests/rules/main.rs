@@ -7,4 +7,5 @@ mod governance;
 mod harness;
 mod policy;
 mod records;
+mod studies;
 mod transactions;
