@@ -508,6 +508,9 @@ pub enum Payload {
     /// `ring`'s eligible pseudonyms over `study::anonymous_contribution_message`.
     ContributeAnonymously {
         study: StudyId,
+        /// The ring members' ristretto255 ring keys, 32 bytes each.
+        #[serde(with = "hexser::array_list")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
         ring: Vec<[u8; 32]>,
         #[serde(with = "hexser::bytes")]
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]

@@ -317,3 +317,251 @@ pub fn anonymous_contribution_message(
     out.extend_from_slice(&encoded);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::Payload;
+    use commonware_codec::{DecodeExt, Encode};
+    use proptest::prelude::*;
+
+    fn spec() -> StudySpec {
+        StudySpec {
+            field: "hba1c".into(),
+            unit: "%".into(),
+            scale_divisor: 10,
+            lo: 40,
+            hi: 200,
+            cohort: CohortFilter::default(),
+            sum_of_squares: true,
+            histogram: vec![40, 60, 100],
+            min_cohort: 3,
+            values_max: 1_000,
+            deadline_height: 100,
+            ring_size: 3,
+            epsilon_milli: None,
+        }
+    }
+
+    fn decodes(payload: &Payload) -> bool {
+        Payload::decode(payload.encode()).is_ok()
+    }
+
+    #[test]
+    fn slot_bounds_scale_with_the_number_of_values() {
+        let bounds = spec().slot_bounds(5).unwrap();
+        let pairs: Vec<(Slot, u64, u64)> = bounds.iter().map(|b| (b.slot, b.lo, b.hi)).collect();
+        assert_eq!(
+            pairs,
+            vec![
+                (Slot::Sum, 200, 1_000),
+                (Slot::SumOfSquares, 8_000, 200_000),
+                (Slot::Bucket(0), 0, 5),
+                (Slot::Bucket(1), 0, 5),
+                (Slot::Bucket(2), 0, 5),
+            ]
+        );
+        let huge = StudySpec {
+            hi: u64::MAX,
+            ..spec()
+        };
+        assert_eq!(huge.slot_bounds(2), None, "an overflowing bound is refused");
+    }
+
+    #[test]
+    fn text_fields_decode_up_to_their_limits_and_no_further() {
+        let at = |field: usize, unit: usize| Payload::ProposeStudy {
+            spec: StudySpec {
+                field: "a".repeat(field),
+                unit: "u".repeat(unit),
+                ..spec()
+            },
+        };
+        let (field, unit) = (
+            limits::STUDY_FIELD_SIZE_MAX_BYTES,
+            limits::STUDY_UNIT_SIZE_MAX_BYTES,
+        );
+        assert!(decodes(&at(field, unit)));
+        assert!(!decodes(&at(field + 1, unit)));
+        assert!(!decodes(&at(field, unit + 1)));
+    }
+
+    #[test]
+    fn cohort_lists_decode_up_to_their_limits_and_no_further() {
+        let with = |categories: usize, institutions: usize| Payload::ProposeStudy {
+            spec: StudySpec {
+                cohort: CohortFilter {
+                    categories: vec![RecordCategory::Laboratory; categories],
+                    institutions: vec![InstitutionId::new("st-mary").unwrap(); institutions],
+                },
+                ..spec()
+            },
+        };
+        let (categories, institutions) = (
+            limits::STUDY_COHORT_CATEGORIES_MAX,
+            limits::STUDY_COHORT_INSTITUTIONS_MAX,
+        );
+        assert!(decodes(&with(categories, institutions)));
+        assert!(!decodes(&with(categories + 1, institutions)));
+        assert!(!decodes(&with(categories, institutions + 1)));
+    }
+
+    fn contribution(slots: usize, proof_bytes: usize) -> StudyContribution {
+        StudyContribution {
+            slots: vec![
+                EncryptedValue {
+                    ciphertext: vec![0; limits::STUDY_CIPHERTEXT_SIZE_BYTES].into(),
+                    range_proof: vec![0; proof_bytes].into(),
+                };
+                slots
+            ],
+            bucket_total_proof: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn contributions_hold_up_to_their_slot_and_proof_limits_and_no_further() {
+        let (slots, proof) = (
+            limits::STUDY_SLOTS_MAX,
+            limits::STUDY_RANGE_PROOF_SIZE_MAX_BYTES,
+        );
+        assert_eq!(contribution(slots, proof).validate(), Ok(()));
+        assert!(matches!(
+            contribution(slots + 1, proof).validate(),
+            Err(ValidationError::LimitExceeded {
+                limit: "study_slots_max",
+                ..
+            })
+        ));
+        assert!(matches!(
+            contribution(1, proof + 1).validate(),
+            Err(ValidationError::LimitExceeded {
+                limit: "study_range_proof_size_max_bytes",
+                ..
+            })
+        ));
+        let short = StudyContribution {
+            slots: vec![EncryptedValue {
+                ciphertext: vec![0; 95].into(),
+                range_proof: Bytes::new(),
+            }],
+            bucket_total_proof: Bytes::new(),
+        };
+        assert!(
+            short.validate().is_err(),
+            "a ciphertext is exactly 96 bytes"
+        );
+        let wire = |slots, proof| Payload::ContributeToStudy {
+            study: StudyId([1; 32]),
+            values: 1,
+            contribution: contribution(slots, proof),
+        };
+        assert!(decodes(&wire(slots, 0)));
+        assert!(!decodes(&wire(slots + 1, 0)));
+        assert!(!decodes(&wire(1, proof + 1)));
+    }
+
+    #[test]
+    fn keys_and_signatures_decode_up_to_their_limits_and_no_further() {
+        let key = |bytes: usize| Payload::SubmitAnalyticsKey {
+            epoch: 1,
+            sharing: vec![0; bytes].into(),
+        };
+        assert!(decodes(&key(limits::ANALYTICS_KEY_SIZE_MAX_BYTES)));
+        assert!(!decodes(&key(limits::ANALYTICS_KEY_SIZE_MAX_BYTES + 1)));
+        assert_eq!(key(limits::ANALYTICS_KEY_SIZE_MAX_BYTES).validate(), Ok(()));
+        let ring_key = |bytes: usize| Payload::RegisterRingKey {
+            ring_key: [1; 32],
+            proof: vec![0; bytes].into(),
+        };
+        assert_eq!(
+            ring_key(limits::RING_KEY_PROOF_SIZE_BYTES).validate(),
+            Ok(())
+        );
+        assert!(
+            ring_key(limits::RING_KEY_PROOF_SIZE_BYTES - 1)
+                .validate()
+                .is_err()
+        );
+        assert!(!decodes(&ring_key(limits::RING_KEY_PROOF_SIZE_BYTES + 1)));
+        let signature = |bytes: usize| Payload::ContributeAnonymously {
+            study: StudyId([1; 32]),
+            ring: vec![],
+            ring_signature: vec![0; bytes].into(),
+            contribution: contribution(0, 0),
+        };
+        let max = limits::STUDY_RING_SIGNATURE_SIZE_MAX_BYTES;
+        assert!(decodes(&signature(max)));
+        assert!(!decodes(&signature(max + 1)));
+    }
+
+    #[test]
+    fn every_study_payload_keeps_its_tag() {
+        let id = StudyId([2; 32]);
+        let payloads = [
+            (
+                Payload::RegisterRingKey {
+                    ring_key: [1; 32],
+                    proof: vec![0; 128].into(),
+                },
+                16u8,
+            ),
+            (
+                Payload::SubmitAnalyticsKey {
+                    epoch: 1,
+                    sharing: vec![0; 8].into(),
+                },
+                17,
+            ),
+            (Payload::ProposeStudy { spec: spec() }, 18),
+            (
+                Payload::ContributeToStudy {
+                    study: id,
+                    values: 2,
+                    contribution: contribution(1, 384),
+                },
+                19,
+            ),
+            (
+                Payload::ContributeAnonymously {
+                    study: id,
+                    ring: vec![[3; 32]; 2],
+                    ring_signature: vec![0; 128].into(),
+                    contribution: contribution(1, 384),
+                },
+                20,
+            ),
+            (Payload::CloseStudy { study: id }, 21),
+            (
+                Payload::PostPartialDecryption {
+                    study: id,
+                    partials: vec![vec![0; limits::STUDY_PARTIAL_SIZE_BYTES].into()],
+                },
+                22,
+            ),
+        ];
+        for (payload, tag) in payloads {
+            let bytes = payload.encode();
+            assert_eq!(bytes[0], tag, "{}", payload.kind());
+            assert_eq!(Payload::decode(bytes).unwrap(), payload);
+            let json = serde_json::to_string(&payload).unwrap();
+            assert_eq!(serde_json::from_str::<Payload>(&json).unwrap(), payload);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_value_in_range_falls_in_exactly_the_bucket_whose_edges_hold_it(value in 40u64..=200) {
+            let spec = spec();
+            let bucket = spec.bucket_of(value).unwrap();
+            let lower = spec.histogram[bucket];
+            let upper = spec.histogram.get(bucket + 1).copied().unwrap_or(spec.hi + 1);
+            prop_assert!(lower <= value && value < upper);
+        }
+
+        #[test]
+        fn a_value_outside_the_range_has_no_bucket(value in prop_oneof![0u64..40, 201u64..1_000]) {
+            prop_assert_eq!(spec().bucket_of(value), None);
+        }
+    }
+}
