@@ -24,6 +24,8 @@ struct Lab {
     researcher: PrivateKey,
     clinicians: Vec<(&'static str, PrivateKey)>,
     one_time_seed: u64,
+    /// Each patient's record, by its seed.
+    records: std::collections::BTreeMap<u64, RecordId>,
 }
 
 fn dealt(seed: u64) -> (Vec<u8>, Vec<Share>) {
@@ -68,6 +70,7 @@ impl Lab {
             researcher,
             clinicians: vec![(ST_MARY, st_mary), (NORTH, north)],
             one_time_seed: 50_000,
+            records: Default::default(),
         }
     }
 
@@ -94,7 +97,8 @@ impl Lab {
             .find(|(at, _)| *at == institution)
             .map(|(_, c)| c.clone())
             .expect("a clinician at each hospital");
-        self.chain.record(&clinician, &patient, category);
+        let record = self.chain.record(&clinician, &patient, category);
+        self.records.insert(seed, record);
         ring_secret
     }
 
@@ -957,4 +961,126 @@ fn study_payloads_round_trip_through_the_codec_under_their_tags() {
         assert_eq!(bytes[0], tag, "{}", payload.kind());
         assert_eq!(Payload::decode(bytes).unwrap(), payload);
     }
+}
+
+#[test]
+fn an_institution_contributes_once_and_only_inside_the_cohort() {
+    let mut lab = Lab::new();
+    let spec = StudySpec {
+        cohort: CohortFilter {
+            categories: vec![],
+            institutions: vec![inst(CITY_LAB)],
+        },
+        ..sum_only(lab.chain.height + 40)
+    };
+    let id = lab.approved(spec);
+    let city_lab = lab.chain.city_lab_admin.clone();
+    let payload = lab.institutional(id, &[90, 41]);
+    lab.chain.ok(&city_lab, payload);
+    let again = lab.institutional(id, &[70]);
+    assert_eq!(
+        fault(lab.chain.err(&city_lab, again)),
+        StudyFault::InstitutionAlreadyContributed(inst(CITY_LAB))
+    );
+    let st_mary = lab.chain.st_mary_admin.clone();
+    let outside = lab.institutional(id, &[70]);
+    assert_eq!(
+        fault(lab.chain.err(&st_mary, outside)),
+        StudyFault::InstitutionOutsideCohort(inst(ST_MARY))
+    );
+}
+
+#[test]
+fn histogram_buckets_that_do_not_add_up_to_the_declared_count_are_refused() {
+    let mut lab = Lab::new();
+    let id = lab.approved(hba1c(lab.chain.height + 40));
+    // Two honest one-value contributions in buckets 0 and 1; the forgery takes the first's
+    // slots and the second's bucket 1, so two buckets hold 1: each slot proof still verifies,
+    // the bucket-total proof (for the first's buckets) does not.
+    let Payload::ContributeToStudy {
+        contribution: low, ..
+    } = lab.institutional(id, &[45])
+    else {
+        unreachable!()
+    };
+    let Payload::ContributeToStudy {
+        contribution: mid, ..
+    } = lab.institutional(id, &[70])
+    else {
+        unreachable!()
+    };
+    let mut forged = low.clone();
+    forged.slots[3] = mid.slots[3].clone();
+    let city_lab = lab.chain.city_lab_admin.clone();
+    let payload = Payload::ContributeToStudy {
+        study: id,
+        values: 1,
+        contribution: forged,
+    };
+    assert!(matches!(
+        fault(lab.chain.err(&city_lab, payload)),
+        StudyFault::BadProof(_)
+    ));
+    let honest = Payload::ContributeToStudy {
+        study: id,
+        values: 1,
+        contribution: low,
+    };
+    assert_eq!(
+        lab.chain.ok(&city_lab, honest),
+        Outcome::StudyContributed {
+            study: id,
+            values: 1,
+            contributions: 1
+        }
+    );
+}
+
+#[test]
+fn an_erased_record_takes_its_pseudonym_out_of_the_cohort() {
+    let mut lab = Lab::new();
+    let (secrets, ring) = cohort(&mut lab);
+    let id = lab.approved(sum_only(lab.chain.height + 40));
+    // Patient 402 (ring member 2) erases its only laboratory record.
+    let record = lab.records[&402];
+    lab.chain.ok(&key(402), Payload::EraseRecord { record });
+    let payload = lab.anonymous(id, &ring, &secrets[0], 60);
+    assert_eq!(
+        fault(lab.contribute_anonymously(payload).unwrap_err()),
+        StudyFault::NotEligible {
+            member: 2,
+            reason: "its pseudonym holds no unerased record of the cohort's categories"
+        }
+    );
+}
+
+#[test]
+fn below_a_quorum_of_partials_the_release_waits_and_reveals_nothing() {
+    let mut lab = Lab::new();
+    let (secrets, ring) = cohort(&mut lab);
+    let id = lab.approved(sum_only(lab.chain.height + 40));
+    for (secret, value) in secrets.iter().zip([50, 60, 70]) {
+        let payload = lab.anonymous(id, &ring, secret, value);
+        lab.contribute_anonymously(payload).unwrap();
+    }
+    lab.close(id);
+    let shares = lab.shares.clone();
+    for (posted, (validator, share)) in shares[..2].iter().enumerate() {
+        let payload = lab.partials(id, share);
+        let signer = lab.validator(validator);
+        assert_eq!(
+            lab.chain.ok(&signer, payload.clone()),
+            Outcome::PartialDecryptionPosted {
+                study: id,
+                posted: posted + 1,
+                released: false
+            }
+        );
+        assert_eq!(
+            fault(lab.chain.err(&signer, payload)),
+            StudyFault::AlreadyPosted
+        );
+    }
+    let study = lab.study(id);
+    assert_eq!((study.status, study.result), (StudyStatus::Releasing, None));
 }
