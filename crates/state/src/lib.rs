@@ -1,5 +1,5 @@
 //! The deterministic medchain state machine: governance, directory, patients,
-//! records, consent and access, over an abstract key-value [`Store`]. No
+//! records, consent, access and studies, over an abstract key-value [`Store`]. No
 //! network, no disk, no clock: block time comes from [`BlockEnv`]; the same
 //! blocks give the same state (and root) on every node.
 //!

@@ -1084,3 +1084,52 @@ fn below_a_quorum_of_partials_the_release_waits_and_reveals_nothing() {
     let study = lab.study(id);
     assert_eq!((study.status, study.result), (StudyStatus::Releasing, None));
 }
+
+#[test]
+fn a_study_is_released_only_under_the_key_it_was_approved_with() {
+    let mut lab = Lab::new();
+    let (secrets, ring) = cohort(&mut lab);
+    let id = lab.approved(sum_only(lab.chain.height + 40));
+    for (secret, value) in secrets.iter().zip([50, 60, 70]) {
+        let payload = lab.anonymous(id, &ring, secret, value);
+        lab.contribute_anonymously(payload).unwrap();
+    }
+    lab.close(id);
+    // A fresh DKG (another secret, not a resharing of this one) becomes the key for epoch 2.
+    let (fresh, shares) = dealt(99);
+    let validators = lab.chain.validators.clone();
+    for validator in &validators[..3] {
+        lab.chain.ok(validator, submit_key(2, &fresh));
+    }
+    let (validator, _) = lab.shares[0].clone();
+    let payload = lab.partials(id, &shares[0]);
+    let signer = lab.validator(&validator);
+    assert_eq!(
+        fault(lab.chain.err(&signer, payload)),
+        StudyFault::AnalyticsKeyChanged
+    );
+}
+
+/// Runs the same study twice from the same seeds; returns the state root and the result.
+fn run_study_from_seeds() -> ([u8; 32], StudyResult) {
+    let mut lab = Lab::new();
+    let (secrets, ring) = cohort(&mut lab);
+    let id = lab.approved(hba1c(lab.chain.height + 40));
+    for (secret, value) in secrets.iter().zip([41, 99, 200]) {
+        let payload = lab.anonymous(id, &ring, secret, value);
+        lab.contribute_anonymously(payload).unwrap();
+    }
+    lab.close(id);
+    let result = lab.release(id);
+    (lab.chain.store.root(), result)
+}
+
+#[test]
+fn a_study_replays_to_the_same_state_root_and_result() {
+    let (root, result) = run_study_from_seeds();
+    assert_eq!(
+        result.totals,
+        vec![340, 41 * 41 + 99 * 99 + 200 * 200, 1, 1, 1]
+    );
+    assert_eq!(run_study_from_seeds(), (root, result));
+}
