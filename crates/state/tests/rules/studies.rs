@@ -1133,3 +1133,31 @@ fn a_study_replays_to_the_same_state_root_and_result() {
     );
     assert_eq!(run_study_from_seeds(), (root, result));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(6))]
+        #[test]
+        fn any_values_in_range_release_their_exact_aggregates(values in proptest::collection::vec(40u64..=200, 3)) {
+            let mut lab = Lab::new();
+            let (secrets, ring) = cohort(&mut lab);
+            let spec = hba1c(lab.chain.height + 40);
+            let id = lab.approved(spec.clone());
+            for (secret, value) in secrets.iter().zip(&values) {
+                let payload = lab.anonymous(id, &ring, secret, *value);
+                lab.contribute_anonymously(payload).unwrap();
+            }
+            lab.close(id);
+            let result = lab.release(id);
+            let mut expected = vec![values.iter().sum(), values.iter().map(|v| v * v).sum()];
+            for bucket in 0..spec.histogram.len() {
+                expected.push(values.iter().filter(|v| spec.bucket_of(**v) == Some(bucket)).count() as u64);
+            }
+            prop_assert_eq!(result.totals, expected);
+            prop_assert_eq!(result.values, 3);
+        }
+    }
+}
