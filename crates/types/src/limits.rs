@@ -137,7 +137,7 @@ pub const STUDY_DEADLINE_MAX_BLOCKS: u64 = 1_000_000;
 /// table at this limit took 0.21 s in a dev build (blst at opt-level 2, one core of the 2-core
 /// CI machine), and solving costs at most as much again per wide aggregate (the sum and the
 /// sum of squares; buckets are at most `values_max` and solve in a few steps), so the block
-/// that completes a release runs for well under a second.
+/// that completes a release runs for under a second.
 pub const STUDY_DLOG_TABLE_ENTRIES_MAX: u64 = 1 << 16;
 /// The validators' analytics key as submitted: the encoded DKG sharing (mode, participant count
 /// and a public polynomial of at most one 48-byte G1 point per validator).

@@ -6,8 +6,9 @@
 //! DKG transcript, so it trusts agreement instead: the key is adopted only once 2f+1 current
 //! validators submitted byte-identical sharings for the same epoch. With at most f byzantine
 //! validators, at least f+1 honest ones then vouch for it, and no two different keys can both
-//! reach 2f+1 for one epoch (they would share an honest submitter, who submits once per
-//! epoch, see below). The sharing must be one for the whole current set (one participant per
+//! reach 2f+1 for one epoch: two quorums share at least f+1 submitters, so an honest one, and
+//! an honest node submits one output per epoch. Only votes of validators still in the set
+//! count, and once a key is adopted an epoch's later submissions are refused as stale. The sharing must be one for the whole current set (one participant per
 //! validator, in account order) with threshold 2f+1, so no smaller coalition decrypts.
 //!
 //! **Ring keys.** A pseudonym registers one ristretto255 ring key, with a proof of possession
