@@ -1161,3 +1161,21 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn an_anonymous_contribution_passes_admission_from_a_fresh_key_and_writes_nothing() {
+    let mut lab = Lab::new();
+    let (secrets, ring) = cohort(&mut lab);
+    let id = lab.approved(sum_only(lab.chain.height + 40));
+    let payload = lab.anonymous(id, &ring, &secrets[0], 60);
+    let sender = lab.one_time_key();
+    let tx = lab.chain.tx(&sender, payload);
+    let root = lab.chain.store.root();
+    let env = lab.chain.env();
+    assert_eq!(
+        futures::executor::block_on(check_transaction(&lab.chain.store, &env, &tx)),
+        Ok(())
+    );
+    assert_eq!(lab.chain.store.root(), root);
+    assert_eq!(lab.study(id).values, 0);
+}
