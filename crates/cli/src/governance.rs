@@ -478,6 +478,7 @@ fn describe_change(change: &MembershipChange) -> Vec<String> {
         ))
         .chain(policies.lines().map(|line| format!("  {line}")))
         .collect(),
+        MembershipChange::ApproveStudy { study } => vec![format!("approve study {study}")],
     }
 }
 

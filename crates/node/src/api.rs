@@ -163,6 +163,7 @@ pub fn http_status(code: ApiErrorCode) -> StatusCode {
         | C::UnknownRecord
         | C::UnknownConsent
         | C::UnknownProposal
+        | C::UnknownStudy
         | C::FragmentNotHeld
         | C::NotFound => StatusCode::NOT_FOUND,
         C::NonceReplayed
@@ -181,7 +182,8 @@ pub fn http_status(code: ApiErrorCode) -> StatusCode {
         | C::BadFragments
         | C::BadStorageReceipt
         | C::BadErasureReceipt
-        | C::StorageQuorumNotMet => StatusCode::UNPROCESSABLE_ENTITY,
+        | C::StorageQuorumNotMet
+        | C::StudyRefused => StatusCode::UNPROCESSABLE_ENTITY,
         C::SenderMempoolFull | C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         C::StateUnavailable | C::MempoolFull => StatusCode::SERVICE_UNAVAILABLE,
         C::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -10,7 +10,8 @@ use medchain_types::codec_util::{
 use medchain_types::{
     AccountId, ChainId, ConsentId, ConsentPolicy, Decision, FragmentCommitment, InstitutionId,
     InstitutionKind, MembershipChange, ProposalId, Purpose, RecordCategory, RecordId,
-    ReviewFinding, Role, TxHash, hexser, impl_struct_codec, impl_tag_codec, limits,
+    ReviewFinding, Role, StudyId, StudySpec, TxHash, hexser, impl_struct_codec, impl_tag_codec,
+    limits,
 };
 use serde::{Deserialize, Serialize};
 
@@ -676,3 +677,190 @@ impl Read for ReviewItem {
         })
     }
 }
+
+/// The validators' analytics key in force: the DKG's public sharing (whose constant term is
+/// the ElGamal key studies encrypt to, and whose evaluations are the validators' public
+/// shares that partial decryptions are checked against), the epoch it was produced for, and
+/// its participants: participant `i` is `participants[i]`, the validator set in account order
+/// when the key was adopted, as the DKG orders its players.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AnalyticsKeyEntry {
+    pub epoch: u64,
+    #[serde(with = "hexser::bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub sharing: Bytes,
+    /// The group public key (48-byte compressed G1), for clients that only encrypt.
+    #[serde(with = "hexser::bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub public_key: Bytes,
+    pub participants: Vec<AccountId>,
+    pub since_height: u64,
+}
+impl_struct_codec!(AnalyticsKeyEntry {
+    epoch: (),
+    sharing: bytes_cfg(limits::ANALYTICS_KEY_SIZE_MAX_BYTES),
+    public_key: bytes_cfg(48),
+    participants: vec_cfg(limits::VALIDATORS_MAX),
+    since_height: (),
+});
+
+/// The validators that submitted one exact sharing for one epoch, until 2f+1 did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalyticsKeySubmissions {
+    pub submitters: Vec<AccountId>,
+}
+impl_struct_codec!(AnalyticsKeySubmissions {
+    submitters: vec_cfg(limits::VALIDATORS_MAX)
+});
+
+/// A pseudonym's ristretto255 ring key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RingKeyEntry {
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub ring_key: [u8; 32],
+    pub registered_height: u64,
+}
+impl_struct_codec!(RingKeyEntry {
+    ring_key: (),
+    registered_height: ()
+});
+
+/// Where a study is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum StudyStatus {
+    /// Waiting for the consortium's vote.
+    Proposed,
+    /// Taking contributions until its deadline.
+    Approved,
+    /// Past its deadline with at least k values: waiting for a quorum of partial decryptions.
+    Releasing,
+    /// Decrypted: the result is in the entry.
+    Released,
+    /// Closed with fewer than k values: nothing was or will be decrypted.
+    BelowMinimumCohort,
+}
+impl_tag_codec!(StudyStatus {
+    Proposed = 0,
+    Approved = 1,
+    Releasing = 2,
+    Released = 3,
+    BelowMinimumCohort = 4,
+});
+
+impl StudyStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            StudyStatus::Proposed => "proposed (not approved)",
+            StudyStatus::Approved => "approved",
+            StudyStatus::Releasing => "closed for release",
+            StudyStatus::Released => "released",
+            StudyStatus::BelowMinimumCohort => "closed below its minimum cohort",
+        }
+    }
+}
+
+/// The consortium's approval: when, and the analytics key contributions encrypt to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StudyApproval {
+    pub proposal: ProposalId,
+    pub height: u64,
+    pub key_epoch: u64,
+    #[serde(with = "hexser::bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub public_key: Bytes,
+}
+impl_struct_codec!(StudyApproval {
+    proposal: (),
+    height: (),
+    key_epoch: (),
+    public_key: bytes_cfg(48),
+});
+
+/// One validator's verified partial decryptions of every aggregate, under one key epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PostedPartials {
+    pub validator: AccountId,
+    pub key_epoch: u64,
+    pub index: u32,
+    #[serde(with = "hexser::bytes_list")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub partials: Vec<Bytes>,
+}
+impl_struct_codec!(PostedPartials {
+    validator: (),
+    key_epoch: (),
+    index: (),
+    partials: (
+        commonware_codec::RangeCfg::new(0..=limits::STUDY_PARTIALS_MAX),
+        bytes_cfg(limits::STUDY_PARTIAL_SIZE_BYTES)
+    ),
+});
+
+/// A released study's numbers: per slot (sum, sum of squares, buckets, in the spec's slot
+/// order) the decrypted total, with the number of values and contributions. Mean and variance
+/// follow: `sum / values`, `sum_of_squares / values − mean²` (in the spec's scaled unit).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StudyResult {
+    pub values: u64,
+    pub contributions: u64,
+    pub totals: Vec<u64>,
+    /// Participant indices whose partials were combined.
+    pub decrypted_by: Vec<u32>,
+    pub height: u64,
+}
+impl_struct_codec!(StudyResult {
+    values: (),
+    contributions: (),
+    totals: vec_cfg(limits::STUDY_SLOTS_MAX),
+    decrypted_by: vec_cfg(limits::VALIDATORS_MAX),
+    height: (),
+});
+
+/// A study: its spec, its state, its encrypted aggregates, and once released its result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StudyEntry {
+    pub id: StudyId,
+    pub researcher: AccountId,
+    pub spec: StudySpec,
+    pub status: StudyStatus,
+    pub proposed_height: u64,
+    pub approval: Option<StudyApproval>,
+    /// One ciphertext per slot (96 bytes each); empty until the first contribution.
+    #[serde(with = "hexser::bytes_list")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub aggregates: Vec<Bytes>,
+    /// Values aggregated: one per anonymous contribution, the declared count per institution.
+    pub values: u64,
+    pub anonymous_contributions: u64,
+    pub institutional_contributions: u64,
+    pub closed_height: Option<u64>,
+    pub partials: Vec<PostedPartials>,
+    pub result: Option<StudyResult>,
+}
+impl_struct_codec!(StudyEntry {
+    id: (),
+    researcher: (),
+    spec: (),
+    status: (),
+    proposed_height: (),
+    approval: (),
+    aggregates: (
+        commonware_codec::RangeCfg::new(0..=limits::STUDY_SLOTS_MAX),
+        bytes_cfg(limits::STUDY_CIPHERTEXT_SIZE_BYTES)
+    ),
+    values: (),
+    anonymous_contributions: (),
+    institutional_contributions: (),
+    closed_height: (),
+    partials: vec_cfg(limits::VALIDATORS_MAX),
+    result: (),
+});

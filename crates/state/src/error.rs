@@ -4,7 +4,7 @@
 use crate::entries::ProposalStatus;
 use crate::store::StoreError;
 use medchain_types::{
-    AccountId, ChainId, ConsentId, InstitutionId, PhiViolation, ProposalId, RecordId,
+    AccountId, ChainId, ConsentId, InstitutionId, PhiViolation, ProposalId, RecordId, StudyId,
     ValidationError, api::ApiErrorCode,
 };
 use thiserror::Error;
@@ -113,8 +113,111 @@ pub enum TxError {
         validator: Box<AccountId>,
         reason: &'static str,
     },
+    #[error("no study {0}; check the id")]
+    UnknownStudy(StudyId),
+    #[error("study transaction refused: {0}")]
+    Study(StudyFault),
     #[error(transparent)]
     State(#[from] StateError),
+}
+
+/// Why a study transaction (a ring key, the analytics key, a proposal, a contribution, a
+/// closing or a partial decryption) was refused. Crypto errors are carried as their message:
+/// they say which proof or encoding failed.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum StudyFault {
+    #[error("the pseudonym already registered a ring key; a pseudonym has one ring key for good")]
+    RingKeyAlreadyRegistered,
+    #[error("this ring key is already another pseudonym's; derive a fresh one")]
+    RingKeyTaken,
+    #[error(
+        "the ring key or its proof of possession is refused ({0}); prove with the ring secret over the possession message for this chain and pseudonym"
+    )]
+    BadRingKey(String),
+    #[error("the analytics key is refused ({0}); submit the DKG output as the round produced it")]
+    BadAnalyticsKey(String),
+    #[error(
+        "an analytics key for epoch {current} is in force; submit only a later epoch's key (got {got})"
+    )]
+    StaleAnalyticsKey { current: u64, got: u64 },
+    #[error("this validator already submitted this key for this epoch")]
+    AlreadySubmitted,
+    #[error(
+        "no analytics key is on the ledger yet; wait until 2f+1 validators submitted their DKG output"
+    )]
+    NoAnalyticsKey,
+    #[error(
+        "the analytics key changed since the study was approved (a new DKG, not a resharing); the study cannot be released under it"
+    )]
+    AnalyticsKeyChanged,
+    #[error("the study cannot run as proposed: {0}")]
+    Unrunnable(String),
+    #[error(
+        "the study is {status}, not open for contributions; contribute only to an approved study"
+    )]
+    NotOpen { status: &'static str },
+    #[error("the study's deadline was height {deadline}; it takes no more contributions")]
+    PastDeadline { deadline: u64 },
+    #[error("the study's deadline is height {deadline}; close it only after that")]
+    DeadlineNotReached { deadline: u64 },
+    #[error("the study is {status}; only a study closed for release takes partial decryptions")]
+    NotReleasing { status: &'static str },
+    #[error("only the study's researcher or a current validator closes it")]
+    NotCloser,
+    #[error(
+        "the sender of an anonymous contribution must be a fresh one-time key (nonce 0, not a member or pseudonym): a known key would name the contributor"
+    )]
+    NotOneTimeSender,
+    #[error("the study takes at most {values_max} values and would reach {got}; it is full")]
+    TooManyValues { values_max: u64, got: u64 },
+    #[error(
+        "the contribution has {got} encrypted slots, the study needs {expected} (sum, sum of squares if asked, one per bucket)"
+    )]
+    WrongSlots { expected: usize, got: usize },
+    #[error("the bucket-total proof must be present exactly when the study has a histogram")]
+    BucketTotalProof,
+    #[error("the institution declares {0} values; declare at least 1")]
+    NoValues(u64),
+    #[error("institution {0} is outside the study's cohort filter")]
+    InstitutionOutsideCohort(InstitutionId),
+    #[error("institution {0} already contributed to this study; an institution contributes once")]
+    InstitutionAlreadyContributed(InstitutionId),
+    #[error(
+        "the ring has {got} members, the study requires at least {required}; add eligible pseudonyms"
+    )]
+    RingTooSmall { got: usize, required: usize },
+    #[error(
+        "ring member {member} is not in the study's eligible set ({reason}); build the ring from eligible pseudonyms' ring keys"
+    )]
+    NotEligible { member: usize, reason: &'static str },
+    #[error(
+        "the ring or its signature is refused ({0}); sign with the study id as context over the contribution message"
+    )]
+    BadRingSignature(String),
+    #[error("this key image already contributed to the study; one contribution per pseudonym")]
+    KeyImageSeen,
+    #[error(
+        "a ciphertext or range proof is refused ({0}); encrypt under the study's key and prove with its context"
+    )]
+    BadProof(String),
+    #[error(
+        "the aggregate's randomness would cancel out and expose it; re-encrypt with fresh randomness"
+    )]
+    DegenerateAggregate,
+    #[error("the sender is not a participant of the analytics key in force")]
+    NotAParticipant,
+    #[error("this validator already posted its partial decryptions for the study")]
+    AlreadyPosted,
+    #[error(
+        "{got} partial decryptions, the study has {expected} aggregates; post one per aggregate in slot order"
+    )]
+    WrongPartials { expected: usize, got: usize },
+    #[error(
+        "a partial decryption is refused ({0}); decrypt only the closed study's aggregates with your own share"
+    )]
+    BadPartial(String),
+    #[error("the combined aggregates do not decrypt within their declared bounds ({0})")]
+    Release(String),
 }
 
 /// Why one storage receipt does not count towards a record's quorum.
@@ -161,6 +264,8 @@ impl TxError {
             TxError::BadFragments(_) => ApiErrorCode::BadFragments,
             TxError::BadStorageReceipt { .. } => ApiErrorCode::BadStorageReceipt,
             TxError::StorageQuorumNotMet { .. } => ApiErrorCode::StorageQuorumNotMet,
+            TxError::UnknownStudy(_) => ApiErrorCode::UnknownStudy,
+            TxError::Study(_) => ApiErrorCode::StudyRefused,
             TxError::State(_) => ApiErrorCode::StateUnavailable,
         }
     }

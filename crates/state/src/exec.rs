@@ -1,14 +1,16 @@
 //! Execution: apply one transaction (all-or-nothing through an overlay),
 //! verify a proposed block, or build one from mempool candidates.
 
-use crate::entries::{AccessReason, ChainEntry, ProposalStatus};
+use crate::entries::{AccessReason, ChainEntry, ProposalStatus, StudyStatus};
 use crate::error::{BlockError, GenesisError, TxError};
 use crate::store::{Overlay, Store, commit};
-use crate::{access, consent, directory, governance, keys, patients, query, records, review, rw};
+use crate::{
+    access, consent, directory, governance, keys, patients, query, records, review, rw, studies,
+};
 use commonware_codec::EncodeSize;
 use medchain_types::{
     AccountId, ChainId, ConsentId, Decision, Genesis, InstitutionId, Payload, ProposalId, RecordId,
-    ReviewFinding, SignedTransaction, TxHash, limits, verify_batch,
+    ReviewFinding, SignedTransaction, StudyId, TxHash, limits, verify_batch,
 };
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +84,36 @@ pub enum Outcome {
     BreakGlassReviewed {
         item: u64,
         finding: ReviewFinding,
+    },
+    RingKeyRegistered {
+        pseudonym: AccountId,
+    },
+    /// `submissions` current validators submitted this sharing for `epoch`; `adopted` once
+    /// they reached 2f+1 and it became the analytics key.
+    AnalyticsKeySubmitted {
+        epoch: u64,
+        submissions: usize,
+        adopted: bool,
+    },
+    StudyProposed {
+        study: StudyId,
+    },
+    /// The study now aggregates `values` values from `contributions` contributions.
+    StudyContributed {
+        study: StudyId,
+        values: u64,
+        contributions: u64,
+    },
+    StudyClosed {
+        study: StudyId,
+        status: StudyStatus,
+        values: u64,
+    },
+    /// `posted` validators' partials are in; `released` once they decrypted the aggregates.
+    PartialDecryptionPosted {
+        study: StudyId,
+        posted: usize,
+        released: bool,
     },
 }
 
@@ -373,5 +405,41 @@ async fn dispatch<S: Store>(
             finding,
             note,
         } => review::review(store, call, *item, *finding, note.as_deref()).await,
+        _ => dispatch_study(store, call, payload).await,
+    }
+}
+
+async fn dispatch_study<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    payload: &Payload,
+) -> Result<Outcome, TxError> {
+    match payload {
+        Payload::RegisterRingKey { ring_key, proof } => {
+            studies::register_ring_key(store, call, ring_key, proof).await
+        }
+        Payload::SubmitAnalyticsKey { epoch, sharing } => {
+            studies::submit_analytics_key(store, call, *epoch, sharing).await
+        }
+        Payload::ProposeStudy { spec } => studies::propose(store, call, spec).await,
+        Payload::ContributeToStudy {
+            study,
+            values,
+            contribution,
+        } => studies::contribute_institutional(store, call, study, *values, contribution).await,
+        Payload::ContributeAnonymously {
+            study,
+            ring,
+            ring_signature,
+            contribution,
+        } => {
+            studies::contribute_anonymously(store, call, study, ring, ring_signature, contribution)
+                .await
+        }
+        Payload::CloseStudy { study } => studies::close(store, call, study).await,
+        Payload::PostPartialDecryption { study, partials } => {
+            studies::post_partials(store, call, study, partials).await
+        }
+        other => unreachable!("dispatch routes {} itself", other.kind()),
     }
 }

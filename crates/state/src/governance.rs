@@ -232,6 +232,9 @@ async fn check_change<S: Store>(
             policies,
         } => medchain_policy::validate(*schema_version, policies)
             .map_err(|e| TxError::InvalidChange(format!("the consortium policy is refused: {e}"))),
+        MembershipChange::ApproveStudy { study } => {
+            crate::studies::check_approvable(store, study).await
+        }
     }
 }
 
@@ -263,7 +266,8 @@ fn check_change_keys(call: &Call<'_>, change: &MembershipChange) -> Result<(), T
         } => possession::check_account(chain_id, admin, admin_proof, "institution admin key"),
         MembershipChange::RemoveInstitution { .. }
         | MembershipChange::RemoveValidator { .. }
-        | MembershipChange::SetConsortiumPolicy { .. } => Ok(()),
+        | MembershipChange::SetConsortiumPolicy { .. }
+        | MembershipChange::ApproveStudy { .. } => Ok(()),
     }
 }
 
@@ -304,6 +308,9 @@ async fn apply_change<S: Store>(
     {
         return set_consortium_policy(store, proposal.id, *schema_version, policies, height).await;
     }
+    if let MembershipChange::ApproveStudy { study } = &proposal.change {
+        return crate::studies::approve(store, study, proposal.id, height).await;
+    }
     let mut next = set.clone();
     match &proposal.change {
         MembershipChange::AdmitInstitution {
@@ -334,8 +341,8 @@ async fn apply_change<S: Store>(
         MembershipChange::RemoveValidator { validator } => {
             next.validators.retain(|v| &v.account != validator)
         }
-        MembershipChange::SetConsortiumPolicy { .. } => {
-            unreachable!("a policy change returned above")
+        MembershipChange::SetConsortiumPolicy { .. } | MembershipChange::ApproveStudy { .. } => {
+            unreachable!("a policy change and a study approval returned above")
         }
     }
     assert!(

@@ -2,7 +2,9 @@
 //! Public so the node can produce a proof for the key behind any query.
 
 use commonware_codec::Encode;
-use medchain_types::{AccountId, ConsentId, InstitutionId, ProposalId, RecordId};
+use medchain_types::{
+    AccountId, ConsentId, InstitutionId, ProposalId, RecordCategory, RecordId, StudyId,
+};
 
 /// Table tags. Never reuse or renumber one: they are part of the state root.
 pub mod table {
@@ -24,6 +26,15 @@ pub mod table {
     pub const EMERGENCY_SERVICE: u8 = 0x10;
     pub const REVIEW_QUEUE: u8 = 0x11;
     pub const REVIEW_QUEUE_COUNT: u8 = 0x12;
+    // Studies, far from the tables above (0x10–0x3f are left for other features).
+    pub const ANALYTICS_KEY: u8 = 0x40;
+    pub const ANALYTICS_KEY_SUBMISSION: u8 = 0x41;
+    pub const RING_KEY: u8 = 0x42;
+    pub const RING_KEY_OWNER: u8 = 0x43;
+    pub const STUDY: u8 = 0x44;
+    pub const STUDY_KEY_IMAGE: u8 = 0x45;
+    pub const STUDY_INSTITUTION: u8 = 0x46;
+    pub const PATIENT_CATEGORY: u8 = 0x47;
 }
 
 fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -120,4 +131,49 @@ pub fn review_item(item: u64) -> Vec<u8> {
 /// How many items the review queue has had (reviewed ones stay, with their finding).
 pub fn review_queue_count() -> Vec<u8> {
     vec![table::REVIEW_QUEUE_COUNT]
+}
+
+/// The validators' analytics key in force (one value).
+pub fn analytics_key() -> Vec<u8> {
+    vec![table::ANALYTICS_KEY]
+}
+
+/// Who submitted this exact sharing (by its BLAKE3 digest) for `epoch`.
+pub fn analytics_key_submission(epoch: u64, digest: &[u8; 32]) -> Vec<u8> {
+    key(table::ANALYTICS_KEY_SUBMISSION, &[&epoch.encode(), digest])
+}
+
+/// A pseudonym's ring key.
+pub fn ring_key(pseudonym: &AccountId) -> Vec<u8> {
+    key(table::RING_KEY, &[&pseudonym.encode()])
+}
+
+/// The pseudonym a ring key belongs to: how a ring's members are checked against a cohort.
+pub fn ring_key_owner(ring_key: &[u8; 32]) -> Vec<u8> {
+    key(table::RING_KEY_OWNER, &[ring_key])
+}
+
+pub fn study(id: &StudyId) -> Vec<u8> {
+    key(table::STUDY, &[&id.encode()])
+}
+
+/// Present once a key image contributed to the study (its height): a second one is refused.
+pub fn study_key_image(study: &StudyId, key_image: &[u8; 32]) -> Vec<u8> {
+    key(table::STUDY_KEY_IMAGE, &[&study.encode(), key_image])
+}
+
+/// Present once an institution contributed to the study.
+pub fn study_institution(study: &StudyId, institution: &InstitutionId) -> Vec<u8> {
+    key(
+        table::STUDY_INSTITUTION,
+        &[&study.encode(), &institution.encode()],
+    )
+}
+
+/// How many unerased records of `category` a pseudonym holds (a study's cohort filter).
+pub fn patient_category(pseudonym: &AccountId, category: RecordCategory) -> Vec<u8> {
+    key(
+        table::PATIENT_CATEGORY,
+        &[&pseudonym.encode(), &category.encode()],
+    )
 }

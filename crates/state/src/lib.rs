@@ -1,5 +1,5 @@
 //! The deterministic medchain state machine: governance, directory, patients,
-//! records, consent and access, over an abstract key-value [`Store`]. No
+//! records, consent, access and studies, over an abstract key-value [`Store`]. No
 //! network, no disk, no clock: block time comes from [`BlockEnv`]; the same
 //! blocks give the same state (and root) on every node.
 //!
@@ -101,9 +101,11 @@ pub mod registration;
 mod review;
 mod rw;
 pub mod store;
+mod studies;
+pub mod study_payloads;
 
 pub use entries::*;
-pub use error::{BlockError, GenesisError, StateError, StorageReceiptFault, TxError};
+pub use error::{BlockError, GenesisError, StateError, StorageReceiptFault, StudyFault, TxError};
 pub use exec::{
     BlockEnv, BuiltBlock, Outcome, Receipt, apply_genesis, build_block, check_genesis,
     check_transaction, execute_block,

@@ -199,3 +199,32 @@ pub async fn next_nonce<S: Store>(store: &S, account: &AccountId) -> Result<u64,
         .await?
         .unwrap_or(0))
 }
+
+/// The validators' analytics key in force, if 2f+1 of them have submitted it.
+pub async fn analytics_key<S: Store>(
+    store: &S,
+) -> Result<Option<crate::entries::AnalyticsKeyEntry>, StateError> {
+    rw::read(store, &keys::analytics_key(), "analytics_key").await
+}
+
+pub async fn ring_key<S: Store>(
+    store: &S,
+    pseudonym: &AccountId,
+) -> Result<Option<crate::entries::RingKeyEntry>, StateError> {
+    rw::read(store, &keys::ring_key(pseudonym), "ring_key").await
+}
+
+/// The pseudonym that registered `ring_key`.
+pub async fn ring_key_owner<S: Store>(
+    store: &S,
+    ring_key: &[u8; 32],
+) -> Result<Option<AccountId>, StateError> {
+    rw::read(store, &keys::ring_key_owner(ring_key), "ring_key_owner").await
+}
+
+pub async fn study<S: Store>(
+    store: &S,
+    id: &medchain_types::StudyId,
+) -> Result<Option<crate::entries::StudyEntry>, StateError> {
+    rw::read(store, &keys::study(id), "study").await
+}

@@ -16,8 +16,8 @@ use crate::store::Store;
 use crate::{keys, rw};
 use medchain_crypto::umbral;
 use medchain_types::{
-    AccountId, ChainId, ErasureReceipt, Payload, RecordId, Role, StorageReceipt, ValidationError,
-    limits,
+    AccountId, ChainId, ErasureReceipt, Payload, RecordCategory, RecordId, Role, StorageReceipt,
+    ValidationError, limits,
 };
 
 // The ledger's fixed sizes are the crypto library's: one capsule, one HPKE-sealed kfrag.
@@ -96,6 +96,7 @@ pub(crate) async fn create_record<S: Store>(
     }
     rw::write(store, keys::record(&id), &entry);
     rw::write(store, keys::record_by_content(content_hash), &id);
+    adjust_category_count(store, patient, *category, true).await?;
     Ok(Outcome::RecordCreated { record: id })
 }
 
@@ -166,6 +167,7 @@ pub(crate) async fn erase<S: Store>(
         receipts: Vec::new(),
     });
     rw::write(store, keys::record(id), &entry);
+    adjust_category_count(store, &entry.patient, entry.category, false).await?;
     Ok(Outcome::RecordErased { record: *id })
 }
 
@@ -219,4 +221,26 @@ pub(crate) async fn confirm_erasure<S: Store>(
         record: *id,
         confirmed,
     })
+}
+
+/// Counts a pseudonym's unerased records per category: a study's cohort filter asks whether
+/// a ring member holds one, without reading its records.
+async fn adjust_category_count<S: Store>(
+    store: &mut S,
+    patient: &AccountId,
+    category: RecordCategory,
+    created: bool,
+) -> Result<(), TxError> {
+    let key = keys::patient_category(patient, category);
+    let count: u64 = rw::read(store, &key, "patient_category")
+        .await?
+        .unwrap_or(0);
+    let next = if created {
+        count + 1
+    } else {
+        assert!(count > 0, "an unerased record of this category was counted");
+        count - 1
+    };
+    rw::write(store, key, &next);
+    Ok(())
 }

@@ -88,6 +88,9 @@ api_error_codes! {
     BadErasureReceipt = "bad_erasure_receipt",
     /// A record's receipts do not reach 2f+1 distinct current validators.
     StorageQuorumNotMet = "storage_quorum_not_met",
+    UnknownStudy = "unknown_study",
+    /// A study transaction breaks a study rule (state, deadline, ring, proofs, key, release).
+    StudyRefused = "study_refused",
     // Refusals by a validator's re-encryption service.
     /// The access log holds no final permit for this requester that a current consent backs.
     NotPermitted = "not_permitted",

@@ -17,6 +17,59 @@ pub mod bytes {
     }
 }
 
+/// A list of byte strings, each as a hex string.
+pub mod bytes_list {
+    use super::*;
+    use serde::ser::SerializeSeq;
+
+    pub fn serialize<S: Serializer>(value: &[::bytes::Bytes], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(value.len()))?;
+        for item in value {
+            seq.serialize_element(&hex::encode(item))?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<::bytes::Bytes>, D::Error> {
+        let texts = Vec::<String>::deserialize(d)?;
+        texts
+            .iter()
+            .map(|text| {
+                hex::decode(text)
+                    .map(::bytes::Bytes::from)
+                    .map_err(|e| D::Error::custom(format!("expected a hex string: {e}")))
+            })
+            .collect()
+    }
+}
+
+/// A list of fixed-size byte arrays, each as a hex string.
+pub mod array_list {
+    use super::*;
+    use serde::ser::SerializeSeq;
+
+    pub fn serialize<S: Serializer, const N: usize>(
+        value: &[[u8; N]],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(value.len()))?;
+        for item in value {
+            seq.serialize_element(&hex::encode(item))?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<Vec<[u8; N]>, D::Error> {
+        let texts = Vec::<String>::deserialize(d)?;
+        texts
+            .iter()
+            .map(|text| parse::<N>(text).map_err(D::Error::custom))
+            .collect()
+    }
+}
+
 pub mod array {
     use super::*;
 

@@ -87,6 +87,11 @@ digest_id!(
     /// Derived from the proposing transaction's hash.
     ProposalId
 );
+digest_id!(
+    /// Derived from the `ProposeStudy` transaction's hash; the ring context and range-proof
+    /// study id of every contribution to it.
+    StudyId
+);
 
 /// Keyed BLAKE3 (derive-key mode) so that ids of different kinds never collide.
 pub(crate) fn derive(context: &str, parts: &[&[u8]]) -> [u8; 32] {
@@ -119,6 +124,12 @@ impl ConsentId {
 impl ProposalId {
     pub fn from_tx(tx: &TxHash) -> Self {
         Self(derive("medchain 2026 proposal id v1", &[&tx.0]))
+    }
+}
+
+impl StudyId {
+    pub fn from_tx(tx: &TxHash) -> Self {
+        Self(derive("medchain 2026 study id v1", &[&tx.0]))
     }
 }
 

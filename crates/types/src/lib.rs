@@ -58,6 +58,7 @@ pub mod phi_guard;
 pub mod possession;
 pub mod release;
 pub mod storage;
+pub mod study;
 pub mod transaction;
 
 pub use block::transactions_root;
@@ -71,12 +72,15 @@ pub use genesis::{
     Genesis, GenesisInstitution, GenesisMember, GenesisObserver, GenesisValidator,
     ValidatorKeyProofs, parse_validator_address,
 };
-pub use ids::{AccountId, ChainId, ConsentId, InstitutionId, ProposalId, RecordId, TxHash};
+pub use ids::{
+    AccountId, ChainId, ConsentId, InstitutionId, ProposalId, RecordId, StudyId, TxHash,
+};
 pub use payload::{
     FRAGMENT_SEAL_INFO_PREFIX, FragmentCommitment, MemberKeyProofs, MembershipChange, Payload,
     SealedFragment, fragment_seal_info, sealed_fragment_digest,
 };
 pub use phi_guard::PhiViolation;
 pub use storage::StorageReceipt;
+pub use study::{CohortFilter, EncryptedValue, Slot, SlotBound, StudyContribution, StudySpec};
 pub use transaction::{BatchError, SignedTransaction, TX_NAMESPACE, Transaction, verify_batch};
 pub mod api;

@@ -96,3 +96,64 @@ const _: () = assert!(CONSORTIUM_POLICY_SIZE_MAX_BYTES < TX_SIZE_MAX_BYTES);
 pub const CONSORTIUM_POLICIES_MAX: usize = 64;
 /// A policy's `@id` (ASCII lowercase letters, digits and hyphens), as logged with a denial.
 pub const CONSORTIUM_POLICY_ID_SIZE_MAX_BYTES: usize = 64;
+
+// Studies (`study`, `medchain_state`'s `studies` handler).
+
+/// A study's field name (UTF-8 bytes).
+pub const STUDY_FIELD_SIZE_MAX_BYTES: usize = 64;
+/// A study's unit (UTF-8 bytes).
+pub const STUDY_UNIT_SIZE_MAX_BYTES: usize = 32;
+/// Record categories in a cohort filter (there are 11 distinct categories).
+pub const STUDY_COHORT_CATEGORIES_MAX: usize = 11;
+/// Institutions in a cohort filter.
+pub const STUDY_COHORT_INSTITUTIONS_MAX: usize = 64;
+/// Histogram buckets of one study: each costs every contribution one ciphertext and one
+/// one-bit range proof (480 bytes).
+pub const STUDY_HISTOGRAM_BUCKETS_MAX: usize = 16;
+/// Aggregate slots of a contribution: the sum, the sum of squares and the buckets.
+pub const STUDY_SLOTS_MAX: usize = 2 + STUDY_HISTOGRAM_BUCKETS_MAX;
+/// One exponential-ElGamal ciphertext, exactly (`medchain_crypto::analytics::elgamal`; the state
+/// machine asserts they agree).
+pub const STUDY_CIPHERTEXT_SIZE_BYTES: usize = 96;
+/// One range proof: 384 bytes per bit proof, at most 2 × 32 of them (a two-sided 32-bit range;
+/// the state machine asserts this against the crypto crate).
+pub const STUDY_RANGE_PROOF_SIZE_MAX_BYTES: usize = 2 * 32 * 384;
+/// Smallest minimum cohort k a study may declare: an aggregate of fewer values tells each
+/// contributor too much about the others.
+pub const STUDY_MIN_COHORT_MIN: u64 = 3;
+/// Most values one study aggregates (also the most one institution may declare).
+pub const STUDY_VALUES_MAX: u64 = 1_000_000;
+/// Smallest ring a study may ask for (a ring of one names the signer).
+pub const STUDY_RING_SIZE_MIN_MEMBERS: usize = 2;
+/// Largest ring an anonymous contribution may carry: 256 members are 8 KiB of keys and 8 KiB
+/// of signature, and leave room for the proofs in one transaction.
+pub const STUDY_RING_SIZE_MAX_MEMBERS: usize = 256;
+/// An anonymous contribution's ring signature: key image, challenge, one response per member.
+pub const STUDY_RING_SIGNATURE_SIZE_MAX_BYTES: usize = (2 + STUDY_RING_SIZE_MAX_MEMBERS) * 32;
+/// A ring key's proof of possession (a bLSAG over the key and a decoy: 4 × 32 bytes).
+pub const RING_KEY_PROOF_SIZE_BYTES: usize = 128;
+/// How far ahead of the proposal a study's deadline may lie (about 6 days at 2 blocks a second).
+pub const STUDY_DEADLINE_MAX_BLOCKS: u64 = 1_000_000;
+/// Baby steps of the discrete logarithm the state machine runs at release, on every validator,
+/// inside block execution. 2^16 entries (about 4 MB) cover a width of 2^32 per aggregate; a
+/// study whose worst-case aggregate needs more is refused when proposed. Smaller than the
+/// crypto crate's own table limit because this one is paid inside consensus: building the
+/// table at this limit took 0.21 s in a dev build (blst at opt-level 2, one core of the 2-core
+/// CI machine), and solving costs at most as much again per wide aggregate (the sum and the
+/// sum of squares; buckets are at most `values_max` and solve in a few steps), so the block
+/// that completes a release runs for under a second.
+pub const STUDY_DLOG_TABLE_ENTRIES_MAX: u64 = 1 << 16;
+/// The validators' analytics key as submitted: the encoded DKG sharing (mode, participant count
+/// and a public polynomial of at most one 48-byte G1 point per validator).
+pub const ANALYTICS_KEY_SIZE_MAX_BYTES: usize = 16 + 48 * VALIDATORS_MAX;
+/// Partial decryptions one `PostPartialDecryption` carries: one per aggregate slot.
+pub const STUDY_PARTIALS_MAX: usize = STUDY_SLOTS_MAX;
+/// One partial decryption: index, point, challenge, response (4 + 48 + 32 + 32 bytes).
+pub const STUDY_PARTIAL_SIZE_BYTES: usize = 116;
+// An anonymous contribution with the widest ring and every slot at its widest proof does not
+// fit; the state machine refuses studies whose contributions could not (see `studies`). The
+// smallest useful one must fit by far.
+const _: () = assert!(
+    STUDY_RING_SIGNATURE_SIZE_MAX_BYTES + STUDY_RING_SIZE_MAX_MEMBERS * 32 + 4 * 1024
+        < TX_SIZE_MAX_BYTES
+);

@@ -9,8 +9,9 @@ use crate::codes::{InstitutionKind, Purpose, RecordCategory, ReviewFinding, Role
 use crate::consent::ConsentPolicy;
 use crate::error::ValidationError;
 use crate::genesis::parse_validator_address;
-use crate::ids::{AccountId, ChainId, ConsentId, InstitutionId, ProposalId, RecordId};
+use crate::ids::{AccountId, ChainId, ConsentId, InstitutionId, ProposalId, RecordId, StudyId};
 use crate::storage::StorageReceipt;
+use crate::study::{StudyContribution, StudySpec};
 use crate::{hexser, impl_struct_codec, limits, phi_guard};
 use bytes::{BufMut, Bytes};
 use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt, Write};
@@ -70,6 +71,11 @@ pub enum MembershipChange {
         schema_version: u32,
         policies: String,
     },
+    /// The consortium (as its ethics committee) approves a proposed study: from then on it
+    /// takes contributions until its deadline, under the analytics key in force at approval.
+    ApproveStudy {
+        study: StudyId,
+    },
 }
 
 impl Write for MembershipChange {
@@ -121,6 +127,10 @@ impl Write for MembershipChange {
                 schema_version.write(buf);
                 write_str(policies, buf);
             }
+            MembershipChange::ApproveStudy { study } => {
+                buf.put_u8(5);
+                study.write(buf);
+            }
         }
     }
 }
@@ -162,6 +172,7 @@ impl EncodeSize for MembershipChange {
                 schema_version,
                 policies,
             } => schema_version.encode_size() + str_encode_size(policies),
+            MembershipChange::ApproveStudy { study } => study.encode_size(),
         }
     }
 }
@@ -202,6 +213,9 @@ impl Read for MembershipChange {
             4 => Ok(MembershipChange::SetConsortiumPolicy {
                 schema_version: u32::read(buf)?,
                 policies: read_str(buf, 1, limits::CONSORTIUM_POLICY_SIZE_MAX_BYTES)?,
+            }),
+            5 => Ok(MembershipChange::ApproveStudy {
+                study: StudyId::read(buf)?,
             }),
             other => Err(Error::InvalidEnum(other)),
         }
@@ -473,6 +487,61 @@ pub enum Payload {
         finding: ReviewFinding,
         note: Option<String>,
     },
+    /// Studies: a pseudonym registers its ristretto255 ring key, so it can be a member of an
+    /// anonymous contribution's ring. One ring key per pseudonym, never shared.
+    RegisterRingKey {
+        #[serde(with = "hexser::array")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        ring_key: [u8; 32],
+        /// `medchain_crypto::ring::prove_possession` over `possession::message(KeyKind::Ring, ..)`
+        /// for this chain and the sender, exactly `ring_key_proof_size_bytes`.
+        #[serde(with = "hexser::bytes")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        proof: Bytes,
+    },
+    /// Studies: a validator's node submits the analytics key its DKG round produced for
+    /// `epoch` (the encoded public sharing). It becomes the key once 2f+1 current validators
+    /// submitted the identical bytes.
+    SubmitAnalyticsKey {
+        epoch: u64,
+        #[serde(with = "hexser::bytes")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        sharing: Bytes,
+    },
+    /// Studies: a researcher proposes a study; governance approves it (`ApproveStudy`).
+    ProposeStudy { spec: StudySpec },
+    /// Studies: an institution contributes the encrypted partial aggregates of `values` of its
+    /// own eligible patients, signed by its admin.
+    ContributeToStudy {
+        study: StudyId,
+        values: u64,
+        contribution: StudyContribution,
+    },
+    /// Studies: a patient contributes one value anonymously. The sender is a one-time key that
+    /// belongs to nobody on the ledger; the authorisation is the ring signature by one of
+    /// `ring`'s eligible pseudonyms over `study::anonymous_contribution_message`.
+    ContributeAnonymously {
+        study: StudyId,
+        /// The ring members' ristretto255 ring keys, 32 bytes each.
+        #[serde(with = "hexser::array_list")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+        ring: Vec<[u8; 32]>,
+        #[serde(with = "hexser::bytes")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+        ring_signature: Bytes,
+        contribution: StudyContribution,
+    },
+    /// Studies: after the deadline, closes the study: released if it reached its minimum
+    /// cohort, closed undecrypted otherwise.
+    CloseStudy { study: StudyId },
+    /// Studies: a validator's partial decryptions of a closed study's aggregates, one per slot
+    /// in slot order, each with its Chaum–Pedersen proof.
+    PostPartialDecryption {
+        study: StudyId,
+        #[serde(with = "hexser::bytes_list")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+        partials: Vec<Bytes>,
+    },
 }
 
 impl Payload {
@@ -493,6 +562,13 @@ impl Payload {
             Payload::ConfirmErasure { .. } => "confirm_erasure",
             Payload::ReissueFragments { .. } => "reissue_fragments",
             Payload::ReviewBreakGlass { .. } => "review_break_glass",
+            Payload::RegisterRingKey { .. } => "register_ring_key",
+            Payload::SubmitAnalyticsKey { .. } => "submit_analytics_key",
+            Payload::ProposeStudy { .. } => "propose_study",
+            Payload::ContributeToStudy { .. } => "contribute_to_study",
+            Payload::ContributeAnonymously { .. } => "contribute_anonymously",
+            Payload::CloseStudy { .. } => "close_study",
+            Payload::PostPartialDecryption { .. } => "post_partial_decryption",
         }
     }
 
@@ -584,6 +660,63 @@ impl Payload {
                 fragment_commitments,
                 ..
             } => validate_commitments(fragment_commitments),
+            _ => self.validate_study(),
+        }
+    }
+}
+
+impl Payload {
+    fn validate_study(&self) -> Result<(), ValidationError> {
+        match self {
+            Payload::RegisterRingKey { proof, .. } => {
+                if proof.len() != limits::RING_KEY_PROOF_SIZE_BYTES {
+                    return Err(ValidationError::Transaction(
+                        "a ring key's proof of possession is exactly 128 bytes (a two-member bLSAG)",
+                    ));
+                }
+                Ok(())
+            }
+            Payload::SubmitAnalyticsKey { sharing, .. } => ValidationError::check_len(
+                "analytics_key_size_max_bytes",
+                sharing.len(),
+                limits::ANALYTICS_KEY_SIZE_MAX_BYTES,
+            ),
+            Payload::ProposeStudy { spec } => spec.validate(),
+            Payload::ContributeToStudy { contribution, .. } => contribution.validate(),
+            Payload::ContributeAnonymously {
+                ring,
+                ring_signature,
+                contribution,
+                ..
+            } => {
+                ValidationError::check_len(
+                    "study_ring_size_max_members",
+                    ring.len(),
+                    limits::STUDY_RING_SIZE_MAX_MEMBERS,
+                )?;
+                ValidationError::check_len(
+                    "study_ring_signature_size_max_bytes",
+                    ring_signature.len(),
+                    limits::STUDY_RING_SIGNATURE_SIZE_MAX_BYTES,
+                )?;
+                contribution.validate()
+            }
+            Payload::PostPartialDecryption { partials, .. } => {
+                ValidationError::check_len(
+                    "study_partials_max",
+                    partials.len(),
+                    limits::STUDY_PARTIALS_MAX,
+                )?;
+                if partials
+                    .iter()
+                    .any(|p| p.len() != limits::STUDY_PARTIAL_SIZE_BYTES)
+                {
+                    return Err(ValidationError::Transaction(
+                        "a partial decryption is exactly 116 bytes (index, point, challenge, response)",
+                    ));
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -749,6 +882,40 @@ impl Write for Payload {
                 finding.write(buf);
                 write_opt_str(note.as_deref(), buf);
             }
+            Payload::RegisterRingKey { ring_key, proof } => {
+                ring_key.write(buf);
+                proof.write(buf);
+            }
+            Payload::SubmitAnalyticsKey { epoch, sharing } => {
+                epoch.write(buf);
+                sharing.write(buf);
+            }
+            Payload::ProposeStudy { spec } => spec.write(buf),
+            Payload::ContributeToStudy {
+                study,
+                values,
+                contribution,
+            } => {
+                study.write(buf);
+                values.write(buf);
+                contribution.write(buf);
+            }
+            Payload::ContributeAnonymously {
+                study,
+                ring,
+                ring_signature,
+                contribution,
+            } => {
+                study.write(buf);
+                ring.write(buf);
+                ring_signature.write(buf);
+                contribution.write(buf);
+            }
+            Payload::CloseStudy { study } => study.write(buf),
+            Payload::PostPartialDecryption { study, partials } => {
+                study.write(buf);
+                partials.write(buf);
+            }
         }
     }
 }
@@ -770,6 +937,14 @@ impl Payload {
             Payload::ConfirmErasure { .. } => 11,
             Payload::ReviewBreakGlass { .. } => 12,
             Payload::ReissueFragments { .. } => 13,
+            // 12–15 are reserved for payloads being added on another branch.
+            Payload::RegisterRingKey { .. } => 16,
+            Payload::SubmitAnalyticsKey { .. } => 17,
+            Payload::ProposeStudy { .. } => 18,
+            Payload::ContributeToStudy { .. } => 19,
+            Payload::ContributeAnonymously { .. } => 20,
+            Payload::CloseStudy { .. } => 21,
+            Payload::PostPartialDecryption { .. } => 22,
         }
     }
 }
@@ -854,6 +1029,33 @@ impl EncodeSize for Payload {
                 finding,
                 note,
             } => item.encode_size() + finding.encode_size() + opt_str_encode_size(note.as_deref()),
+            Payload::RegisterRingKey { ring_key, proof } => {
+                ring_key.encode_size() + proof.encode_size()
+            }
+            Payload::SubmitAnalyticsKey { epoch, sharing } => {
+                epoch.encode_size() + sharing.encode_size()
+            }
+            Payload::ProposeStudy { spec } => spec.encode_size(),
+            Payload::ContributeToStudy {
+                study,
+                values,
+                contribution,
+            } => study.encode_size() + values.encode_size() + contribution.encode_size(),
+            Payload::ContributeAnonymously {
+                study,
+                ring,
+                ring_signature,
+                contribution,
+            } => {
+                study.encode_size()
+                    + ring.encode_size()
+                    + ring_signature.encode_size()
+                    + contribution.encode_size()
+            }
+            Payload::CloseStudy { study } => study.encode_size(),
+            Payload::PostPartialDecryption { study, partials } => {
+                study.encode_size() + partials.encode_size()
+            }
         }
     }
 }
@@ -926,6 +1128,44 @@ impl Read for Payload {
             13 => Payload::ReissueFragments {
                 consent: ConsentId::read(buf)?,
                 fragment_commitments: Vec::read_cfg(buf, &vec_cfg(limits::SEALED_FRAGMENTS_MAX))?,
+            },
+            16 => Payload::RegisterRingKey {
+                ring_key: <[u8; 32]>::read(buf)?,
+                proof: Bytes::read_cfg(buf, &bytes_cfg(limits::RING_KEY_PROOF_SIZE_BYTES))?,
+            },
+            17 => Payload::SubmitAnalyticsKey {
+                epoch: u64::read(buf)?,
+                sharing: Bytes::read_cfg(buf, &bytes_cfg(limits::ANALYTICS_KEY_SIZE_MAX_BYTES))?,
+            },
+            18 => Payload::ProposeStudy {
+                spec: StudySpec::read(buf)?,
+            },
+            19 => Payload::ContributeToStudy {
+                study: StudyId::read(buf)?,
+                values: u64::read(buf)?,
+                contribution: StudyContribution::read(buf)?,
+            },
+            20 => Payload::ContributeAnonymously {
+                study: StudyId::read(buf)?,
+                ring: Vec::read_cfg(buf, &vec_cfg(limits::STUDY_RING_SIZE_MAX_MEMBERS))?,
+                ring_signature: Bytes::read_cfg(
+                    buf,
+                    &bytes_cfg(limits::STUDY_RING_SIGNATURE_SIZE_MAX_BYTES),
+                )?,
+                contribution: StudyContribution::read(buf)?,
+            },
+            21 => Payload::CloseStudy {
+                study: StudyId::read(buf)?,
+            },
+            22 => Payload::PostPartialDecryption {
+                study: StudyId::read(buf)?,
+                partials: Vec::read_cfg(
+                    buf,
+                    &(
+                        commonware_codec::RangeCfg::new(0..=limits::STUDY_PARTIALS_MAX),
+                        bytes_cfg(limits::STUDY_PARTIAL_SIZE_BYTES),
+                    ),
+                )?,
             },
             other => return Err(Error::InvalidEnum(other)),
         })

@@ -36,6 +36,9 @@ pub enum KeyKind {
     ProxyReEncryption,
     /// The X25519 key that sealed deliveries go to.
     Encryption,
+    /// A pseudonym's ristretto255 ring key, for anonymous study contributions (proven by a
+    /// bLSAG over the key and a decoy nobody holds, `medchain_crypto::ring::prove_possession`).
+    Ring,
 }
 
 impl KeyKind {
@@ -44,6 +47,7 @@ impl KeyKind {
             KeyKind::Account => b"ed25519-account",
             KeyKind::ProxyReEncryption => b"secp256k1-umbral-pre",
             KeyKind::Encryption => b"x25519-encryption",
+            KeyKind::Ring => b"ristretto255-ring",
         }
     }
 }

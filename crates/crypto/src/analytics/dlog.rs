@@ -68,6 +68,13 @@ impl DiscreteLogTable {
         self.bound
     }
 
+    /// `m` with `m·G = point − offset·G` and `m <= bound`: a sum of `count` values of
+    /// `[lo, hi]` is solved as `count·lo` plus a value of `[0, count·(hi − lo)]`, so the table
+    /// covers only the width.
+    pub fn solve_shifted(&self, point: &G1, offset: u64) -> Result<u64, AnalyticsError> {
+        self.solve(&(*point - &super::elgamal::lift(offset)))
+    }
+
     /// `m` with `m·G = point` and `m <= bound`, or [`AnalyticsError::ValueAboveBound`].
     pub fn solve(&self, point: &G1) -> Result<u64, AnalyticsError> {
         let giant_steps = self.bound / self.step + 1;
@@ -98,6 +105,16 @@ mod tests {
         for value in 0..=1000 {
             assert_eq!(table.solve(&lift(value)), Ok(value), "value {value}");
         }
+    }
+
+    #[test]
+    fn a_shifted_value_is_found_within_the_width() {
+        let table = DiscreteLogTable::new(100).unwrap();
+        assert_eq!(table.solve_shifted(&lift(1_000_050), 1_000_000), Ok(50));
+        assert_eq!(
+            table.solve_shifted(&lift(1_000_101), 1_000_000),
+            Err(AnalyticsError::ValueAboveBound { bound: 100 })
+        );
     }
 
     #[test]

@@ -99,6 +99,22 @@ impl Opening {
     }
 }
 
+impl Opening {
+    /// The opening of the sum of the ciphertexts these open (`None` if the values overflow):
+    /// what a contributor proves a total with, e.g. that its histogram buckets add up to one.
+    pub fn sum<'a>(openings: impl IntoIterator<Item = &'a Opening>) -> Option<Opening> {
+        let mut total = Opening {
+            value: 0,
+            randomness: Scalar::zero(),
+        };
+        for opening in openings {
+            total.value = total.value.checked_add(opening.value)?;
+            total.randomness += &opening.randomness;
+        }
+        Some(total)
+    }
+}
+
 impl std::fmt::Debug for Opening {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Opening(<redacted>)")

@@ -120,6 +120,10 @@ pub enum AnalyticsError {
         "the analytics key's sharing uses evaluation points other than the counter mode (index + 1): run the DKG with Mode::NonZeroCounter"
     )]
     UnsupportedSharingMode,
+    #[error(
+        "the analytics key is not one encoded DKG sharing (counter mode, G1 public polynomial, within the participant limit): submit the DKG output as produced"
+    )]
+    InvalidSharing,
     #[error("participant {index} has no share in this analytics key (it has {total} participants)")]
     UnknownParticipant { index: u32, total: u32 },
     #[error(

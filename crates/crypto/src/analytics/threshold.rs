@@ -51,6 +51,27 @@ impl AnalyticsKey {
         Ok(Self { sharing })
     }
 
+    /// The sharing's canonical encoding (mode, participants, public polynomial), as the ledger
+    /// stores it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.sharing.encode().to_vec()
+    }
+
+    /// Decodes exactly one sharing among at most `participants_max` participants, with every
+    /// coefficient a valid G1 point, in the counter mode.
+    pub fn from_bytes(bytes: &[u8], participants_max: u32) -> Result<Self, AnalyticsError> {
+        use commonware_codec::Decode;
+        use commonware_cryptography::bls12381::primitives::sharing::ModeVersion;
+        let max =
+            std::num::NonZeroU32::new(participants_max).ok_or(AnalyticsError::InvalidSharing)?;
+        let sharing = Sharing::<MinPk>::decode_cfg(
+            commonware_codec::Copying(bytes),
+            &(max, ModeVersion::v0()),
+        )
+        .map_err(|_| AnalyticsError::InvalidSharing)?;
+        Self::new(sharing)
+    }
+
     pub fn public_key(&self) -> AnalyticsPublicKey {
         AnalyticsPublicKey::from_sharing(&self.sharing)
     }

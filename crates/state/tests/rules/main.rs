@@ -8,4 +8,5 @@ mod harness;
 mod policy;
 mod records;
 mod review;
+mod studies;
 mod transactions;

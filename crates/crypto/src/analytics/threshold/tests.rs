@@ -350,3 +350,37 @@ fn a_real_dkg_with_a_bad_dealer_yields_a_key_that_decrypts_a_sum_with_3_partials
     assert_eq!(sum, values.iter().sum::<u64>());
     assert_eq!(combined.used, expected_used);
 }
+
+#[test]
+fn an_analytics_key_round_trips_and_refuses_too_many_participants() {
+    let (key, _) = dealt(41);
+    let bytes = key.to_bytes();
+    let decoded = AnalyticsKey::from_bytes(&bytes, 4).unwrap();
+    assert_eq!(decoded.public_key(), key.public_key());
+    assert_eq!((decoded.required(), decoded.total()), (3, 4));
+    assert_eq!(
+        AnalyticsKey::from_bytes(&bytes, 3).err(),
+        Some(AnalyticsError::InvalidSharing)
+    );
+    assert_eq!(
+        AnalyticsKey::from_bytes(&bytes[..bytes.len() - 1], 4).err(),
+        Some(AnalyticsError::InvalidSharing)
+    );
+}
+
+#[test]
+fn the_opening_of_a_sum_proves_the_sum_in_range() {
+    let (key, _) = dealt(42);
+    let pk = key.public_key();
+    let mut rng = seeded_u64(43);
+    let (a, opening_a) = Ciphertext::encrypt(&mut rng, &pk, 0);
+    let (b, opening_b) = Ciphertext::encrypt(&mut rng, &pk, 1);
+    let total = crate::analytics::Opening::sum([&opening_a, &opening_b]).unwrap();
+    let sum = Ciphertext::sum([&a, &b]);
+    let exactly_one = Range::new(1, 1).unwrap();
+    let proof = RangeProof::prove(&mut rng, &pk, &sum, &total, &exactly_one, &release()).unwrap();
+    assert_eq!(
+        proof.verify(&mut rng, &pk, &sum, &exactly_one, &release()),
+        Ok(())
+    );
+}

@@ -1,0 +1,159 @@
+//! What studies need on the ledger before any can run: each pseudonym's ring key, and the
+//! validators' analytics key.
+//!
+//! **Analytics key.** The node of every validator runs the DKG (commonware's `feldman_desmedt`)
+//! and submits the public output it ended with (`SubmitAnalyticsKey`). The state cannot check a
+//! DKG transcript, so it trusts agreement instead: the key is adopted only once 2f+1 current
+//! validators submitted byte-identical sharings for the same epoch. With at most f byzantine
+//! validators, at least f+1 honest ones then vouch for it, and no two different keys can both
+//! reach 2f+1 for one epoch: two quorums share at least f+1 submitters, so an honest one, and
+//! an honest node submits one output per epoch. Only votes of validators still in the set
+//! count, and once a key is adopted an epoch's later submissions are refused as stale. The sharing must be one for the whole current set (one participant per
+//! validator, in account order) with threshold 2f+1, so no smaller coalition decrypts.
+//!
+//! **Ring keys.** A pseudonym registers one ristretto255 ring key, with a proof of possession
+//! over the possession message naming the chain, the pseudonym and the key (a bLSAG over the
+//! key and a decoy nobody holds). One key per pseudonym and one pseudonym per key, never
+//! replaced: a pseudonym that could swap keys could contribute to a study twice (the key image
+//! depends on the key). A patient has a pseudonym per institution, so a study whose cohort
+//! spans several institutions can receive one value per pseudonym the patient holds in it.
+
+use super::{corrupt, refuse};
+use crate::entries::{AnalyticsKeyEntry, AnalyticsKeySubmissions, RingKeyEntry};
+use crate::error::{StudyFault, TxError};
+use crate::exec::{Call, Outcome};
+use crate::store::Store;
+use crate::{keys, query, rw};
+use medchain_crypto::analytics::threshold::AnalyticsKey;
+use medchain_crypto::ring::{RingPublicKey, RingSignature, verify_possession};
+use medchain_types::possession::{KeyKind, message};
+use medchain_types::{AccountId, limits};
+
+pub(crate) async fn register_ring_key<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    ring_key: &[u8; 32],
+    proof: &[u8],
+) -> Result<Outcome, TxError> {
+    if rw::pseudonym(store, call.sender).await?.is_none() {
+        return Err(TxError::UnknownPseudonym(Box::new(call.sender.clone())));
+    }
+    if query::ring_key(store, call.sender).await?.is_some() {
+        return Err(refuse(StudyFault::RingKeyAlreadyRegistered));
+    }
+    if query::ring_key_owner(store, ring_key).await?.is_some() {
+        return Err(refuse(StudyFault::RingKeyTaken));
+    }
+    let bad = |e: medchain_crypto::ring::RingError| refuse(StudyFault::BadRingKey(e.to_string()));
+    let public = RingPublicKey::from_bytes(ring_key).map_err(bad)?;
+    let signature = RingSignature::from_bytes(proof).map_err(bad)?;
+    let statement = message(KeyKind::Ring, &call.env.chain_id, call.sender, ring_key);
+    verify_possession(&public, &statement, &signature).map_err(bad)?;
+    let entry = RingKeyEntry {
+        ring_key: *ring_key,
+        registered_height: call.env.height,
+    };
+    rw::write(store, keys::ring_key(call.sender), &entry);
+    rw::write(store, keys::ring_key_owner(ring_key), call.sender);
+    Ok(Outcome::RingKeyRegistered {
+        pseudonym: call.sender.clone(),
+    })
+}
+
+/// One validator's vote for the DKG output of `epoch`; adopted at 2f+1 identical votes.
+pub(crate) async fn submit_analytics_key<S: Store>(
+    store: &mut S,
+    call: &Call<'_>,
+    epoch: u64,
+    sharing: &[u8],
+) -> Result<Outcome, TxError> {
+    let set = rw::validator_set(store).await?;
+    if !set.contains(call.sender) {
+        return Err(TxError::NotAuthorized(format!(
+            "only current validators submit the analytics key; {} is not one",
+            call.sender
+        )));
+    }
+    if let Some(current) = query::analytics_key(store).await?
+        && epoch <= current.epoch
+    {
+        return Err(refuse(StudyFault::StaleAnalyticsKey {
+            current: current.epoch,
+            got: epoch,
+        }));
+    }
+    let key = check_sharing(sharing, set.len(), set.storage_quorum())?;
+    let digest = analytics_key_digest(sharing);
+    let slot = keys::analytics_key_submission(epoch, &digest);
+    let mut submissions: AnalyticsKeySubmissions =
+        rw::read(store, &slot, "analytics_key_submission")
+            .await?
+            .unwrap_or_default();
+    if submissions.submitters.contains(call.sender) {
+        return Err(refuse(StudyFault::AlreadySubmitted));
+    }
+    submissions.submitters.push(call.sender.clone());
+    let current = submissions
+        .submitters
+        .iter()
+        .filter(|s| set.contains(s))
+        .count();
+    let adopted = current >= set.storage_quorum();
+    if adopted {
+        let participants: Vec<AccountId> =
+            set.validators.iter().map(|v| v.account.clone()).collect();
+        let entry = AnalyticsKeyEntry {
+            epoch,
+            sharing: sharing.to_vec().into(),
+            public_key: key.public_key().to_bytes().to_vec().into(),
+            participants,
+            since_height: call.env.height,
+        };
+        rw::write(store, keys::analytics_key(), &entry);
+    }
+    rw::write(store, slot, &submissions);
+    Ok(Outcome::AnalyticsKeySubmitted {
+        epoch,
+        submissions: current,
+        adopted,
+    })
+}
+
+/// The sharing must decode, have one participant per current validator, and need exactly
+/// 2f+1 of them to decrypt.
+fn check_sharing(
+    sharing: &[u8],
+    validators: usize,
+    quorum: usize,
+) -> Result<AnalyticsKey, TxError> {
+    let bad = |reason: String| refuse(StudyFault::BadAnalyticsKey(reason));
+    let key = AnalyticsKey::from_bytes(sharing, limits::VALIDATORS_MAX as u32)
+        .map_err(|e| bad(e.to_string()))?;
+    if key.total() as usize != validators {
+        return Err(bad(format!(
+            "it has {} participants, the validator set has {validators}",
+            key.total()
+        )));
+    }
+    if key.required() as usize != quorum {
+        return Err(bad(format!(
+            "it needs {} partial decryptions, the consortium requires 2f+1 = {quorum}",
+            key.required()
+        )));
+    }
+    Ok(key)
+}
+
+fn analytics_key_digest(sharing: &[u8]) -> [u8; 32] {
+    use commonware_cryptography::{Hasher, Sha256};
+    let digest = Sha256::hash(&[b"medchain/analytics-key-submission/v1", sharing]);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// The analytics key in force as the threshold module uses it.
+pub(crate) fn threshold_key(entry: &AnalyticsKeyEntry) -> Result<AnalyticsKey, TxError> {
+    AnalyticsKey::from_bytes(&entry.sharing, limits::VALIDATORS_MAX as u32)
+        .map_err(|e| corrupt("analytics_key", e))
+}
