@@ -10,18 +10,14 @@
 //! output that is renamed into place only once the whole stream authenticated.
 
 use crate::commands::{ApiArgs, IdentityArgs, TrustArgs, parse_id, submit};
-use crate::identity::pre_secret_key;
 use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
 use commonware_cryptography::Signer as _;
-use medchain_client::{Client, ClientError, blob::BlobProgress};
+use medchain_client::{Client, blob::BlobProgress};
 use medchain_crypto::{envelope, keys::PseudonymKeys, umbral};
 use medchain_state::{AccessLogEntry, AccessReason, RecordEntry, ValidatorSet};
 use medchain_types::{
-    AccountId, Decision, Payload, Purpose, RecordId, Role, TxHash,
-    api::{ApiErrorCode, TxState},
-    codes::RecordCategory,
-    limits,
+    AccountId, Decision, Payload, Purpose, RecordId, api::TxState, codes::RecordCategory,
 };
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -202,7 +198,8 @@ pub async fn put(
         .metadata()
         .with_context(|| format!("cannot read {}", file.display()))?
         .len();
-    let patient_pre = patient_pre_key(client, keys, patient).await?;
+    let author = AccountId::from(keys.signing.public_key());
+    let patient_pre = client.record_recipient(&author, patient).await?;
     let validators = client
         .validators()
         .await
@@ -210,94 +207,9 @@ pub async fn put(
         .value;
     let sealed = encrypt_to_temp(input, plaintext_len_bytes, &patient_pre).await?;
     let upload = upload(client, &validators, sealed.ciphertext.path()).await?;
-    let payload = Payload::CreateRecord {
-        patient: patient.clone(),
-        category,
-        size_bytes: limits::record_size_class_bytes(upload.size_bytes),
-        content_hash: upload.content_hash,
-        capsule: sealed.capsule.to_bytes().into(),
-        storage_receipts: upload.receipts,
-    };
-    let outcome = submit(client, &keys.signing, payload).await?;
-    match outcome.status {
-        TxState::Committed => {
-            let hash: TxHash = parse_id(&outcome.hash, "the node answered a malformed hash")?;
-            Ok(RecordId::from_tx(&hash))
-        }
-        TxState::Pending => bail!(
-            "the ciphertext is stored, but the record (transaction {}) is still pending after 30 s; check it with `medchain status` before writing it again",
-            outcome.hash
-        ),
-        TxState::Rejected => bail!(
-            "the ledger refused the record: {}",
-            outcome
-                .error
-                .map_or("no reason given".to_string(), |e| format!(
-                    "{} ({})",
-                    e.message, e.code
-                ))
-        ),
-    }
-}
-
-/// The patient's PRE key from their proven pseudonym entry, after checking (against proven
-/// state too) that the writer is an active clinician of the patient's institution, so a
-/// refusal comes before encrypting and uploading a large file.
-async fn patient_pre_key(
-    client: &Client,
-    keys: &PseudonymKeys,
-    patient: &AccountId,
-) -> Result<umbral::PublicKey> {
-    let author = AccountId::from(keys.signing.public_key());
-    let member = match client.member(&author).await {
-        Ok(member) => member.value,
-        Err(e) if not_found(&e) => bail!(
-            "{author} is not a member of any institution; only a registered clinician can write records: ask your institution's admin to register you"
-        ),
-        Err(e) => return Err(e).context("cannot verify your membership"),
-    };
-    if member.revoked_height.is_some() || member.role != Role::Clinician {
-        bail!(
-            "{author} is not an active clinician (role {}{}); only clinicians write records",
-            format!("{:?}", member.role).to_lowercase(),
-            if member.revoked_height.is_some() {
-                ", revoked"
-            } else {
-                ""
-            }
-        );
-    }
-    let pseudonym = match client.pseudonym(patient).await {
-        Ok(pseudonym) => pseudonym.value,
-        Err(e) if not_found(&e) => bail!(
-            "no patient pseudonym {patient} on the ledger; ask the patient for their pseudonym at {} (`medchain keys show --institution {}`) and check it is registered",
-            member.institution,
-            member.institution
-        ),
-        Err(e) => return Err(e).context("cannot verify the patient's pseudonym"),
-    };
-    if pseudonym.institution != member.institution {
-        bail!(
-            "pseudonym {patient} is registered at {}, you work at {}; write records for the patient's pseudonym at your own institution",
-            pseudonym.institution,
-            member.institution
-        );
-    }
-    umbral::PublicKey::from_compressed_bytes(&pseudonym.pre_public_key)
-        .context("the patient's proven PRE key does not parse")
-}
-
-fn not_found(error: &ClientError) -> bool {
-    matches!(
-        error,
-        ClientError::Api {
-            code: ApiErrorCode::NotFound
-                | ApiErrorCode::UnknownMember
-                | ApiErrorCode::UnknownPseudonym
-                | ApiErrorCode::UnknownRecord,
-            ..
-        }
-    )
+    Ok(client
+        .commit_record(keys, patient, category, upload, &sealed.capsule)
+        .await?)
 }
 
 /// A record encrypted into a temporary file, with the capsule that holds its data key.
@@ -611,7 +523,9 @@ async fn request_access(
 async fn proven_record(client: &Client, id: &RecordId) -> Result<RecordEntry> {
     match client.record(id).await {
         Ok(entry) => Ok(entry.value),
-        Err(e) if not_found(&e) => bail!("no record {id} on the ledger; check the id"),
+        Err(e) if medchain_client::records::not_found(&e) => {
+            bail!("no record {id} on the ledger; check the id")
+        }
         Err(e) => Err(e).context("cannot verify the record"),
     }
 }
@@ -637,27 +551,14 @@ fn check_output(out: &Path, force: bool) -> Result<PathBuf> {
     Ok(directory)
 }
 
-/// The record's data key, opened with the patient's own PRE secret. Only the record's patient
-/// can do this; a grantee reads through threshold re-encryption (`sharing::grantee_data_key`).
+/// The record's data key for its patient, with the key set at the record's institution.
 fn patient_data_key(
     identity: &crate::identity::Identity,
     entry: &RecordEntry,
 ) -> Result<envelope::DataKey> {
     let keys = identity.keys_at(&entry.institution)?;
-    let account = AccountId::from(keys.signing.public_key());
-    if account != entry.patient {
-        bail!(
-            "this key file is not the patient of record {} (its pseudonym at {} is {account}, the record's patient is {}); `record get` reads only your own records: use the patient's key file",
-            entry.id,
-            entry.institution,
-            entry.patient
-        );
-    }
-    let capsule = umbral::Capsule::from_bytes(&entry.capsule)
-        .context("the record's proven capsule does not parse")?;
-    let seed = umbral::decapsulate_original(&pre_secret_key(&keys)?, &capsule)
-        .context("cannot open the record's capsule with your PRE key")?;
-    Ok(envelope::DataKey::from_bytes(*seed.derive_key()))
+    medchain_client::records::patient_data_key(&keys, entry)
+        .context("`record get` reads only your own records: use the patient's key file")
 }
 
 /// The record's ciphertext, hash-checked, from the first validator of the proven set that
@@ -668,37 +569,18 @@ async fn fetch_ciphertext(
     entry: &RecordEntry,
     directory: &Path,
 ) -> Result<tempfile::NamedTempFile> {
-    let mut failures = Vec::new();
-    for validator in &validators.validators {
-        let file = tempfile::NamedTempFile::new_in(directory)
-            .with_context(|| format!("cannot write in {}", directory.display()))?;
-        match client
-            .download_blob_from(
-                &validator.http_address,
-                &entry.content_hash,
-                entry.size_bytes,
-                file.path(),
-            )
-            .await
-        {
-            Ok(_) => return Ok(file),
-            Err(e) => {
-                eprintln!(
-                    "validator {} ({}) did not serve the ciphertext intact: {e}; trying the next",
-                    validator.account, validator.http_address
-                );
-                failures.push(format!(
-                    "  {} ({}): {e}",
-                    validator.account, validator.http_address
-                ));
-            }
-        }
-    }
-    bail!(
-        "no validator served the ciphertext of record {} intact; nothing was written. Tried:\n{}",
-        entry.id,
-        failures.join("\n")
-    )
+    let file = tempfile::NamedTempFile::new_in(directory)
+        .with_context(|| format!("cannot write in {}", directory.display()))?;
+    client
+        .fetch_record_ciphertext(validators, entry, file.path(), |validator, e| {
+            eprintln!(
+                "validator {} ({}) did not serve the ciphertext intact: {e}; trying the next",
+                validator.account, validator.http_address
+            );
+        })
+        .await
+        .context("nothing was written")?;
+    Ok(file)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 
 pub mod blob;
 pub mod emergency;
+pub mod records;
 pub mod reencryption;
 pub mod sharing;
 pub mod transactions;
@@ -126,6 +127,9 @@ pub enum ClientError {
     },
     #[error("the ledger did not take {what}: {reason}")]
     NotCommitted { what: String, reason: String },
+    /// What the ledger says rules the request out before anything is sent.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Where one append-only ledger log lives: its API path and its state keys.
