@@ -76,32 +76,7 @@ async fn a_break_glass_read_gets_its_key_only_through_the_emergency_service_and_
 
     // A patient at the hospital; dr-alice writes a record for them.
     let patient_key = path("patient.key");
-    assert!(cli_with_passphrase(&["keys", "generate", "--out", &patient_key]).0);
-    let (_, shown, _) = cli_with_passphrase(&[
-        "keys",
-        "show",
-        "--key",
-        &patient_key,
-        "--institution",
-        HOSPITAL,
-    ]);
-    let pseudonym = field(&shown, "account:").to_string();
-    let registrar_name = format!("admin-{HOSPITAL}");
-    let (ok, _, stderr) = cli_with_passphrase(&[
-        "patient",
-        "register",
-        "--key",
-        &patient_key,
-        "--institution",
-        HOSPITAL,
-        "--registrar-as",
-        &registrar_name,
-        "--api",
-        &api,
-        "--data-dir",
-        &data_dir,
-    ]);
-    assert!(ok, "{stderr}");
+    let pseudonym = register_patient(&patient_key, &api, &data_dir);
     let plaintext = content(RECORD_SEED, 200_000);
     let file = path("allergies.bin");
     std::fs::write(&file, &plaintext).unwrap();

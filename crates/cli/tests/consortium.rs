@@ -474,32 +474,7 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
 
     // A patient grants dr-bob while the consortium has its four genesis validators.
     let patient_key = dir.join("patient.key").to_str().unwrap().to_string();
-    assert!(cli_with_passphrase(&["keys", "generate", "--out", &patient_key]).0);
-    let (_, shown, _) = cli_with_passphrase(&[
-        "keys",
-        "show",
-        "--key",
-        &patient_key,
-        "--institution",
-        HOSPITAL,
-    ]);
-    let pseudonym = field(&shown, "account:").to_string();
-    let registrar_name = format!("admin-{HOSPITAL}");
-    let (ok, _, stderr) = cli_with_passphrase(&[
-        "patient",
-        "register",
-        "--key",
-        &patient_key,
-        "--institution",
-        HOSPITAL,
-        "--registrar-as",
-        &registrar_name,
-        "--api",
-        &api(0),
-        "--data-dir",
-        &data_dir,
-    ]);
-    assert!(ok, "{stderr}");
+    let pseudonym = register_patient(&patient_key, &first_api, &data_dir);
     let bob = AccountId::from(demo_keys(&dir, "dr-bob").signing.public_key()).to_string();
     let (ok, stdout, stderr) = as_user(&[
         "consent",
@@ -1099,31 +1074,7 @@ async fn a_record_shared_by_consent_reads_for_its_grantee_through_t_validators_u
 
     // A patient registered at the hospital; dr-alice puts 10 MB for them.
     let patient_key = path("patient.key");
-    assert!(cli_with_passphrase(&["keys", "generate", "--out", &patient_key]).0);
-    let (_, shown, _) = cli_with_passphrase(&[
-        "keys",
-        "show",
-        "--key",
-        &patient_key,
-        "--institution",
-        HOSPITAL,
-    ]);
-    let pseudonym = field(&shown, "account:").to_string();
-    let (ok, _, stderr) = run_with(
-        &[
-            "patient",
-            "register",
-            "--key",
-            &patient_key,
-            "--institution",
-            HOSPITAL,
-            "--registrar-as",
-            &format!("admin-{HOSPITAL}"),
-        ],
-        &api,
-        false,
-    );
-    assert!(ok, "{stderr}");
+    let pseudonym = register_patient(&patient_key, &api, &data_dir);
     let plaintext = content(SHARED_RECORD_SEED, SHARED_RECORD_SIZE_BYTES);
     let file = path("discharge.bin");
     std::fs::write(&file, &plaintext).unwrap();

@@ -55,7 +55,8 @@ pub struct EmergencyKeyResponse {
 }
 
 /// What the clinician signs: chain ‖ patient ‖ sequence (u64 big-endian) ‖ requester ‖
-/// service. Every part has a fixed length, so the encoding is unambiguous.
+/// service, the layout of a release request with the service in the validator's place (the
+/// namespaces keep the two apart).
 pub fn emergency_key_message(
     chain_id: &ChainId,
     patient: &AccountId,
@@ -63,13 +64,7 @@ pub fn emergency_key_message(
     requester: &AccountId,
     service: &AccountId,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(32 * 4 + 8);
-    out.extend_from_slice(chain_id.as_bytes());
-    out.extend_from_slice(&patient.to_bytes());
-    out.extend_from_slice(&sequence.to_be_bytes());
-    out.extend_from_slice(&requester.to_bytes());
-    out.extend_from_slice(&service.to_bytes());
-    out
+    crate::release::release_message(chain_id, patient, sequence, requester, service)
 }
 
 impl EmergencyKeyRequest {

@@ -244,3 +244,29 @@ pub fn cli(args: &[&str]) -> String {
     );
     String::from_utf8(output.stdout).unwrap()
 }
+
+/// A new patient key file `key_path` registered at the hospital through the CLI, co-signed by
+/// the hospital's demo admin; answers the pseudonym (hex).
+pub fn register_patient(key_path: &str, api: &str, data_dir: &str) -> String {
+    assert!(cli_with_passphrase(&["keys", "generate", "--out", key_path]).0);
+    let (_, shown, _) =
+        cli_with_passphrase(&["keys", "show", "--key", key_path, "--institution", HOSPITAL]);
+    let pseudonym = field(&shown, "account:").to_string();
+    let registrar = format!("admin-{HOSPITAL}");
+    let (ok, _, stderr) = cli_with_passphrase(&[
+        "patient",
+        "register",
+        "--key",
+        key_path,
+        "--institution",
+        HOSPITAL,
+        "--registrar-as",
+        &registrar,
+        "--api",
+        api,
+        "--data-dir",
+        data_dir,
+    ]);
+    assert!(ok, "patient register failed: {stderr}");
+    pseudonym
+}
