@@ -310,6 +310,7 @@ pub(crate) fn write_node_files(
         .context("the default API rate is not zero")?,
         p2p_peers_max: None,
         blobs: None,
+        page_cache_pages: None,
         uncommitted_blob_max_age_seconds: std::num::NonZeroU64::new(
             medchain_node::blobsync::UNCOMMITTED_BLOB_MAX_AGE_SECONDS_DEFAULT,
         )

@@ -255,7 +255,9 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
                 mempool,
                 chain,
                 timeouts: Timeouts::default(),
-                page_cache_pages: NZUsize!(4096),
+                page_cache_pages: config
+                    .page_cache_pages
+                    .unwrap_or(NZUsize!(crate::config::PAGE_CACHE_PAGES_DEFAULT)),
             },
             channels,
             oracle.clone(),
