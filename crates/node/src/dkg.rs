@@ -361,15 +361,11 @@ impl Round {
         Ok(round)
     }
 
-    fn validators(&self) -> usize {
-        self.validators.len()
-    }
-
     /// What to (re)send now: unacknowledged dealings, this node's log once signed, to peers
     /// whose log is missing.
     fn tick(&mut self, now: SystemTime) -> Vec<(Pk, DkgMessage)> {
         let mut out = Vec::new();
-        let all_acked = self.acked.len() == self.validators();
+        let all_acked = self.acked.len() == self.validators.len();
         let ack_deadline = self.started + self.timeouts.acks;
         if self.dealer.is_some() && (all_acked || now >= ack_deadline) {
             self.sign_log();

@@ -198,6 +198,30 @@ fn four_validators_form_one_key_that_decrypts_by_threshold() {
     });
 }
 
+/// The output of one whole round under `seed`.
+fn key_under(seed: u64) -> Vec<u8> {
+    let validators = validators();
+    let config = deterministic::Config::new()
+        .with_seed(seed)
+        .with_timeout(Some(RUN_TIMEOUT));
+    deterministic::Runner::new(config).start(|context| async move {
+        let rounds = run_round_of(&context, &validators, None).await;
+        analytics_key_bytes(&rounds[0].output)
+    })
+}
+
+#[test]
+fn the_same_seed_replays_the_same_key_and_another_seed_does_not() {
+    let seed = seed();
+    let first = key_under(seed);
+    assert_eq!(key_under(seed), first, "a failing seed can be replayed");
+    assert_ne!(
+        key_under(seed.wrapping_add(1)),
+        first,
+        "the key comes from the run's randomness"
+    );
+}
+
 #[test]
 fn a_dealer_sending_a_bad_share_is_left_out_and_the_key_still_forms() {
     let validators = validators();
