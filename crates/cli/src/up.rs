@@ -171,11 +171,22 @@ pub async fn run(options: UpOptions) -> Result<()> {
     }
     print_ready(&genesis, &urls, &services, &layout);
 
+    // Proven against the genesis: "ready" means a finalized block holds the key.
+    let verified = clients[0]
+        .clone()
+        .trusting(medchain_client::Trust::new(genesis.clone()));
+    let mut analytics_key_ready = false;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
-            _ = ticker.tick() => report_exits(&mut consortium),
+            _ = ticker.tick() => {
+                report_exits(&mut consortium);
+                if !analytics_key_ready && let Ok(key) = verified.analytics_key().await {
+                    analytics_key_ready = true;
+                    println!("analytics key ready (the validators' DKG key, adopted at height {})", key.value.since_height);
+                }
+            }
         }
     }
     println!("stopping {} processes...", consortium.children.len());

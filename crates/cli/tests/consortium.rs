@@ -241,6 +241,16 @@ async fn api_refuses_bad_input_with_json_errors_and_commits_nothing() {
     let base = format!("http://127.0.0.1:{http}");
     let client = Client::new(&base).unwrap();
     wait_for("the first block", async || height(&client).await >= 1).await;
+    // The validator commits one transaction of its own at start (its DKG output); wait for it,
+    // so the counts below see only this test's transactions on top of it.
+    let genesis = medchain_node::config::load_genesis(&dir.join("genesis.toml")).unwrap();
+    let verified = client
+        .clone()
+        .trusting(medchain_client::Trust::new(genesis));
+    wait_for("the analytics key", async || {
+        verified.analytics_key().await.is_ok()
+    })
+    .await;
     let chain_id: ChainId = client.status().await.unwrap().chain_id.parse().unwrap();
     let tx_url = format!("{base}/v1/tx");
     let json = |tx: &SignedTransaction| {
@@ -347,9 +357,12 @@ async fn api_refuses_bad_input_with_json_errors_and_commits_nothing() {
     // Nothing refused reached the mempool or the chain.
     assert_eq!(client.status().await.unwrap().mempool_size, 0);
     let committed = client.status().await.unwrap().committed_transactions;
-    assert_eq!(committed, 1, "only the one valid transaction committed");
+    assert_eq!(
+        committed, 2,
+        "only the one valid transaction committed, after the validator's analytics key"
+    );
 
-    // /metrics has the chain's gauges and the commit latency of that one transaction.
+    // /metrics has the chain's gauges and the commit latency of those two transactions.
     let metrics = reqwest::get(format!("{base}/metrics"))
         .await
         .unwrap()
@@ -362,7 +375,7 @@ async fn api_refuses_bad_input_with_json_errors_and_commits_nothing() {
         .find(|l| l.contains("commit_latency_seconds_count"))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse::<f64>().ok());
-    assert_eq!(latency_count, Some(1.0), "{metrics}");
+    assert_eq!(latency_count, Some(2.0), "{metrics}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

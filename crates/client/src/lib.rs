@@ -26,9 +26,9 @@ pub mod transactions;
 
 use commonware_codec::Encode as _;
 use medchain_state::{
-    AccessLogEntry, ConsentEntry, ConsortiumPolicyEntry, EmergencyServiceEntry, InstitutionEntry,
-    MemberEntry, PatientConsents, ProposalEntry, PseudonymEntry, RecordEntry, ReviewItem,
-    ValidatorSet, keys,
+    AccessLogEntry, AnalyticsKeyEntry, ConsentEntry, ConsortiumPolicyEntry, EmergencyServiceEntry,
+    InstitutionEntry, MemberEntry, PatientConsents, ProposalEntry, PseudonymEntry, RecordEntry,
+    ReviewItem, ValidatorSet, keys,
 };
 use medchain_types::{
     AccountId, ConsentId, Genesis, InstitutionId, ProposalId, RecordId, SignedTransaction,
@@ -427,6 +427,13 @@ impl Client {
             "emergency service",
         )
         .await
+    }
+
+    /// The validators' analytics key, proven; `ClientError` not-found until the ledger
+    /// adopted one (2f+1 validators submitted the same DKG output).
+    pub async fn analytics_key(&self) -> Result<Verified<AnalyticsKeyEntry>, ClientError> {
+        self.proven("/v1/analytics-key", &keys::analytics_key(), "analytics key")
+            .await
     }
 
     fn access_log_source(&self, pseudonym: &AccountId) -> LogSource<'static, AccessLogEntry> {

@@ -138,6 +138,11 @@ impl ApiError {
     }
 
     /// The HTTP status this error answers with.
+    /// What was wrong and what to do, as the response body says it.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     pub fn status(&self) -> StatusCode {
         http_status(self.code)
     }
@@ -325,7 +330,7 @@ async fn submit(
 /// transactions had already executed) and puts it in the mempool. The mempool checks the
 /// nonce again as it inserts, under its lock, so a transaction racing another of the same
 /// sender and nonce is refused there.
-async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> {
+pub(crate) async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(), ApiError> {
     let s = &state.inner;
     if s.handles.mempool.is_full() {
         return Err(mempool_error(MempoolError::Full));
@@ -652,6 +657,7 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         queries::review_queue,
         queries::patient_consents,
         queries::emergency_service,
+        queries::analytics_key,
         crate::blobs::put_blob,
         crate::blobs::get_blob,
         reencryption::put_fragment,
@@ -717,6 +723,7 @@ pub fn router(state: ApiState) -> Router {
             "/v1/institutions/{id}/emergency-service",
             get(queries::emergency_service),
         )
+        .route("/v1/analytics-key", get(queries::analytics_key))
         .route("/v1/reviews", get(queries::review_queue))
         .route("/v1/proposals/{id}", get(queries::proposal))
         .route("/v1/policy", get(queries::consortium_policy))

@@ -75,6 +75,8 @@ pub mod channel {
     pub const BACKFILL: u64 = 3;
     pub const BROADCAST: u64 = 4;
     pub const ALL: [u64; 5] = [VOTES, CERTIFICATES, RESOLVER, BACKFILL, BROADCAST];
+    /// The analytics-key DKG (`crate::dkg`); registered by `run`, not handed to the engine.
+    pub const DKG: u64 = 5;
 }
 
 /// How long a validator waits for the leader's proposal before voting to skip the view.

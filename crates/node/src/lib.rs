@@ -12,6 +12,7 @@ pub mod blobs;
 pub mod blobsync;
 pub mod chain;
 pub mod config;
+pub mod dkg;
 pub mod engine;
 pub mod epochs;
 pub mod erasure;

@@ -325,6 +325,16 @@ pub async fn emergency_service(
     proven_one(&state, keys::emergency_service(&id), "emergency service").await
 }
 
+#[utoipa::path(get, path = "/v1/analytics-key",
+    responses((status = 200, body = Proven<medchain_state::AnalyticsKeyEntry>), (status = 404, body = ErrorBody)))]
+/// The validators' analytics key (the DKG's public polynomial and group key), proven; 404
+/// until 2f+1 validators submitted the same DKG output.
+pub async fn analytics_key(
+    State(state): State<ApiState>,
+) -> Result<Json<Proven<medchain_state::AnalyticsKeyEntry>>, ApiError> {
+    proven_one(&state, keys::analytics_key(), "analytics key").await
+}
+
 /// The state keys of one append-only log: its length and its entries by sequence.
 struct LogKeys<'a> {
     count: Vec<u8>,

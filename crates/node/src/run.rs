@@ -7,6 +7,7 @@ use crate::{
     blobs::BlobService,
     chain::ChainView,
     config::{NodeConfig, load_genesis, load_validator_keys},
+    dkg,
     engine::{self, EngineConfig, Timeouts, channel},
     epochs::{EpochRoster, TrackPeers},
     mempool::{COMMIT_LATENCY_BUCKETS_SECONDS, Mempool},
@@ -153,12 +154,65 @@ fn track_epoch_peers(
 /// Where, under `storage_dir`, the re-encryption service keeps fragments and its release log.
 pub const REENCRYPTION_DIR: &str = "reencryption";
 
+/// Where, under `storage_dir`, a validator keeps its finished DKG rounds (share sealed).
+pub const DKG_DIR: &str = "dkg";
+
+/// Runs this validator's part in the genesis DKG, then submits its output to the ledger and
+/// reports when the ledger adopted the analytics key (log line and the
+/// `dkg_analytics_key_adopted` gauge on `/metrics`).
+fn start_dkg<S, R>(
+    context: &tokio::Context,
+    state: &ApiState,
+    config: dkg::DkgConfig,
+    sender: S,
+    receiver: R,
+) where
+    S: commonware_p2p::Sender<PublicKey = ed25519::PublicKey>,
+    R: commonware_p2p::Receiver<PublicKey = ed25519::PublicKey>,
+{
+    let adopted = context.child("dkg").gauge(
+        "analytics_key_adopted",
+        "1 once the ledger adopted the validators' analytics key (the DKG output), else 0",
+    );
+    let (done, finished) = futures::channel::oneshot::channel();
+    let signer = config.signer.clone();
+    let round = config.round;
+    let validators = config.validators.len();
+    context.child("dkg").spawn(move |context| async move {
+        if let Err(e) = dkg::run(context, config, sender, receiver, done).await {
+            error!(error = %e, "the analytics-key DKG stopped");
+        }
+    });
+    let state = state.clone();
+    ::tokio::spawn(async move {
+        let Ok(finished) = finished.await else {
+            return;
+        };
+        let sharing = dkg::analytics_key_bytes(&finished.output);
+        // The ledger takes a key only if 2f+1 of the validators decrypt with it; the DKG's
+        // quorum is n − f, the same number exactly when n = 3f + 1.
+        let ledger_quorum = 2 * (validators.saturating_sub(1) / 3) + 1;
+        let dkg_quorum = finished.output.quorum::<commonware_utils::N3f1>() as usize;
+        if dkg_quorum != ledger_quorum {
+            error!(
+                validators,
+                dkg_quorum,
+                ledger_quorum,
+                "the DKG key needs a different number of validators to decrypt than the ledger accepts; run 3f+1 validators (4, 7, 10, ...) for studies"
+            );
+            return;
+        }
+        dkg::submit::submit_until_adopted(state, signer, round, sharing, adopted).await;
+    });
+}
+
 /// Runs a validator or an observer until the process is stopped. Returns an error, before
 /// consensus starts, if the HTTP API cannot bind its address, and if the API stops later.
 pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
     let genesis = Arc::new(load_genesis(&config.genesis_file)?);
     let validator_keys = load_validator_keys(&config.key_file)?;
     let signer: ed25519::PrivateKey = validator_keys.signing.clone();
+    let dkg_signer = signer.clone();
     let me = signer.public_key();
     // Opened before consensus starts, so a store it cannot use stops the node at once.
     let blob_store = medchain_blob::BlobStore::open(&config.blob_store())?;
@@ -195,6 +249,13 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
             "this node's key is not in the genesis: it follows the chain and votes only from the epoch after governance admits it as a validator"
         );
     }
+
+    // The genesis validators run the analytics-key DKG; a validator admitted later waits for
+    // resharing, which is not implemented yet.
+    let dkg_validators = validators
+        .keys()
+        .position(&me)
+        .map(|_| validators.keys().clone());
 
     let peers_max = config
         .p2p_peers_max
@@ -238,6 +299,12 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
                 network.register(*id, Quota::per_second(NZU32!(P2P_CHANNEL_QUOTA_PER_SECOND)))
             })
             .collect();
+        let dkg_channel = dkg_validators.is_some().then(|| {
+            network.register(
+                channel::DKG,
+                Quota::per_second(NZU32!(P2P_CHANNEL_QUOTA_PER_SECOND)),
+            )
+        });
         network.start();
 
         let mempool = Mempool::with_commit_latency(context.child("mempool").histogram(
@@ -279,6 +346,25 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
             state.clone(),
             Duration::from_secs(config.uncommitted_blob_max_age_seconds.get()),
         ));
+        if let (Some(validators), Some((sender, receiver))) = (dkg_validators, dkg_channel) {
+            start_dkg(
+                &context,
+                &state,
+                dkg::DkgConfig {
+                    chain_id: genesis.chain_id(),
+                    round: 0,
+                    signer: dkg_signer,
+                    encryption: validator_keys.encryption.clone(),
+                    validators,
+                    dir: config.storage_dir.join(DKG_DIR),
+                    timeouts: dkg::DkgTimeouts::default(),
+                    #[cfg(test)]
+                    corrupt_share_for: None,
+                },
+                sender,
+                receiver,
+            );
+        }
         let rate = config.api_requests_per_second_per_client;
         let server = context
             .child("http")

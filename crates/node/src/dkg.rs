@@ -1,0 +1,581 @@
+//! The validators' dealerless analytics key (issue 11, DESIGN.md flow 5). At the chain's start
+//! (epoch 0) the genesis validators run one Joint-Feldman DKG round (Gennaro, Jarecki,
+//! Krawczyk, Rabin, "Secure distributed key generation for discrete-log based cryptosystems",
+//! EUROCRYPT 1999, section 3; commonware's `bls12381::dkg::feldman_desmedt` with `MinPk`, so
+//! the key is a G1 point as `medchain_crypto::analytics` expects) over the p2p channel
+//! [`channel::DKG`](crate::engine::channel::DKG). Nobody ever holds the secret; each
+//! validator keeps only its share, sealed at rest ([`sealed`]).
+//!
+//! **Why not commonware-glue's `dkg` orchestrator.** It owns consensus: it runs one simplex
+//! per epoch under the threshold scheme it registers and requires blocks that carry dealer
+//! logs (`ReshareBlock`). This node runs its own `epochs` orchestrator with ed25519 votes and
+//! blocks of transactions, so adopting it would replace the consensus adapter rather than add
+//! a key. This module drives `Dealer` and `Player` itself, and the ledger agrees on the
+//! output instead: 2f+1 byte-identical `SubmitAnalyticsKey` (`medchain_state` studies setup).
+//!
+//! **Protocol** (synchronous, as `feldman_desmedt` assumes). Each validator deals to every
+//! validator, resending a dealing every [`DKG_RESEND_INTERVAL_MS`] until acknowledged; after
+//! all acks or [`DKG_ACK_TIMEOUT_MS`] it signs its log (acks, and reveals for players that did
+//! not acknowledge) and sends it to every peer whose log it lacks, asking for theirs. A player
+//! finalizes once it holds every dealer's log, or after [`DKG_LOG_TIMEOUT_MS`] with a quorum.
+//! `Logs` picks the first quorum of valid logs in key order, so players holding the same logs
+//! end with the same output; if a byzantine dealer shows its log to only some, outputs can
+//! differ and the ledger adopts the one 2f+1 validators submitted.
+//!
+//! **Exclusion.** A player refuses a share that does not match its dealer's commitment, so that
+//! dealer's log must reveal the share. A dealer whose log reveals any share is left out
+//! whenever a quorum of logs reveals none: the rule reads only the logs, so every player
+//! applies it alike, and no revealed share becomes part of the key.
+//!
+//! **Restart.** A finished round is read back from disk and never rerun. A node restarted in
+//! the middle of a round starts over with a fresh dealing, which peers holding its first one
+//! refuse: it counts as one of the round's f faulty participants. Resharing to a new validator
+//! set at later epochs is not implemented yet: the key stays the genesis validators'.
+
+pub mod sealed;
+pub mod submit;
+pub mod wire;
+
+use commonware_codec::Encode as _;
+use commonware_cryptography::bls12381::{
+    dkg::feldman_desmedt::{
+        Dealer, DealerLog, DealerLogSummary, DealerPrivMsg, DealerPubMsg, Info, Logs, Output,
+        Player, PlayerAck, Reveal, SignedDealerLog, observe,
+    },
+    primitives::{sharing::Mode, variant::MinPk},
+};
+use commonware_cryptography::{Signer as _, ed25519};
+use commonware_p2p::{Receiver, Recipients, Sender};
+use commonware_parallel::Sequential;
+use commonware_runtime::Clock;
+use commonware_utils::{Faults as _, N3f1, ordered::Set};
+use medchain_crypto::keys::hpke::EncryptionSecretKey;
+use medchain_types::ChainId;
+use rand::CryptoRng;
+use sealed::{FinishedRound, SealedError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+use tracing::{debug, info, warn};
+use wire::DkgMessage;
+
+/// Pause between two resends of an unacknowledged dealing or of a log a peer still lacks.
+pub const DKG_RESEND_INTERVAL_MS: u64 = 1_000;
+/// How long a dealer waits for acknowledgements before signing its log with reveals.
+pub const DKG_ACK_TIMEOUT_MS: u64 = 20_000;
+/// From the round's start, how long a player waits for every dealer's log before finalizing
+/// with a quorum of them.
+pub const DKG_LOG_TIMEOUT_MS: u64 = 40_000;
+const _: () = assert!(DKG_RESEND_INTERVAL_MS < DKG_ACK_TIMEOUT_MS);
+const _: () = assert!(DKG_ACK_TIMEOUT_MS < DKG_LOG_TIMEOUT_MS);
+
+type Pk = ed25519::PublicKey;
+
+/// The round timing; the defaults suit validators on one LAN or machine.
+#[derive(Clone, Copy, Debug)]
+pub struct DkgTimeouts {
+    pub resend: Duration,
+    pub acks: Duration,
+    pub logs: Duration,
+}
+
+impl Default for DkgTimeouts {
+    fn default() -> Self {
+        Self {
+            resend: Duration::from_millis(DKG_RESEND_INTERVAL_MS),
+            acks: Duration::from_millis(DKG_ACK_TIMEOUT_MS),
+            logs: Duration::from_millis(DKG_LOG_TIMEOUT_MS),
+        }
+    }
+}
+
+/// One validator's part in a round.
+pub struct DkgConfig {
+    pub chain_id: ChainId,
+    /// The round number: the epoch whose validators deal (0 for the genesis round).
+    pub round: u64,
+    pub signer: ed25519::PrivateKey,
+    /// This node's X25519 key; the share is sealed to its public half.
+    pub encryption: EncryptionSecretKey,
+    /// The dealers and players, in key order (the ledger's account order).
+    pub validators: Set<Pk>,
+    /// Where finished rounds are kept (`<storage_dir>/dkg`).
+    pub dir: PathBuf,
+    pub timeouts: DkgTimeouts,
+    /// Test only: this dealer sends `player` a share that does not match its commitment.
+    #[cfg(test)]
+    pub corrupt_share_for: Option<Pk>,
+}
+
+/// Why this node cannot take part in a round.
+#[derive(Debug, thiserror::Error)]
+pub enum DkgError {
+    #[error("this node's key is not among the round's validators; only validators run the DKG")]
+    NotAValidator,
+    #[error("the DKG round cannot be set up: {0}; check the genesis validator list")]
+    Setup(String),
+    #[error(
+        "this node's share cannot be derived from the agreed logs: {0}; its share for this round is lost, the key still forms from the others"
+    )]
+    Finalize(String),
+    #[error("{0}")]
+    Sealed(#[from] SealedError),
+    #[error("the DKG p2p channel closed; the node is stopping")]
+    ChannelClosed,
+}
+
+/// The round's namespace: chain-specific, so no transcript of one chain counts on another.
+fn namespace(chain_id: &ChainId) -> Vec<u8> {
+    format!("medchain/dkg/v1/chain/{chain_id}").into_bytes()
+}
+
+fn round_info(config: &DkgConfig) -> Result<Info<MinPk, Pk>, DkgError> {
+    Info::new::<N3f1>(
+        &namespace(&config.chain_id),
+        config.round,
+        None,
+        Mode::NonZeroCounter,
+        Reveal::V1,
+        config.validators.clone(),
+        config.validators.clone(),
+    )
+    .map_err(|e| DkgError::Setup(e.to_string()))
+}
+
+/// Runs this node's part in `config.round` (or reads it back if already finished), hands the
+/// result to `finished`, then keeps answering peers that still lack this node's log, until
+/// the channel closes.
+pub async fn run<E, S, R>(
+    mut context: E,
+    config: DkgConfig,
+    mut sender: S,
+    mut receiver: R,
+    finished: futures::channel::oneshot::Sender<FinishedRound>,
+) -> Result<(), DkgError>
+where
+    E: Clock + CryptoRng,
+    S: Sender<PublicKey = Pk>,
+    R: Receiver<PublicKey = Pk>,
+{
+    let done = match sealed::load(
+        &config.dir,
+        &config.chain_id,
+        config.round,
+        &config.encryption,
+    )? {
+        Some(done) => {
+            info!(
+                round = config.round,
+                "DKG round already finished; share read back from disk"
+            );
+            done
+        }
+        None => {
+            let done = run_round(&mut context, &config, &mut sender, &mut receiver).await?;
+            let recipient = config.encryption.public_key();
+            sealed::store(
+                &mut context,
+                &config.dir,
+                &config.chain_id,
+                config.round,
+                &recipient,
+                &done,
+            )?;
+            done
+        }
+    };
+    let log = done.log.clone();
+    let _ = finished.send(done);
+    serve(config.round, log, &mut sender, &mut receiver).await
+}
+
+/// After the round: answers a peer's request for this node's log.
+async fn serve<S, R>(
+    round: u64,
+    log: Option<SignedDealerLog<MinPk, Pk>>,
+    sender: &mut S,
+    receiver: &mut R,
+) -> Result<(), DkgError>
+where
+    S: Sender<PublicKey = Pk>,
+    R: Receiver<PublicKey = Pk>,
+{
+    loop {
+        let (from, bytes) = receiver.recv().await.map_err(|_| DkgError::ChannelClosed)?;
+        let Some(message) = decode(&from, bytes.as_ref()) else {
+            continue;
+        };
+        if let (DkgMessage::Log { reply: true, .. }, Some(log)) = (&message, &log)
+            && message.round() == round
+        {
+            let answer = DkgMessage::Log {
+                round,
+                log: Box::new(log.clone()),
+                reply: false,
+            };
+            send(sender, from, &answer);
+        }
+    }
+}
+
+/// Decodes a peer's message; a malformed or oversized one is dropped and logged.
+fn decode(from: &Pk, bytes: &[u8]) -> Option<DkgMessage> {
+    match DkgMessage::decode_bounded(bytes) {
+        Ok(message) => Some(message),
+        Err(e) => {
+            warn!(peer = %hex::encode(from.as_ref()), bytes = bytes.len(), error = %e, "dropped a malformed DKG message");
+            None
+        }
+    }
+}
+
+fn send<S: Sender<PublicKey = Pk>>(sender: &mut S, to: Pk, message: &DkgMessage) {
+    // A send that finds the peer unreachable is retried by the next resend, so its result is
+    // not needed here.
+    let _ = sender.send(Recipients::One(to), message.encode(), false);
+}
+
+async fn run_round<E, S, R>(
+    context: &mut E,
+    config: &DkgConfig,
+    sender: &mut S,
+    receiver: &mut R,
+) -> Result<FinishedRound, DkgError>
+where
+    E: Clock + CryptoRng,
+    S: Sender<PublicKey = Pk>,
+    R: Receiver<PublicKey = Pk>,
+{
+    let now = context.current();
+    let mut round = Round::start(&mut *context, config, now)?;
+    info!(
+        round = config.round,
+        validators = config.validators.len(),
+        "DKG round started"
+    );
+    loop {
+        for (to, message) in round.tick(context.current()) {
+            send(sender, to, &message);
+        }
+        let now = context.current();
+        if let Some(done) = round.try_finish(&mut *context, now)? {
+            info!(
+                round = config.round,
+                dealers = done.output.dealers().len(),
+                "DKG round finished"
+            );
+            return Ok(done);
+        }
+        commonware_macros::select! {
+            _ = context.sleep(config.timeouts.resend) => {},
+            received = receiver.recv() => {
+                let (from, bytes) = received.map_err(|_| DkgError::ChannelClosed)?;
+                let Some(message) = decode(&from, bytes.as_ref()) else {
+                    continue;
+                };
+                if message.round() != config.round {
+                    debug!(peer = %hex::encode(from.as_ref()), round = message.round(), "dropped a DKG message of another round");
+                    continue;
+                }
+                for (to, answer) in round.on_message(from, message) {
+                    send(sender, to, &answer);
+                }
+            },
+        }
+    }
+}
+
+/// One round in progress, as dealer and as player.
+struct Round {
+    round: u64,
+    info: Info<MinPk, Pk>,
+    /// The round's dealers, who are also its players.
+    validators: Set<Pk>,
+    me: Pk,
+    timeouts: DkgTimeouts,
+    started: SystemTime,
+    /// `None` once this dealer signed its log.
+    dealer: Option<Dealer<MinPk, ed25519::PrivateKey>>,
+    public: DealerPubMsg<MinPk>,
+    private: BTreeMap<Pk, DealerPrivMsg>,
+    /// Players that acknowledged this node's dealing.
+    acked: BTreeSet<Pk>,
+    /// `None` once finalized.
+    player: Option<Player<MinPk, ed25519::PrivateKey>>,
+    /// This player's ack to each dealer, resent when a dealer resends its dealing.
+    acks: BTreeMap<Pk, PlayerAck<Pk>>,
+    /// Checked logs, by dealer.
+    logs: BTreeMap<Pk, DealerLog<MinPk, Pk>>,
+    my_log: Option<SignedDealerLog<MinPk, Pk>>,
+    /// How many logs the last failed finalization attempt had, so it is not retried unchanged.
+    attempted_with: usize,
+}
+
+impl Round {
+    fn start(
+        rng: &mut impl CryptoRng,
+        config: &DkgConfig,
+        now: SystemTime,
+    ) -> Result<Self, DkgError> {
+        let me = config.signer.public_key();
+        if config.validators.position(&me).is_none() {
+            return Err(DkgError::NotAValidator);
+        }
+        let info = round_info(config)?;
+        let setup = |e: commonware_cryptography::bls12381::dkg::feldman_desmedt::Error| {
+            DkgError::Setup(e.to_string())
+        };
+        let (dealer, public, private) =
+            Dealer::start::<N3f1>(&mut *rng, info.clone(), config.signer.clone(), None)
+                .map_err(setup)?;
+        #[allow(unused_mut)]
+        let mut private: BTreeMap<Pk, DealerPrivMsg> = private.into_iter().collect();
+        #[cfg(test)]
+        if let Some(victim) = &config.corrupt_share_for {
+            use commonware_math::algebra::Random as _;
+            let bad =
+                commonware_cryptography::bls12381::primitives::group::Scalar::random(&mut *rng);
+            private.insert(victim.clone(), DealerPrivMsg::new(bad));
+        }
+        let player = Player::new(info.clone(), config.signer.clone()).map_err(setup)?;
+        let mut round = Self {
+            round: config.round,
+            info,
+            validators: config.validators.clone(),
+            me: me.clone(),
+            timeouts: config.timeouts,
+            started: now,
+            dealer: Some(dealer),
+            public,
+            private,
+            acked: BTreeSet::new(),
+            player: Some(player),
+            acks: BTreeMap::new(),
+            logs: BTreeMap::new(),
+            my_log: None,
+            attempted_with: 0,
+        };
+        // This node is its own first player.
+        let own = round.private[&me].clone();
+        let _ = round.on_dealing(me, round.public.clone(), own);
+        Ok(round)
+    }
+
+    /// What to (re)send now: unacknowledged dealings, this node's log once signed, to peers
+    /// whose log is missing.
+    fn tick(&mut self, now: SystemTime) -> Vec<(Pk, DkgMessage)> {
+        let mut out = Vec::new();
+        let all_acked = self.acked.len() == self.validators.len();
+        let ack_deadline = self.started + self.timeouts.acks;
+        if self.dealer.is_some() && (all_acked || now >= ack_deadline) {
+            self.sign_log();
+        }
+        if self.dealer.is_some() {
+            for (player, private) in &self.private {
+                if !self.acked.contains(player) {
+                    let message = DkgMessage::Dealing {
+                        round: self.round,
+                        public: self.public.clone(),
+                        private: private.clone(),
+                    };
+                    out.push((player.clone(), message));
+                }
+            }
+        }
+        if let Some(log) = &self.my_log {
+            for peer in self.validators.iter() {
+                if *peer != self.me && !self.logs.contains_key(peer) {
+                    let message = DkgMessage::Log {
+                        round: self.round,
+                        log: Box::new(log.clone()),
+                        reply: true,
+                    };
+                    out.push((peer.clone(), message));
+                }
+            }
+        }
+        out
+    }
+
+    fn sign_log(&mut self) {
+        let Some(dealer) = self.dealer.take() else {
+            return;
+        };
+        let signed = dealer.finalize::<N3f1>();
+        let (dealer, log) = signed
+            .clone()
+            .check(&self.info)
+            .expect("a log this node just signed checks");
+        assert_eq!(dealer, self.me, "this node signs its own log");
+        if let DealerLogSummary::Ok { reveals, .. } = log.summary()
+            && !reveals.is_empty()
+        {
+            warn!(
+                round = self.round,
+                reveals = reveals.len(),
+                "signed the DKG log with reveals: some players did not acknowledge this node's dealing in time"
+            );
+        }
+        self.logs.insert(dealer, log);
+        self.my_log = Some(signed);
+    }
+
+    fn on_message(&mut self, from: Pk, message: DkgMessage) -> Vec<(Pk, DkgMessage)> {
+        match message {
+            DkgMessage::Dealing {
+                public, private, ..
+            } => self
+                .on_dealing(from.clone(), public, private)
+                .map(|ack| {
+                    let message = DkgMessage::Ack {
+                        round: self.round,
+                        ack,
+                    };
+                    vec![(from, message)]
+                })
+                .unwrap_or_default(),
+            DkgMessage::Ack { ack, .. } => {
+                self.on_ack(from, ack);
+                Vec::new()
+            }
+            DkgMessage::Log { log, reply, .. } => self.on_log(from, *log, reply),
+        }
+    }
+
+    /// Checks a dealing against its commitment; answers the ack (again, for a resent one).
+    fn on_dealing(
+        &mut self,
+        dealer: Pk,
+        public: DealerPubMsg<MinPk>,
+        private: DealerPrivMsg,
+    ) -> Option<PlayerAck<Pk>> {
+        let player = self.player.as_mut()?;
+        match player.dealer_message::<N3f1>(dealer.clone(), public, private) {
+            Ok(Some(ack)) => {
+                self.acks.insert(dealer.clone(), ack.clone());
+                if dealer == self.me {
+                    self.on_ack(dealer, ack.clone());
+                }
+                Some(ack)
+            }
+            Ok(None) => self.acks.get(&dealer).cloned(),
+            Err(e) => {
+                warn!(round = self.round, dealer = %hex::encode(dealer.as_ref()), error = %e, "refused a DKG dealing: not acknowledging it, so its dealer must reveal the share and is left out of the key");
+                None
+            }
+        }
+    }
+
+    fn on_ack(&mut self, player: Pk, ack: PlayerAck<Pk>) {
+        let Some(dealer) = self.dealer.as_mut() else {
+            return;
+        };
+        match dealer.receive_player_ack(player.clone(), ack) {
+            Ok(()) => {
+                self.acked.insert(player);
+            }
+            Err(e) => {
+                warn!(round = self.round, player = %hex::encode(player.as_ref()), error = %e, "dropped a DKG acknowledgement");
+            }
+        }
+    }
+
+    /// Keeps a log signed by one of the round's dealers (relayed or not); answers with this
+    /// node's log when asked.
+    fn on_log(
+        &mut self,
+        from: Pk,
+        signed: SignedDealerLog<MinPk, Pk>,
+        reply: bool,
+    ) -> Vec<(Pk, DkgMessage)> {
+        match signed.check(&self.info) {
+            Some((dealer, log)) if self.validators.position(&dealer).is_some() => {
+                self.logs.entry(dealer).or_insert(log);
+            }
+            _ => {
+                warn!(round = self.round, peer = %hex::encode(from.as_ref()), "dropped a DKG log that is not signed by one of the round's dealers");
+            }
+        }
+        match (&self.my_log, reply) {
+            (Some(log), true) => vec![(
+                from,
+                DkgMessage::Log {
+                    round: self.round,
+                    log: Box::new(log.clone()),
+                    reply: false,
+                },
+            )],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Round {
+    /// Dealer logs needed for an output: a quorum (n − f) of the validators.
+    fn quorum(&self) -> usize {
+        N3f1::quorum(self.validators.len()) as usize
+    }
+
+    /// Finalizes once every log is in, or after the log timeout with a quorum of them; a
+    /// failed attempt is retried only when more logs arrive.
+    fn try_finish(
+        &mut self,
+        rng: &mut impl CryptoRng,
+        now: SystemTime,
+    ) -> Result<Option<FinishedRound>, DkgError> {
+        let have = self.logs.len();
+        let waited = now >= self.started + self.timeouts.logs;
+        let ready = have == self.validators.len() || (waited && have >= self.quorum());
+        if !ready || have == self.attempted_with || self.player.is_none() {
+            return Ok(None);
+        }
+        self.attempted_with = have;
+        let logs = self.selected_logs();
+        // `observe` tells whether these logs make an output without consuming the player, so
+        // a failure leaves it ready for more logs.
+        if let Err(e) = observe::<MinPk, Pk, N3f1>(&mut *rng, logs.clone(), &Sequential) {
+            warn!(round = self.round, logs = have, error = %e, "the DKG logs received so far do not make a key; waiting for more");
+            return Ok(None);
+        }
+        let player = self.player.take().expect("checked above");
+        let (output, share) = player
+            .finalize::<N3f1>(&mut *rng, logs, &Sequential)
+            .map_err(|e| DkgError::Finalize(e.to_string()))?;
+        Ok(Some(FinishedRound {
+            output,
+            share,
+            log: self.my_log.clone(),
+        }))
+    }
+
+    /// The logs to finalize with: only those revealing no share when a quorum of them does
+    /// (a reveal means a dealer sent a bad share or a player did not acknowledge), else all.
+    fn selected_logs(&self) -> Logs<MinPk, Pk, N3f1> {
+        let clean: Vec<(&Pk, &DealerLog<MinPk, Pk>)> = self
+            .logs
+            .iter()
+            .filter(|(_, log)| {
+                matches!(log.summary(), DealerLogSummary::Ok { reveals, .. } if reveals.is_empty())
+            })
+            .collect();
+        let chosen: Vec<(&Pk, &DealerLog<MinPk, Pk>)> = if clean.len() >= self.quorum() {
+            clean
+        } else {
+            self.logs.iter().collect()
+        };
+        let mut logs = Logs::new(self.info.clone());
+        for (dealer, log) in chosen {
+            logs.record(dealer.clone(), log.clone());
+        }
+        logs
+    }
+}
+
+/// The sharing the ledger expects in `SubmitAnalyticsKey`: the output's public polynomial in
+/// `medchain_crypto::analytics::threshold::AnalyticsKey`'s encoding.
+pub fn analytics_key_bytes(output: &Output<MinPk, Pk>) -> Vec<u8> {
+    output.public().encode().to_vec()
+}
+
+#[cfg(test)]
+mod tests;

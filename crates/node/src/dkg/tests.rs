@@ -1,0 +1,365 @@
+//! Four validators run the genesis DKG over commonware's simulated p2p network in the
+//! deterministic runtime. Replay a failure with `MEDCHAIN_SIM_SEED=<seed>`.
+
+use super::*;
+use crate::engine::channel;
+use commonware_p2p::{
+    Manager as _,
+    simulated::{self, Link, Network, Oracle},
+};
+use commonware_runtime::{Quota, Runner as _, Spawner as _, Supervisor as _, deterministic};
+use commonware_utils::{NZU32, NZUsize, TryCollect as _, probability};
+use medchain_crypto::analytics::{
+    Ciphertext, ProofContext,
+    dlog::DiscreteLogTable,
+    threshold::{AnalyticsKey, PartialDecryption, decrypt},
+};
+
+const VALIDATORS: usize = 4;
+/// Simulated time after which a run that has not finished fails.
+const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+/// The value encrypted under the formed key and decrypted by threshold.
+const SECRET_VALUE: u64 = 1_234;
+
+fn seed() -> u64 {
+    let seed = std::env::var("MEDCHAIN_SIM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x0064_6b67);
+    println!("simulation seed: {seed} (replay with MEDCHAIN_SIM_SEED={seed})");
+    seed
+}
+
+fn chain_id() -> ChainId {
+    ChainId([7; 32])
+}
+
+struct Validator {
+    signer: ed25519::PrivateKey,
+    encryption: EncryptionSecretKey,
+    dir: tempfile::TempDir,
+}
+
+fn validators() -> Vec<Validator> {
+    (0..VALIDATORS as u64)
+        .map(|i| Validator {
+            signer: ed25519::PrivateKey::from_seed(i),
+            encryption: EncryptionSecretKey::derive(&[i as u8 + 1; 32]).0,
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        })
+        .collect()
+}
+
+fn validator_set(validators: &[Validator]) -> Set<Pk> {
+    validators
+        .iter()
+        .map(|v| v.signer.public_key())
+        .try_collect()
+        .expect("distinct keys")
+}
+
+fn dkg_config(validators: &[Validator], index: usize, corrupt_share_for: Option<Pk>) -> DkgConfig {
+    let v = &validators[index];
+    DkgConfig {
+        chain_id: chain_id(),
+        round: 0,
+        signer: v.signer.clone(),
+        encryption: v.encryption.clone(),
+        validators: validator_set(validators),
+        dir: v.dir.path().to_path_buf(),
+        timeouts: DkgTimeouts::default(),
+        corrupt_share_for,
+    }
+}
+
+async fn network(
+    context: &deterministic::Context,
+    keys: &Set<Pk>,
+) -> Oracle<Pk, deterministic::Context> {
+    let (network, oracle) = Network::<_, Pk>::new(
+        context.child("network"),
+        simulated::Config {
+            max_size: crate::engine::max_message_size(),
+            max_peers_per_set: NZUsize!(VALIDATORS),
+            disconnect_on_block: false,
+            tracked_peer_sets: NZUsize!(1),
+        },
+    );
+    network.start();
+    oracle.manager().track(0, keys.clone());
+    let link = Link {
+        latency: Duration::from_millis(20),
+        jitter: Duration::from_millis(10),
+        success_rate: probability!(0.9),
+    };
+    for from in keys.iter() {
+        for to in keys.iter().filter(|to| *to != from) {
+            oracle
+                .add_link(from.clone(), to.clone(), link.clone())
+                .await
+                .expect("a fresh link between two simulated peers");
+        }
+    }
+    oracle
+}
+
+/// Runs every validator's part; `bad_dealer` (if any) sends `victim` a bad share. Returns
+/// each validator's finished round, in validator order.
+async fn run_round_of(
+    context: &deterministic::Context,
+    validators: &[Validator],
+    bad: Option<(usize, usize)>,
+) -> Vec<FinishedRound> {
+    let keys = validator_set(validators);
+    let oracle = network(context, &keys).await;
+    let mut results = Vec::new();
+    for (index, v) in validators.iter().enumerate() {
+        let (sender, receiver) = oracle
+            .control(v.signer.public_key())
+            .register(channel::DKG, Quota::per_second(NZU32!(1_000)))
+            .await
+            .expect("the DKG channel is registered once per peer");
+        let victim = bad
+            .filter(|(dealer, _)| *dealer == index)
+            .map(|(_, victim)| validators[victim].signer.public_key());
+        let config = dkg_config(validators, index, victim);
+        let (done, finished) = futures::channel::oneshot::channel();
+        context.child("dkg").spawn(move |context| async move {
+            let _ = run(context, config, sender, receiver, done).await;
+        });
+        results.push(finished);
+    }
+    let mut out = Vec::new();
+    for finished in results {
+        out.push(finished.await.expect("every validator finishes the round"));
+    }
+    out
+}
+
+/// All validators agree on the output and hold distinct shares, and any quorum of them
+/// decrypts a lifted-ElGamal ciphertext under the key.
+fn assert_key_works(rounds: &[FinishedRound], rng: &mut impl CryptoRng) -> AnalyticsKey {
+    let sharing = analytics_key_bytes(&rounds[0].output);
+    for round in rounds {
+        assert_eq!(
+            analytics_key_bytes(&round.output),
+            sharing,
+            "one output for all"
+        );
+    }
+    let shares: BTreeSet<Vec<u8>> = rounds.iter().map(|r| r.share.encode().to_vec()).collect();
+    assert_eq!(
+        shares.len(),
+        VALIDATORS,
+        "every validator holds its own share"
+    );
+    let key = AnalyticsKey::from_bytes(&sharing, wire::DKG_PARTICIPANTS_MAX)
+        .expect("the output is a sharing the ledger accepts");
+    assert_eq!(key.total() as usize, VALIDATORS);
+    assert_eq!(key.required(), 3, "2f+1 = 3 of 4 validators decrypt");
+    let (ciphertext, _) = Ciphertext::encrypt(rng, &key.public_key(), SECRET_VALUE);
+    let context = ProofContext {
+        chain_id: b"medchain-test",
+        study_id: b"study-1",
+        key_image: None,
+    };
+    let table = DiscreteLogTable::new(10_000).expect("a small bound");
+    let partials: Vec<PartialDecryption> = rounds
+        .iter()
+        .map(|r| PartialDecryption::new(rng, &r.share, &ciphertext, &context).expect("valid"))
+        .collect();
+    // The last three, then the first three: any quorum gives the value.
+    for quorum in [&partials[1..], &partials[..3]] {
+        let (value, _) = decrypt(&key, &ciphertext, &context, quorum, &table)
+            .expect("a quorum of valid partials decrypts");
+        assert_eq!(value, SECRET_VALUE);
+    }
+    let too_few = decrypt(&key, &ciphertext, &context, &partials[..2], &table);
+    assert!(too_few.is_err(), "two of four shares reveal nothing");
+    key
+}
+
+#[test]
+fn four_validators_form_one_key_that_decrypts_by_threshold() {
+    let validators = validators();
+    let config = deterministic::Config::new()
+        .with_seed(seed())
+        .with_timeout(Some(RUN_TIMEOUT));
+    deterministic::Runner::new(config).start(|mut context| async move {
+        let rounds = run_round_of(&context, &validators, None).await;
+        assert_key_works(&rounds, &mut context);
+        // The key sums the first quorum of valid logs in key order.
+        let first_three: Vec<Pk> = validator_set(&validators).iter().take(3).cloned().collect();
+        for round in &rounds {
+            let dealers: Vec<Pk> = round.output.dealers().iter().cloned().collect();
+            assert_eq!(dealers, first_three, "the first 2f+1 dealers in key order");
+            assert!(round.output.revealed().is_empty(), "no share was revealed");
+        }
+    });
+}
+
+/// The output of one whole round under `seed`.
+fn key_under(seed: u64) -> Vec<u8> {
+    let validators = validators();
+    let config = deterministic::Config::new()
+        .with_seed(seed)
+        .with_timeout(Some(RUN_TIMEOUT));
+    deterministic::Runner::new(config).start(|context| async move {
+        let rounds = run_round_of(&context, &validators, None).await;
+        analytics_key_bytes(&rounds[0].output)
+    })
+}
+
+#[test]
+fn the_same_seed_replays_the_same_key_and_another_seed_does_not() {
+    let seed = seed();
+    let first = key_under(seed);
+    assert_eq!(key_under(seed), first, "a failing seed can be replayed");
+    assert_ne!(
+        key_under(seed.wrapping_add(1)),
+        first,
+        "the key comes from the run's randomness"
+    );
+}
+
+#[test]
+fn a_dealer_sending_a_bad_share_is_left_out_and_the_key_still_forms() {
+    let validators = validators();
+    // The dealer first in key order: without the exclusion rule its log would be selected.
+    let first = validator_set(&validators)
+        .iter()
+        .next()
+        .cloned()
+        .expect("four keys");
+    let bad_dealer = validators
+        .iter()
+        .position(|v| v.signer.public_key() == first)
+        .expect("one of them");
+    let victim = (bad_dealer + 1) % VALIDATORS;
+    let config = deterministic::Config::new()
+        .with_seed(seed())
+        .with_timeout(Some(RUN_TIMEOUT));
+    deterministic::Runner::new(config).start(|mut context| async move {
+        let rounds = run_round_of(&context, &validators, Some((bad_dealer, victim))).await;
+        assert_key_works(&rounds, &mut context);
+        let bad = validators[bad_dealer].signer.public_key();
+        for round in &rounds {
+            let dealers = round.output.dealers();
+            let expected: Vec<Pk> = validator_set(&validators)
+                .iter()
+                .filter(|k| **k != bad)
+                .cloned()
+                .collect();
+            let got: Vec<Pk> = dealers.iter().cloned().collect();
+            assert_eq!(
+                got, expected,
+                "the three honest dealers, without the bad one"
+            );
+            assert!(
+                dealers.position(&bad).is_none(),
+                "the bad dealer is excluded"
+            );
+            assert!(
+                round.output.revealed().is_empty(),
+                "no revealed share is in the key"
+            );
+        }
+    });
+}
+
+#[test]
+fn a_finished_round_is_read_back_after_a_restart_and_not_rerun() {
+    let validators = validators();
+    let config = deterministic::Config::new()
+        .with_seed(seed())
+        .with_timeout(Some(RUN_TIMEOUT));
+    deterministic::Runner::new(config).start(|context| async move {
+        let rounds = run_round_of(&context, &validators, None).await;
+        let v = &validators[1];
+        let path = sealed::round_path(v.dir.path(), 0);
+        let on_disk = std::fs::read(&path).expect("the round file exists");
+        let share = rounds[1].share.encode();
+        assert!(
+            !on_disk.windows(share.len()).any(|w| w == share.as_ref()),
+            "the share is not on disk in the clear"
+        );
+        // A restarted node with no peers at all: it can only finish by reading the file.
+        let (network, oracle) = Network::<_, Pk>::new(
+            context.child("restarted_network"),
+            simulated::Config {
+                max_size: crate::engine::max_message_size(),
+                max_peers_per_set: NZUsize!(VALIDATORS),
+                disconnect_on_block: false,
+                tracked_peer_sets: NZUsize!(1),
+            },
+        );
+        network.start();
+        let (sender, receiver) = oracle
+            .control(v.signer.public_key())
+            .register(channel::DKG, Quota::per_second(NZU32!(1_000)))
+            .await
+            .expect("registered once");
+        let (done, finished) = futures::channel::oneshot::channel();
+        let restarted = dkg_config(&validators, 1, None);
+        context.child("restarted").spawn(move |context| async move {
+            let _ = run(context, restarted, sender, receiver, done).await;
+        });
+        let again = finished
+            .await
+            .expect("the restarted node reads its round back");
+        assert_eq!(again.output, rounds[1].output);
+        assert_eq!(again.share, rounds[1].share);
+        assert_eq!(
+            std::fs::read(&path).expect("still there"),
+            on_disk,
+            "not rewritten"
+        );
+    });
+}
+
+#[test]
+fn a_share_file_does_not_open_for_another_chain_or_key() {
+    let validators = validators();
+    let config = deterministic::Config::new()
+        .with_seed(seed())
+        .with_timeout(Some(RUN_TIMEOUT));
+    deterministic::Runner::new(config).start(|context| async move {
+        let _ = run_round_of(&context, &validators, None).await;
+        let dir = validators[0].dir.path();
+        let other_chain = sealed::load(dir, &ChainId([8; 32]), 0, &validators[0].encryption);
+        assert!(
+            matches!(other_chain, Err(SealedError::Corrupt { .. })),
+            "chain is bound"
+        );
+        let other_key = sealed::load(dir, &chain_id(), 0, &validators[1].encryption);
+        assert!(
+            matches!(other_key, Err(SealedError::Corrupt { .. })),
+            "key is bound"
+        );
+        let never_run = sealed::load(dir, &chain_id(), 1, &validators[0].encryption);
+        assert!(matches!(never_run, Ok(None)), "an unrun round has no file");
+    });
+}
+
+#[test]
+fn dkg_messages_fit_the_p2p_message_limit() {
+    let max = wire::message_size_max_bytes();
+    assert!(
+        max <= crate::engine::max_message_size() as usize,
+        "{max} bytes"
+    );
+}
+
+#[test]
+fn malformed_and_oversized_dkg_messages_are_refused_not_parsed() {
+    let too_long = vec![0u8; wire::message_size_max_bytes() + 1];
+    assert!(DkgMessage::decode_bounded(&too_long).is_err());
+    assert!(DkgMessage::decode_bounded(&[]).is_err());
+    assert!(
+        DkgMessage::decode_bounded(&[9, 0, 0, 0, 0, 0, 0, 0, 0]).is_err(),
+        "unknown tag"
+    );
+    // A length prefix claiming far more than the limit allows.
+    let huge = [0u8, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f];
+    assert!(DkgMessage::decode_bounded(&huge).is_err());
+}
