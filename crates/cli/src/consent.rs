@@ -384,11 +384,7 @@ async fn delegations_to(
     let mut found = Vec::new();
     for id in consents {
         let consent = client.consent(&id).await?.value;
-        if consent.revoked_height.is_none()
-            && consent.policy.decision == Decision::Permit
-            && consent.policy.grantee() == Some(service)
-            && consent.policy.purposes.contains(&Purpose::Etreat)
-        {
+        if consent.delegates_emergency_to(service) {
             found.push(id);
         }
     }

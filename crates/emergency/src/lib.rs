@@ -33,7 +33,7 @@ use medchain_client::{Client, ClientError};
 use medchain_crypto::keys::{PseudonymKeys, hpke};
 use medchain_state::{AccessLogEntry, AccessReason, MemberEntry, RecordEntry};
 use medchain_types::{
-    AccountId, ConsentId, Decision, InstitutionId, Purpose, Role,
+    AccountId, ConsentId, Decision, InstitutionId, Role,
     api::{ApiErrorCode, ErrorBody, ErrorDetail},
     emergency::{EmergencyKeyRequest, EmergencyKeyResponse, emergency_key_seal_info},
 };
@@ -346,11 +346,7 @@ impl EmergencyService {
         };
         for id in consents {
             let consent = ledger.consent(&id).await?.value;
-            let delegates = consent.revoked_height.is_none()
-                && consent.policy.decision == Decision::Permit
-                && consent.policy.grantee() == Some(&self.inner.account)
-                && consent.policy.purposes.contains(&Purpose::Etreat);
-            if delegates {
+            if consent.delegates_emergency_to(&self.inner.account) {
                 return Ok(id);
             }
         }

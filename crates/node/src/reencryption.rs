@@ -39,7 +39,7 @@ use medchain_state::{
     MemberEntry, PatientConsents, PseudonymEntry, RecordEntry, keys,
 };
 use medchain_types::{
-    AccountId, ChainId, ConsentId, Decision, Purpose, SealedFragment,
+    AccountId, ChainId, ConsentId, Decision, SealedFragment,
     api::ApiErrorCode,
     fragment_seal_info,
     release::{FragmentHeld, FragmentUpload, ReleaseRequest, ReleaseResponse, cfrag_seal_info},
@@ -518,11 +518,7 @@ async fn emergency_consent(
         finalized_value(state, keys::patient_consents(&request.patient)).await?;
     for id in consents.map(|c| c.consents).unwrap_or_default() {
         let consent: Option<ConsentEntry> = finalized_value(state, keys::consent(&id)).await?;
-        let delegates = consent.is_some_and(|c| {
-            c.policy.grantee() == Some(&request.requester)
-                && c.policy.decision == Decision::Permit
-                && c.policy.purposes.contains(&Purpose::Etreat)
-        });
+        let delegates = consent.is_some_and(|c| c.delegates_emergency_to(&request.requester));
         if delegates {
             return Ok(id);
         }

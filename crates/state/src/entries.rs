@@ -289,6 +289,17 @@ impl_struct_codec!(ConsentEntry {
     revoked_height: (),
 });
 
+impl ConsentEntry {
+    /// An unrevoked ETREAT permit whose grantee is `service`: a patient's delegation of
+    /// break-glass key fragments to an institution's emergency key service.
+    pub fn delegates_emergency_to(&self, service: &AccountId) -> bool {
+        self.revoked_height.is_none()
+            && self.policy.decision == Decision::Permit
+            && self.policy.grantee() == Some(service)
+            && self.policy.purposes.contains(&Purpose::Etreat)
+    }
+}
+
 /// Ids of a pseudonym's unrevoked consents, in grant order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
