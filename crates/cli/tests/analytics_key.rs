@@ -34,13 +34,16 @@ async fn four_validators_run_the_dkg_and_the_ledger_adopts_the_analytics_key() {
         sharing.public_key().to_bytes().to_vec(),
         key.public_key.to_vec()
     );
+    // The ledger adopts the key once 2f+1 submitted; a slower validator may still be sealing
+    // its share, so each one is waited for (its file is written atomically by a rename).
     for index in 0..VALIDATORS {
         let node_dir = dir.join(format!("validators/node-{index}"));
+        wait_for(
+            &format!("validator {index} to seal its round file"),
+            async || !common::files_named(&node_dir, "round-0.dkg").is_empty(),
+        )
+        .await;
         let found = common::files_named(&node_dir, "round-0.dkg");
-        assert_eq!(
-            found.len(),
-            1,
-            "validator {index} keeps one sealed round file"
-        );
+        assert_eq!(found.len(), 1, "validator {index} keeps one sealed round file");
     }
 }
