@@ -368,7 +368,10 @@ async fn concurrent_uploads_of_one_blob_both_succeed_and_store_it_once(fx: Fixtu
     let already = PutOutcome::AlreadyStored {
         size_bytes: bytes.len() as u64,
     };
-    assert_eq!(outcomes[0], stored, "at least one upload publishes the blob");
+    assert_eq!(
+        outcomes[0], stored,
+        "at least one upload publishes the blob"
+    );
     match fx.backend {
         // A hard link is atomic: exactly one upload wrote, the other found its blob (either
         // because it lost the create-only link or because it looked after the first finished).

@@ -44,6 +44,10 @@ async fn four_validators_run_the_dkg_and_the_ledger_adopts_the_analytics_key() {
         )
         .await;
         let found = common::files_named(&node_dir, "round-0.dkg");
-        assert_eq!(found.len(), 1, "validator {index} keeps one sealed round file");
+        assert_eq!(
+            found.len(),
+            1,
+            "validator {index} keeps one sealed round file"
+        );
     }
 }
