@@ -210,17 +210,13 @@ impl BlobStore {
             Ok(()) => Ok(PutOutcome::Stored {
                 size_bytes: declared_size_bytes,
             }),
-            // A concurrent upload of the same blob won the race: check what it wrote. S3
-            // answers a lost conditional completion with 412 (`AlreadyExists`) or, while the
-            // other completion is still in progress, 409, which `object_store` reports as a
-            // generic error; either way the blob that is there now decides.
-            Err(e) => match self.already_stored(hash, declared_size_bytes).await? {
-                Some(stored) => Ok(stored),
-                None if matches!(e, object_store::Error::AlreadyExists { .. }) => {
-                    Err(BlobError::NotFound { hash: *hash })
-                }
-                None => Err(self.store_error(e)),
-            },
+            // A concurrent upload of the same blob won the race: check what it wrote.
+            // (`object_store` reports S3's 412 and its 409 for a completion in progress alike.)
+            Err(object_store::Error::AlreadyExists { .. }) => self
+                .already_stored(hash, declared_size_bytes)
+                .await?
+                .ok_or_else(|| BlobError::NotFound { hash: *hash }),
+            Err(e) => Err(self.store_error(e)),
         }
     }
 
