@@ -139,6 +139,14 @@ impl ValidatorSet {
         2 * (self.validators.len().saturating_sub(1) / 3) + 1
     }
 
+    /// Validators whose agreement f byzantine ones cannot fake: n − f, with f = ⌊(n − 1)/3⌋
+    /// (2f + 1 when n = 3f + 1, and the quorum of commonware's DKG, `N3f1`). Any two such
+    /// quorums share at least n − 2f ≥ f + 1 validators, so an honest one.
+    pub fn agreement_quorum(&self) -> usize {
+        let n = self.validators.len();
+        n - n.saturating_sub(1) / 3
+    }
+
     pub(crate) fn insert(&mut self, entry: ValidatorEntry) {
         self.validators.push(entry);
         self.validators.sort_by(|a, b| a.account.cmp(&b.account));
@@ -737,6 +745,40 @@ pub struct RingKeyEntry {
 impl_struct_codec!(RingKeyEntry {
     ring_key: (),
     registered_height: ()
+});
+
+/// One line of the ring-key directory, in registration order: the eligible ring members a
+/// patient's client picks decoys from, proven complete like an access log so a lying node
+/// cannot hand it a ring of its own keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RingDirectoryEntry {
+    pub sequence: u64,
+    pub pseudonym: AccountId,
+    pub institution: InstitutionId,
+    #[serde(with = "hexser::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub ring_key: [u8; 32],
+}
+impl_struct_codec!(RingDirectoryEntry {
+    sequence: (),
+    pseudonym: (),
+    institution: (),
+    ring_key: (),
+});
+
+/// One line of the study index, in proposal order: how nodes and researchers find studies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StudyIndexEntry {
+    pub sequence: u64,
+    pub study: StudyId,
+    pub proposed_height: u64,
+}
+impl_struct_codec!(StudyIndexEntry {
+    sequence: (),
+    study: (),
+    proposed_height: (),
 });
 
 /// Where a study is in its life.

@@ -35,6 +35,10 @@ pub mod table {
     pub const STUDY_KEY_IMAGE: u8 = 0x45;
     pub const STUDY_INSTITUTION: u8 = 0x46;
     pub const PATIENT_CATEGORY: u8 = 0x47;
+    pub const RING_DIRECTORY: u8 = 0x48;
+    pub const RING_DIRECTORY_COUNT: u8 = 0x49;
+    pub const STUDY_INDEX: u8 = 0x4a;
+    pub const STUDY_INDEX_COUNT: u8 = 0x4b;
 }
 
 fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -176,4 +180,24 @@ pub fn patient_category(pseudonym: &AccountId, category: RecordCategory) -> Vec<
         table::PATIENT_CATEGORY,
         &[&pseudonym.encode(), &category.encode()],
     )
+}
+
+/// One line of the ring-key directory; `sequence` counts from 0.
+pub fn ring_directory(sequence: u64) -> Vec<u8> {
+    key(table::RING_DIRECTORY, &[&sequence.encode()])
+}
+
+/// How many ring keys were ever registered.
+pub fn ring_directory_count() -> Vec<u8> {
+    vec![table::RING_DIRECTORY_COUNT]
+}
+
+/// One line of the study index; `sequence` counts from 0.
+pub fn study_index(sequence: u64) -> Vec<u8> {
+    key(table::STUDY_INDEX, &[&sequence.encode()])
+}
+
+/// How many studies were ever proposed.
+pub fn study_index_count() -> Vec<u8> {
+    vec![table::STUDY_INDEX_COUNT]
 }

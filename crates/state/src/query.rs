@@ -228,3 +228,75 @@ pub async fn study<S: Store>(
 ) -> Result<Option<crate::entries::StudyEntry>, StateError> {
     rw::read(store, &keys::study(id), "study").await
 }
+
+/// The pseudonym's count of unerased records of `category` (0 if none): what a study's cohort
+/// filter checks of a ring member.
+pub async fn patient_category<S: Store>(
+    store: &S,
+    pseudonym: &AccountId,
+    category: medchain_types::RecordCategory,
+) -> Result<u64, StateError> {
+    Ok(rw::read(
+        store,
+        &keys::patient_category(pseudonym, category),
+        "patient_category",
+    )
+    .await?
+    .unwrap_or(0))
+}
+
+/// Lines `from..from + limit` of an append-only log whose length is at `count_key`.
+async fn log_lines<S: Store, T: commonware_codec::Read<Cfg = ()>>(
+    store: &S,
+    count_key: &[u8],
+    line: fn(u64) -> Vec<u8>,
+    table: &'static str,
+    from: u64,
+    limit: u64,
+) -> Result<Vec<T>, StateError> {
+    let total: u64 = rw::read(store, count_key, table).await?.unwrap_or(0);
+    let end = from.saturating_add(limit).min(total);
+    let mut lines = Vec::new();
+    for sequence in from..end {
+        let entry = rw::read(store, &line(sequence), table).await?;
+        lines.push(entry.ok_or_else(|| StateError::Corrupt {
+            table,
+            reason: format!("line {sequence} below the count {total} is missing"),
+        })?);
+    }
+    Ok(lines)
+}
+
+/// Studies `from..from + limit` in proposal order.
+pub async fn study_index<S: Store>(
+    store: &S,
+    from: u64,
+    limit: u64,
+) -> Result<Vec<crate::entries::StudyIndexEntry>, StateError> {
+    log_lines(
+        store,
+        &keys::study_index_count(),
+        keys::study_index,
+        "study_index",
+        from,
+        limit,
+    )
+    .await
+}
+
+/// Ring keys `from..from + limit` in registration order.
+pub async fn ring_directory<S: Store>(
+    store: &S,
+    from: u64,
+    limit: u64,
+) -> Result<Vec<crate::entries::RingDirectoryEntry>, StateError> {
+    log_lines(
+        store,
+        &keys::ring_directory_count(),
+        keys::ring_directory,
+        "ring_directory",
+        from,
+        limit,
+    )
+    .await
+}

@@ -28,6 +28,21 @@ pub(crate) fn write<S: Store, T: Encode>(store: &mut S, key: Vec<u8>, value: &T)
     store.put(key, Some(value.encode().to_vec()));
 }
 
+/// Appends to an append-only log (its length at `count_key`, its lines at `line(sequence)`):
+/// `entry` gets the new line's sequence.
+pub(crate) async fn append<S: Store, T: Encode>(
+    store: &mut S,
+    count_key: Vec<u8>,
+    line: fn(u64) -> Vec<u8>,
+    table: &'static str,
+    entry: impl FnOnce(u64) -> T,
+) -> Result<u64, StateError> {
+    let sequence: u64 = read(store, &count_key, table).await?.unwrap_or(0);
+    write(store, line(sequence), &entry(sequence));
+    write(store, count_key, &(sequence + 1));
+    Ok(sequence)
+}
+
 pub(crate) async fn validator_set<S: Store>(store: &S) -> Result<ValidatorSet, StateError> {
     Ok(read(store, &keys::validator_set(), "validator_set")
         .await?

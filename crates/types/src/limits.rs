@@ -88,6 +88,10 @@ pub const GENESIS_INSTITUTIONS_MAX: usize = 256;
 pub const GENESIS_MEMBERS_MAX: usize = 4_096;
 /// Access-log entries returned by one page of the access-log query.
 pub const ACCESS_LOG_PAGE_MAX_ENTRIES: usize = 256;
+/// Ring-key directory lines returned by one page (`GET /v1/ring-keys`).
+pub const RING_DIRECTORY_PAGE_MAX_ENTRIES: usize = 256;
+/// Study index lines returned by one page (`GET /v1/studies`).
+pub const STUDY_INDEX_PAGE_MAX_ENTRIES: usize = 256;
 /// The consortium's Cedar policy text (UTF-8 bytes), in genesis state or a governance proposal;
 /// the default set is about 2 KiB, and a proposal must fit in one transaction.
 pub const CONSORTIUM_POLICY_SIZE_MAX_BYTES: usize = 16 * 1024;

@@ -27,7 +27,7 @@ use medchain_crypto::analytics::range::{Range, RangeProof, RangeStatement, verif
 use medchain_crypto::analytics::{AnalyticsPublicKey, Ciphertext, ProofContext};
 use medchain_crypto::ring::{Ring, RingPublicKey, RingSignature};
 use medchain_types::study::anonymous_contribution_message;
-use medchain_types::{AccountId, Role, StudyContribution, StudyId, StudySpec};
+use medchain_types::{Role, StudyContribution, StudyId, StudySpec};
 
 /// Step 1: the study's parameters from state; refused before any proof if it is not open.
 async fn open_study<S: Store>(
@@ -190,25 +190,11 @@ async fn check_eligible<S: Store>(
         return Ok(());
     }
     for category in &spec.cohort.categories {
-        if patient_category_count(store, &owner, *category).await? > 0 {
+        if query::patient_category(store, &owner, *category).await? > 0 {
             return Ok(());
         }
     }
     not("its pseudonym holds no unerased record of the cohort's categories")
-}
-
-pub(crate) async fn patient_category_count<S: Store>(
-    store: &S,
-    pseudonym: &AccountId,
-    category: medchain_types::RecordCategory,
-) -> Result<u64, TxError> {
-    let count: Option<u64> = rw::read(
-        store,
-        &keys::patient_category(pseudonym, category),
-        "patient_category",
-    )
-    .await?;
-    Ok(count.unwrap_or(0))
 }
 
 /// Step 3: decodes every slot and verifies all range proofs (and the bucket total) as one

@@ -13,7 +13,7 @@ pub(crate) use contribute::{contribute_anonymously, contribute_institutional};
 pub(crate) use release::{close, post_partials};
 pub(crate) use setup::{register_ring_key, submit_analytics_key};
 
-use crate::entries::{StudyApproval, StudyEntry, StudyStatus};
+use crate::entries::{StudyApproval, StudyEntry, StudyIndexEntry, StudyStatus};
 use crate::error::{StateError, StudyFault, TxError};
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
@@ -106,6 +106,18 @@ pub(crate) async fn propose<S: Store>(
         result: None,
     };
     rw::write(store, keys::study(&id), &entry);
+    rw::append(
+        store,
+        keys::study_index_count(),
+        keys::study_index,
+        "study_index_count",
+        |sequence| StudyIndexEntry {
+            sequence,
+            study: id,
+            proposed_height: call.env.height,
+        },
+    )
+    .await?;
     Ok(Outcome::StudyProposed { study: id })
 }
 

@@ -3,13 +3,16 @@
 //!
 //! **Analytics key.** The node of every validator runs the DKG (commonware's `feldman_desmedt`)
 //! and submits the public output it ended with (`SubmitAnalyticsKey`). The state cannot check a
-//! DKG transcript, so it trusts agreement instead: the key is adopted only once 2f+1 current
-//! validators submitted byte-identical sharings for the same epoch. With at most f byzantine
-//! validators, at least f+1 honest ones then vouch for it, and no two different keys can both
-//! reach 2f+1 for one epoch: two quorums share at least f+1 submitters, so an honest one, and
-//! an honest node submits one output per epoch. Only votes of validators still in the set
-//! count, and once a key is adopted an epoch's later submissions are refused as stale. The sharing must be one for the whole current set (one participant per
-//! validator, in account order) with threshold 2f+1, so no smaller coalition decrypts.
+//! DKG transcript, so it trusts agreement instead: the key is adopted only once n − f current
+//! validators (`ValidatorSet::agreement_quorum`, 2f+1 when n = 3f+1) submitted byte-identical
+//! sharings for the same epoch. With at most f byzantine validators, at least f+1 honest ones
+//! then vouch for it, and no two different keys can both reach the quorum for one epoch: two
+//! quorums share at least f+1 submitters, so an honest one, and an honest node submits one
+//! output per epoch. (2f+1 would not do when n is not 3f+1: of 5 validators, two sets of 3
+//! share only one, possibly byzantine.) Only votes of validators still in the set count, and
+//! once a key is adopted an epoch's later submissions are refused as stale. The sharing must be
+//! one for the whole current set (one participant per validator, in account order) with
+//! threshold n − f, the DKG's own quorum, so no smaller coalition decrypts.
 //!
 //! **Ring keys.** A pseudonym registers one ristretto255 ring key, with a proof of possession
 //! over the possession message naming the chain, the pseudonym and the key (a bLSAG over the
@@ -19,7 +22,9 @@
 //! spans several institutions can receive one value per pseudonym the patient holds in it.
 
 use super::{corrupt, refuse};
-use crate::entries::{AnalyticsKeyEntry, AnalyticsKeySubmissions, RingKeyEntry};
+use crate::entries::{
+    AnalyticsKeyEntry, AnalyticsKeySubmissions, RingDirectoryEntry, RingKeyEntry,
+};
 use crate::error::{StudyFault, TxError};
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
@@ -35,9 +40,9 @@ pub(crate) async fn register_ring_key<S: Store>(
     ring_key: &[u8; 32],
     proof: &[u8],
 ) -> Result<Outcome, TxError> {
-    if rw::pseudonym(store, call.sender).await?.is_none() {
+    let Some(pseudonym) = rw::pseudonym(store, call.sender).await? else {
         return Err(TxError::UnknownPseudonym(Box::new(call.sender.clone())));
-    }
+    };
     if query::ring_key(store, call.sender).await?.is_some() {
         return Err(refuse(StudyFault::RingKeyAlreadyRegistered));
     }
@@ -55,12 +60,25 @@ pub(crate) async fn register_ring_key<S: Store>(
     };
     rw::write(store, keys::ring_key(call.sender), &entry);
     rw::write(store, keys::ring_key_owner(ring_key), call.sender);
+    rw::append(
+        store,
+        keys::ring_directory_count(),
+        keys::ring_directory,
+        "ring_directory_count",
+        |sequence| RingDirectoryEntry {
+            sequence,
+            pseudonym: call.sender.clone(),
+            institution: pseudonym.institution,
+            ring_key: *ring_key,
+        },
+    )
+    .await?;
     Ok(Outcome::RingKeyRegistered {
         pseudonym: call.sender.clone(),
     })
 }
 
-/// One validator's vote for the DKG output of `epoch`; adopted at 2f+1 identical votes.
+/// One validator's vote for the DKG output of `epoch`; adopted at n − f identical votes.
 pub(crate) async fn submit_analytics_key<S: Store>(
     store: &mut S,
     call: &Call<'_>,
@@ -82,7 +100,7 @@ pub(crate) async fn submit_analytics_key<S: Store>(
             got: epoch,
         }));
     }
-    let key = check_sharing(sharing, set.len(), set.storage_quorum())?;
+    let key = check_sharing(sharing, set.len(), set.agreement_quorum())?;
     let digest = analytics_key_digest(sharing);
     let slot = keys::analytics_key_submission(epoch, &digest);
     let mut submissions: AnalyticsKeySubmissions =
@@ -98,7 +116,7 @@ pub(crate) async fn submit_analytics_key<S: Store>(
         .iter()
         .filter(|s| set.contains(s))
         .count();
-    let adopted = current >= set.storage_quorum();
+    let adopted = current >= set.agreement_quorum();
     if adopted {
         let participants: Vec<AccountId> =
             set.validators.iter().map(|v| v.account.clone()).collect();
@@ -120,7 +138,7 @@ pub(crate) async fn submit_analytics_key<S: Store>(
 }
 
 /// The sharing must decode, have one participant per current validator, and need exactly
-/// 2f+1 of them to decrypt.
+/// n − f of them to decrypt.
 fn check_sharing(
     sharing: &[u8],
     validators: usize,
@@ -137,7 +155,7 @@ fn check_sharing(
     }
     if key.required() as usize != quorum {
         return Err(bad(format!(
-            "it needs {} partial decryptions, the consortium requires 2f+1 = {quorum}",
+            "it needs {} partial decryptions, the consortium requires n - f = {quorum}",
             key.required()
         )));
     }

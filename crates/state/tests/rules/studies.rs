@@ -315,6 +315,43 @@ fn a_full_study_releases_anonymous_and_institutional_contributions_exactly() {
 }
 
 #[test]
+fn ring_keys_and_studies_are_listed_in_order_with_the_pseudonyms_institution() {
+    let mut lab = Lab::new();
+    let (_, ring) = cohort(&mut lab);
+    let directory = lab
+        .chain
+        .query(async |s| query::ring_directory(s, 0, 100).await);
+    let listed: Vec<(u64, [u8; 32], &str)> = directory
+        .iter()
+        .map(|e| (e.sequence, e.ring_key, e.institution.as_str()))
+        .collect();
+    let expected: Vec<(u64, [u8; 32], &str)> = ring
+        .iter()
+        .zip([ST_MARY, NORTH, ST_MARY])
+        .enumerate()
+        .map(|(i, (key, at))| (i as u64, key.to_bytes(), at))
+        .collect();
+    assert_eq!(listed, expected);
+    for entry in &directory {
+        let owner = lab
+            .chain
+            .query(async |s| query::ring_key_owner(s, &entry.ring_key).await);
+        assert_eq!(owner.as_ref(), Some(&entry.pseudonym));
+    }
+    let page = lab
+        .chain
+        .query(async |s| query::ring_directory(s, 1, 1).await);
+    assert_eq!(page, directory[1..2].to_vec());
+    let first = lab.propose(sum_only(lab.chain.height + 40));
+    let second = lab.propose(hba1c(lab.chain.height + 40));
+    let index = lab
+        .chain
+        .query(async |s| query::study_index(s, 0, 100).await);
+    let studies: Vec<(u64, StudyId)> = index.iter().map(|e| (e.sequence, e.study)).collect();
+    assert_eq!(studies, vec![(0, first), (1, second)]);
+}
+
+#[test]
 fn a_value_proven_for_a_wider_range_or_a_tampered_proof_is_refused() {
     let mut lab = Lab::new();
     let (secrets, ring) = cohort(&mut lab);
@@ -666,6 +703,26 @@ fn the_analytics_key_is_adopted_only_at_2f_plus_1_identical_submissions() {
         chain.err(&outsider, submit_key(2, &sharing)),
         TxError::NotAuthorized(_)
     ));
+}
+
+#[test]
+fn the_analytics_key_quorum_is_the_dkg_quorum_for_every_set_size() {
+    use commonware_utils::Faults as _;
+    let lab = Lab::new();
+    let one = lab
+        .chain
+        .query(async |s| query::validators(s).await)
+        .validators[0]
+        .clone();
+    for n in 1..=limits::VALIDATORS_MAX {
+        let set = ValidatorSet {
+            validators: vec![one.clone(); n],
+        };
+        assert_eq!(set.agreement_quorum(), N3f1::quorum(n) as usize, "n = {n}");
+        // Two quorums overlap in more than the f validators that may be byzantine.
+        let faults = N3f1::max_faults(n) as usize;
+        assert!(2 * set.agreement_quorum() - n > faults, "n = {n}");
+    }
 }
 
 fn key_for_outsider() -> PrivateKey {
