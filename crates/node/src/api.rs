@@ -658,6 +658,10 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         queries::patient_consents,
         queries::emergency_service,
         queries::analytics_key,
+        queries::ring_directory,
+        queries::patient_category,
+        queries::study_index,
+        queries::study,
         crate::blobs::put_blob,
         crate::blobs::get_blob,
         reencryption::put_fragment,
@@ -724,6 +728,13 @@ pub fn router(state: ApiState) -> Router {
             get(queries::emergency_service),
         )
         .route("/v1/analytics-key", get(queries::analytics_key))
+        .route("/v1/ring-keys", get(queries::ring_directory))
+        .route(
+            "/v1/patients/{pseudonym}/categories/{category}",
+            get(queries::patient_category),
+        )
+        .route("/v1/studies", get(queries::study_index))
+        .route("/v1/studies/{id}", get(queries::study))
         .route("/v1/reviews", get(queries::review_queue))
         .route("/v1/proposals/{id}", get(queries::proposal))
         .route("/v1/policy", get(queries::consortium_policy))

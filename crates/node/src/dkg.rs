@@ -11,7 +11,7 @@
 //! logs (`ReshareBlock`). This node runs its own `epochs` orchestrator with ed25519 votes and
 //! blocks of transactions, so adopting it would replace the consensus adapter rather than add
 //! a key. This module drives `Dealer` and `Player` itself, and the ledger agrees on the
-//! output instead: 2f+1 byte-identical `SubmitAnalyticsKey` (`medchain_state` studies setup).
+//! output instead: n − f (2f+1 for n = 3f+1) byte-identical `SubmitAnalyticsKey` (`medchain_state` studies setup).
 //!
 //! **Protocol** (synchronous, as `feldman_desmedt` assumes). Each validator deals to every
 //! validator, resending a dealing every [`DKG_RESEND_INTERVAL_MS`] until acknowledged; after
@@ -20,7 +20,7 @@
 //! finalizes once it holds every dealer's log, or after [`DKG_LOG_TIMEOUT_MS`] with a quorum.
 //! `Logs` picks the first quorum of valid logs in key order, so players holding the same logs
 //! end with the same output; if a byzantine dealer shows its log to only some, outputs can
-//! differ and the ledger adopts the one 2f+1 validators submitted.
+//! differ and the ledger adopts the one n − f validators submitted.
 //!
 //! **Exclusion.** A player refuses a share that does not match its dealer's commitment, so that
 //! dealer's log must reveal the share. A dealer whose log reveals any share is left out
@@ -32,6 +32,7 @@
 //! refuse: it counts as one of the round's f faulty participants. Resharing to a new validator
 //! set at later epochs is not implemented yet: the key stays the genesis validators'.
 
+pub mod release;
 pub mod sealed;
 pub mod submit;
 pub mod wire;

@@ -16,7 +16,7 @@ use commonware_cryptography::sha256;
 use commonware_runtime::tokio::Context;
 use medchain_state::keys;
 use medchain_types::{
-    AccountId, ConsentId, InstitutionId, ProposalId, RecordId,
+    AccountId, ConsentId, InstitutionId, ProposalId, RecordCategory, RecordId, StudyId,
     api::{AccessLogResponse, ApiErrorCode, ErrorBody, Proven, StateProof},
 };
 use serde::Deserialize;
@@ -328,11 +328,90 @@ pub async fn emergency_service(
 #[utoipa::path(get, path = "/v1/analytics-key",
     responses((status = 200, body = Proven<medchain_state::AnalyticsKeyEntry>), (status = 404, body = ErrorBody)))]
 /// The validators' analytics key (the DKG's public polynomial and group key), proven; 404
-/// until 2f+1 validators submitted the same DKG output.
+/// until n − f validators (2f+1 of 3f+1) submitted the same DKG output.
 pub async fn analytics_key(
     State(state): State<ApiState>,
 ) -> Result<Json<Proven<medchain_state::AnalyticsKeyEntry>>, ApiError> {
     proven_one(&state, keys::analytics_key(), "analytics key").await
+}
+
+#[utoipa::path(get, path = "/v1/studies/{id}", params(("id" = String, Path, description = "study id, hex")),
+    responses((status = 200, body = Proven<medchain_state::StudyEntry>), (status = 404, body = ErrorBody)))]
+/// A study, proven: its spec, status, encrypted aggregates, posted partial decryptions and, once
+/// released, its result.
+pub async fn study(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Proven<medchain_state::StudyEntry>>, ApiError> {
+    let id: StudyId = parse(&id, "study id (64 hex characters)")?;
+    proven_one(&state, keys::study(&id), "study").await
+}
+
+/// A page of the study index as this node serves it.
+pub type StudyIndexPage = AccessLogResponse<medchain_state::StudyIndexEntry>;
+
+#[utoipa::path(get, path = "/v1/studies", params(PageParams),
+    responses((status = 200, body = AccessLogResponse<medchain_state::StudyIndexEntry>)))]
+/// Every study ever proposed, in proposal order, proven complete like an access log.
+pub async fn study_index(
+    State(state): State<ApiState>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<StudyIndexPage>, ApiError> {
+    let limit = page
+        .limit
+        .min(medchain_types::limits::STUDY_INDEX_PAGE_MAX_ENTRIES) as u64;
+    let log = LogKeys {
+        count: keys::study_index_count(),
+        entry: &keys::study_index,
+    };
+    Ok(Json(log_page(&state, &log, page.from, limit).await?))
+}
+
+/// A page of the ring-key directory as this node serves it.
+pub type RingDirectoryPage = AccessLogResponse<medchain_state::RingDirectoryEntry>;
+
+#[utoipa::path(get, path = "/v1/ring-keys", params(PageParams),
+    responses((status = 200, body = AccessLogResponse<medchain_state::RingDirectoryEntry>)))]
+/// Every registered ring key with its pseudonym and institution, in registration order, proven
+/// complete: where an anonymous contributor's client picks the other members of its ring.
+pub async fn ring_directory(
+    State(state): State<ApiState>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<RingDirectoryPage>, ApiError> {
+    let limit = page
+        .limit
+        .min(medchain_types::limits::RING_DIRECTORY_PAGE_MAX_ENTRIES) as u64;
+    let log = LogKeys {
+        count: keys::ring_directory_count(),
+        entry: &keys::ring_directory,
+    };
+    Ok(Json(log_page(&state, &log, page.from, limit).await?))
+}
+
+#[utoipa::path(get, path = "/v1/patients/{pseudonym}/categories/{category}",
+    params(("pseudonym" = String, Path, description = "pseudonym account, hex"),
+           ("category" = String, Path, description = "record category, e.g. laboratory")),
+    responses((status = 200, body = Proven<u64>), (status = 404, body = ErrorBody)))]
+/// How many unerased records of a category the pseudonym holds, proven (404 for none ever):
+/// what a study's cohort filter checks of each ring member.
+pub async fn patient_category(
+    State(state): State<ApiState>,
+    Path((id, category)): Path<(String, String)>,
+) -> Result<Json<Proven<u64>>, ApiError> {
+    let id: AccountId = parse(&id, "pseudonym (64 hex characters)")?;
+    let category: RecordCategory = serde_json::from_value(serde_json::Value::String(category))
+        .map_err(|_| {
+            ApiError::new(
+                ApiErrorCode::Malformed,
+                "unknown record category; use a snake_case name such as laboratory",
+            )
+        })?;
+    proven_one(
+        &state,
+        keys::patient_category(&id, category),
+        "record of that category for this pseudonym",
+    )
+    .await
 }
 
 /// The state keys of one append-only log: its length and its entries by sequence.

@@ -177,7 +177,6 @@ fn start_dkg<S, R>(
     let (done, finished) = futures::channel::oneshot::channel();
     let signer = config.signer.clone();
     let round = config.round;
-    let validators = config.validators.len();
     context.child("dkg").spawn(move |context| async move {
         if let Err(e) = dkg::run(context, config, sender, receiver, done).await {
             error!(error = %e, "the analytics-key DKG stopped");
@@ -189,19 +188,12 @@ fn start_dkg<S, R>(
             return;
         };
         let sharing = dkg::analytics_key_bytes(&finished.output);
-        // The ledger takes a key only if 2f+1 of the validators decrypt with it; the DKG's
-        // quorum is n − f, the same number exactly when n = 3f + 1.
-        let ledger_quorum = 2 * (validators.saturating_sub(1) / 3) + 1;
-        let dkg_quorum = finished.output.quorum::<commonware_utils::N3f1>() as usize;
-        if dkg_quorum != ledger_quorum {
-            error!(
-                validators,
-                dkg_quorum,
-                ledger_quorum,
-                "the DKG key needs a different number of validators to decrypt than the ledger accepts; run 3f+1 validators (4, 7, 10, ...) for studies"
-            );
-            return;
-        }
+        ::tokio::spawn(dkg::release::release_studies(
+            state.clone(),
+            signer.clone(),
+            finished.share.clone(),
+            round,
+        ));
         dkg::submit::submit_until_adopted(state, signer, round, sharing, adopted).await;
     });
 }

@@ -1,6 +1,6 @@
 //! Puts this validator's DKG output on the ledger: a `SubmitAnalyticsKey` signed by the node
 //! key, admitted through the same checks as a transaction posted to `POST /v1/tx`, then
-//! watches the finalized state until the ledger adopts the key (2f+1 identical submissions).
+//! watches the finalized state until the ledger adopts the key (n − f identical submissions).
 
 use crate::api::{self, ApiState};
 use crate::mempool::TxStatus;
@@ -80,7 +80,7 @@ pub async fn submit_until_adopted(
                 info!(
                     round,
                     height,
-                    "this validator's analytics key submission is committed; waiting for 2f+1 validators"
+                    "this validator's analytics key submission is committed; waiting for n - f validators"
                 );
             }
             Some(TxStatus::Rejected { code, message }) if !settled => {
@@ -102,26 +102,44 @@ async fn admit(
     round: u64,
     sharing: &[u8],
 ) -> Option<medchain_types::TxHash> {
-    let nonce = next_nonce(state, sender).await?;
+    let payload = Payload::SubmitAnalyticsKey {
+        epoch: round,
+        sharing: sharing.to_vec().into(),
+    };
+    match admit_payload(state, signer, sender, payload).await {
+        Ok(hash) => {
+            info!(round, %hash, "submitted this validator's analytics key");
+            Some(hash)
+        }
+        Err(message) => {
+            warn!(round, error = %message, "the analytics key submission was not admitted yet; retrying");
+            None
+        }
+    }
+}
+
+/// Signs `payload` with the node key at its next nonce (the ledger's, after any of its
+/// transactions still waiting) and admits it as `POST /v1/tx` would; the admission error's
+/// message if refused.
+pub(crate) async fn admit_payload(
+    state: &ApiState,
+    signer: &ed25519::PrivateKey,
+    sender: &AccountId,
+    payload: Payload,
+) -> Result<medchain_types::TxHash, String> {
+    let nonce = next_nonce(state, sender)
+        .await
+        .ok_or_else(|| "this node's nonce cannot be read yet".to_string())?;
     let transaction = Transaction {
         chain_id: *state.chain_id(),
         sender: sender.clone(),
         nonce,
-        payload: Payload::SubmitAnalyticsKey {
-            epoch: round,
-            sharing: sharing.to_vec().into(),
-        },
+        payload,
     };
     let tx = SignedTransaction::sign(signer, transaction);
     let hash = tx.hash();
-    match api::admit(state, tx).await {
-        Ok(()) => {
-            info!(round, %hash, "submitted this validator's analytics key");
-            Some(hash)
-        }
-        Err(e) => {
-            warn!(round, error = %e.message(), "the analytics key submission was not admitted yet; retrying");
-            None
-        }
-    }
+    api::admit(state, tx)
+        .await
+        .map(|()| hash)
+        .map_err(|e| e.message().to_string())
 }
