@@ -22,6 +22,7 @@ pub mod emergency;
 pub mod records;
 pub mod reencryption;
 pub mod sharing;
+pub mod studies;
 pub mod transactions;
 
 use commonware_codec::Encode as _;
