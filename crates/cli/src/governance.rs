@@ -371,7 +371,7 @@ fn describe_policy(entry: &ConsortiumPolicyEntry, height: u64) -> String {
 }
 
 /// Signs with the validator's node key, submits, and fails with the ledger's reason if refused.
-async fn submit_as_validator(
+pub(crate) async fn submit_as_validator(
     signer: &NodeKeyArgs,
     api: &ApiArgs,
     payload: Payload,

@@ -15,6 +15,7 @@ mod ledger_bench;
 mod records;
 mod sharing;
 mod sharing_bench;
+mod study;
 mod up;
 
 use anyhow::Result;
@@ -140,6 +141,10 @@ enum Command {
     /// Change the consortium as a validator: propose and vote on validators and institutions.
     #[command(subcommand)]
     Governance(governance::GovernanceCommand),
+    /// Privacy-preserving studies: propose, approve, enroll, contribute, and read status and
+    /// results proven against the genesis.
+    #[command(subcommand)]
+    Study(study::StudyCommand),
     /// Measure performance against the machine's limits and peer libraries.
     #[command(subcommand)]
     Bench(commands::BenchCommand),
@@ -254,6 +259,7 @@ async fn run_async(command: Command) -> Result<()> {
         Command::Audit(cmd) => audit::run(cmd).await,
         Command::Emergency(cmd) => emergency::run(cmd).await,
         Command::Governance(cmd) => governance::run(cmd).await,
+        Command::Study(cmd) => study::run(cmd).await,
         Command::Bench(cmd) => commands::bench(cmd).await,
         Command::Node { .. } => unreachable!("handled before the async runtime starts"),
     }
