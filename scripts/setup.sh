@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# Installs the system packages the build needs, once: m4 (the bundled GMP under Paillier's
-# `rug` is configured with it), python3-venv and libsodium23 (the peer implementations the
-# cross-tests and benchmarks compare against) and pkg-config. Safe to run repeatedly.
+# Installs the system packages the build and tests need, once: python3-venv and libsodium23
+# (the peer implementations the cross-tests and benchmarks compare against) and pkg-config.
+# Safe to run repeatedly.
 set -euo pipefail
 need=()
-command -v m4 >/dev/null 2>&1 || need+=(m4)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 # libsodium's ristretto255 is one of the peers the key, envelope and ring vectors are checked by.

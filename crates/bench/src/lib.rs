@@ -5,7 +5,6 @@
 //! The `medchain bench <group>` command calls into this crate.
 
 pub mod aead;
-pub mod paillier;
 mod peer;
 pub mod ring;
 pub mod study;

@@ -16,12 +16,7 @@ pub fn thread_cpu_seconds() -> f64 {
     cpu_seconds(libc::CLOCK_THREAD_CPUTIME_ID)
 }
 
-/// CPU time of every thread of this process, in seconds.
-pub fn process_cpu_seconds() -> f64 {
-    cpu_seconds(libc::CLOCK_PROCESS_CPUTIME_ID)
-}
-
-/// One of Linux's CPU-time clocks (`CLOCK_THREAD_CPUTIME_ID`, `CLOCK_PROCESS_CPUTIME_ID`).
+/// One of Linux's CPU-time clocks (`CLOCK_THREAD_CPUTIME_ID`).
 // The standard library has no CPU-time clock; libc's is the only way to it.
 #[allow(unsafe_code)]
 fn cpu_seconds(clock: libc::clockid_t) -> f64 {

@@ -144,8 +144,6 @@ pub enum PatientCommand {
 pub enum BenchCommand {
     /// All cryptography groups below, one summary line each.
     Crypto,
-    /// Paillier 2048 against python phe (gmpy2), and 3-of-4 threshold combination.
-    Paillier,
     /// Umbral re-encryption and decapsulation against python umbral-pre.
     Umbral,
     /// Linkable ring signatures at ring sizes 16, 64 and 256.
@@ -495,14 +493,12 @@ pub async fn bench(cmd: BenchCommand) -> Result<()> {
     let summaries = match cmd {
         BenchCommand::Crypto => {
             crypto(vec![
-                medchain_bench::paillier::run,
                 medchain_bench::umbral::run,
                 medchain_bench::ring::run,
                 medchain_bench::aead::run,
             ])
             .await?
         }
-        BenchCommand::Paillier => crypto(vec![medchain_bench::paillier::run]).await?,
         BenchCommand::Umbral => crypto(vec![medchain_bench::umbral::run]).await?,
         BenchCommand::Ring => crypto(vec![medchain_bench::ring::run]).await?,
         BenchCommand::Aead => crypto(vec![medchain_bench::aead::run]).await?,

@@ -1,5 +1,4 @@
-//! Keys, envelope encryption, threshold proxy re-encryption (Umbral), Paillier with threshold
-//! decryption, linkable ring signatures, and the studies' threshold ElGamal with range proofs
+//! Keys, envelope encryption, threshold proxy re-encryption (Umbral), linkable ring signatures, and the studies' threshold ElGamal with range proofs
 //! ([`analytics`]). Pure: no I/O, no clock; randomness comes in as an
 //! argument (see [`rng`]) so every operation can be replayed from a seed.
 
@@ -7,7 +6,6 @@ pub mod analytics;
 pub mod envelope;
 pub mod error;
 pub mod keys;
-pub mod paillier;
 pub mod ring;
 pub mod rng;
 pub mod umbral;
