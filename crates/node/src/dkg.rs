@@ -13,25 +13,33 @@
 //! a key. This module drives `Dealer` and `Player` itself, and the ledger agrees on the
 //! output instead: n − f (2f+1 for n = 3f+1) byte-identical `SubmitAnalyticsKey` (`medchain_state` studies setup).
 //!
-//! **Protocol** (synchronous, as `feldman_desmedt` assumes). Each validator deals to every
-//! validator, resending a dealing every [`DKG_RESEND_INTERVAL_MS`] until acknowledged; after
-//! all acks or [`DKG_ACK_TIMEOUT_MS`] it signs its log (acks, and reveals for players that did
-//! not acknowledge) and sends it to every peer whose log it lacks, asking for theirs. A player
-//! finalizes once it holds every dealer's log, or after [`DKG_LOG_TIMEOUT_MS`] with a quorum.
-//! `Logs` picks the first quorum of valid logs in key order, so players holding the same logs
-//! end with the same output; if a byzantine dealer shows its log to only some, outputs can
-//! differ and the ledger adopts the one n − f validators submitted.
+//! **Protocol** (synchronous once a quorum is up, as `feldman_desmedt` assumes). Each
+//! validator deals to every validator, resending a dealing every [`DKG_RESEND_INTERVAL_MS`]
+//! until acknowledged. A dealer signs its log (acks, and reveals for players that did not
+//! acknowledge) once every player acknowledged, or [`DKG_ACK_GRACE_MS`] after a quorum (n − f)
+//! did; before a quorum is up it keeps waiting, as consensus does, so validators started
+//! minutes apart all take part. It then sends its log to every peer whose log it lacks, asking
+//! for theirs. A player finalizes once it holds every dealer's log, or [`DKG_LOG_GRACE_MS`]
+//! after it first held a quorum of them. `Logs` picks the first quorum of valid logs in key
+//! order, so players holding the same logs end with the same output; if a byzantine dealer
+//! shows its log to only some, outputs can differ and the ledger adopts the one n − f
+//! validators submitted.
 //!
 //! **Exclusion.** A player refuses a share that does not match its dealer's commitment, so that
 //! dealer's log must reveal the share. A dealer whose log reveals any share is left out
 //! whenever a quorum of logs reveals none: the rule reads only the logs, so every player
 //! applies it alike, and no revealed share becomes part of the key.
 //!
-//! **Restart.** A finished round is read back from disk and never rerun. A node restarted in
-//! the middle of a round starts over with a fresh dealing, which peers holding its first one
-//! refuse: it counts as one of the round's f faulty participants. Resharing to a new validator
-//! set at later epochs is not implemented yet: the key stays the genesis validators'.
+//! **Restart.** A finished round is read back from disk and never rerun. A round in progress
+//! is journaled ([`journal`]): a validator restarted in the middle of it re-derives the same
+//! dealing from its sealed seed, replays the dealings it acknowledged, and keeps the log it
+//! signed, so it finishes with its share like the others. A validator that comes up only after
+//! the others finished gets their logs in answer to its dealing and finalizes from them: its
+//! share was revealed in those logs (it could not acknowledge in time), which it logs as a
+//! warning. Resharing to a new validator set at later epochs is not implemented yet: the key
+//! stays the genesis validators'.
 
+pub mod journal;
 pub mod release;
 pub mod sealed;
 pub mod submit;
@@ -50,6 +58,7 @@ use commonware_p2p::{Receiver, Recipients, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::Clock;
 use commonware_utils::{Faults as _, N3f1, ordered::Set};
+use journal::Journal;
 use medchain_crypto::keys::hpke::EncryptionSecretKey;
 use medchain_types::ChainId;
 use rand::CryptoRng;
@@ -62,21 +71,26 @@ use wire::DkgMessage;
 
 /// Pause between two resends of an unacknowledged dealing or of a log a peer still lacks.
 pub const DKG_RESEND_INTERVAL_MS: u64 = 1_000;
-/// How long a dealer waits for acknowledgements before signing its log with reveals.
-pub const DKG_ACK_TIMEOUT_MS: u64 = 20_000;
-/// From the round's start, how long a player waits for every dealer's log before finalizing
-/// with a quorum of them.
-pub const DKG_LOG_TIMEOUT_MS: u64 = 40_000;
-const _: () = assert!(DKG_RESEND_INTERVAL_MS < DKG_ACK_TIMEOUT_MS);
-const _: () = assert!(DKG_ACK_TIMEOUT_MS < DKG_LOG_TIMEOUT_MS);
+/// Once a quorum (n − f) of players acknowledged its dealing, how long a dealer waits for the
+/// rest before signing its log with reveals for them. It costs nothing when every validator is
+/// up (the log is signed at the last acknowledgement) and delays the key by this much when one
+/// is down.
+pub const DKG_ACK_GRACE_MS: u64 = 300_000;
+/// Once a quorum of dealers' logs is in, how long a player waits for the rest before
+/// finalizing with the quorum.
+pub const DKG_LOG_GRACE_MS: u64 = 60_000;
+const _: () = assert!(DKG_RESEND_INTERVAL_MS < DKG_ACK_GRACE_MS);
+const _: () = assert!(DKG_RESEND_INTERVAL_MS < DKG_LOG_GRACE_MS);
 
 type Pk = ed25519::PublicKey;
 
-/// The round timing; the defaults suit validators on one LAN or machine.
+/// The round timing ([`DKG_RESEND_INTERVAL_MS`], [`DKG_ACK_GRACE_MS`], [`DKG_LOG_GRACE_MS`]).
 #[derive(Clone, Copy, Debug)]
 pub struct DkgTimeouts {
     pub resend: Duration,
+    /// After a quorum acknowledged this dealer's dealing.
     pub acks: Duration,
+    /// After this player first held a quorum of logs.
     pub logs: Duration,
 }
 
@@ -84,13 +98,14 @@ impl Default for DkgTimeouts {
     fn default() -> Self {
         Self {
             resend: Duration::from_millis(DKG_RESEND_INTERVAL_MS),
-            acks: Duration::from_millis(DKG_ACK_TIMEOUT_MS),
-            logs: Duration::from_millis(DKG_LOG_TIMEOUT_MS),
+            acks: Duration::from_millis(DKG_ACK_GRACE_MS),
+            logs: Duration::from_millis(DKG_LOG_GRACE_MS),
         }
     }
 }
 
 /// One validator's part in a round.
+#[derive(Clone)]
 pub struct DkgConfig {
     pub chain_id: ChainId,
     /// The round number: the epoch whose validators deal (0 for the genesis round).
@@ -119,6 +134,10 @@ pub enum DkgError {
         "this node's share cannot be derived from the agreed logs: {0}; its share for this round is lost, the key still forms from the others"
     )]
     Finalize(String),
+    #[error(
+        "this node's journal of the round in progress does not replay: {0}; remove the journal file to rejoin the round as a new participant (its dealing is then refused and its share revealed)"
+    )]
+    Resume(String),
     #[error("{0}")]
     Sealed(#[from] SealedError),
     #[error("the DKG p2p channel closed; the node is stopping")]
@@ -169,10 +188,19 @@ where
                 round = config.round,
                 "DKG round already finished; share read back from disk"
             );
+            // A crash between storing the round and removing its journal leaves the journal.
+            Journal::remove(&config.dir, config.round)?;
             done
         }
         None => {
-            let done = run_round(&mut context, &config, &mut sender, &mut receiver).await?;
+            let journal = Journal::load(
+                &config.dir,
+                &config.chain_id,
+                config.round,
+                &config.encryption,
+            )?;
+            let done =
+                run_round(&mut context, &config, &mut sender, &mut receiver, journal).await?;
             let recipient = config.encryption.public_key();
             sealed::store(
                 &mut context,
@@ -182,6 +210,7 @@ where
                 &recipient,
                 &done,
             )?;
+            Journal::remove(&config.dir, config.round)?;
             done
         }
     };
@@ -206,7 +235,13 @@ where
         let Some(message) = decode(&from, bytes.as_ref()) else {
             continue;
         };
-        if let (DkgMessage::Log { reply: true, .. }, Some(log)) = (&message, &log)
+        // A peer asking for this node's log, or dealing in a round this node has finished (it
+        // came up late): either way it needs this node's log to finalize.
+        let wants_log = matches!(
+            message,
+            DkgMessage::Log { reply: true, .. } | DkgMessage::Dealing { .. }
+        );
+        if let (true, Some(log)) = (wants_log, &log)
             && message.round() == round
         {
             let answer = DkgMessage::Log {
@@ -241,21 +276,23 @@ async fn run_round<E, S, R>(
     config: &DkgConfig,
     sender: &mut S,
     receiver: &mut R,
+    journal: Option<Journal>,
 ) -> Result<FinishedRound, DkgError>
 where
     E: Clock + CryptoRng,
     S: Sender<PublicKey = Pk>,
     R: Receiver<PublicKey = Pk>,
 {
-    let now = context.current();
-    let mut round = Round::start(&mut *context, config, now)?;
+    let resumed = journal.is_some();
+    let mut round = Round::start(&mut *context, config, journal)?;
     info!(
         round = config.round,
         validators = config.validators.len(),
+        resumed,
         "DKG round started"
     );
     loop {
-        for (to, message) in round.tick(context.current()) {
+        for (to, message) in round.tick(context.current())? {
             send(sender, to, &message);
         }
         let now = context.current();
@@ -278,11 +315,34 @@ where
                     debug!(peer = %hex::encode(from.as_ref()), round = message.round(), "dropped a DKG message of another round");
                     continue;
                 }
-                for (to, answer) in round.on_message(from, message) {
+                for (to, answer) in round.on_message(from, message)? {
                     send(sender, to, &answer);
                 }
             },
         }
+    }
+}
+
+/// Where and how a round's [`Journal`] is written.
+struct JournalStore {
+    dir: PathBuf,
+    chain_id: ChainId,
+    round: u64,
+    recipient: medchain_crypto::keys::hpke::EncryptionPublicKey,
+    /// For the sealing's ephemeral keys, drawn once from the node's generator.
+    rng: medchain_crypto::rng::SeededRng,
+}
+
+impl JournalStore {
+    fn write(&mut self, journal: &Journal) -> Result<(), DkgError> {
+        journal.store(
+            &mut self.rng,
+            &self.dir,
+            &self.chain_id,
+            self.round,
+            &self.recipient,
+        )?;
+        Ok(())
     }
 }
 
@@ -294,7 +354,10 @@ struct Round {
     validators: Set<Pk>,
     me: Pk,
     timeouts: DkgTimeouts,
-    started: SystemTime,
+    /// When a quorum of players had acknowledged this node's dealing.
+    quorum_acked_at: Option<SystemTime>,
+    /// When this player first held a quorum of logs.
+    quorum_logs_at: Option<SystemTime>,
     /// `None` once this dealer signed its log.
     dealer: Option<Dealer<MinPk, ed25519::PrivateKey>>,
     public: DealerPubMsg<MinPk>,
@@ -310,13 +373,17 @@ struct Round {
     my_log: Option<SignedDealerLog<MinPk, Pk>>,
     /// How many logs the last failed finalization attempt had, so it is not retried unchanged.
     attempted_with: usize,
+    journal: Journal,
+    store: JournalStore,
 }
 
 impl Round {
+    /// Starts this node's part, or resumes it from `journal`: the same dealing (from the
+    /// journaled seed), the acknowledged dealings replayed, the signed log kept.
     fn start(
         rng: &mut impl CryptoRng,
         config: &DkgConfig,
-        now: SystemTime,
+        journal: Option<Journal>,
     ) -> Result<Self, DkgError> {
         let me = config.signer.public_key();
         if config.validators.position(&me).is_none() {
@@ -326,9 +393,31 @@ impl Round {
         let setup = |e: commonware_cryptography::bls12381::dkg::feldman_desmedt::Error| {
             DkgError::Setup(e.to_string())
         };
-        let (dealer, public, private) =
-            Dealer::start::<N3f1>(&mut *rng, info.clone(), config.signer.clone(), None)
-                .map_err(setup)?;
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let mut store = JournalStore {
+            dir: config.dir.clone(),
+            chain_id: config.chain_id,
+            round: config.round,
+            recipient: config.encryption.public_key(),
+            rng: medchain_crypto::rng::seeded(seed),
+        };
+        let journal = match journal {
+            Some(journal) => journal,
+            None => {
+                // Written before any dealing leaves, so a restart deals the same polynomial.
+                let journal = Journal::fresh(&mut *rng);
+                store.write(&journal)?;
+                journal
+            }
+        };
+        let (dealer, public, private) = Dealer::start::<N3f1>(
+            journal.dealer_rng(),
+            info.clone(),
+            config.signer.clone(),
+            None,
+        )
+        .map_err(setup)?;
         #[allow(unused_mut)]
         let mut private: BTreeMap<Pk, DealerPrivMsg> = private.into_iter().collect();
         #[cfg(test)]
@@ -338,38 +427,75 @@ impl Round {
                 commonware_cryptography::bls12381::primitives::group::Scalar::random(&mut *rng);
             private.insert(victim.clone(), DealerPrivMsg::new(bad));
         }
-        let player = Player::new(info.clone(), config.signer.clone()).map_err(setup)?;
+        let (player, acks) = if journal.dealings.is_empty() {
+            let player = Player::new(info.clone(), config.signer.clone()).map_err(setup)?;
+            (player, BTreeMap::new())
+        } else {
+            let replayed = journal.dealings.iter().map(|(dealer, (public, private))| {
+                (dealer.clone(), public.clone(), private.clone())
+            });
+            Player::resume::<N3f1>(
+                info.clone(),
+                config.signer.clone(),
+                &BTreeMap::new(),
+                replayed,
+            )
+            .map_err(|e| DkgError::Resume(e.to_string()))?
+        };
         let mut round = Self {
             round: config.round,
             info,
             validators: config.validators.clone(),
             me: me.clone(),
             timeouts: config.timeouts,
-            started: now,
+            quorum_acked_at: None,
+            quorum_logs_at: None,
             dealer: Some(dealer),
             public,
             private,
             acked: BTreeSet::new(),
             player: Some(player),
-            acks: BTreeMap::new(),
+            acks,
             logs: BTreeMap::new(),
             my_log: None,
             attempted_with: 0,
+            journal,
+            store,
         };
-        // This node is its own first player.
-        let own = round.private[&me].clone();
-        let _ = round.on_dealing(me, round.public.clone(), own);
+        if let Some(signed) = round.journal.log.clone() {
+            let (dealer, log) = signed
+                .clone()
+                .check(&round.info)
+                .filter(|(dealer, _)| *dealer == me)
+                .ok_or_else(|| {
+                    DkgError::Resume("the journaled log is not this dealer's".to_string())
+                })?;
+            round.dealer = None;
+            round.logs.insert(dealer, log);
+            round.my_log = Some(signed);
+        } else if let Some(ack) = round.acks.get(&me).cloned() {
+            round.on_ack(me, ack);
+        } else {
+            // This node is its own first player.
+            let own = round.private[&me].clone();
+            let _ = round.on_dealing(me, round.public.clone(), own)?;
+        }
         Ok(round)
     }
 
     /// What to (re)send now: unacknowledged dealings, this node's log once signed, to peers
     /// whose log is missing.
-    fn tick(&mut self, now: SystemTime) -> Vec<(Pk, DkgMessage)> {
+    fn tick(&mut self, now: SystemTime) -> Result<Vec<(Pk, DkgMessage)>, DkgError> {
         let mut out = Vec::new();
+        if self.quorum_acked_at.is_none() && self.acked.len() >= self.quorum() {
+            self.quorum_acked_at = Some(now);
+        }
         let all_acked = self.acked.len() == self.validators.len();
-        let ack_deadline = self.started + self.timeouts.acks;
-        if self.dealer.is_some() && (all_acked || now >= ack_deadline) {
-            self.sign_log();
+        let grace_over = self
+            .quorum_acked_at
+            .is_some_and(|at| now >= at + self.timeouts.acks);
+        if self.dealer.is_some() && (all_acked || grace_over) {
+            self.sign_log()?;
         }
         if self.dealer.is_some() {
             for (player, private) in &self.private {
@@ -395,12 +521,13 @@ impl Round {
                 }
             }
         }
-        out
+        Ok(out)
     }
 
-    fn sign_log(&mut self) {
+    /// Signs this dealer's log and journals it before it is sent anywhere.
+    fn sign_log(&mut self) -> Result<(), DkgError> {
         let Some(dealer) = self.dealer.take() else {
-            return;
+            return Ok(());
         };
         let signed = dealer.finalize::<N3f1>();
         let (dealer, log) = signed
@@ -417,16 +544,23 @@ impl Round {
                 "signed the DKG log with reveals: some players did not acknowledge this node's dealing in time"
             );
         }
+        self.journal.log = Some(signed.clone());
+        self.store.write(&self.journal)?;
         self.logs.insert(dealer, log);
         self.my_log = Some(signed);
+        Ok(())
     }
 
-    fn on_message(&mut self, from: Pk, message: DkgMessage) -> Vec<(Pk, DkgMessage)> {
-        match message {
+    fn on_message(
+        &mut self,
+        from: Pk,
+        message: DkgMessage,
+    ) -> Result<Vec<(Pk, DkgMessage)>, DkgError> {
+        Ok(match message {
             DkgMessage::Dealing {
                 public, private, ..
             } => self
-                .on_dealing(from.clone(), public, private)
+                .on_dealing(from.clone(), public, private)?
                 .map(|ack| {
                     let message = DkgMessage::Ack {
                         round: self.round,
@@ -440,29 +574,35 @@ impl Round {
                 Vec::new()
             }
             DkgMessage::Log { log, reply, .. } => self.on_log(from, *log, reply),
-        }
+        })
     }
 
-    /// Checks a dealing against its commitment; answers the ack (again, for a resent one).
+    /// Checks a dealing against its commitment and journals it before acknowledging it;
+    /// answers the ack again for a resent one.
     fn on_dealing(
         &mut self,
         dealer: Pk,
         public: DealerPubMsg<MinPk>,
         private: DealerPrivMsg,
-    ) -> Option<PlayerAck<Pk>> {
-        let player = self.player.as_mut()?;
+    ) -> Result<Option<PlayerAck<Pk>>, DkgError> {
+        let Some(player) = self.player.as_mut() else {
+            return Ok(None);
+        };
+        let kept = (public.clone(), private.clone());
         match player.dealer_message::<N3f1>(dealer.clone(), public, private) {
             Ok(Some(ack)) => {
+                self.journal.dealings.insert(dealer.clone(), kept);
+                self.store.write(&self.journal)?;
                 self.acks.insert(dealer.clone(), ack.clone());
                 if dealer == self.me {
                     self.on_ack(dealer, ack.clone());
                 }
-                Some(ack)
+                Ok(Some(ack))
             }
-            Ok(None) => self.acks.get(&dealer).cloned(),
+            Ok(None) => Ok(self.acks.get(&dealer).cloned()),
             Err(e) => {
                 warn!(round = self.round, dealer = %hex::encode(dealer.as_ref()), error = %e, "refused a DKG dealing: not acknowledging it, so its dealer must reveal the share and is left out of the key");
-                None
+                Ok(None)
             }
         }
     }
@@ -512,12 +652,12 @@ impl Round {
 }
 
 impl Round {
-    /// Dealer logs needed for an output: a quorum (n − f) of the validators.
+    /// Acknowledgements or dealer logs that make progress: a quorum (n − f) of the validators.
     fn quorum(&self) -> usize {
         N3f1::quorum(self.validators.len()) as usize
     }
 
-    /// Finalizes once every log is in, or after the log timeout with a quorum of them; a
+    /// Finalizes once every log is in, or [`DkgTimeouts::logs`] after a quorum of them was; a
     /// failed attempt is retried only when more logs arrive.
     fn try_finish(
         &mut self,
@@ -525,8 +665,13 @@ impl Round {
         now: SystemTime,
     ) -> Result<Option<FinishedRound>, DkgError> {
         let have = self.logs.len();
-        let waited = now >= self.started + self.timeouts.logs;
-        let ready = have == self.validators.len() || (waited && have >= self.quorum());
+        if self.quorum_logs_at.is_none() && have >= self.quorum() {
+            self.quorum_logs_at = Some(now);
+        }
+        let waited = self
+            .quorum_logs_at
+            .is_some_and(|at| now >= at + self.timeouts.logs);
+        let ready = have == self.validators.len() || waited;
         if !ready || have == self.attempted_with || self.player.is_none() {
             return Ok(None);
         }
@@ -542,6 +687,12 @@ impl Round {
         let (output, share) = player
             .finalize::<N3f1>(&mut *rng, logs, &Sequential)
             .map_err(|e| DkgError::Finalize(e.to_string()))?;
+        if output.revealed().position(&self.me).is_some() {
+            warn!(
+                round = self.round,
+                "this validator's share of the analytics key was revealed in the dealers' logs (it did not acknowledge their dealings in time, e.g. it came up after the round): it counts as one of the key's faulty holders until the key is reshared"
+            );
+        }
         Ok(Some(FinishedRound {
             output,
             share,

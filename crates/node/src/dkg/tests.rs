@@ -17,7 +17,13 @@ use medchain_crypto::analytics::{
 
 const VALIDATORS: usize = 4;
 /// Simulated time after which a run that has not finished fails.
-const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+const RUN_TIMEOUT: Duration = Duration::from_secs(1_800);
+/// Shorter graces than a deployment's, so rounds with a silent participant end quickly.
+const TEST_TIMEOUTS: DkgTimeouts = DkgTimeouts {
+    resend: Duration::from_secs(1),
+    acks: Duration::from_secs(20),
+    logs: Duration::from_secs(20),
+};
 /// The value encrypted under the formed key and decrypted by threshold.
 const SECRET_VALUE: u64 = 1_234;
 
@@ -67,7 +73,7 @@ fn dkg_config(validators: &[Validator], index: usize, corrupt_share_for: Option<
         encryption: v.encryption.clone(),
         validators: validator_set(validators),
         dir: v.dir.path().to_path_buf(),
-        timeouts: DkgTimeouts::default(),
+        timeouts: TEST_TIMEOUTS,
         corrupt_share_for,
     }
 }
@@ -103,29 +109,78 @@ async fn network(
     oracle
 }
 
-/// Runs every validator's part; `bad_dealer` (if any) sends `victim` a bad share. Returns
-/// each validator's finished round, in validator order.
+/// When a validator's part runs: it starts `start` into the run; with `crash = (after, down)`
+/// it is stopped `after` its start, asserted to have left a journal (so the crash is in the
+/// middle of the round), and started again from its directory `down` later.
+#[derive(Clone, Copy, Default)]
+struct Schedule {
+    start: Duration,
+    crash: Option<(Duration, Duration)>,
+}
+
+/// Runs every validator's part; `bad = (dealer, victim)` makes that dealer send the victim a
+/// bad share. Returns each validator's finished round, in validator order.
 async fn run_round_of(
     context: &deterministic::Context,
     validators: &[Validator],
     bad: Option<(usize, usize)>,
 ) -> Vec<FinishedRound> {
+    let schedules = vec![Schedule::default(); validators.len()];
+    run_scheduled(context, validators, bad, &schedules, TEST_TIMEOUTS).await
+}
+
+async fn run_scheduled(
+    context: &deterministic::Context,
+    validators: &[Validator],
+    bad: Option<(usize, usize)>,
+    schedules: &[Schedule],
+    timeouts: DkgTimeouts,
+) -> Vec<FinishedRound> {
     let keys = validator_set(validators);
     let oracle = network(context, &keys).await;
     let mut results = Vec::new();
     for (index, v) in validators.iter().enumerate() {
-        let (sender, receiver) = oracle
-            .control(v.signer.public_key())
-            .register(channel::DKG, Quota::per_second(NZU32!(1_000)))
-            .await
-            .expect("the DKG channel is registered once per peer");
         let victim = bad
             .filter(|(dealer, _)| *dealer == index)
             .map(|(_, victim)| validators[victim].signer.public_key());
-        let config = dkg_config(validators, index, victim);
-        let (done, finished) = futures::channel::oneshot::channel();
-        context.child("dkg").spawn(move |context| async move {
-            let _ = run(context, config, sender, receiver, done).await;
+        let mut config = dkg_config(validators, index, victim);
+        config.timeouts = timeouts;
+        let control = oracle.control(v.signer.public_key());
+        let schedule = schedules[index];
+        let (result, finished) = futures::channel::oneshot::channel();
+        context.child("validator").spawn(move |context| async move {
+            let start = |context: deterministic::Context, config: DkgConfig| {
+                let control = control.clone();
+                async move {
+                    // A restarted node registers the channel again, as a fresh process would.
+                    let (sender, receiver) = control
+                        .register(channel::DKG, Quota::per_second(NZU32!(1_000)))
+                        .await
+                        .expect("the DKG channel registers");
+                    let (done, finished) = futures::channel::oneshot::channel();
+                    let handle = context.child("dkg").spawn(move |context| async move {
+                        let _ = run(context, config, sender, receiver, done).await;
+                    });
+                    (handle, finished)
+                }
+            };
+            context.sleep(schedule.start).await;
+            let (handle, mut finished) = start(context.child("first"), config.clone()).await;
+            if let Some((after, down)) = schedule.crash {
+                context.sleep(after).await;
+                handle.abort();
+                assert!(
+                    journal::journal_path(&config.dir, 0).exists()
+                        && !sealed::round_path(&config.dir, 0).exists(),
+                    "the crash is in the middle of the round"
+                );
+                context.sleep(down).await;
+                finished = start(context.child("restarted"), config).await.1;
+            }
+            let _ = result.send(finished.await.expect("the validator finishes the round"));
+            // The node keeps serving its log to peers still in the round: its task is this
+            // one's child and would stop with it.
+            futures::future::pending::<()>().await;
         });
         results.push(finished);
     }
@@ -315,6 +370,177 @@ fn a_finished_round_is_read_back_after_a_restart_and_not_rerun() {
             "not rewritten"
         );
     });
+}
+
+/// The validator whose key comes first: its log is among the first quorum the output takes.
+fn first_in_key_order(validators: &[Validator]) -> usize {
+    let first = validator_set(validators)
+        .iter()
+        .next()
+        .cloned()
+        .expect("four keys");
+    validators
+        .iter()
+        .position(|v| v.signer.public_key() == first)
+        .expect("one of them")
+}
+
+#[test]
+fn a_validator_restarted_in_the_middle_of_the_round_resumes_it_and_keeps_its_share() {
+    let validators = validators();
+    let restarted = first_in_key_order(&validators);
+    let late = (restarted + 1) % VALIDATORS;
+    // Nobody can finish before the last validator is up at 10 s, so the crash at 3 s falls
+    // after the restarted node dealt and acknowledged, and before any log is signed.
+    let mut schedules = vec![Schedule::default(); VALIDATORS];
+    schedules[restarted].crash = Some((Duration::from_secs(3), Duration::from_secs(3)));
+    schedules[late].start = Duration::from_secs(10);
+    let config = deterministic::Config::new()
+        .with_seed(seed())
+        .with_timeout(Some(RUN_TIMEOUT));
+    deterministic::Runner::new(config).start(|mut context| async move {
+        let rounds = run_scheduled(&context, &validators, None, &schedules, TEST_TIMEOUTS).await;
+        assert_key_works(&rounds, &mut context);
+        let first_three: Vec<Pk> = validator_set(&validators).iter().take(3).cloned().collect();
+        for round in &rounds {
+            let dealers: Vec<Pk> = round.output.dealers().iter().cloned().collect();
+            assert_eq!(
+                dealers, first_three,
+                "the restarted dealer's dealing is the one its peers acknowledged"
+            );
+            assert!(round.output.revealed().is_empty(), "no share was revealed");
+        }
+        for v in &validators {
+            assert!(
+                !journal::journal_path(v.dir.path(), 0).exists(),
+                "a finished round leaves no journal"
+            );
+        }
+    });
+}
+
+#[test]
+fn validators_started_minutes_apart_all_take_part_with_no_share_revealed() {
+    let validators = validators();
+    let mut schedules = vec![Schedule::default(); VALIDATORS];
+    schedules[3].start = Duration::from_secs(120);
+    schedules[1].start = Duration::from_secs(45);
+    let config = deterministic::Config::new()
+        .with_seed(seed())
+        .with_timeout(Some(RUN_TIMEOUT));
+    deterministic::Runner::new(config).start(|mut context| async move {
+        let rounds = run_scheduled(
+            &context,
+            &validators,
+            None,
+            &schedules,
+            DkgTimeouts::default(),
+        )
+        .await;
+        assert_key_works(&rounds, &mut context);
+        for round in &rounds {
+            assert_eq!(round.output.dealers().len(), 3, "a quorum of clean logs");
+            assert!(
+                round.output.revealed().is_empty(),
+                "the last validator, up two minutes after the first, was not counted out"
+            );
+        }
+    });
+}
+
+#[test]
+fn a_validator_up_only_after_the_round_gets_the_key_from_the_logs_and_knows_its_share_was_revealed()
+{
+    let validators = validators();
+    let late = 2;
+    let mut schedules = vec![Schedule::default(); VALIDATORS];
+    // The others finish within the two 20 s graces; this one comes up well after.
+    schedules[late].start = Duration::from_secs(200);
+    let config = deterministic::Config::new()
+        .with_seed(seed())
+        .with_timeout(Some(RUN_TIMEOUT));
+    deterministic::Runner::new(config).start(|context| async move {
+        let rounds = run_scheduled(&context, &validators, None, &schedules, TEST_TIMEOUTS).await;
+        let late_key = validators[late].signer.public_key();
+        for round in &rounds {
+            assert_eq!(round.output, rounds[0].output, "one output for all");
+            assert!(
+                round.output.revealed().position(&late_key).is_some(),
+                "the late validator's share was revealed"
+            );
+            assert!(round.output.dealers().position(&late_key).is_none());
+        }
+        let expected = rounds[late]
+            .output
+            .public()
+            .partial_public(rounds[late].share.index)
+            .expect("its index is in the output");
+        assert_eq!(
+            rounds[late].share.public::<MinPk>(),
+            expected,
+            "the late validator still holds the share the output gives it"
+        );
+    });
+}
+
+#[test]
+fn a_journal_does_not_open_for_another_chain_round_or_key_and_a_damaged_one_is_refused() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let validators = validators();
+    let mut rng = medchain_crypto::rng::seeded_u64(seed());
+    let journal = Journal::fresh(&mut rng);
+    let recipient = validators[0].encryption.public_key();
+    journal
+        .store(&mut rng, dir.path(), &chain_id(), 0, &recipient)
+        .expect("stored");
+    let on_disk = std::fs::read(journal::journal_path(dir.path(), 0)).expect("written");
+    assert!(
+        !on_disk
+            .windows(journal.dealer_seed.len())
+            .any(|w| w == journal.dealer_seed.as_ref()),
+        "the dealer seed is not on disk in the clear"
+    );
+    let back = Journal::load(dir.path(), &chain_id(), 0, &validators[0].encryption)
+        .expect("reads back")
+        .expect("present");
+    assert_eq!(*back.dealer_seed, *journal.dealer_seed);
+    for (chain, key) in [
+        (ChainId([8; 32]), &validators[0].encryption),
+        (chain_id(), &validators[1].encryption),
+    ] {
+        assert!(matches!(
+            Journal::load(dir.path(), &chain, 0, key),
+            Err(SealedError::Corrupt { .. })
+        ));
+    }
+    // Moved to another round's name, it does not open either.
+    std::fs::copy(
+        journal::journal_path(dir.path(), 0),
+        journal::journal_path(dir.path(), 1),
+    )
+    .expect("copied");
+    assert!(matches!(
+        Journal::load(dir.path(), &chain_id(), 1, &validators[0].encryption),
+        Err(SealedError::Corrupt { .. })
+    ));
+    let mut damaged = on_disk.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    std::fs::write(journal::journal_path(dir.path(), 0), &damaged).expect("written");
+    assert!(matches!(
+        Journal::load(dir.path(), &chain_id(), 0, &validators[0].encryption),
+        Err(SealedError::Corrupt { .. })
+    ));
+    std::fs::write(journal::journal_path(dir.path(), 0), &on_disk[..3]).expect("written");
+    assert!(matches!(
+        Journal::load(dir.path(), &chain_id(), 0, &validators[0].encryption),
+        Err(SealedError::Corrupt { .. })
+    ));
+    Journal::remove(dir.path(), 0).expect("removed");
+    assert!(matches!(
+        Journal::load(dir.path(), &chain_id(), 0, &validators[0].encryption),
+        Ok(None)
+    ));
 }
 
 #[test]
