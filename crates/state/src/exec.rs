@@ -241,6 +241,21 @@ pub async fn build_block<S: Store>(
     env: &BlockEnv,
     candidates: Vec<SignedTransaction>,
 ) -> BuiltBlock {
+    build_block_within(store, env, candidates, || false).await
+}
+
+/// [`build_block`], deferring every candidate left once `out_of_time` says so (asked before
+/// each candidate after the first included one, so a block always makes progress). The
+/// proposer passes its execution budget here: a block of expensive transactions (range proofs,
+/// ring signatures) stops growing when the budget is spent, and the others verify it in about
+/// the same time, instead of a fixed count overrunning consensus timeouts. Which transactions a
+/// proposer includes is its own choice; the block it builds is valid either way.
+pub async fn build_block_within<S: Store>(
+    store: &mut S,
+    env: &BlockEnv,
+    candidates: Vec<SignedTransaction>,
+    mut out_of_time: impl FnMut() -> bool,
+) -> BuiltBlock {
     let mut built = BuiltBlock {
         included: Vec::new(),
         rejected: Vec::new(),
@@ -254,7 +269,8 @@ pub async fn build_block<S: Store>(
     for tx in candidates {
         let size = tx.encode_size();
         let full = built.included.len() == limits::BLOCK_TRANSACTIONS_MAX;
-        if full || total_bytes + size > limits::BLOCK_SIZE_MAX_BYTES {
+        let spent = !built.included.is_empty() && out_of_time();
+        if full || spent || total_bytes + size > limits::BLOCK_SIZE_MAX_BYTES {
             built.deferred.push(tx);
             continue;
         }

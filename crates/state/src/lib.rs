@@ -107,7 +107,7 @@ pub mod study_payloads;
 pub use entries::*;
 pub use error::{BlockError, GenesisError, StateError, StorageReceiptFault, StudyFault, TxError};
 pub use exec::{
-    BlockEnv, BuiltBlock, Outcome, Receipt, apply_genesis, build_block, check_genesis,
-    check_transaction, execute_block,
+    BlockEnv, BuiltBlock, Outcome, Receipt, apply_genesis, build_block, build_block_within,
+    check_genesis, check_transaction, execute_block,
 };
 pub use store::{MemoryStore, Overlay, Store, StoreError, Writes, commit};

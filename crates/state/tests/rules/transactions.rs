@@ -167,6 +167,43 @@ fn build_block_skips_failing_transactions_and_its_block_verifies_to_the_same_roo
     assert_eq!(verifier.root(), chain.store.root());
 }
 
+#[test]
+fn a_block_stops_at_the_proposers_budget_and_defers_the_rest_after_one_inclusion() {
+    let mut chain = Chain::new();
+    let before = chain.store.clone();
+    let candidates: Vec<SignedTransaction> = (720..724)
+        .map(|seed| chain.tx(&key(seed), pseudonym_payload(&chain, seed)))
+        .collect();
+    let env = chain.env();
+    // A budget already spent still admits the first transaction, so a block always progresses.
+    let mut asked = 0;
+    let built = block_on(build_block_within(
+        &mut chain.store,
+        &env,
+        candidates.clone(),
+        || {
+            asked += 1;
+            true
+        },
+    ));
+    let included: Vec<SignedTransaction> =
+        built.included.iter().map(|(tx, _)| tx.clone()).collect();
+    assert_eq!(included, vec![candidates[0].clone()]);
+    assert_eq!(
+        built.deferred,
+        candidates[1..].to_vec(),
+        "the rest wait, unexecuted"
+    );
+    assert!(built.rejected.is_empty());
+    assert_eq!(
+        asked, 3,
+        "asked before each candidate after the first inclusion"
+    );
+    let mut verifier = before;
+    block_on(execute_block(&mut verifier, &env, &included)).expect("the short block verifies");
+    assert_eq!(verifier.root(), chain.store.root());
+}
+
 /// The sender's transaction at `nonce` with `payload`, signed.
 fn at_nonce(chain: &Chain, signer: &PrivateKey, nonce: u64, payload: Payload) -> SignedTransaction {
     let mut transaction = chain.tx(signer, payload).transaction;
