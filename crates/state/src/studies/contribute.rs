@@ -93,14 +93,21 @@ pub(crate) async fn contribute_anonymously<S: Store>(
     let ring = Ring::new(members).map_err(bad_ring)?;
     let signature = RingSignature::from_bytes(ring_signature).map_err(bad_ring)?;
     let message = anonymous_contribution_message(&call.env.chain_id, id, contribution);
-    medchain_crypto::ring::verify(&ring, id.as_bytes(), &message, &signature).map_err(bad_ring)?;
     let key_image = signature.key_image().to_bytes();
+    // The ring signature (step 2) and the range proofs (step 3) are checked on two cores at
+    // once, a third and a half of the cost each; their verdicts are then taken in step order,
+    // so the refusal is the same as checking one after the other.
+    let (signed, proven) = rayon::join(
+        || medchain_crypto::ring::verify(&ring, id.as_bytes(), &message, &signature),
+        || verify_contribution(call, &study, 1, contribution, Some(&key_image)),
+    );
+    signed.map_err(bad_ring)?;
     let image_key = keys::study_key_image(id, &key_image);
     if store.get(&image_key).await?.is_some() {
         return Err(refuse(StudyFault::KeyImageSeen));
     }
     // Steps 3 and 4: the range proofs in the key image's context, then the aggregate.
-    let ciphertexts = verify_contribution(call, &study, 1, contribution, Some(&key_image))?;
+    let ciphertexts = proven?;
     aggregate(&mut study, &ciphertexts)?;
     study.values += 1;
     study.anonymous_contributions += 1;
