@@ -150,8 +150,21 @@ pub enum BenchCommand {
     Ring,
     /// Envelope encryption throughput against the raw AEAD and openssl.
     Aead,
-    /// Studies: per-contribution verification (range proof + ring signature) and release cost, against phe and Prio3.
-    Study,
+    /// Studies: per-contribution verification (range proof + ring signature) and release cost,
+    /// against phe and Prio3, then anonymous contributions committed on a local 4-validator
+    /// consortium against the verification limit, and a release on the ledger.
+    Study {
+        /// Anonymous contributions committed (each from its own enrolled pseudonym).
+        #[arg(long, default_value_t = 10_000)]
+        contributions: u64,
+        /// Where the benchmark consortium lives (default: a fresh temporary directory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:8400")]
+        http: std::net::SocketAddr,
+        #[arg(long, default_value_t = 7400)]
+        p2p_port: u16,
+    },
     /// A local 4-validator consortium: sustained TPS, commit latency and memory against the
     /// machine's Ed25519 verification limit.
     Ledger {
@@ -502,7 +515,20 @@ pub async fn bench(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Umbral => crypto(vec![medchain_bench::umbral::run]).await?,
         BenchCommand::Ring => crypto(vec![medchain_bench::ring::run]).await?,
         BenchCommand::Aead => crypto(vec![medchain_bench::aead::run]).await?,
-        BenchCommand::Study => crypto(vec![medchain_bench::study::run]).await?,
+        BenchCommand::Study {
+            contributions,
+            data_dir,
+            http,
+            p2p_port,
+        } => vec![
+            crate::study_bench::run(crate::study_bench::StudyBenchOptions {
+                contributions,
+                data_dir,
+                http,
+                p2p_port,
+            })
+            .await?,
+        ],
         BenchCommand::Ledger {
             transactions,
             data_dir,

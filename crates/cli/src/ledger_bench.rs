@@ -114,7 +114,7 @@ fn verification_limit_per_second() -> f64 {
 /// Key `seed`'s registration of its pseudonym at the hospital, signed with `nonce`: co-signed by
 /// the hospital's `registrar` (its admin) as the ledger requires, with a real Umbral key and its
 /// proof of possession.
-fn registration(
+pub(crate) fn registration(
     chain_id: ChainId,
     registrar: &ed25519::PrivateKey,
     seed: u64,
@@ -143,7 +143,7 @@ fn registration(
 }
 
 /// Pseudonym registrations by fresh keys, each at nonce 0.
-fn registrations(
+pub(crate) fn registrations(
     chain_id: ChainId,
     registrar: &ed25519::PrivateKey,
     first: u64,
@@ -344,7 +344,7 @@ async fn submit_with_backpressure(client: &Client, tx: &SignedTransaction) -> Re
 
 /// Submits `txs` as fast as the API admits them and returns the committed TPS, from the first
 /// submission until validator 0 has seen every one of them in a finalized block.
-async fn saturate(clients: &[Client], txs: Vec<SignedTransaction>) -> Result<f64> {
+pub(crate) async fn saturate(clients: &[Client], txs: Vec<SignedTransaction>) -> Result<f64> {
     let count = txs.len() as u64;
     let book = Arc::new(Mutex::new(Ledgerbook::default()));
     let start_height = clients[0].status().await?.height + 1;

@@ -16,6 +16,7 @@ mod records;
 mod sharing;
 mod sharing_bench;
 mod study;
+mod study_bench;
 mod up;
 
 use anyhow::Result;
