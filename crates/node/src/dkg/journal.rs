@@ -34,12 +34,11 @@ use medchain_crypto::keys::hpke::{
 use medchain_crypto::rng::SeededRng;
 use medchain_types::ChainId;
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
-use super::sealed::SealedError;
+use super::sealed::{SealedError, read_bounded, write_durably};
 use super::wire::DKG_PARTICIPANTS_MAX;
 
 type Pk = ed25519::PublicKey;
@@ -148,11 +147,6 @@ impl Journal {
         round: u64,
         recipient: &EncryptionPublicKey,
     ) -> Result<(), SealedError> {
-        let path = journal_path(dir, round);
-        let io = |source| SealedError::Io {
-            path: path.clone(),
-            source,
-        };
         let public = Public {
             commitments: self
                 .dealings
@@ -171,14 +165,7 @@ impl Journal {
             .expect("the seed and one share per validator are far below the sealing limit");
         let mut file = aad.to_vec();
         sealed.write(&mut file);
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let mut staged = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        staged.write_all(&file).map_err(io)?;
-        staged.as_file().sync_all().map_err(io)?;
-        staged.persist(&path).map_err(|e| io(e.error))?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io)
+        write_durably(dir, &journal_path(dir, round), &file)
     }
 
     /// Reads back the journal of an unfinished round, `None` if this node never started it.
@@ -189,26 +176,13 @@ impl Journal {
         secret: &EncryptionSecretKey,
     ) -> Result<Option<Self>, SealedError> {
         let path = journal_path(dir, round);
-        let io = |source| SealedError::Io {
-            path: path.clone(),
-            source,
-        };
         let corrupt = |reason: String| SealedError::Corrupt {
             path: path.clone(),
             reason,
         };
-        let size = match std::fs::metadata(&path) {
-            Ok(meta) => meta.len(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io(e)),
+        let Some(bytes) = read_bounded(&path, file_size_max_bytes())? else {
+            return Ok(None);
         };
-        let limit = file_size_max_bytes();
-        if size > limit {
-            return Err(corrupt(format!(
-                "it is {size} bytes, over the {limit}-byte limit"
-            )));
-        }
-        let bytes = std::fs::read(&path).map_err(io)?;
         let mut buf = commonware_codec::Copying(bytes.as_slice());
         let public = Public::read_cfg(&mut buf, &participants_max())
             .map_err(|e| corrupt(format!("its public part does not decode: {e}")))?;

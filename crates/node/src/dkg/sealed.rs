@@ -109,10 +109,6 @@ pub fn store(
     finished: &FinishedRound,
 ) -> Result<(), SealedError> {
     let path = round_path(dir, round);
-    let io = |source| SealedError::Io {
-        path: path.clone(),
-        source,
-    };
     let plaintext = zeroize::Zeroizing::new(finished.share.encode().to_vec());
     let aad = finished.output.encode();
     let sealed_share = seal_to(
@@ -128,14 +124,45 @@ pub fn store(
         sealed_share,
         log: finished.log.clone(),
     };
+    write_durably(dir, &path, &file.encode())
+}
+
+/// Replaces `path` in `dir` with `bytes` (temporary file, fsync, rename, fsync of the
+/// directory): a crash leaves the old file or the new one, never a torn one.
+pub(super) fn write_durably(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), SealedError> {
+    let io = |source| SealedError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     std::fs::create_dir_all(dir).map_err(io)?;
     let mut staged = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    staged.write_all(&file.encode()).map_err(io)?;
+    staged.write_all(bytes).map_err(io)?;
     staged.as_file().sync_all().map_err(io)?;
-    staged.persist(&path).map_err(|e| io(e.error))?;
+    staged.persist(path).map_err(|e| io(e.error))?;
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io)
+}
+
+/// The bytes of `path`, `None` if it does not exist; a file over `limit` bytes is refused
+/// unread.
+pub(super) fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, SealedError> {
+    let io = |source| SealedError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let size = match std::fs::metadata(path) {
+        Ok(meta) => meta.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(e)),
+    };
+    if size > limit {
+        return Err(SealedError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("it is {size} bytes, over the {limit}-byte limit"),
+        });
+    }
+    std::fs::read(path).map(Some).map_err(io)
 }
 
 /// Reads back a finished round, `None` if this node never finished it. The share must open
@@ -147,25 +174,13 @@ pub fn load(
     secret: &EncryptionSecretKey,
 ) -> Result<Option<FinishedRound>, SealedError> {
     let path = round_path(dir, round);
-    let io = |source| SealedError::Io {
-        path: path.clone(),
-        source,
-    };
     let corrupt = |reason: String| SealedError::Corrupt {
         path: path.clone(),
         reason,
     };
-    let size = match std::fs::metadata(&path) {
-        Ok(meta) => meta.len(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io(e)),
+    let Some(bytes) = read_bounded(&path, ROUND_FILE_SIZE_MAX_BYTES)? else {
+        return Ok(None);
     };
-    if size > ROUND_FILE_SIZE_MAX_BYTES {
-        return Err(corrupt(format!(
-            "it is {size} bytes, over the {ROUND_FILE_SIZE_MAX_BYTES}-byte limit"
-        )));
-    }
-    let bytes = std::fs::read(&path).map_err(io)?;
     let max = NonZeroU32::new(DKG_PARTICIPANTS_MAX).expect("at least one participant");
     let file = RoundFile::decode_cfg(commonware_codec::Copying(bytes.as_slice()), &max)
         .map_err(|e| corrupt(format!("it does not decode: {e}")))?;
