@@ -36,16 +36,28 @@
 //! signed, so it finishes with its share like the others. A validator that comes up only after
 //! the others finished gets their logs in answer to its dealing and finalizes from them: its
 //! share was revealed in those logs (it could not acknowledge in time), which it logs as a
-//! warning. Resharing to a new validator set at later epochs is not implemented yet: the key
-//! stays the genesis validators'.
+//! warning.
+//!
+//! **Resharing.** When governance changes the validators, [`keeper`] runs a round numbered by
+//! the new epoch whose dealers are the holders of the adopted key (each deals its share as the
+//! constant term, `Dealer::start` with `Some(share)`) and whose players are the epoch's
+//! validators; `Info` carries the previous output, so a player refuses a dealing whose constant
+//! does not match the dealer's public share, and the players' shares interpolate to the same
+//! secret (Desmedt and Jajodia, "Redistributing secret shares to new access structures", 1997;
+//! the dealer-side check as in Wong, Wang, Wing, "Verifiable secret redistribution", 2002).
+//! A holder that is not a player deals and is done ([`RoundEnd::Dealt`]); a player that did not
+//! hold a share (a newcomer) only receives. Players with no log of their own ask dealers for
+//! theirs (`LogRequest`).
 
 pub mod journal;
+pub mod keeper;
 pub mod release;
 pub mod sealed;
 pub mod submit;
 pub mod wire;
 
 use commonware_codec::Encode as _;
+use commonware_cryptography::bls12381::primitives::group::Share;
 use commonware_cryptography::bls12381::{
     dkg::feldman_desmedt::{
         Dealer, DealerLog, DealerLogSummary, DealerPrivMsg, DealerPubMsg, Info, Logs, Output,
@@ -104,17 +116,30 @@ impl Default for DkgTimeouts {
     }
 }
 
-/// One validator's part in a round.
+/// The key a resharing round carries over: the output the ledger adopted for it, and this
+/// node's share of it when this node deals.
+#[derive(Clone)]
+pub struct Previous {
+    pub output: Output<MinPk, Pk>,
+    /// `None` for a holder that lost its share, and for a node that holds none.
+    pub share: Option<Share>,
+}
+
+/// One node's part in a round.
 #[derive(Clone)]
 pub struct DkgConfig {
     pub chain_id: ChainId,
-    /// The round number: the epoch whose validators deal (0 for the genesis round).
+    /// The round number: the epoch whose validators end with the key (0 for the genesis round).
     pub round: u64,
     pub signer: ed25519::PrivateKey,
     /// This node's X25519 key; the share is sealed to its public half.
     pub encryption: EncryptionSecretKey,
-    /// The dealers and players, in key order (the ledger's account order).
-    pub validators: Set<Pk>,
+    /// Who deals, in key order: the genesis validators, or the holders of the key reshared.
+    pub dealers: Set<Pk>,
+    /// Who ends with a share, in key order (the ledger's account order): the epoch's validators.
+    pub players: Set<Pk>,
+    /// The key being reshared; `None` for the genesis round, which makes a fresh one.
+    pub previous: Option<Previous>,
     /// Where finished rounds are kept (`<storage_dir>/dkg`).
     pub dir: PathBuf,
     pub timeouts: DkgTimeouts,
@@ -123,11 +148,73 @@ pub struct DkgConfig {
     pub corrupt_share_for: Option<Pk>,
 }
 
+impl DkgConfig {
+    /// The genesis round: every validator deals a fresh secret to every validator.
+    pub fn genesis(
+        chain_id: ChainId,
+        signer: ed25519::PrivateKey,
+        encryption: EncryptionSecretKey,
+        validators: Set<Pk>,
+        dir: PathBuf,
+    ) -> Self {
+        Self {
+            chain_id,
+            round: 0,
+            signer,
+            encryption,
+            dealers: validators.clone(),
+            players: validators,
+            previous: None,
+            dir,
+            timeouts: DkgTimeouts::default(),
+            #[cfg(test)]
+            corrupt_share_for: None,
+        }
+    }
+
+    /// A resharing round for epoch `round`: the holders of `previous` deal their shares to
+    /// `players`, who end with shares of the same secret (the public key does not change).
+    pub fn reshare(
+        chain_id: ChainId,
+        round: u64,
+        signer: ed25519::PrivateKey,
+        encryption: EncryptionSecretKey,
+        previous: Previous,
+        players: Set<Pk>,
+        dir: PathBuf,
+    ) -> Self {
+        Self {
+            chain_id,
+            round,
+            signer,
+            encryption,
+            dealers: previous.output.players().clone(),
+            players,
+            previous: Some(previous),
+            dir,
+            timeouts: DkgTimeouts::default(),
+            #[cfg(test)]
+            corrupt_share_for: None,
+        }
+    }
+}
+
+/// How this node's part in a round ended.
+pub enum RoundEnd {
+    /// A player: the round's output and this node's share of it.
+    Share(Box<FinishedRound>),
+    /// A dealer that is not a player (a validator leaving the set): it dealt its share of the
+    /// previous key, and its log, kept in the journal, is served to players that lack it.
+    Dealt,
+}
+
 /// Why this node cannot take part in a round.
 #[derive(Debug, thiserror::Error)]
 pub enum DkgError {
-    #[error("this node's key is not among the round's validators; only validators run the DKG")]
-    NotAValidator,
+    #[error(
+        "this node's key is neither a dealer nor a player of the round; only validators run the DKG"
+    )]
+    NotAParticipant,
     #[error("the DKG round cannot be set up: {0}; check the genesis validator list")]
     Setup(String),
     #[error(
@@ -153,11 +240,11 @@ fn round_info(config: &DkgConfig) -> Result<Info<MinPk, Pk>, DkgError> {
     Info::new::<N3f1>(
         &namespace(&config.chain_id),
         config.round,
-        None,
+        config.previous.as_ref().map(|p| p.output.clone()),
         Mode::NonZeroCounter,
         Reveal::V1,
-        config.validators.clone(),
-        config.validators.clone(),
+        config.dealers.clone(),
+        config.players.clone(),
     )
     .map_err(|e| DkgError::Setup(e.to_string()))
 }
@@ -170,19 +257,20 @@ pub async fn run<E, S, R>(
     config: DkgConfig,
     mut sender: S,
     mut receiver: R,
-    finished: futures::channel::oneshot::Sender<FinishedRound>,
+    finished: futures::channel::oneshot::Sender<RoundEnd>,
 ) -> Result<(), DkgError>
 where
     E: Clock + CryptoRng,
     S: Sender<PublicKey = Pk>,
     R: Receiver<PublicKey = Pk>,
 {
-    let done = match sealed::load(
+    let stored = sealed::load(
         &config.dir,
         &config.chain_id,
         config.round,
         &config.encryption,
-    )? {
+    )?;
+    let end = match stored {
         Some(done) => {
             info!(
                 round = config.round,
@@ -190,7 +278,7 @@ where
             );
             // A crash between storing the round and removing its journal leaves the journal.
             Journal::remove(&config.dir, config.round)?;
-            done
+            RoundEnd::Share(Box::new(done))
         }
         None => {
             let journal = Journal::load(
@@ -199,23 +287,34 @@ where
                 config.round,
                 &config.encryption,
             )?;
-            let done =
-                run_round(&mut context, &config, &mut sender, &mut receiver, journal).await?;
-            let recipient = config.encryption.public_key();
-            sealed::store(
-                &mut context,
-                &config.dir,
-                &config.chain_id,
-                config.round,
-                &recipient,
-                &done,
-            )?;
-            Journal::remove(&config.dir, config.round)?;
-            done
+            let end = run_round(&mut context, &config, &mut sender, &mut receiver, journal).await?;
+            if let RoundEnd::Share(done) = &end {
+                let recipient = config.encryption.public_key();
+                sealed::store(
+                    &mut context,
+                    &config.dir,
+                    &config.chain_id,
+                    config.round,
+                    &recipient,
+                    done,
+                )?;
+                Journal::remove(&config.dir, config.round)?;
+            }
+            end
         }
     };
-    let log = done.log.clone();
-    let _ = finished.send(done);
+    let log = match &end {
+        RoundEnd::Share(done) => done.log.clone(),
+        // A dealer that is not a player keeps its journal, whose log it serves after a restart.
+        RoundEnd::Dealt => Journal::load(
+            &config.dir,
+            &config.chain_id,
+            config.round,
+            &config.encryption,
+        )?
+        .and_then(|journal| journal.log),
+    };
+    let _ = finished.send(end);
     serve(config.round, log, &mut sender, &mut receiver).await
 }
 
@@ -239,7 +338,9 @@ where
         // came up late): either way it needs this node's log to finalize.
         let wants_log = matches!(
             message,
-            DkgMessage::Log { reply: true, .. } | DkgMessage::Dealing { .. }
+            DkgMessage::Log { reply: true, .. }
+                | DkgMessage::LogRequest { .. }
+                | DkgMessage::Dealing { .. }
         );
         if let (true, Some(log)) = (wants_log, &log)
             && message.round() == round
@@ -277,7 +378,7 @@ async fn run_round<E, S, R>(
     sender: &mut S,
     receiver: &mut R,
     journal: Option<Journal>,
-) -> Result<FinishedRound, DkgError>
+) -> Result<RoundEnd, DkgError>
 where
     E: Clock + CryptoRng,
     S: Sender<PublicKey = Pk>,
@@ -287,7 +388,11 @@ where
     let mut round = Round::start(&mut *context, config, journal)?;
     info!(
         round = config.round,
-        validators = config.validators.len(),
+        dealers = config.dealers.len(),
+        players = config.players.len(),
+        reshare = config.previous.is_some(),
+        deals = round.dealing.is_some(),
+        plays = round.playing.is_some(),
         resumed,
         "DKG round started"
     );
@@ -296,13 +401,19 @@ where
             send(sender, to, &message);
         }
         let now = context.current();
-        if let Some(done) = round.try_finish(&mut *context, now)? {
-            info!(
-                round = config.round,
-                dealers = done.output.dealers().len(),
-                "DKG round finished"
-            );
-            return Ok(done);
+        if let Some(end) = round.try_finish(&mut *context, now)? {
+            match &end {
+                RoundEnd::Share(done) => info!(
+                    round = config.round,
+                    dealers = done.output.dealers().len(),
+                    "DKG round finished"
+                ),
+                RoundEnd::Dealt => info!(
+                    round = config.round,
+                    "DKG round dealt: this node's share went to the new validators"
+                ),
+            }
+            return Ok(end);
         }
         commonware_macros::select! {
             _ = context.sleep(config.timeouts.resend) => {},
@@ -346,33 +457,50 @@ impl JournalStore {
     }
 }
 
-/// One round in progress, as dealer and as player.
-struct Round {
-    round: u64,
-    info: Info<MinPk, Pk>,
-    /// The round's dealers, who are also its players.
-    validators: Set<Pk>,
-    me: Pk,
-    timeouts: DkgTimeouts,
-    /// When a quorum of players had acknowledged this node's dealing.
-    quorum_acked_at: Option<SystemTime>,
-    /// When this player first held a quorum of logs.
-    quorum_logs_at: Option<SystemTime>,
+/// This node's part as a dealer.
+struct Dealing {
     /// `None` once this dealer signed its log.
     dealer: Option<Dealer<MinPk, ed25519::PrivateKey>>,
     public: DealerPubMsg<MinPk>,
     private: BTreeMap<Pk, DealerPrivMsg>,
     /// Players that acknowledged this node's dealing.
     acked: BTreeSet<Pk>,
+    /// When a quorum of players had acknowledged it.
+    quorum_acked_at: Option<SystemTime>,
+}
+
+/// This node's part as a player.
+struct Playing {
     /// `None` once finalized.
     player: Option<Player<MinPk, ed25519::PrivateKey>>,
     /// This player's ack to each dealer, resent when a dealer resends its dealing.
     acks: BTreeMap<Pk, PlayerAck<Pk>>,
+    /// When this player first held a quorum of logs.
+    quorum_logs_at: Option<SystemTime>,
+    /// How many logs the last failed finalization attempt had, so it is not retried unchanged.
+    attempted_with: usize,
+}
+
+/// One round in progress, as dealer, player, or both.
+struct Round {
+    round: u64,
+    info: Info<MinPk, Pk>,
+    dealers: Set<Pk>,
+    players: Set<Pk>,
+    me: Pk,
+    timeouts: DkgTimeouts,
+    /// Acknowledgements a dealer needs before its grace starts: a quorum (n − f) of players.
+    ack_quorum: usize,
+    /// Logs a player needs: a quorum of dealers, and of the previous key's holders when
+    /// resharing (commonware's `required_commitments`).
+    log_quorum: usize,
+    /// `None` when this node does not deal (not a dealer, or a holder without its share).
+    dealing: Option<Dealing>,
+    /// `None` when this node is not a player.
+    playing: Option<Playing>,
     /// Checked logs, by dealer.
     logs: BTreeMap<Pk, DealerLog<MinPk, Pk>>,
     my_log: Option<SignedDealerLog<MinPk, Pk>>,
-    /// How many logs the last failed finalization attempt had, so it is not retried unchanged.
-    attempted_with: usize,
     journal: Journal,
     store: JournalStore,
 }
@@ -386,8 +514,10 @@ impl Round {
         journal: Option<Journal>,
     ) -> Result<Self, DkgError> {
         let me = config.signer.public_key();
-        if config.validators.position(&me).is_none() {
-            return Err(DkgError::NotAValidator);
+        let is_dealer = config.dealers.position(&me).is_some();
+        let is_player = config.players.position(&me).is_some();
+        if !is_dealer && !is_player {
+            return Err(DkgError::NotAParticipant);
         }
         let info = round_info(config)?;
         let setup = |e: commonware_cryptography::bls12381::dkg::feldman_desmedt::Error| {
@@ -411,54 +541,92 @@ impl Round {
                 journal
             }
         };
-        let (dealer, public, private) = Dealer::start::<N3f1>(
-            journal.dealer_rng(),
-            info.clone(),
-            config.signer.clone(),
-            None,
-        )
-        .map_err(setup)?;
-        #[allow(unused_mut)]
-        let mut private: BTreeMap<Pk, DealerPrivMsg> = private.into_iter().collect();
-        #[cfg(test)]
-        if let Some(victim) = &config.corrupt_share_for {
-            use commonware_math::algebra::Random as _;
-            let bad =
-                commonware_cryptography::bls12381::primitives::group::Scalar::random(&mut *rng);
-            private.insert(victim.clone(), DealerPrivMsg::new(bad));
-        }
-        let (player, acks) = if journal.dealings.is_empty() {
+        let share = match &config.previous {
+            None => Some(None),
+            Some(Previous { share: Some(s), .. }) => Some(Some(s.clone())),
+            Some(Previous { share: None, .. }) => None,
+        };
+        let dealing = match (is_dealer, share) {
+            (true, Some(share)) => {
+                let (dealer, public, private) = Dealer::start::<N3f1>(
+                    journal.dealer_rng(),
+                    info.clone(),
+                    config.signer.clone(),
+                    share,
+                )
+                .map_err(setup)?;
+                #[allow(unused_mut)]
+                let mut private: BTreeMap<Pk, DealerPrivMsg> = private.into_iter().collect();
+                #[cfg(test)]
+                if let Some(victim) = &config.corrupt_share_for {
+                    use commonware_math::algebra::Random as _;
+                    let bad = commonware_cryptography::bls12381::primitives::group::Scalar::random(
+                        &mut *rng,
+                    );
+                    private.insert(victim.clone(), DealerPrivMsg::new(bad));
+                }
+                Some(Dealing {
+                    dealer: Some(dealer),
+                    public,
+                    private,
+                    acked: BTreeSet::new(),
+                    quorum_acked_at: None,
+                })
+            }
+            (true, None) => {
+                warn!(
+                    round = config.round,
+                    "this validator holds no share of the key being reshared, so it cannot deal; the others' dealings carry the key"
+                );
+                None
+            }
+            (false, _) => None,
+        };
+        let playing = if !is_player {
+            None
+        } else if journal.dealings.is_empty() {
             let player = Player::new(info.clone(), config.signer.clone()).map_err(setup)?;
-            (player, BTreeMap::new())
+            Some(Playing {
+                player: Some(player),
+                acks: BTreeMap::new(),
+                quorum_logs_at: None,
+                attempted_with: 0,
+            })
         } else {
             let replayed = journal.dealings.iter().map(|(dealer, (public, private))| {
                 (dealer.clone(), public.clone(), private.clone())
             });
-            Player::resume::<N3f1>(
+            let (player, acks) = Player::resume::<N3f1>(
                 info.clone(),
                 config.signer.clone(),
                 &BTreeMap::new(),
                 replayed,
             )
-            .map_err(|e| DkgError::Resume(e.to_string()))?
+            .map_err(|e| DkgError::Resume(e.to_string()))?;
+            Some(Playing {
+                player: Some(player),
+                acks,
+                quorum_logs_at: None,
+                attempted_with: 0,
+            })
         };
+        let previous_quorum = config
+            .previous
+            .as_ref()
+            .map_or(0, |p| p.output.quorum::<N3f1>() as usize);
         let mut round = Self {
             round: config.round,
             info,
-            validators: config.validators.clone(),
+            dealers: config.dealers.clone(),
+            players: config.players.clone(),
             me: me.clone(),
             timeouts: config.timeouts,
-            quorum_acked_at: None,
-            quorum_logs_at: None,
-            dealer: Some(dealer),
-            public,
-            private,
-            acked: BTreeSet::new(),
-            player: Some(player),
-            acks,
+            ack_quorum: N3f1::quorum(config.players.len()) as usize,
+            log_quorum: (N3f1::quorum(config.dealers.len()) as usize).max(previous_quorum),
+            dealing,
+            playing,
             logs: BTreeMap::new(),
             my_log: None,
-            attempted_with: 0,
             journal,
             store,
         };
@@ -470,63 +638,81 @@ impl Round {
                 .ok_or_else(|| {
                     DkgError::Resume("the journaled log is not this dealer's".to_string())
                 })?;
-            round.dealer = None;
+            if let Some(dealing) = round.dealing.as_mut() {
+                dealing.dealer = None;
+            }
             round.logs.insert(dealer, log);
             round.my_log = Some(signed);
-        } else if let Some(ack) = round.acks.get(&me).cloned() {
-            round.on_ack(me, ack);
-        } else {
-            // This node is its own first player.
-            let own = round.private[&me].clone();
-            let _ = round.on_dealing(me, round.public.clone(), own)?;
+        } else if round.dealing.is_some() && round.playing.is_some() {
+            let own_ack = round
+                .playing
+                .as_ref()
+                .and_then(|p| p.acks.get(&me).cloned());
+            if let Some(ack) = own_ack {
+                round.on_ack(me, ack);
+            } else {
+                // This node is its own first player.
+                let dealing = round.dealing.as_ref().expect("checked above");
+                let (public, own) = (dealing.public.clone(), dealing.private[&me].clone());
+                let _ = round.on_dealing(me, public, own)?;
+            }
         }
         Ok(round)
     }
 
-    /// What to (re)send now: unacknowledged dealings, this node's log once signed, to peers
-    /// whose log is missing.
+    /// What to (re)send now: unacknowledged dealings; this node's log, once signed, to dealers
+    /// whose log is missing; a request for each missing log while this player has no log of
+    /// its own to offer.
     fn tick(&mut self, now: SystemTime) -> Result<Vec<(Pk, DkgMessage)>, DkgError> {
         let mut out = Vec::new();
-        if self.quorum_acked_at.is_none() && self.acked.len() >= self.quorum() {
-            self.quorum_acked_at = Some(now);
+        if let Some(dealing) = self.dealing.as_mut() {
+            if dealing.quorum_acked_at.is_none() && dealing.acked.len() >= self.ack_quorum {
+                dealing.quorum_acked_at = Some(now);
+            }
+            let all_acked = dealing.acked.len() == self.players.len();
+            let grace_over = dealing
+                .quorum_acked_at
+                .is_some_and(|at| now >= at + self.timeouts.acks);
+            if dealing.dealer.is_some() && (all_acked || grace_over) {
+                self.sign_log()?;
+            }
         }
-        let all_acked = self.acked.len() == self.validators.len();
-        let grace_over = self
-            .quorum_acked_at
-            .is_some_and(|at| now >= at + self.timeouts.acks);
-        if self.dealer.is_some() && (all_acked || grace_over) {
-            self.sign_log()?;
-        }
-        if self.dealer.is_some() {
-            for (player, private) in &self.private {
-                if !self.acked.contains(player) {
+        if let Some(dealing) = &self.dealing
+            && dealing.dealer.is_some()
+        {
+            for (player, private) in &dealing.private {
+                if !dealing.acked.contains(player) {
                     let message = DkgMessage::Dealing {
                         round: self.round,
-                        public: self.public.clone(),
+                        public: dealing.public.clone(),
                         private: private.clone(),
                     };
                     out.push((player.clone(), message));
                 }
             }
         }
-        if let Some(log) = &self.my_log {
-            for peer in self.validators.iter() {
-                if *peer != self.me && !self.logs.contains_key(peer) {
-                    let message = DkgMessage::Log {
-                        round: self.round,
-                        log: Box::new(log.clone()),
-                        reply: true,
-                    };
-                    out.push((peer.clone(), message));
-                }
+        let still_playing = self.playing.as_ref().is_some_and(|p| p.player.is_some());
+        for dealer in self.dealers.iter() {
+            if *dealer == self.me || self.logs.contains_key(dealer) {
+                continue;
             }
+            let message = match &self.my_log {
+                Some(log) => DkgMessage::Log {
+                    round: self.round,
+                    log: Box::new(log.clone()),
+                    reply: true,
+                },
+                None if still_playing => DkgMessage::LogRequest { round: self.round },
+                None => continue,
+            };
+            out.push((dealer.clone(), message));
         }
         Ok(out)
     }
 
     /// Signs this dealer's log and journals it before it is sent anywhere.
     fn sign_log(&mut self) -> Result<(), DkgError> {
-        let Some(dealer) = self.dealer.take() else {
+        let Some(dealer) = self.dealing.as_mut().and_then(|d| d.dealer.take()) else {
             return Ok(());
         };
         let signed = dealer.finalize::<N3f1>();
@@ -574,6 +760,7 @@ impl Round {
                 Vec::new()
             }
             DkgMessage::Log { log, reply, .. } => self.on_log(from, *log, reply),
+            DkgMessage::LogRequest { .. } => self.answer_with_log(from),
         })
     }
 
@@ -585,21 +772,25 @@ impl Round {
         public: DealerPubMsg<MinPk>,
         private: DealerPrivMsg,
     ) -> Result<Option<PlayerAck<Pk>>, DkgError> {
-        let Some(player) = self.player.as_mut() else {
+        let Some(playing) = self.playing.as_mut() else {
+            debug!(round = self.round, dealer = %hex::encode(dealer.as_ref()), "dropped a DKG dealing: this node is not a player of the round");
+            return Ok(None);
+        };
+        let Some(player) = playing.player.as_mut() else {
             return Ok(None);
         };
         let kept = (public.clone(), private.clone());
         match player.dealer_message::<N3f1>(dealer.clone(), public, private) {
             Ok(Some(ack)) => {
+                playing.acks.insert(dealer.clone(), ack.clone());
                 self.journal.dealings.insert(dealer.clone(), kept);
                 self.store.write(&self.journal)?;
-                self.acks.insert(dealer.clone(), ack.clone());
                 if dealer == self.me {
                     self.on_ack(dealer, ack.clone());
                 }
                 Ok(Some(ack))
             }
-            Ok(None) => Ok(self.acks.get(&dealer).cloned()),
+            Ok(None) => Ok(playing.acks.get(&dealer).cloned()),
             Err(e) => {
                 warn!(round = self.round, dealer = %hex::encode(dealer.as_ref()), error = %e, "refused a DKG dealing: not acknowledging it, so its dealer must reveal the share and is left out of the key");
                 Ok(None)
@@ -608,12 +799,15 @@ impl Round {
     }
 
     fn on_ack(&mut self, player: Pk, ack: PlayerAck<Pk>) {
-        let Some(dealer) = self.dealer.as_mut() else {
+        let Some(dealing) = self.dealing.as_mut() else {
+            return;
+        };
+        let Some(dealer) = dealing.dealer.as_mut() else {
             return;
         };
         match dealer.receive_player_ack(player.clone(), ack) {
             Ok(()) => {
-                self.acked.insert(player);
+                dealing.acked.insert(player);
             }
             Err(e) => {
                 warn!(round = self.round, player = %hex::encode(player.as_ref()), error = %e, "dropped a DKG acknowledgement");
@@ -630,52 +824,60 @@ impl Round {
         reply: bool,
     ) -> Vec<(Pk, DkgMessage)> {
         match signed.check(&self.info) {
-            Some((dealer, log)) if self.validators.position(&dealer).is_some() => {
+            Some((dealer, log)) if self.dealers.position(&dealer).is_some() => {
                 self.logs.entry(dealer).or_insert(log);
             }
             _ => {
                 warn!(round = self.round, peer = %hex::encode(from.as_ref()), "dropped a DKG log that is not signed by one of the round's dealers");
             }
         }
-        match (&self.my_log, reply) {
-            (Some(log), true) => vec![(
-                from,
+        if reply {
+            self.answer_with_log(from)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// This node's log for a peer that asked for it, once signed.
+    fn answer_with_log(&self, to: Pk) -> Vec<(Pk, DkgMessage)> {
+        match &self.my_log {
+            Some(log) => vec![(
+                to,
                 DkgMessage::Log {
                     round: self.round,
                     log: Box::new(log.clone()),
                     reply: false,
                 },
             )],
-            _ => Vec::new(),
+            None => Vec::new(),
         }
     }
 }
 
 impl Round {
-    /// Acknowledgements or dealer logs that make progress: a quorum (n − f) of the validators.
-    fn quorum(&self) -> usize {
-        N3f1::quorum(self.validators.len()) as usize
-    }
-
-    /// Finalizes once every log is in, or [`DkgTimeouts::logs`] after a quorum of them was; a
-    /// failed attempt is retried only when more logs arrive.
+    /// A dealer that is not a player is done once its log is signed. A player finalizes once
+    /// every dealer's log is in, or [`DkgTimeouts::logs`] after a quorum of them was; a failed
+    /// attempt is retried only when more logs arrive.
     fn try_finish(
         &mut self,
         rng: &mut impl CryptoRng,
         now: SystemTime,
-    ) -> Result<Option<FinishedRound>, DkgError> {
+    ) -> Result<Option<RoundEnd>, DkgError> {
         let have = self.logs.len();
-        if self.quorum_logs_at.is_none() && have >= self.quorum() {
-            self.quorum_logs_at = Some(now);
+        let Some(playing) = self.playing.as_mut() else {
+            return Ok(self.my_log.is_some().then_some(RoundEnd::Dealt));
+        };
+        if playing.quorum_logs_at.is_none() && have >= self.log_quorum {
+            playing.quorum_logs_at = Some(now);
         }
-        let waited = self
+        let waited = playing
             .quorum_logs_at
             .is_some_and(|at| now >= at + self.timeouts.logs);
-        let ready = have == self.validators.len() || waited;
-        if !ready || have == self.attempted_with || self.player.is_none() {
+        let ready = have == self.dealers.len() || waited;
+        if !ready || have == playing.attempted_with || playing.player.is_none() {
             return Ok(None);
         }
-        self.attempted_with = have;
+        playing.attempted_with = have;
         let logs = self.selected_logs();
         // `observe` tells whether these logs make an output without consuming the player, so
         // a failure leaves it ready for more logs.
@@ -683,7 +885,11 @@ impl Round {
             warn!(round = self.round, logs = have, error = %e, "the DKG logs received so far do not make a key; waiting for more");
             return Ok(None);
         }
-        let player = self.player.take().expect("checked above");
+        let player = self
+            .playing
+            .as_mut()
+            .and_then(|p| p.player.take())
+            .expect("checked above");
         let (output, share) = player
             .finalize::<N3f1>(&mut *rng, logs, &Sequential)
             .map_err(|e| DkgError::Finalize(e.to_string()))?;
@@ -693,15 +899,15 @@ impl Round {
                 "this validator's share of the analytics key was revealed in the dealers' logs (it did not acknowledge their dealings in time, e.g. it came up after the round): it counts as one of the key's faulty holders until the key is reshared"
             );
         }
-        Ok(Some(FinishedRound {
+        Ok(Some(RoundEnd::Share(Box::new(FinishedRound {
             output,
             share,
             log: self.my_log.clone(),
-        }))
+        }))))
     }
 
-    /// The logs to finalize with: only those revealing no share when a quorum of them does
-    /// (a reveal means a dealer sent a bad share or a player did not acknowledge), else all.
+    /// The logs to finalize with: only those revealing no share when enough of them do (a
+    /// reveal means a dealer sent a bad share or a player did not acknowledge), else all.
     fn selected_logs(&self) -> Logs<MinPk, Pk, N3f1> {
         let clean: Vec<(&Pk, &DealerLog<MinPk, Pk>)> = self
             .logs
@@ -710,7 +916,7 @@ impl Round {
                 matches!(log.summary(), DealerLogSummary::Ok { reveals, .. } if reveals.is_empty())
             })
             .collect();
-        let chosen: Vec<(&Pk, &DealerLog<MinPk, Pk>)> = if clean.len() >= self.quorum() {
+        let chosen: Vec<(&Pk, &DealerLog<MinPk, Pk>)> = if clean.len() >= self.log_quorum {
             clean
         } else {
             self.logs.iter().collect()
@@ -723,10 +929,10 @@ impl Round {
     }
 }
 
-/// The sharing the ledger expects in `SubmitAnalyticsKey`: the output's public polynomial in
-/// `medchain_crypto::analytics::threshold::AnalyticsKey`'s encoding.
-pub fn analytics_key_bytes(output: &Output<MinPk, Pk>) -> Vec<u8> {
-    output.public().encode().to_vec()
+/// What a validator submits in `SubmitAnalyticsKey`: the whole public output, which the next
+/// resharing round's transcript commits to and new validators read from the ledger.
+pub fn analytics_key_output(output: &Output<MinPk, Pk>) -> Vec<u8> {
+    output.encode().to_vec()
 }
 
 #[cfg(test)]

@@ -157,47 +157,6 @@ pub const REENCRYPTION_DIR: &str = "reencryption";
 /// Where, under `storage_dir`, a validator keeps its finished DKG rounds (share sealed).
 pub const DKG_DIR: &str = "dkg";
 
-/// Runs this validator's part in the genesis DKG, then submits its output to the ledger and
-/// reports when the ledger adopted the analytics key (log line and the
-/// `dkg_analytics_key_adopted` gauge on `/metrics`).
-fn start_dkg<S, R>(
-    context: &tokio::Context,
-    state: &ApiState,
-    config: dkg::DkgConfig,
-    sender: S,
-    receiver: R,
-) where
-    S: commonware_p2p::Sender<PublicKey = ed25519::PublicKey>,
-    R: commonware_p2p::Receiver<PublicKey = ed25519::PublicKey>,
-{
-    let adopted = context.child("dkg").gauge(
-        "analytics_key_adopted",
-        "1 once the ledger adopted the validators' analytics key (the DKG output), else 0",
-    );
-    let (done, finished) = futures::channel::oneshot::channel();
-    let signer = config.signer.clone();
-    let round = config.round;
-    context.child("dkg").spawn(move |context| async move {
-        if let Err(e) = dkg::run(context, config, sender, receiver, done).await {
-            error!(error = %e, "the analytics-key DKG stopped");
-        }
-    });
-    let state = state.clone();
-    ::tokio::spawn(async move {
-        let Ok(finished) = finished.await else {
-            return;
-        };
-        let sharing = dkg::analytics_key_bytes(&finished.output);
-        ::tokio::spawn(dkg::release::release_studies(
-            state.clone(),
-            signer.clone(),
-            finished.share.clone(),
-            round,
-        ));
-        dkg::submit::submit_until_adopted(state, signer, round, sharing, adopted).await;
-    });
-}
-
 /// Runs a validator or an observer until the process is stopped. Returns an error, before
 /// consensus starts, if the HTTP API cannot bind its address, and if the API stops later.
 pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
@@ -242,12 +201,9 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
         );
     }
 
-    // The genesis validators run the analytics-key DKG; a validator admitted later waits for
-    // resharing, which is not implemented yet.
-    let dkg_validators = validators
-        .keys()
-        .position(&me)
-        .map(|_| validators.keys().clone());
+    // The genesis validators run the analytics-key DKG; a validator admitted later receives
+    // its share in the resharing round of the epoch that makes it a validator.
+    let genesis_validators = validators.keys().clone();
 
     let peers_max = config
         .p2p_peers_max
@@ -291,12 +247,10 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
                 network.register(*id, Quota::per_second(NZU32!(P2P_CHANNEL_QUOTA_PER_SECOND)))
             })
             .collect();
-        let dkg_channel = dkg_validators.is_some().then(|| {
-            network.register(
-                channel::DKG,
-                Quota::per_second(NZU32!(P2P_CHANNEL_QUOTA_PER_SECOND)),
-            )
-        });
+        let dkg_channel = network.register(
+            channel::DKG,
+            Quota::per_second(NZU32!(P2P_CHANNEL_QUOTA_PER_SECOND)),
+        );
         network.start();
 
         let mempool = Mempool::with_commit_latency(context.child("mempool").histogram(
@@ -338,25 +292,23 @@ pub fn run_node(config: NodeConfig) -> Result<(), RunError> {
             state.clone(),
             Duration::from_secs(config.uncommitted_blob_max_age_seconds.get()),
         ));
-        if let (Some(validators), Some((sender, receiver))) = (dkg_validators, dkg_channel) {
-            start_dkg(
-                &context,
-                &state,
-                dkg::DkgConfig {
-                    chain_id: genesis.chain_id(),
-                    round: 0,
-                    signer: dkg_signer,
-                    encryption: validator_keys.encryption.clone(),
-                    validators,
-                    dir: config.storage_dir.join(DKG_DIR),
-                    timeouts: dkg::DkgTimeouts::default(),
-                    #[cfg(test)]
-                    corrupt_share_for: None,
-                },
-                sender,
-                receiver,
-            );
-        }
+        let adopted = context.child("dkg").gauge(
+            "analytics_key_adopted",
+            "1 once the ledger adopted an analytics key (a DKG output) this node holds a share of, else 0",
+        );
+        ::tokio::spawn(dkg::keeper::keep_analytics_key(
+            context.child("dkg"),
+            state.clone(),
+            dkg::keeper::DkgIdentity {
+                chain_id: genesis.chain_id(),
+                signer: dkg_signer,
+                encryption: validator_keys.encryption.clone(),
+                dir: config.storage_dir.join(DKG_DIR),
+            },
+            genesis_validators,
+            dkg_channel,
+            adopted,
+        ));
         let rate = config.api_requests_per_second_per_client;
         let server = context
             .child("http")

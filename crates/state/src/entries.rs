@@ -706,6 +706,11 @@ impl Read for ReviewItem {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnalyticsKeyEntry {
     pub epoch: u64,
+    /// The whole DKG output as submitted (what the next resharing round starts from).
+    #[serde(with = "hexser::bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
+    pub output: Bytes,
+    /// The output's public sharing (the threshold module's encoding).
     #[serde(with = "hexser::bytes")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
     pub sharing: Bytes,
@@ -718,6 +723,7 @@ pub struct AnalyticsKeyEntry {
 }
 impl_struct_codec!(AnalyticsKeyEntry {
     epoch: (),
+    output: bytes_cfg(limits::ANALYTICS_KEY_OUTPUT_SIZE_MAX_BYTES),
     sharing: bytes_cfg(limits::ANALYTICS_KEY_SIZE_MAX_BYTES),
     public_key: bytes_cfg(48),
     participants: vec_cfg(limits::VALIDATORS_MAX),

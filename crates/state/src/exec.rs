@@ -434,8 +434,8 @@ async fn dispatch_study<S: Store>(
         Payload::RegisterRingKey { ring_key, proof } => {
             studies::register_ring_key(store, call, ring_key, proof).await
         }
-        Payload::SubmitAnalyticsKey { epoch, sharing } => {
-            studies::submit_analytics_key(store, call, *epoch, sharing).await
+        Payload::SubmitAnalyticsKey { epoch, output } => {
+            studies::submit_analytics_key(store, call, *epoch, output).await
         }
         Payload::ProposeStudy { spec } => studies::propose(store, call, spec).await,
         Payload::ContributeToStudy {

@@ -150,6 +150,11 @@ pub const STUDY_DLOG_TABLE_ENTRIES_MAX: u64 = 1 << 16;
 /// The validators' analytics key as submitted: the encoded DKG sharing (mode, participant count
 /// and a public polynomial of at most one 48-byte G1 point per validator).
 pub const ANALYTICS_KEY_SIZE_MAX_BYTES: usize = 16 + 48 * VALIDATORS_MAX;
+/// The DKG output a validator submits: its 32-byte transcript summary, the sharing, and three
+/// sets of at most one 32-byte validator key each (dealers, players, revealed) with their
+/// length prefixes. Resharing rounds need the whole output (their transcript commits to it).
+pub const ANALYTICS_KEY_OUTPUT_SIZE_MAX_BYTES: usize =
+    32 + ANALYTICS_KEY_SIZE_MAX_BYTES + 3 * (5 + 32 * VALIDATORS_MAX);
 /// Partial decryptions one `PostPartialDecryption` carries: one per aggregate slot.
 pub const STUDY_PARTIALS_MAX: usize = STUDY_SLOTS_MAX;
 /// One partial decryption: index, point, challenge, response (4 + 48 + 32 + 32 bytes).

@@ -500,13 +500,14 @@ pub enum Payload {
         proof: Bytes,
     },
     /// Studies: a validator's node submits the analytics key its DKG round produced for
-    /// `epoch` (the encoded public sharing). It becomes the key once 2f+1 current validators
-    /// submitted the identical bytes.
+    /// `epoch`: the encoded public output of commonware's `feldman_desmedt` (transcript
+    /// summary, public sharing, dealers, players, revealed players). It becomes the key once
+    /// n − f current validators submitted the identical bytes.
     SubmitAnalyticsKey {
         epoch: u64,
         #[serde(with = "hexser::bytes")]
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = "hex"))]
-        sharing: Bytes,
+        output: Bytes,
     },
     /// Studies: a researcher proposes a study; governance approves it (`ApproveStudy`).
     ProposeStudy { spec: StudySpec },
@@ -676,10 +677,10 @@ impl Payload {
                 }
                 Ok(())
             }
-            Payload::SubmitAnalyticsKey { sharing, .. } => ValidationError::check_len(
-                "analytics_key_size_max_bytes",
-                sharing.len(),
-                limits::ANALYTICS_KEY_SIZE_MAX_BYTES,
+            Payload::SubmitAnalyticsKey { output, .. } => ValidationError::check_len(
+                "analytics_key_output_size_max_bytes",
+                output.len(),
+                limits::ANALYTICS_KEY_OUTPUT_SIZE_MAX_BYTES,
             ),
             Payload::ProposeStudy { spec } => spec.validate(),
             Payload::ContributeToStudy { contribution, .. } => contribution.validate(),
@@ -886,9 +887,9 @@ impl Write for Payload {
                 ring_key.write(buf);
                 proof.write(buf);
             }
-            Payload::SubmitAnalyticsKey { epoch, sharing } => {
+            Payload::SubmitAnalyticsKey { epoch, output } => {
                 epoch.write(buf);
-                sharing.write(buf);
+                output.write(buf);
             }
             Payload::ProposeStudy { spec } => spec.write(buf),
             Payload::ContributeToStudy {
@@ -1032,8 +1033,8 @@ impl EncodeSize for Payload {
             Payload::RegisterRingKey { ring_key, proof } => {
                 ring_key.encode_size() + proof.encode_size()
             }
-            Payload::SubmitAnalyticsKey { epoch, sharing } => {
-                epoch.encode_size() + sharing.encode_size()
+            Payload::SubmitAnalyticsKey { epoch, output } => {
+                epoch.encode_size() + output.encode_size()
             }
             Payload::ProposeStudy { spec } => spec.encode_size(),
             Payload::ContributeToStudy {
@@ -1135,7 +1136,10 @@ impl Read for Payload {
             },
             17 => Payload::SubmitAnalyticsKey {
                 epoch: u64::read(buf)?,
-                sharing: Bytes::read_cfg(buf, &bytes_cfg(limits::ANALYTICS_KEY_SIZE_MAX_BYTES))?,
+                output: Bytes::read_cfg(
+                    buf,
+                    &bytes_cfg(limits::ANALYTICS_KEY_OUTPUT_SIZE_MAX_BYTES),
+                )?,
             },
             18 => Payload::ProposeStudy {
                 spec: StudySpec::read(buf)?,

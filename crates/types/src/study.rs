@@ -465,11 +465,12 @@ mod tests {
     fn keys_and_signatures_decode_up_to_their_limits_and_no_further() {
         let key = |bytes: usize| Payload::SubmitAnalyticsKey {
             epoch: 1,
-            sharing: vec![0; bytes].into(),
+            output: vec![0; bytes].into(),
         };
-        assert!(decodes(&key(limits::ANALYTICS_KEY_SIZE_MAX_BYTES)));
-        assert!(!decodes(&key(limits::ANALYTICS_KEY_SIZE_MAX_BYTES + 1)));
-        assert_eq!(key(limits::ANALYTICS_KEY_SIZE_MAX_BYTES).validate(), Ok(()));
+        let max = limits::ANALYTICS_KEY_OUTPUT_SIZE_MAX_BYTES;
+        assert!(decodes(&key(max)));
+        assert!(!decodes(&key(max + 1)));
+        assert_eq!(key(max).validate(), Ok(()));
         let ring_key = |bytes: usize| Payload::RegisterRingKey {
             ring_key: [1; 32],
             proof: vec![0; bytes].into(),
@@ -509,7 +510,7 @@ mod tests {
             (
                 Payload::SubmitAnalyticsKey {
                     epoch: 1,
-                    sharing: vec![0; 8].into(),
+                    output: vec![0; 8].into(),
                 },
                 17,
             ),

@@ -7,11 +7,11 @@
 //! as closed for release (never a single contribution, never a ciphertext a client sends; no
 //! API asks it to decrypt). A study closed below its minimum cohort is never touched.
 
+use super::keeper::Shares;
 use super::submit::admit_payload;
 use crate::api::ApiState;
 use crate::mempool::TxStatus;
 use crate::snapshot::SnapshotStore;
-use commonware_cryptography::bls12381::primitives::group::Share;
 use commonware_cryptography::{Signer as _, ed25519};
 use medchain_state::{StudyEntry, StudyStatus, query, study_payloads};
 use medchain_types::{AccountId, Payload, StudyId, TxHash, limits};
@@ -27,9 +27,8 @@ struct Releaser {
     state: ApiState,
     signer: ed25519::PrivateKey,
     me: AccountId,
-    share: Share,
-    /// The DKG round the share is from: the ledger's key epoch it decrypts under.
-    round: u64,
+    /// This validator's shares by key epoch: it decrypts with the one of the key in force.
+    shares: Shares,
     /// Next study-index line to read.
     cursor: u64,
     /// Studies not yet released or closed below their cohort.
@@ -41,19 +40,13 @@ struct Releaser {
 }
 
 /// Runs until the process stops.
-pub async fn release_studies(
-    state: ApiState,
-    signer: ed25519::PrivateKey,
-    share: Share,
-    round: u64,
-) {
+pub async fn release_studies(state: ApiState, signer: ed25519::PrivateKey, shares: Shares) {
     let me = AccountId::from(signer.public_key());
     let mut releaser = Releaser {
         state,
         signer,
         me,
-        share,
-        round,
+        shares,
         cursor: 0,
         open: BTreeSet::new(),
         in_flight: BTreeMap::new(),
@@ -85,6 +78,11 @@ impl Releaser {
         self.in_flight
             .retain(|_, hash| matches!(mempool.status(hash), Some(TxStatus::Pending)));
         let key_epoch = query::analytics_key(&snapshot).await?.map(|k| k.epoch);
+        // A node that never held a share of any key (an observer, a validator before its first
+        // round) neither closes nor decrypts.
+        if self.shares.is_empty() {
+            return Ok(());
+        }
         for id in self.open.clone() {
             if self.in_flight.contains_key(&id) {
                 continue;
@@ -116,17 +114,17 @@ impl Releaser {
         if posted {
             return;
         }
-        if key_epoch != Some(self.round) {
+        let Some(share) = key_epoch.and_then(|epoch| self.shares.get(epoch)) else {
             if self.unable.insert(study.id) {
-                warn!(study = %study.id, round = self.round, ?key_epoch, "this validator's DKG share is not for the analytics key in force; it cannot decrypt this study");
+                warn!(study = %study.id, ?key_epoch, "this validator holds no share of the analytics key in force; it cannot decrypt this study");
             }
             return;
-        }
+        };
         let made = study_payloads::partial_decryptions(
             &mut rand::rng(),
             self.state.chain_id(),
             study,
-            &self.share,
+            &share,
         );
         match made {
             Ok(payload) => self.submit(study.id, payload, "partial decryption").await,

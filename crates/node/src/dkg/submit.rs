@@ -47,13 +47,13 @@ async fn next_nonce(state: &ApiState, sender: &AccountId) -> Option<u64> {
     }
 }
 
-/// Submits `sharing` for `round` until it is committed (or refused for good), then waits for
+/// Submits `output` for `round` until it is committed (or refused for good), then waits for
 /// the ledger to adopt a key of this round or later; sets `adopted` to 1 and logs it.
 pub async fn submit_until_adopted(
     state: ApiState,
     signer: ed25519::PrivateKey,
     round: u64,
-    sharing: Vec<u8>,
+    output: Vec<u8>,
     adopted: Gauge,
 ) {
     let sender = AccountId::from(signer.public_key());
@@ -88,7 +88,7 @@ pub async fn submit_until_adopted(
                 error!(round, ?code, %message, "the ledger refused this validator's analytics key; it will not be resubmitted (check that every validator runs the same release)");
             }
             Some(_) => {}
-            None if !settled => submitted = admit(&state, &signer, &sender, round, &sharing).await,
+            None if !settled => submitted = admit(&state, &signer, &sender, round, &output).await,
             None => {}
         }
         tokio::time::sleep(Duration::from_millis(ANALYTICS_KEY_POLL_INTERVAL_MS)).await;
@@ -100,11 +100,11 @@ async fn admit(
     signer: &ed25519::PrivateKey,
     sender: &AccountId,
     round: u64,
-    sharing: &[u8],
+    output: &[u8],
 ) -> Option<medchain_types::TxHash> {
     let payload = Payload::SubmitAnalyticsKey {
         epoch: round,
-        sharing: sharing.to_vec().into(),
+        output: output.to_vec().into(),
     };
     match admit_payload(state, signer, sender, payload).await {
         Ok(hash) => {

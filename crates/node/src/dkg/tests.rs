@@ -67,26 +67,33 @@ fn validator_set(validators: &[Validator]) -> Set<Pk> {
 fn dkg_config(validators: &[Validator], index: usize, corrupt_share_for: Option<Pk>) -> DkgConfig {
     let v = &validators[index];
     DkgConfig {
-        chain_id: chain_id(),
-        round: 0,
-        signer: v.signer.clone(),
-        encryption: v.encryption.clone(),
-        validators: validator_set(validators),
-        dir: v.dir.path().to_path_buf(),
         timeouts: TEST_TIMEOUTS,
         corrupt_share_for,
+        ..DkgConfig::genesis(
+            chain_id(),
+            v.signer.clone(),
+            v.encryption.clone(),
+            validator_set(validators),
+            v.dir.path().to_path_buf(),
+        )
     }
+}
+
+/// The public sharing of an output, as the threshold module reads it.
+fn analytics_key_bytes(output: &Output<MinPk, Pk>) -> Vec<u8> {
+    output.public().encode().to_vec()
 }
 
 async fn network(
     context: &deterministic::Context,
+    label: &'static str,
     keys: &Set<Pk>,
 ) -> Oracle<Pk, deterministic::Context> {
     let (network, oracle) = Network::<_, Pk>::new(
-        context.child("network"),
+        context.child(label),
         simulated::Config {
             max_size: crate::engine::max_message_size(),
-            max_peers_per_set: NZUsize!(VALIDATORS),
+            max_peers_per_set: std::num::NonZeroUsize::new(keys.len()).expect("some peers"),
             disconnect_on_block: false,
             tracked_peer_sets: NZUsize!(1),
         },
@@ -136,17 +143,43 @@ async fn run_scheduled(
     schedules: &[Schedule],
     timeouts: DkgTimeouts,
 ) -> Vec<FinishedRound> {
-    let keys = validator_set(validators);
-    let oracle = network(context, &keys).await;
+    let configs = (0..validators.len())
+        .map(|index| {
+            let victim = bad
+                .filter(|(dealer, _)| *dealer == index)
+                .map(|(_, victim)| validators[victim].signer.public_key());
+            let mut config = dkg_config(validators, index, victim);
+            config.timeouts = timeouts;
+            config
+        })
+        .collect();
+    run_configs(context, "network", configs, schedules)
+        .await
+        .into_iter()
+        .map(|end| match end {
+            RoundEnd::Share(done) => *done,
+            RoundEnd::Dealt => panic!("every genesis validator is a player"),
+        })
+        .collect()
+}
+
+/// Runs each config's part on a fresh simulated network named `label`; returns how each
+/// ended, in config order.
+async fn run_configs(
+    context: &deterministic::Context,
+    label: &'static str,
+    configs: Vec<DkgConfig>,
+    schedules: &[Schedule],
+) -> Vec<RoundEnd> {
+    let keys: Set<Pk> = configs
+        .iter()
+        .map(|c| c.signer.public_key())
+        .try_collect()
+        .expect("distinct keys");
+    let oracle = network(context, label, &keys).await;
     let mut results = Vec::new();
-    for (index, v) in validators.iter().enumerate() {
-        let victim = bad
-            .filter(|(dealer, _)| *dealer == index)
-            .map(|(_, victim)| validators[victim].signer.public_key());
-        let mut config = dkg_config(validators, index, victim);
-        config.timeouts = timeouts;
-        let control = oracle.control(v.signer.public_key());
-        let schedule = schedules[index];
+    for (config, schedule) in configs.into_iter().zip(schedules.iter().copied()) {
+        let control = oracle.control(config.signer.public_key());
         let (result, finished) = futures::channel::oneshot::channel();
         context.child("validator").spawn(move |context| async move {
             let start = |context: deterministic::Context, config: DkgConfig| {
@@ -170,14 +203,14 @@ async fn run_scheduled(
                 context.sleep(after).await;
                 handle.abort();
                 assert!(
-                    journal::journal_path(&config.dir, 0).exists()
-                        && !sealed::round_path(&config.dir, 0).exists(),
+                    journal::journal_path(&config.dir, config.round).exists()
+                        && !sealed::round_path(&config.dir, config.round).exists(),
                     "the crash is in the middle of the round"
                 );
                 context.sleep(down).await;
                 finished = start(context.child("restarted"), config).await.1;
             }
-            let _ = result.send(finished.await.expect("the validator finishes the round"));
+            let _ = result.send(finished.await.expect("the node finishes the round"));
             // The node keeps serving its log to peers still in the round: its task is this
             // one's child and would stop with it.
             futures::future::pending::<()>().await;
@@ -186,7 +219,7 @@ async fn run_scheduled(
     }
     let mut out = Vec::new();
     for finished in results {
-        out.push(finished.await.expect("every validator finishes the round"));
+        out.push(finished.await.expect("every node finishes the round"));
     }
     out
 }
@@ -359,9 +392,12 @@ fn a_finished_round_is_read_back_after_a_restart_and_not_rerun() {
         context.child("restarted").spawn(move |context| async move {
             let _ = run(context, restarted, sender, receiver, done).await;
         });
-        let again = finished
+        let RoundEnd::Share(again) = finished
             .await
-            .expect("the restarted node reads its round back");
+            .expect("the restarted node reads its round back")
+        else {
+            panic!("a genesis validator is a player");
+        };
         assert_eq!(again.output, rounds[1].output);
         assert_eq!(again.share, rounds[1].share);
         assert_eq!(
@@ -588,4 +624,238 @@ fn malformed_and_oversized_dkg_messages_are_refused_not_parsed() {
     // A length prefix claiming far more than the limit allows.
     let huge = [0u8, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f];
     assert!(DkgMessage::decode_bounded(&huge).is_err());
+}
+
+fn validators_n(n: usize) -> Vec<Validator> {
+    (0..n as u64)
+        .map(|i| Validator {
+            signer: ed25519::PrivateKey::from_seed(i),
+            encryption: EncryptionSecretKey::derive(&[i as u8 + 1; 32]).0,
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        })
+        .collect()
+}
+
+/// Node `index`'s part in resharing `genesis` (the first validators' round, in validator
+/// order) to `to` in round 1: a holder deals its share, a newcomer holds none.
+fn reshare_config(
+    validators: &[Validator],
+    index: usize,
+    genesis: &[FinishedRound],
+    to: &Set<Pk>,
+) -> DkgConfig {
+    let v = &validators[index];
+    let previous = Previous {
+        output: genesis[0].output.clone(),
+        share: genesis.get(index).map(|round| round.share.clone()),
+    };
+    DkgConfig {
+        timeouts: TEST_TIMEOUTS,
+        ..DkgConfig::reshare(
+            chain_id(),
+            1,
+            v.signer.clone(),
+            v.encryption.clone(),
+            previous,
+            to.clone(),
+            v.dir.path().to_path_buf(),
+        )
+    }
+}
+
+/// The players' rounds agree on one output that keeps `genesis`'s public key, hold distinct
+/// shares matching it, and any `quorum` of them (but no fewer) decrypts a ciphertext made
+/// under the genesis key.
+fn assert_reshared(
+    genesis: &[FinishedRound],
+    reshared: &[FinishedRound],
+    quorum: usize,
+    rng: &mut impl CryptoRng,
+) {
+    let output = &reshared[0].output;
+    assert_eq!(
+        output.public().public(),
+        genesis[0].output.public().public(),
+        "the public key does not change"
+    );
+    for round in reshared {
+        assert_eq!(round.output, *output, "one output for all");
+        assert_eq!(
+            round.share.public::<MinPk>(),
+            output
+                .public()
+                .partial_public(round.share.index)
+                .expect("its index is in the output"),
+            "each share matches the output"
+        );
+    }
+    let shares: BTreeSet<Vec<u8>> = reshared.iter().map(|r| r.share.encode().to_vec()).collect();
+    assert_eq!(shares.len(), reshared.len(), "distinct shares");
+    let key = AnalyticsKey::from_bytes(&analytics_key_bytes(output), wire::DKG_PARTICIPANTS_MAX)
+        .expect("a sharing the ledger accepts");
+    assert_eq!(key.required() as usize, quorum);
+    let genesis_key = AnalyticsKey::from_bytes(
+        &analytics_key_bytes(&genesis[0].output),
+        wire::DKG_PARTICIPANTS_MAX,
+    )
+    .expect("a sharing");
+    let (ciphertext, _) = Ciphertext::encrypt(rng, &genesis_key.public_key(), SECRET_VALUE);
+    let context = ProofContext {
+        chain_id: b"medchain-test",
+        study_id: b"study-1",
+        key_image: None,
+    };
+    let table = DiscreteLogTable::new(10_000).expect("a small bound");
+    let partials: Vec<PartialDecryption> = reshared
+        .iter()
+        .map(|r| PartialDecryption::new(rng, &r.share, &ciphertext, &context).expect("valid"))
+        .collect();
+    let (value, _) = decrypt(
+        &key,
+        &ciphertext,
+        &context,
+        &partials[partials.len() - quorum..],
+        &table,
+    )
+    .expect("a quorum of the new shares decrypts what the old key encrypted");
+    assert_eq!(value, SECRET_VALUE);
+    let too_few = decrypt(&key, &ciphertext, &context, &partials[..quorum - 1], &table);
+    assert!(too_few.is_err(), "fewer than the quorum reveal nothing");
+}
+
+#[test]
+fn a_validator_admitted_later_receives_a_share_of_the_same_key_by_resharing() {
+    let validators = validators_n(VALIDATORS + 1);
+    let config = deterministic::Config::new()
+        .with_seed(seed())
+        .with_timeout(Some(RUN_TIMEOUT));
+    deterministic::Runner::new(config).start(|mut context| async move {
+        let genesis = run_round_of(&context, &validators[..VALIDATORS], None).await;
+        let to = validator_set(&validators);
+        let configs = (0..validators.len())
+            .map(|index| reshare_config(&validators, index, &genesis, &to))
+            .collect();
+        let schedules = vec![Schedule::default(); validators.len()];
+        let ends = run_configs(&context, "reshare_network", configs, &schedules).await;
+        let reshared: Vec<FinishedRound> = ends
+            .into_iter()
+            .map(|end| match end {
+                RoundEnd::Share(done) => *done,
+                RoundEnd::Dealt => panic!("every validator of the new set is a player"),
+            })
+            .collect();
+        // 5 validators tolerate one fault: 4 of them decrypt, the newcomer among them.
+        assert_reshared(&genesis, &reshared, 4, &mut context);
+        let newcomer = validators[VALIDATORS].signer.public_key();
+        assert!(reshared[0].output.players().position(&newcomer).is_some());
+        assert!(
+            reshared[0].output.revealed().is_empty(),
+            "no share revealed"
+        );
+        assert!(
+            reshared[0].output.dealers().position(&newcomer).is_none(),
+            "the newcomer held no share, so it did not deal"
+        );
+    });
+}
+
+#[test]
+fn a_removed_validator_deals_its_share_away_and_a_holder_that_is_gone_does_not_stop_it() {
+    let validators = validators();
+    let config = deterministic::Config::new()
+        .with_seed(seed())
+        .with_timeout(Some(RUN_TIMEOUT));
+    deterministic::Runner::new(config).start(|mut context| async move {
+        let genesis = run_round_of(&context, &validators, None).await;
+        // Governance removes the last validator; it still runs, deals, and ends with nothing.
+        let to = validator_set(&validators[..VALIDATORS - 1]);
+        let configs = (0..VALIDATORS)
+            .map(|index| reshare_config(&validators, index, &genesis, &to))
+            .collect();
+        let schedules = vec![Schedule::default(); VALIDATORS];
+        let mut ends = run_configs(&context, "removal_network", configs, &schedules).await;
+        assert!(
+            matches!(ends.pop(), Some(RoundEnd::Dealt)),
+            "the removed validator only deals"
+        );
+        let reshared: Vec<FinishedRound> = ends
+            .into_iter()
+            .map(|end| match end {
+                RoundEnd::Share(done) => *done,
+                RoundEnd::Dealt => panic!("the remaining validators are players"),
+            })
+            .collect();
+        let removed = validators[VALIDATORS - 1].signer.public_key();
+        assert!(reshared[0].output.players().position(&removed).is_none());
+        assert_reshared(&genesis, &reshared, 3, &mut context);
+
+        // Again from the genesis key, with the removed validator's node gone for good: the
+        // three remaining holders are the previous key's quorum, which is enough.
+        let gone = with_fresh_dirs(&validators);
+        let configs = (0..VALIDATORS - 1)
+            .map(|index| reshare_config(&gone, index, &genesis, &to))
+            .collect();
+        let schedules = vec![Schedule::default(); VALIDATORS - 1];
+        let ends = run_configs(&context, "gone_network", configs, &schedules).await;
+        let reshared: Vec<FinishedRound> = ends
+            .into_iter()
+            .map(|end| match end {
+                RoundEnd::Share(done) => *done,
+                RoundEnd::Dealt => panic!("the remaining validators are players"),
+            })
+            .collect();
+        assert!(reshared[0].output.dealers().position(&removed).is_none());
+        assert_reshared(&genesis, &reshared, 3, &mut context);
+    });
+}
+
+/// The same validators with fresh directories, for a second run of the same round.
+fn with_fresh_dirs(validators: &[Validator]) -> Vec<Validator> {
+    validators
+        .iter()
+        .map(|v| Validator {
+            signer: v.signer.clone(),
+            encryption: v.encryption.clone(),
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_holder_without_its_share_cannot_deal_and_one_dealing_a_wrong_share_is_left_out() {
+    let validators = validators();
+    let config = deterministic::Config::new()
+        .with_seed(seed())
+        .with_timeout(Some(RUN_TIMEOUT));
+    deterministic::Runner::new(config).start(|mut context| async move {
+        let genesis = run_round_of(&context, &validators, None).await;
+        let to = validator_set(&validators);
+        // Holder 0 lost its share; then, in a second run, holder 1 deals validator 2's share as
+        // if it were its own, so its commitment does not match its public share in the
+        // previous output and every player refuses it. Either way the three others suffice.
+        for (label, faulty) in [("lost_network", 0), ("wrong_network", 1)] {
+            let nodes = with_fresh_dirs(&validators);
+            let mut configs: Vec<DkgConfig> = (0..VALIDATORS)
+                .map(|index| reshare_config(&nodes, index, &genesis, &to))
+                .collect();
+            configs[faulty].previous.as_mut().expect("resharing").share =
+                (faulty == 1).then(|| genesis[2].share.clone());
+            let schedules = vec![Schedule::default(); VALIDATORS];
+            let reshared: Vec<FinishedRound> = run_configs(&context, label, configs, &schedules)
+                .await
+                .into_iter()
+                .map(|end| match end {
+                    RoundEnd::Share(done) => *done,
+                    RoundEnd::Dealt => panic!("every validator stays"),
+                })
+                .collect();
+            let faulty_key = validators[faulty].signer.public_key();
+            assert!(
+                reshared[0].output.dealers().position(&faulty_key).is_none(),
+                "holder {faulty} is not among the dealers"
+            );
+            assert_eq!(reshared[0].output.dealers().len(), 3);
+            assert_reshared(&genesis, &reshared, 3, &mut context);
+        }
+    });
 }

@@ -17,6 +17,7 @@ pub const DKG_PARTICIPANTS_MAX: u32 = limits::VALIDATORS_MAX as u32;
 const TAG_DEALING: u8 = 0;
 const TAG_ACK: u8 = 1;
 const TAG_LOG: u8 = 2;
+const TAG_LOG_REQUEST: u8 = 3;
 
 /// One message between two validators on the DKG channel.
 #[derive(Clone)]
@@ -40,14 +41,18 @@ pub enum DkgMessage {
         log: Box<SignedDealerLog<MinPk, ed25519::PublicKey>>,
         reply: bool,
     },
+    /// Player to dealer: a player with no log of its own to offer (it does not deal) asks for
+    /// the dealer's log; the dealer answers with it once signed.
+    LogRequest { round: u64 },
 }
 
 impl DkgMessage {
     pub fn round(&self) -> u64 {
         match self {
-            Self::Dealing { round, .. } | Self::Ack { round, .. } | Self::Log { round, .. } => {
-                *round
-            }
+            Self::Dealing { round, .. }
+            | Self::Ack { round, .. }
+            | Self::Log { round, .. }
+            | Self::LogRequest { round } => *round,
         }
     }
 
@@ -101,6 +106,10 @@ impl Write for DkgMessage {
                 log.write(buf);
                 reply.write(buf);
             }
+            Self::LogRequest { round } => {
+                TAG_LOG_REQUEST.write(buf);
+                round.write(buf);
+            }
         }
     }
 }
@@ -115,6 +124,7 @@ impl EncodeSize for DkgMessage {
                 } => public.encode_size() + private.encode_size(),
                 Self::Ack { ack, .. } => ack.encode_size(),
                 Self::Log { log, reply, .. } => log.encode_size() + reply.encode_size(),
+                Self::LogRequest { .. } => 0,
             }
     }
 }
@@ -140,6 +150,7 @@ impl Read for DkgMessage {
                 log: Box::new(SignedDealerLog::read_cfg(buf, max)?),
                 reply: bool::read(buf)?,
             }),
+            TAG_LOG_REQUEST => Ok(Self::LogRequest { round }),
             other => Err(Error::InvalidEnum(other)),
         }
     }

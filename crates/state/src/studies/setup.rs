@@ -23,7 +23,7 @@
 
 use super::{corrupt, refuse};
 use crate::entries::{
-    AnalyticsKeyEntry, AnalyticsKeySubmissions, RingDirectoryEntry, RingKeyEntry,
+    AnalyticsKeyEntry, AnalyticsKeySubmissions, RingDirectoryEntry, RingKeyEntry, ValidatorSet,
 };
 use crate::error::{StudyFault, TxError};
 use crate::exec::{Call, Outcome};
@@ -83,7 +83,7 @@ pub(crate) async fn submit_analytics_key<S: Store>(
     store: &mut S,
     call: &Call<'_>,
     epoch: u64,
-    sharing: &[u8],
+    output: &[u8],
 ) -> Result<Outcome, TxError> {
     let set = rw::validator_set(store).await?;
     if !set.contains(call.sender) {
@@ -92,7 +92,8 @@ pub(crate) async fn submit_analytics_key<S: Store>(
             call.sender
         )));
     }
-    if let Some(current) = query::analytics_key(store).await?
+    let current = query::analytics_key(store).await?;
+    if let Some(current) = &current
         && epoch <= current.epoch
     {
         return Err(refuse(StudyFault::StaleAnalyticsKey {
@@ -100,8 +101,16 @@ pub(crate) async fn submit_analytics_key<S: Store>(
             got: epoch,
         }));
     }
-    let key = check_sharing(sharing, set.len(), set.agreement_quorum())?;
-    let digest = analytics_key_digest(sharing);
+    let checked = check_output(output, &set)?;
+    let public_key = checked.key.public_key().to_bytes().to_vec();
+    if let Some(current) = &current
+        && current.public_key.as_ref() != public_key.as_slice()
+    {
+        return Err(refuse(StudyFault::BadAnalyticsKey(
+            "a resharing must keep the consortium's public key (contributions already made are encrypted under it), and this output has another".to_string(),
+        )));
+    }
+    let digest = analytics_key_digest(output);
     let slot = keys::analytics_key_submission(epoch, &digest);
     let mut submissions: AnalyticsKeySubmissions =
         rw::read(store, &slot, "analytics_key_submission")
@@ -111,20 +120,19 @@ pub(crate) async fn submit_analytics_key<S: Store>(
         return Err(refuse(StudyFault::AlreadySubmitted));
     }
     submissions.submitters.push(call.sender.clone());
-    let current = submissions
+    let vouching = submissions
         .submitters
         .iter()
         .filter(|s| set.contains(s))
         .count();
-    let adopted = current >= set.agreement_quorum();
+    let adopted = vouching >= set.agreement_quorum();
     if adopted {
-        let participants: Vec<AccountId> =
-            set.validators.iter().map(|v| v.account.clone()).collect();
         let entry = AnalyticsKeyEntry {
             epoch,
-            sharing: sharing.to_vec().into(),
-            public_key: key.public_key().to_bytes().to_vec().into(),
-            participants,
+            output: output.to_vec().into(),
+            sharing: checked.sharing.into(),
+            public_key: public_key.into(),
+            participants: checked.players,
             since_height: call.env.height,
         };
         rw::write(store, keys::analytics_key(), &entry);
@@ -132,34 +140,68 @@ pub(crate) async fn submit_analytics_key<S: Store>(
     rw::write(store, slot, &submissions);
     Ok(Outcome::AnalyticsKeySubmitted {
         epoch,
-        submissions: current,
+        submissions: vouching,
         adopted,
     })
 }
 
-/// The sharing must decode, have one participant per current validator, and need exactly
+/// A submitted output, checked against the current validator set.
+struct CheckedOutput {
+    key: AnalyticsKey,
+    /// The public sharing's encoding, as `threshold_key` reads it.
+    sharing: Vec<u8>,
+    /// The players in share-index order.
+    players: Vec<AccountId>,
+}
+
+/// The output must decode, give a share to exactly the current validators, and need exactly
 /// n − f of them to decrypt.
-fn check_sharing(
-    sharing: &[u8],
-    validators: usize,
-    quorum: usize,
-) -> Result<AnalyticsKey, TxError> {
+fn check_output(output: &[u8], set: &ValidatorSet) -> Result<CheckedOutput, TxError> {
+    use commonware_codec::{Decode as _, Encode as _};
+    use commonware_cryptography::bls12381::{
+        dkg::feldman_desmedt::Output,
+        primitives::{sharing::ModeVersion, variant::MinPk},
+    };
     let bad = |reason: String| refuse(StudyFault::BadAnalyticsKey(reason));
-    let key = AnalyticsKey::from_bytes(sharing, limits::VALIDATORS_MAX as u32)
-        .map_err(|e| bad(e.to_string()))?;
-    if key.total() as usize != validators {
+    let max = std::num::NonZeroU32::new(limits::VALIDATORS_MAX as u32)
+        .expect("the ledger admits at least one validator");
+    let decoded = Output::<MinPk, commonware_cryptography::ed25519::PublicKey>::decode_cfg(
+        commonware_codec::Copying(output),
+        &(max, ModeVersion::v0()),
+    )
+    .map_err(|e| bad(format!("it is not an encoded DKG output ({e})")))?;
+    let players: Vec<AccountId> = decoded.players().iter().cloned().map(AccountId).collect();
+    let mut validators: Vec<AccountId> = set.validators.iter().map(|v| v.account.clone()).collect();
+    validators.sort();
+    if players != validators {
         return Err(bad(format!(
-            "it has {} participants, the validator set has {validators}",
-            key.total()
+            "its {} players are not the {} current validators",
+            players.len(),
+            validators.len()
         )));
     }
+    let sharing = decoded.public().encode().to_vec();
+    let key = AnalyticsKey::from_bytes(&sharing, limits::VALIDATORS_MAX as u32)
+        .map_err(|e| bad(e.to_string()))?;
+    if key.total() as usize != players.len() {
+        return Err(bad(format!(
+            "its sharing has {} participants for {} players",
+            key.total(),
+            players.len()
+        )));
+    }
+    let quorum = set.agreement_quorum();
     if key.required() as usize != quorum {
         return Err(bad(format!(
             "it needs {} partial decryptions, the consortium requires n - f = {quorum}",
             key.required()
         )));
     }
-    Ok(key)
+    Ok(CheckedOutput {
+        key,
+        sharing,
+        players,
+    })
 }
 
 fn analytics_key_digest(sharing: &[u8]) -> [u8; 32] {

@@ -2,12 +2,12 @@
 //! contributions, closing and the threshold release, and every refusal the issue lists.
 
 use crate::harness::*;
+use commonware_cryptography::Signer as _;
 use commonware_cryptography::bls12381::dkg::feldman_desmedt;
 use commonware_cryptography::bls12381::primitives::group::{Private, Scalar, Share};
 use commonware_cryptography::bls12381::primitives::{sharing::Mode, variant::MinPk};
 use commonware_cryptography::ed25519::PrivateKey;
-use commonware_utils::{N3f1, NZU32};
-use medchain_crypto::analytics::threshold::AnalyticsKey;
+use commonware_utils::{N3f1, TryCollect as _, ordered::Set};
 use medchain_crypto::ring::{RingPublicKey, RingSecretKey};
 use medchain_crypto::rng::seeded_u64;
 use medchain_state::study_payloads;
@@ -20,7 +20,7 @@ struct Lab {
     chain: Chain,
     /// Share of each validator, by account.
     shares: Vec<(AccountId, Share)>,
-    sharing: Vec<u8>,
+    output: DkgOutput,
     researcher: PrivateKey,
     clinicians: Vec<(&'static str, PrivateKey)>,
     one_time_seed: u64,
@@ -28,36 +28,127 @@ struct Lab {
     records: std::collections::BTreeMap<u64, RecordId>,
 }
 
-fn dealt(seed: u64) -> (Vec<u8>, Vec<Share>) {
-    let (sharing, shares) = feldman_desmedt::deal_anonymous::<MinPk, N3f1>(
-        seeded_u64(seed),
-        Mode::NonZeroCounter,
-        NZU32!(4),
-    );
-    let key = AnalyticsKey::new(sharing).expect("counter mode");
-    (key.to_bytes(), shares)
+type ValidatorKey = commonware_cryptography::ed25519::PublicKey;
+type DkgOutput = feldman_desmedt::Output<MinPk, ValidatorKey>;
+
+fn players(validators: &[PrivateKey]) -> Set<ValidatorKey> {
+    validators
+        .iter()
+        .map(|v| v.public_key())
+        .try_collect()
+        .expect("distinct validator keys")
 }
 
-fn submit_key(epoch: u64, sharing: &[u8]) -> Payload {
+/// A key dealt to `validators` as the DKG would leave it (the node runs the real protocol):
+/// the encoded output the ledger takes, and each validator's share.
+fn dealt(seed: u64, validators: &[PrivateKey]) -> (DkgOutput, Vec<(AccountId, Share)>) {
+    let (output, shares) = feldman_desmedt::deal::<MinPk, _, N3f1>(
+        seeded_u64(seed),
+        Mode::NonZeroCounter,
+        players(validators),
+    )
+    .expect("at least one player");
+    let shares = shares
+        .iter_pairs()
+        .map(|(key, share)| (AccountId(key.clone()), share.clone()))
+        .collect();
+    (output, shares)
+}
+
+/// A resharing round of commonware's DKG run in memory: every holder of `previous` deals its
+/// share to `to`, every player acknowledges every dealing, and the players finalize from the
+/// dealers' logs. The secret, so the public key, stays the same.
+fn reshared(
+    seed: u64,
+    round: u64,
+    previous: &DkgOutput,
+    shares: &[(AccountId, Share)],
+    holders: &[PrivateKey],
+    to: &[PrivateKey],
+) -> (DkgOutput, Vec<(AccountId, Share)>) {
+    use commonware_parallel::Sequential;
+    let mut rng = seeded_u64(seed);
+    // In key order, as the dealers address their private messages.
+    let mut to = to.to_vec();
+    to.sort_by_key(|k| k.public_key());
+    let info = feldman_desmedt::Info::<MinPk, ValidatorKey>::new::<N3f1>(
+        b"medchain/test/reshare",
+        round,
+        Some(previous.clone()),
+        Mode::NonZeroCounter,
+        feldman_desmedt::Reveal::V1,
+        players(holders),
+        players(&to),
+    )
+    .expect("a valid resharing round");
+    let mut receivers: Vec<_> = to
+        .iter()
+        .map(|key| feldman_desmedt::Player::new(info.clone(), key.clone()).expect("a player"))
+        .collect();
+    let mut logs = feldman_desmedt::Logs::<MinPk, ValidatorKey, N3f1>::new(info.clone());
+    for holder in holders {
+        let share = shares
+            .iter()
+            .find(|(holder_account, _)| *holder_account == account(holder))
+            .map(|(_, share)| share.clone());
+        let (mut dealer, public, private) =
+            feldman_desmedt::Dealer::start::<N3f1>(&mut rng, info.clone(), holder.clone(), share)
+                .expect("a holder deals");
+        for (player, (receiver, (key, message))) in to.iter().zip(receivers.iter_mut().zip(private))
+        {
+            assert_eq!(player.public_key(), key, "private messages in player order");
+            let ack = receiver
+                .dealer_message::<N3f1>(holder.public_key(), public.clone(), message)
+                .expect("a valid dealing")
+                .expect("acknowledged");
+            dealer
+                .receive_player_ack(key, ack)
+                .expect("a valid acknowledgement");
+        }
+        let (dealer_key, log) = dealer
+            .finalize::<N3f1>()
+            .check(&info)
+            .expect("a log its dealer signed");
+        logs.record(dealer_key, log);
+    }
+    let mut output = None;
+    let mut new_shares = Vec::new();
+    for (key, receiver) in to.iter().zip(receivers) {
+        let (out, share) = receiver
+            .finalize::<N3f1>(&mut rng, logs.clone(), &Sequential)
+            .expect("the players finalize");
+        output = Some(out);
+        new_shares.push((account(key), share));
+    }
+    (output.expect("at least one player"), new_shares)
+}
+
+fn encoded(output: &DkgOutput) -> Vec<u8> {
+    use commonware_codec::Encode as _;
+    output.encode().to_vec()
+}
+
+fn submit_key(epoch: u64, output: &[u8]) -> Payload {
     Payload::SubmitAnalyticsKey {
         epoch,
-        sharing: sharing.to_vec().into(),
+        output: output.to_vec().into(),
     }
 }
 
 impl Lab {
     fn new() -> Self {
         let mut chain = Chain::new();
-        let (sharing, shares) = dealt(7);
         let validators = chain.validators.clone();
+        let (output, shares) = dealt(7, &validators);
         for validator in &validators[..3] {
-            chain.ok(validator, submit_key(1, &sharing));
+            chain.ok(validator, submit_key(1, &encoded(&output)));
         }
         let participants = chain
             .query(async |s| query::analytics_key(s).await)
             .expect("adopted at 2f+1")
             .participants;
-        let shares = participants.into_iter().zip(shares).collect();
+        let dealt_to: Vec<AccountId> = shares.iter().map(|(a, _)| a.clone()).collect();
+        assert_eq!(participants, dealt_to, "shares in participant order");
         let admin = chain.st_mary_admin.clone();
         let researcher = chain.member(&admin, 300, Role::Researcher);
         let st_mary = chain.clinician(&admin, 301);
@@ -66,7 +157,7 @@ impl Lab {
         Self {
             chain,
             shares,
-            sharing,
+            output,
             researcher,
             clinicians: vec![(ST_MARY, st_mary), (NORTH, north)],
             one_time_seed: 50_000,
@@ -672,9 +763,10 @@ fn an_anonymous_contribution_from_a_registered_key_is_refused() {
 #[test]
 fn the_analytics_key_is_adopted_only_at_2f_plus_1_identical_submissions() {
     let mut chain = Chain::new();
-    let (sharing, _) = dealt(7);
-    let (other, _) = dealt(8);
     let v = chain.validators.clone();
+    let (output, _) = dealt(7, &v);
+    let (other, _) = dealt(8, &v);
+    let (sharing, other) = (encoded(&output), encoded(&other));
     let adopted = |submissions, adopted| Outcome::AnalyticsKeySubmitted {
         epoch: 1,
         submissions,
@@ -692,7 +784,11 @@ fn the_analytics_key_is_adopted_only_at_2f_plus_1_identical_submissions() {
     let key = chain
         .query(async |s| query::analytics_key(s).await)
         .unwrap();
-    assert_eq!(key.sharing.as_ref(), sharing.as_slice());
+    assert_eq!(key.output.as_ref(), sharing.as_slice());
+    assert_eq!(
+        key.sharing.as_ref(),
+        commonware_codec::Encode::encode(output.public()).as_ref()
+    );
     assert_eq!(key.participants.len(), 4);
     assert_eq!(
         fault(chain.err(&v[1], submit_key(1, &sharing))),
@@ -733,18 +829,28 @@ fn key_for_outsider() -> PrivateKey {
 fn an_analytics_key_for_another_set_size_or_threshold_is_refused() {
     let mut chain = Chain::new();
     let v = chain.validators.clone();
-    let (three, _) = feldman_desmedt::deal_anonymous::<MinPk, N3f1>(
-        seeded_u64(1),
-        Mode::NonZeroCounter,
-        NZU32!(3),
-    );
-    let three = AnalyticsKey::new(three).unwrap().to_bytes();
+    let (three, _) = dealt(1, &v[..3]);
     assert_eq!(
-        fault(chain.err(&v[0], submit_key(1, &three))),
-        StudyFault::BadAnalyticsKey("it has 3 participants, the validator set has 4".into())
+        fault(chain.err(&v[0], submit_key(1, &encoded(&three)))),
+        StudyFault::BadAnalyticsKey("its 3 players are not the 4 current validators".into())
     );
+    // Four players, one of them not a validator: a share would go to an outsider.
+    let with_outsider = [v[0].clone(), v[1].clone(), v[2].clone(), key_for_outsider()];
+    let (outsider, _) = dealt(2, &with_outsider);
+    assert_eq!(
+        fault(chain.err(&v[0], submit_key(1, &encoded(&outsider)))),
+        StudyFault::BadAnalyticsKey("its 4 players are not the 4 current validators".into())
+    );
+    for garbage in [&b"not an output"[..], &[]] {
+        assert!(matches!(
+            fault(chain.err(&v[0], submit_key(1, garbage))),
+            StudyFault::BadAnalyticsKey(reason) if reason.starts_with("it is not an encoded DKG output")
+        ));
+    }
+    // A bare sharing, as an earlier release submitted, is not an output.
+    let bare = commonware_codec::Encode::encode(three.public()).to_vec();
     assert!(matches!(
-        fault(chain.err(&v[0], submit_key(1, b"not a sharing"))),
+        fault(chain.err(&v[0], submit_key(1, &bare))),
         StudyFault::BadAnalyticsKey(_)
     ));
 }
@@ -1004,7 +1110,7 @@ fn study_payloads_round_trip_through_the_codec_under_their_tags() {
     use commonware_codec::{DecodeExt, Encode};
     let lab = Lab::new();
     let payloads = [
-        (submit_key(3, &lab.sharing), 17u8),
+        (submit_key(3, &encoded(&lab.output)), 17u8),
         (Payload::ProposeStudy { spec: hba1c(90) }, 18),
         (
             Payload::CloseStudy {
@@ -1143,7 +1249,7 @@ fn below_a_quorum_of_partials_the_release_waits_and_reveals_nothing() {
 }
 
 #[test]
-fn a_study_is_released_only_under_the_key_it_was_approved_with() {
+fn a_fresh_key_cannot_replace_the_adopted_one_and_a_resharing_of_it_releases_studies() {
     let mut lab = Lab::new();
     let (secrets, ring) = cohort(&mut lab);
     let id = lab.approved(sum_only(lab.chain.height + 40));
@@ -1152,18 +1258,38 @@ fn a_study_is_released_only_under_the_key_it_was_approved_with() {
         lab.contribute_anonymously(payload).unwrap();
     }
     lab.close(id);
-    // A fresh DKG (another secret, not a resharing of this one) becomes the key for epoch 2.
-    let (fresh, shares) = dealt(99);
     let validators = lab.chain.validators.clone();
+    // A fresh DKG (another secret) would leave the study's ciphertexts undecryptable.
+    let (fresh, _) = dealt(99, &validators);
+    assert!(matches!(
+        fault(lab.chain.err(&validators[0], submit_key(2, &encoded(&fresh)))),
+        StudyFault::BadAnalyticsKey(reason) if reason.starts_with("a resharing must keep the consortium's public key")
+    ));
+    // A resharing of the same secret (the holders deal their shares again) is adopted.
+    let (output, shares) = reshared(5, 2, &lab.output, &lab.shares, &validators, &validators);
+    assert_eq!(output.public().public(), lab.output.public().public());
     for validator in &validators[..3] {
-        lab.chain.ok(validator, submit_key(2, &fresh));
+        lab.chain.ok(validator, submit_key(2, &encoded(&output)));
     }
-    let (validator, _) = lab.shares[0].clone();
-    let payload = lab.partials(id, &shares[0]);
+    let key = lab
+        .chain
+        .query(async |s| query::analytics_key(s).await)
+        .unwrap();
+    assert_eq!(key.epoch, 2);
+    // A partial from a share of the previous round no longer verifies: each holder's share
+    // changed, only the secret did not.
+    let (validator, old_share) = lab.shares[0].clone();
+    let stale = lab.partials(id, &old_share);
     let signer = lab.validator(&validator);
+    assert!(matches!(
+        fault(lab.chain.err(&signer, stale)),
+        StudyFault::BadPartial(_)
+    ));
+    lab.shares = shares;
+    let result = lab.release(id);
     assert_eq!(
-        fault(lab.chain.err(&signer, payload)),
-        StudyFault::AnalyticsKeyChanged
+        result.totals[0], 180,
+        "the reshared key decrypts what the old one encrypted"
     );
 }
 
@@ -1235,4 +1361,14 @@ fn an_anonymous_contribution_passes_admission_from_a_fresh_key_and_writes_nothin
     );
     assert_eq!(lab.chain.store.root(), root);
     assert_eq!(lab.study(id).values, 0);
+}
+
+#[test]
+fn the_output_size_limit_holds_the_largest_dkg_output_the_ledger_admits() {
+    let max = std::num::NonZeroU32::new(limits::VALIDATORS_MAX as u32).unwrap();
+    assert!(
+        DkgOutput::max_encode_size(max) <= limits::ANALYTICS_KEY_OUTPUT_SIZE_MAX_BYTES,
+        "{} bytes",
+        DkgOutput::max_encode_size(max)
+    );
 }
