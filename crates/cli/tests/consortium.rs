@@ -469,6 +469,16 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
     let client = Client::new(&api(0)).unwrap();
     wait_for("the first block", async || height(&client).await >= 1).await;
     let genesis_file = dir.join("genesis.toml");
+    let proving = client.clone().trusting(medchain_client::Trust::new(
+        medchain_node::config::load_genesis(&genesis_file).unwrap(),
+    ));
+    wait_for(
+        "the ledger to adopt the genesis analytics key",
+        async || proving.analytics_key().await.is_ok(),
+    )
+    .await;
+    let genesis_key = proving.analytics_key().await.unwrap().value;
+    assert_eq!(genesis_key.participants.len(), VALIDATORS);
     let data_dir = dir.to_str().unwrap().to_string();
     let first_api = api(0);
     let as_user = |args: &[&str]| {
@@ -610,6 +620,33 @@ async fn validator_admitted_by_governance_votes_from_the_next_epoch() {
         .expect("the admitted validator is listed");
     assert_eq!(hex::encode(admitted.encryption_key), encryption_key);
     assert_eq!(admitted.http_address, join_http);
+
+    // The analytics key follows the set: the four holders reshare it to the five validators of
+    // the new epoch, the public key unchanged (studies encrypted under it still release), and
+    // the admitted node keeps its share sealed under its own directory.
+    wait_for(
+        "the analytics key to be reshared to the five validators",
+        async || {
+            proving
+                .analytics_key()
+                .await
+                .is_ok_and(|k| k.value.epoch >= 1 && k.value.participants.len() == VALIDATORS + 1)
+        },
+    )
+    .await;
+    let reshared = trusting.analytics_key().await.unwrap().value;
+    assert_eq!(reshared.public_key, genesis_key.public_key);
+    assert!(
+        reshared
+            .participants
+            .iter()
+            .any(|p| p.to_string() == validator_key)
+    );
+    let round_file = format!("round-{}.dkg", reshared.epoch);
+    wait_for("the admitted node to store its share", async || {
+        files_named(&join_dir, &round_file).len() == 1
+    })
+    .await;
 
     // The consent's fragments cover the old set: `consent show` says so, the patient
     // re-issues them for all five, and the admitted validator holds one.
