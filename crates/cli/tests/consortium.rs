@@ -387,9 +387,10 @@ async fn observer_follows_verifies_serves_proofs_and_refuses_transactions() {
     let validator = Client::new(&format!("http://127.0.0.1:{http}")).unwrap();
     let observer_url = format!("http://127.0.0.1:{}", http + VALIDATORS as u16);
     let observer = Client::new(&observer_url).unwrap();
-    wait_for("the first block on the observer", async || {
-        height(&observer).await >= 1
-    })
+    wait_for(
+        "the first block on the observer and the validator",
+        async || height(&observer).await >= 1 && height(&validator).await >= 1,
+    )
     .await;
     let status = observer.status().await.unwrap();
     assert_eq!(status.role, NodeRole::Observer);

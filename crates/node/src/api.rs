@@ -336,6 +336,17 @@ pub(crate) async fn admit(state: &ApiState, tx: SignedTransaction) -> Result<(),
         return Err(mempool_error(MempoolError::Full));
     }
     let mut snapshot = SnapshotStore::new(state.databases().await);
+    // The genesis state (institutions, validators, policy) is applied with block 1: before it,
+    // every check would fail for the wrong reason ("no institution ...").
+    let validators = medchain_state::query::validators(&snapshot)
+        .await
+        .map_err(internal)?;
+    if validators.is_empty() {
+        return Err(ApiError::new(
+            ApiErrorCode::StateUnavailable,
+            "this node has not executed its first block yet, so it has no state to check the transaction against; retry in a moment".to_string(),
+        ));
+    }
     let sender = tx.transaction.sender.clone();
     let ledger_nonce = medchain_state::query::next_nonce(&snapshot, &sender)
         .await

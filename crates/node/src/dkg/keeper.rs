@@ -134,8 +134,8 @@ struct Keeper<S: Sender<PublicKey = Pk>> {
     mux: MuxHandle<S>,
     shares: Shares,
     adopted: Gauge,
-    /// The latest resharing round this node started, and its task.
-    resharing: Option<(u64, Handle<()>)>,
+    /// The latest resharing round this node started: its number, its players, its task.
+    resharing: Option<(u64, Set<Pk>, Handle<()>)>,
 }
 
 impl<S: Sender<PublicKey = Pk>> Keeper<S> {
@@ -164,7 +164,12 @@ impl<S: Sender<PublicKey = Pk>> Keeper<S> {
             && holders
                 .iter()
                 .all(|h| epoch.validators.position(h).is_some());
-        let started = self.resharing.as_ref().is_some_and(|(r, _)| *r >= round);
+        // A round still running for the same players is kept across epochs (it may be waiting
+        // for a quorum of them to come up); only a newer set replaces it.
+        let started = self
+            .resharing
+            .as_ref()
+            .is_some_and(|(r, players, _)| *r >= round || *players == epoch.validators);
         let involved = holders.contains(&&me) || epoch.validators.position(&me).is_some();
         if key.epoch >= round || unchanged || started || !involved {
             return;
@@ -180,7 +185,7 @@ impl<S: Sender<PublicKey = Pk>> Keeper<S> {
             }
         };
         let share = self.share_of(key.epoch, &output);
-        if let Some((superseded, task)) = self.resharing.take() {
+        if let Some((superseded, _, task)) = self.resharing.take() {
             info!(
                 superseded,
                 round, "the validators changed again: leaving the unfinished resharing round"
@@ -204,7 +209,7 @@ impl<S: Sender<PublicKey = Pk>> Keeper<S> {
             self.identity.dir.clone(),
         );
         if let Some(task) = self.start_round(config).await {
-            self.resharing = Some((round, task));
+            self.resharing = Some((round, epoch.validators.clone(), task));
         }
     }
 
