@@ -36,6 +36,28 @@ fn seed() -> u64 {
     seed
 }
 
+/// Runs `test` in the deterministic runtime under the printed (replayable) seed.
+fn simulate<F, Fut>(test: F)
+where
+    F: FnOnce(deterministic::Context) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let config = deterministic::Config::new()
+        .with_seed(seed())
+        .with_timeout(Some(RUN_TIMEOUT));
+    deterministic::Runner::new(config).start(test)
+}
+
+/// The finished rounds of nodes that are all players.
+fn shares_of(ends: Vec<RoundEnd>) -> Vec<FinishedRound> {
+    ends.into_iter()
+        .map(|end| match end {
+            RoundEnd::Share(done) => *done,
+            RoundEnd::Dealt => panic!("every node here is a player"),
+        })
+        .collect()
+}
+
 fn chain_id() -> ChainId {
     ChainId([7; 32])
 }
@@ -153,14 +175,7 @@ async fn run_scheduled(
             config
         })
         .collect();
-    run_configs(context, "network", configs, schedules)
-        .await
-        .into_iter()
-        .map(|end| match end {
-            RoundEnd::Share(done) => *done,
-            RoundEnd::Dealt => panic!("every genesis validator is a player"),
-        })
-        .collect()
+    shares_of(run_configs(context, "network", configs, schedules).await)
 }
 
 /// Runs each config's part on a fresh simulated network named `label`; returns how each
@@ -270,10 +285,7 @@ fn assert_key_works(rounds: &[FinishedRound], rng: &mut impl CryptoRng) -> Analy
 #[test]
 fn four_validators_form_one_key_that_decrypts_by_threshold() {
     let validators = validators();
-    let config = deterministic::Config::new()
-        .with_seed(seed())
-        .with_timeout(Some(RUN_TIMEOUT));
-    deterministic::Runner::new(config).start(|mut context| async move {
+    simulate(|mut context| async move {
         let rounds = run_round_of(&context, &validators, None).await;
         assert_key_works(&rounds, &mut context);
         // The key sums the first quorum of valid logs in key order.
@@ -324,10 +336,7 @@ fn a_dealer_sending_a_bad_share_is_left_out_and_the_key_still_forms() {
         .position(|v| v.signer.public_key() == first)
         .expect("one of them");
     let victim = (bad_dealer + 1) % VALIDATORS;
-    let config = deterministic::Config::new()
-        .with_seed(seed())
-        .with_timeout(Some(RUN_TIMEOUT));
-    deterministic::Runner::new(config).start(|mut context| async move {
+    simulate(|mut context| async move {
         let rounds = run_round_of(&context, &validators, Some((bad_dealer, victim))).await;
         assert_key_works(&rounds, &mut context);
         let bad = validators[bad_dealer].signer.public_key();
@@ -358,10 +367,7 @@ fn a_dealer_sending_a_bad_share_is_left_out_and_the_key_still_forms() {
 #[test]
 fn a_finished_round_is_read_back_after_a_restart_and_not_rerun() {
     let validators = validators();
-    let config = deterministic::Config::new()
-        .with_seed(seed())
-        .with_timeout(Some(RUN_TIMEOUT));
-    deterministic::Runner::new(config).start(|context| async move {
+    simulate(|context| async move {
         let rounds = run_round_of(&context, &validators, None).await;
         let v = &validators[1];
         let path = sealed::round_path(v.dir.path(), 0);
@@ -431,10 +437,7 @@ fn a_validator_restarted_in_the_middle_of_the_round_resumes_it_and_keeps_its_sha
     let mut schedules = vec![Schedule::default(); VALIDATORS];
     schedules[restarted].crash = Some((Duration::from_secs(3), Duration::from_secs(3)));
     schedules[late].start = Duration::from_secs(10);
-    let config = deterministic::Config::new()
-        .with_seed(seed())
-        .with_timeout(Some(RUN_TIMEOUT));
-    deterministic::Runner::new(config).start(|mut context| async move {
+    simulate(|mut context| async move {
         let rounds = run_scheduled(&context, &validators, None, &schedules, TEST_TIMEOUTS).await;
         assert_key_works(&rounds, &mut context);
         let first_three: Vec<Pk> = validator_set(&validators).iter().take(3).cloned().collect();
@@ -461,10 +464,7 @@ fn validators_started_minutes_apart_all_take_part_with_no_share_revealed() {
     let mut schedules = vec![Schedule::default(); VALIDATORS];
     schedules[3].start = Duration::from_secs(120);
     schedules[1].start = Duration::from_secs(45);
-    let config = deterministic::Config::new()
-        .with_seed(seed())
-        .with_timeout(Some(RUN_TIMEOUT));
-    deterministic::Runner::new(config).start(|mut context| async move {
+    simulate(|mut context| async move {
         let rounds = run_scheduled(
             &context,
             &validators,
@@ -492,10 +492,7 @@ fn a_validator_up_only_after_the_round_gets_the_key_from_the_logs_and_knows_its_
     let mut schedules = vec![Schedule::default(); VALIDATORS];
     // The others finish within the two 20 s graces; this one comes up well after.
     schedules[late].start = Duration::from_secs(200);
-    let config = deterministic::Config::new()
-        .with_seed(seed())
-        .with_timeout(Some(RUN_TIMEOUT));
-    deterministic::Runner::new(config).start(|context| async move {
+    simulate(|context| async move {
         let rounds = run_scheduled(&context, &validators, None, &schedules, TEST_TIMEOUTS).await;
         let late_key = validators[late].signer.public_key();
         for round in &rounds {
@@ -582,10 +579,7 @@ fn a_journal_does_not_open_for_another_chain_round_or_key_and_a_damaged_one_is_r
 #[test]
 fn a_share_file_does_not_open_for_another_chain_or_key() {
     let validators = validators();
-    let config = deterministic::Config::new()
-        .with_seed(seed())
-        .with_timeout(Some(RUN_TIMEOUT));
-    deterministic::Runner::new(config).start(|context| async move {
+    simulate(|context| async move {
         let _ = run_round_of(&context, &validators, None).await;
         let dir = validators[0].dir.path();
         let other_chain = sealed::load(dir, &ChainId([8; 32]), 0, &validators[0].encryption);
@@ -727,10 +721,7 @@ fn assert_reshared(
 #[test]
 fn a_validator_admitted_later_receives_a_share_of_the_same_key_by_resharing() {
     let validators = validators_n(VALIDATORS + 1);
-    let config = deterministic::Config::new()
-        .with_seed(seed())
-        .with_timeout(Some(RUN_TIMEOUT));
-    deterministic::Runner::new(config).start(|mut context| async move {
+    simulate(|mut context| async move {
         let genesis = run_round_of(&context, &validators[..VALIDATORS], None).await;
         let to = validator_set(&validators);
         let configs = (0..validators.len())
@@ -738,13 +729,7 @@ fn a_validator_admitted_later_receives_a_share_of_the_same_key_by_resharing() {
             .collect();
         let schedules = vec![Schedule::default(); validators.len()];
         let ends = run_configs(&context, "reshare_network", configs, &schedules).await;
-        let reshared: Vec<FinishedRound> = ends
-            .into_iter()
-            .map(|end| match end {
-                RoundEnd::Share(done) => *done,
-                RoundEnd::Dealt => panic!("every validator of the new set is a player"),
-            })
-            .collect();
+        let reshared = shares_of(ends);
         // 5 validators tolerate one fault: 4 of them decrypt, the newcomer among them.
         assert_reshared(&genesis, &reshared, 4, &mut context);
         let newcomer = validators[VALIDATORS].signer.public_key();
@@ -763,10 +748,7 @@ fn a_validator_admitted_later_receives_a_share_of_the_same_key_by_resharing() {
 #[test]
 fn a_removed_validator_deals_its_share_away_and_a_holder_that_is_gone_does_not_stop_it() {
     let validators = validators();
-    let config = deterministic::Config::new()
-        .with_seed(seed())
-        .with_timeout(Some(RUN_TIMEOUT));
-    deterministic::Runner::new(config).start(|mut context| async move {
+    simulate(|mut context| async move {
         let genesis = run_round_of(&context, &validators, None).await;
         // Governance removes the last validator; it still runs, deals, and ends with nothing.
         let to = validator_set(&validators[..VALIDATORS - 1]);
@@ -779,13 +761,7 @@ fn a_removed_validator_deals_its_share_away_and_a_holder_that_is_gone_does_not_s
             matches!(ends.pop(), Some(RoundEnd::Dealt)),
             "the removed validator only deals"
         );
-        let reshared: Vec<FinishedRound> = ends
-            .into_iter()
-            .map(|end| match end {
-                RoundEnd::Share(done) => *done,
-                RoundEnd::Dealt => panic!("the remaining validators are players"),
-            })
-            .collect();
+        let reshared = shares_of(ends);
         let removed = validators[VALIDATORS - 1].signer.public_key();
         assert!(reshared[0].output.players().position(&removed).is_none());
         assert_reshared(&genesis, &reshared, 3, &mut context);
@@ -798,13 +774,7 @@ fn a_removed_validator_deals_its_share_away_and_a_holder_that_is_gone_does_not_s
             .collect();
         let schedules = vec![Schedule::default(); VALIDATORS - 1];
         let ends = run_configs(&context, "gone_network", configs, &schedules).await;
-        let reshared: Vec<FinishedRound> = ends
-            .into_iter()
-            .map(|end| match end {
-                RoundEnd::Share(done) => *done,
-                RoundEnd::Dealt => panic!("the remaining validators are players"),
-            })
-            .collect();
+        let reshared = shares_of(ends);
         assert!(reshared[0].output.dealers().position(&removed).is_none());
         assert_reshared(&genesis, &reshared, 3, &mut context);
     });
@@ -825,10 +795,7 @@ fn with_fresh_dirs(validators: &[Validator]) -> Vec<Validator> {
 #[test]
 fn a_holder_without_its_share_cannot_deal_and_one_dealing_a_wrong_share_is_left_out() {
     let validators = validators();
-    let config = deterministic::Config::new()
-        .with_seed(seed())
-        .with_timeout(Some(RUN_TIMEOUT));
-    deterministic::Runner::new(config).start(|mut context| async move {
+    simulate(|mut context| async move {
         let genesis = run_round_of(&context, &validators, None).await;
         let to = validator_set(&validators);
         // Holder 0 lost its share; then, in a second run, holder 1 deals validator 2's share as
@@ -842,14 +809,7 @@ fn a_holder_without_its_share_cannot_deal_and_one_dealing_a_wrong_share_is_left_
             configs[faulty].previous.as_mut().expect("resharing").share =
                 (faulty == 1).then(|| genesis[2].share.clone());
             let schedules = vec![Schedule::default(); VALIDATORS];
-            let reshared: Vec<FinishedRound> = run_configs(&context, label, configs, &schedules)
-                .await
-                .into_iter()
-                .map(|end| match end {
-                    RoundEnd::Share(done) => *done,
-                    RoundEnd::Dealt => panic!("every validator stays"),
-                })
-                .collect();
+            let reshared = shares_of(run_configs(&context, label, configs, &schedules).await);
             let faulty_key = validators[faulty].signer.public_key();
             assert!(
                 reshared[0].output.dealers().position(&faulty_key).is_none(),
