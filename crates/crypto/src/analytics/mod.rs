@@ -18,6 +18,8 @@
 //!   interpolation in the exponent (as in ElectionGuard 2.0's verifiable decryption); invalid
 //!   ones are excluded.
 //! * [`dlog`]: baby-step giant-step (Shanks 1971) for `m` from `mG` within a declared bound.
+//! * [`noise`]: exact discrete Laplace samples, each validator's share of a study's
+//!   differential-privacy noise, added encrypted and range-proven before anything is decrypted.
 //!
 //! # How a contribution binds to its study and key image (what the state machine checks)
 //!
@@ -55,6 +57,7 @@
 
 pub mod dlog;
 pub mod elgamal;
+pub mod noise;
 pub mod range;
 pub mod threshold;
 mod transcript;
@@ -96,6 +99,8 @@ pub enum AnalyticsError {
         what: &'static str,
         got_bytes: usize,
     },
+    #[error("noise scale {numerator}/{denominator} is not positive: both parts must be at least 1")]
+    BadNoiseScale { numerator: u64, denominator: u64 },
     #[error(
         "range [{lo}, {hi}] is empty or wider than {RANGE_BITS_MAX} bits: declare lo <= hi with hi - lo < 2^{RANGE_BITS_MAX}"
     )]
