@@ -150,6 +150,35 @@ pub struct SpecArgs {
     /// Fewest pseudonyms an anonymous contribution's ring must hold.
     #[arg(long, default_value_t = 64)]
     ring_size: u32,
+    /// Release with distributed differential privacy at this ε (0.01 to 10, at most three
+    /// decimals): validators add discrete Laplace noise before anything is decrypted.
+    #[arg(long, value_parser = parse_epsilon_milli)]
+    epsilon: Option<u32>,
+}
+
+/// `"0.5"` → 500: ε in thousandths, exactly (no binary floating point on the way).
+fn parse_epsilon_milli(text: &str) -> Result<u32, String> {
+    let refuse = || format!("{text:?} is not an epsilon like 0.5 or 1 (at most three decimals)");
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() && fraction.is_empty()
+        || fraction.len() > 3
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return Err(refuse());
+    }
+    let whole: u32 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| refuse())?
+    };
+    let fraction: u32 = format!("{fraction:0<3}").parse().map_err(|_| refuse())?;
+    whole
+        .checked_mul(1000)
+        .and_then(|w| w.checked_add(fraction))
+        .ok_or_else(refuse)
 }
 
 impl SpecArgs {
@@ -180,7 +209,7 @@ impl SpecArgs {
             values_max: self.values_max,
             deadline_height: height.saturating_add(self.deadline_in_blocks),
             ring_size: self.ring_size,
-            epsilon_milli: None,
+            epsilon_milli: self.epsilon,
         };
         spec.validate().context("the study is refused")?;
         Ok(spec)
@@ -389,6 +418,11 @@ fn status_line(study: &StudyEntry) -> String {
             study.closed_height.unwrap_or(0),
             study.partials.len()
         ),
+        StudyStatus::AddingNoise => format!(
+            "closed at height {}; {} validators added their noise shares",
+            study.closed_height.unwrap_or(0),
+            study.noise_from.len()
+        ),
         StudyStatus::Released => "released; see `medchain study result`".to_string(),
         StudyStatus::BelowMinimumCohort => format!(
             "below its minimum cohort of {}: nothing is decrypted",
@@ -437,6 +471,12 @@ fn describe(study: &StudyEntry) -> String {
         "  release:      at least {} values (k), at most {}; anonymous rings of at least {}\n",
         spec.min_cohort, spec.values_max, spec.ring_size
     );
+    if let Some(epsilon_milli) = spec.epsilon_milli {
+        out += &format!(
+            "  privacy:      ε = {} (distributed discrete Laplace noise added before decryption)\n",
+            epsilon_text(epsilon_milli)
+        );
+    }
     out += &format!(
         "  deadline:     height {} (proposed at {})\n",
         spec.deadline_height, study.proposed_height
@@ -492,6 +532,45 @@ fn describe_result(spec: &StudySpec, result: &StudyResult) -> String {
             }
         }
     }
+    if let Some(noise) = &result.noise {
+        out += &format!(
+            "  privacy:  differentially private at ε = {} (δ < 1e-16): each total carries discrete Laplace noise from {} validators and is clamped to the range it could take; mean and variance are estimates\n",
+            epsilon_text(noise.epsilon_milli),
+            noise.shares
+        );
+    }
     out += "  each pseudonym contributes at most once; a patient with pseudonyms at several cohort institutions may have contributed once per pseudonym\n";
     out
+}
+
+fn epsilon_text(epsilon_milli: u32) -> String {
+    let text = format!("{}.{:03}", epsilon_milli / 1000, epsilon_milli % 1000);
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epsilon_is_read_in_exact_thousandths_and_malformed_ones_are_refused() {
+        for (text, milli) in [
+            ("0.5", 500),
+            ("1", 1000),
+            ("0.01", 10),
+            (".25", 250),
+            ("10.000", 10_000),
+        ] {
+            assert_eq!(parse_epsilon_milli(text), Ok(milli), "{text}");
+            assert_eq!(
+                epsilon_text(milli).parse::<f64>().unwrap() * 1000.0,
+                milli as f64
+            );
+        }
+        for bad in ["", ".", "0.0001", "-1", "1e-2", "abc", "0,5", "99999999"] {
+            assert!(parse_epsilon_milli(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(epsilon_text(500), "0.5");
+        assert_eq!(epsilon_text(2000), "2");
+    }
 }

@@ -802,6 +802,9 @@ pub enum StudyStatus {
     Released,
     /// Closed with fewer than k values: nothing was or will be decrypted.
     BelowMinimumCohort,
+    /// Past its deadline with at least k values, with ε: waiting for the validators' encrypted
+    /// noise shares; only then does it take partial decryptions.
+    AddingNoise,
 }
 impl_tag_codec!(StudyStatus {
     Proposed = 0,
@@ -809,6 +812,7 @@ impl_tag_codec!(StudyStatus {
     Releasing = 2,
     Released = 3,
     BelowMinimumCohort = 4,
+    AddingNoise = 5,
 });
 
 impl StudyStatus {
@@ -819,6 +823,7 @@ impl StudyStatus {
             StudyStatus::Releasing => "closed for release",
             StudyStatus::Released => "released",
             StudyStatus::BelowMinimumCohort => "closed below its minimum cohort",
+            StudyStatus::AddingNoise => "closed, waiting for the validators' noise",
         }
     }
 }
@@ -862,9 +867,26 @@ impl_struct_codec!(PostedPartials {
     ),
 });
 
+/// The differential privacy a released study's totals carry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResultNoise {
+    /// The study's ε in thousandths; δ is below 10^-16 (`STUDY_NOISE_TAIL_SCALES`).
+    pub epsilon_milli: u32,
+    /// Validators whose noise shares were added (each alone gives ε; the chain waits for f + 1
+    /// so that at least one is honest).
+    pub shares: u32,
+}
+impl_struct_codec!(ResultNoise {
+    epsilon_milli: (),
+    shares: (),
+});
+
 /// A released study's numbers: per slot (sum, sum of squares, buckets, in the spec's slot
 /// order) the decrypted total, with the number of values and contributions. Mean and variance
-/// follow: `sum / values`, `sum_of_squares / values − mean²` (in the spec's scaled unit).
+/// follow: `sum / values`, `sum_of_squares / values − mean²` (in the spec's scaled unit). With
+/// `noise`, each total is the true one plus the validators' noise, clamped to the range the
+/// true total could take (post-processing, which keeps the guarantee).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StudyResult {
@@ -874,6 +896,7 @@ pub struct StudyResult {
     /// Participant indices whose partials were combined.
     pub decrypted_by: Vec<u32>,
     pub height: u64,
+    pub noise: Option<ResultNoise>,
 }
 impl_struct_codec!(StudyResult {
     values: (),
@@ -881,6 +904,7 @@ impl_struct_codec!(StudyResult {
     totals: vec_cfg(limits::STUDY_SLOTS_MAX),
     decrypted_by: vec_cfg(limits::VALIDATORS_MAX),
     height: (),
+    noise: (),
 });
 
 /// A study: its spec, its state, its encrypted aggregates, and once released its result.
@@ -903,6 +927,8 @@ pub struct StudyEntry {
     pub institutional_contributions: u64,
     pub closed_height: Option<u64>,
     pub partials: Vec<PostedPartials>,
+    /// Validators whose encrypted noise shares were added to the aggregates, in ledger order.
+    pub noise_from: Vec<AccountId>,
     pub result: Option<StudyResult>,
 }
 impl_struct_codec!(StudyEntry {
@@ -921,5 +947,6 @@ impl_struct_codec!(StudyEntry {
     institutional_contributions: (),
     closed_height: (),
     partials: vec_cfg(limits::VALIDATORS_MAX),
+    noise_from: vec_cfg(limits::VALIDATORS_MAX),
     result: (),
 });

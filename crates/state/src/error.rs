@@ -218,6 +218,20 @@ pub enum StudyFault {
     BadPartial(String),
     #[error("the combined aggregates do not decrypt within their declared bounds ({0})")]
     Release(String),
+    #[error(
+        "the study is {status}; only a closed study with epsilon waiting for noise takes noise shares"
+    )]
+    NotAddingNoise { status: &'static str },
+    #[error("this validator's noise shares are already in the study's aggregates")]
+    NoiseAlreadyAdded,
+    #[error(
+        "{got} noise shares, the study has {expected} aggregates; add one per aggregate in slot order"
+    )]
+    WrongNoiseSlots { expected: usize, got: usize },
+    #[error(
+        "a noise share is refused ({0}); encrypt share + bound under the study's key and prove it within [0, 2·bound] with your own noise tag"
+    )]
+    BadNoise(String),
 }
 
 /// Why one storage receipt does not count towards a record's quorum.

@@ -109,6 +109,12 @@ pub enum Outcome {
         status: StudyStatus,
         values: u64,
     },
+    /// `added` validators' noise shares are in the aggregates; `releasing` once enough are.
+    StudyNoiseAdded {
+        study: StudyId,
+        added: usize,
+        releasing: bool,
+    },
     /// `posted` validators' partials are in; `released` once they decrypted the aggregates.
     PartialDecryptionPosted {
         study: StudyId,
@@ -455,6 +461,9 @@ async fn dispatch_study<S: Store>(
         Payload::CloseStudy { study } => studies::close(store, call, study).await,
         Payload::PostPartialDecryption { study, partials } => {
             studies::post_partials(store, call, study, partials).await
+        }
+        Payload::AddStudyNoise { study, noise } => {
+            studies::add_noise(store, call, study, noise).await
         }
         other => unreachable!("dispatch routes {} itself", other.kind()),
     }

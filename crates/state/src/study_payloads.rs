@@ -1,11 +1,12 @@
 //! The study payloads built the one way the state machine checks them (ring-key registration,
-//! contributions, partial decryptions): for clients, the node, benchmarks and tests. Pure:
+//! contributions, noise shares, partial decryptions): for clients, the node, benchmarks and tests. Pure:
 //! keys, shares and randomness come in.
 
 use crate::entries::StudyEntry;
 use bytes::Bytes;
 use commonware_cryptography::bls12381::primitives::group::Share;
 use medchain_crypto::Error;
+use medchain_crypto::analytics::noise::DiscreteLaplace;
 use medchain_crypto::analytics::range::{Range, RangeProof};
 use medchain_crypto::analytics::threshold::PartialDecryption;
 use medchain_crypto::analytics::{
@@ -16,7 +17,7 @@ use medchain_crypto::ring::{
 };
 use medchain_crypto::rng::CryptoRng;
 use medchain_types::possession::{KeyKind, message};
-use medchain_types::study::anonymous_contribution_message;
+use medchain_types::study::{anonymous_contribution_message, noise_share_tag};
 use medchain_types::{AccountId, ChainId, EncryptedValue, Payload, Slot, StudyContribution};
 
 /// A pseudonym's `RegisterRingKey` for `secret`'s public key, proven for this chain and account.
@@ -140,6 +141,67 @@ pub fn institutional_contribution(
         study: study.id,
         values: values.len() as u64,
         contribution: contribution(rng, chain_id, study, values, None)?,
+    })
+}
+
+/// A validator's noise shares for `study`, one per slot, each drawn exactly from the slot's
+/// discrete Laplace within its bound (`StudySpec::slot_noise`); `None` without ε. They stay
+/// with the caller only to build [`study_noise`]; tests read them to check the release.
+pub fn draw_noise_shares(rng: &mut impl CryptoRng, study: &StudyEntry) -> Option<Vec<i64>> {
+    let slots = study.spec.slot_noise()?;
+    slots
+        .iter()
+        .map(|slot| {
+            let noise = DiscreteLaplace::new(slot.scale_numerator, slot.scale_denominator).ok()?;
+            Some(noise.sample_within(rng, slot.bound))
+        })
+        .collect()
+}
+
+/// A validator's `AddStudyNoise` of `shares` (one per slot, `|share| <= bound`): each encrypted
+/// as `share + bound` and range-proven within `[0, 2·bound]` in the context of `validator`.
+pub fn study_noise(
+    rng: &mut impl CryptoRng,
+    chain_id: &ChainId,
+    study: &StudyEntry,
+    validator: &AccountId,
+    shares: &[i64],
+) -> Result<Payload, Error> {
+    let key = study_key(study)?;
+    let slots = study
+        .spec
+        .slot_noise()
+        .ok_or(AnalyticsError::BadNoiseScale {
+            numerator: 0,
+            denominator: 0,
+        })?;
+    let tag = noise_share_tag(validator);
+    let context = ProofContext {
+        chain_id: chain_id.as_bytes(),
+        study_id: study.id.as_bytes(),
+        key_image: Some(&tag),
+    };
+    let mut noise = Vec::with_capacity(slots.len());
+    for (slot, share) in slots.iter().zip(shares) {
+        let range = Range::new(0, 2 * slot.bound)?;
+        let shifted = share
+            .checked_add_unsigned(slot.bound)
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or(AnalyticsError::ValueOutOfRange {
+                value: share.unsigned_abs(),
+                lo: 0,
+                hi: slot.bound,
+            })?;
+        let (ciphertext, opening) = Ciphertext::encrypt(rng, &key, shifted);
+        let proof = RangeProof::prove(rng, &key, &ciphertext, &opening, &range, &context)?;
+        noise.push(EncryptedValue {
+            ciphertext: ciphertext.to_bytes().to_vec().into(),
+            range_proof: proof.to_bytes().into(),
+        });
+    }
+    Ok(Payload::AddStudyNoise {
+        study: study.id,
+        noise,
     })
 }
 

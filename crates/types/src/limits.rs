@@ -155,6 +155,19 @@ pub const ANALYTICS_KEY_SIZE_MAX_BYTES: usize = 16 + 48 * VALIDATORS_MAX;
 /// length prefixes. Resharing rounds need the whole output (their transcript commits to it).
 pub const ANALYTICS_KEY_OUTPUT_SIZE_MAX_BYTES: usize =
     32 + ANALYTICS_KEY_SIZE_MAX_BYTES + 3 * (5 + 32 * VALIDATORS_MAX);
+/// Smallest differential-privacy budget a study may ask for, in thousandths (ε = 0.01): below
+/// it the noise drowns any aggregate a consortium could collect.
+pub const STUDY_EPSILON_MILLI_MIN: u32 = 10;
+/// Largest budget, in thousandths (ε = 10): beyond it the guarantee means little.
+pub const STUDY_EPSILON_MILLI_MAX: u32 = 10_000;
+/// How many noise scales wide each validator's noise share may be, `|share| <= bound`: the
+/// share is redrawn until it fits, so a range proof can show it does (a validator cannot skew a
+/// result by more than this), at a cost of δ below 10^-16 (the mass of a discrete Laplace beyond
+/// 50 − ε scales, `e^-40` at ε = 10, for each of at most four sensitivity groups).
+pub const STUDY_NOISE_TAIL_SCALES: u64 = 50;
+/// Widest noise share bound: a share is proven as `share + bound ∈ [0, 2·bound]`, and a range
+/// proof covers at most 32 bits.
+pub const STUDY_NOISE_BOUND_MAX: u64 = (1 << 31) - 1;
 /// Partial decryptions one `PostPartialDecryption` carries: one per aggregate slot.
 pub const STUDY_PARTIALS_MAX: usize = STUDY_SLOTS_MAX;
 /// One partial decryption: index, point, challenge, response (4 + 48 + 32 + 32 bytes).

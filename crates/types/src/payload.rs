@@ -11,7 +11,7 @@ use crate::error::ValidationError;
 use crate::genesis::parse_validator_address;
 use crate::ids::{AccountId, ChainId, ConsentId, InstitutionId, ProposalId, RecordId, StudyId};
 use crate::storage::StorageReceipt;
-use crate::study::{StudyContribution, StudySpec};
+use crate::study::{EncryptedValue, StudyContribution, StudySpec};
 use crate::{hexser, impl_struct_codec, limits, phi_guard};
 use bytes::{BufMut, Bytes};
 use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt, Write};
@@ -535,6 +535,13 @@ pub enum Payload {
     /// Studies: after the deadline, closes the study: released if it reached its minimum
     /// cohort, closed undecrypted otherwise.
     CloseStudy { study: StudyId },
+    /// Studies with ε: a validator's share of differential-privacy noise for a closed study,
+    /// one encrypted value per slot in slot order, each `share + bound` range-proven within
+    /// `[0, 2·bound]` (`StudySpec::slot_noise`) in a context bound to the validator.
+    AddStudyNoise {
+        study: StudyId,
+        noise: Vec<EncryptedValue>,
+    },
     /// Studies: a validator's partial decryptions of a closed study's aggregates, one per slot
     /// in slot order, each with its Chaum–Pedersen proof.
     PostPartialDecryption {
@@ -570,6 +577,7 @@ impl Payload {
             Payload::ContributeAnonymously { .. } => "contribute_anonymously",
             Payload::CloseStudy { .. } => "close_study",
             Payload::PostPartialDecryption { .. } => "post_partial_decryption",
+            Payload::AddStudyNoise { .. } => "add_study_noise",
         }
     }
 
@@ -702,6 +710,7 @@ impl Payload {
                 )?;
                 contribution.validate()
             }
+            Payload::AddStudyNoise { noise, .. } => EncryptedValue::validate_slots(noise),
             Payload::PostPartialDecryption { partials, .. } => {
                 ValidationError::check_len(
                     "study_partials_max",
@@ -917,6 +926,10 @@ impl Write for Payload {
                 study.write(buf);
                 partials.write(buf);
             }
+            Payload::AddStudyNoise { study, noise } => {
+                study.write(buf);
+                noise.write(buf);
+            }
         }
     }
 }
@@ -946,6 +959,7 @@ impl Payload {
             Payload::ContributeAnonymously { .. } => 20,
             Payload::CloseStudy { .. } => 21,
             Payload::PostPartialDecryption { .. } => 22,
+            Payload::AddStudyNoise { .. } => 23,
         }
     }
 }
@@ -1057,6 +1071,7 @@ impl EncodeSize for Payload {
             Payload::PostPartialDecryption { study, partials } => {
                 study.encode_size() + partials.encode_size()
             }
+            Payload::AddStudyNoise { study, noise } => study.encode_size() + noise.encode_size(),
         }
     }
 }
@@ -1170,6 +1185,10 @@ impl Read for Payload {
                         bytes_cfg(limits::STUDY_PARTIAL_SIZE_BYTES),
                     ),
                 )?,
+            },
+            23 => Payload::AddStudyNoise {
+                study: StudyId::read(buf)?,
+                noise: Vec::read_cfg(buf, &vec_cfg(limits::STUDY_SLOTS_MAX))?,
             },
             other => return Err(Error::InvalidEnum(other)),
         })

@@ -12,10 +12,11 @@
 use crate::codec_util::{bytes_cfg, read_str, str_encode_size, vec_cfg, write_str};
 use crate::codes::RecordCategory;
 use crate::error::ValidationError;
-use crate::ids::{ChainId, InstitutionId, StudyId};
+use crate::ids::{AccountId, ChainId, InstitutionId, StudyId};
 use crate::{hexser, impl_struct_codec, limits};
 use bytes::{BufMut, Bytes};
 use commonware_codec::{Buf, Encode, EncodeSize, Error, Read, ReadExt, Write};
+use commonware_cryptography::{Hasher, Sha256};
 use serde::{Deserialize, Serialize};
 
 /// Who may contribute: pseudonyms registered at one of `institutions` (any institution if
@@ -56,8 +57,9 @@ pub struct StudySpec {
     pub deadline_height: u64,
     /// Fewest members of an anonymous contribution's ring.
     pub ring_size: u32,
-    /// Distributed differential privacy budget in thousandths. Not implemented yet, so a study
-    /// asking for it is refused rather than released without noise.
+    /// Distributed differential privacy budget in thousandths (500 is ε = 0.5): before anything
+    /// is decrypted, validators add encrypted discrete Laplace noise to every aggregate, sized
+    /// so that one honest validator's share alone gives ε (see [`StudySpec::slot_noise`]).
     pub epsilon_milli: Option<u32>,
 }
 
@@ -118,6 +120,16 @@ impl Read for StudySpec {
     }
 }
 
+/// One slot's noise share, as each noise-adding validator draws it: discrete Laplace with
+/// scale `scale_numerator / scale_denominator`, redrawn until `|share| <= bound`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotNoise {
+    pub slot: Slot,
+    pub scale_numerator: u64,
+    pub scale_denominator: u64,
+    pub bound: u64,
+}
+
 /// What one aggregate slot sums.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
@@ -165,6 +177,48 @@ impl StudySpec {
             .collect()
     }
 
+    /// The noise every validator adds to each slot, or `None` for a study without ε (or one whose
+    /// scale overflows, which `validate` refuses).
+    ///
+    /// Neighbouring datasets differ in one contributor's value: whether someone contributed is
+    /// public anyway (the ledger counts contributions; the ring signature hides who). So the
+    /// sensitivities are `hi − lo` for the sum, `hi² − lo²` for the sum of squares and 2 for the
+    /// whole histogram (one value leaves a bucket and enters another). ε is split evenly over
+    /// the groups released (sum, squares, histogram: basic composition, Dwork and Roth, "The
+    /// Algorithmic Foundations of Differential Privacy", 2014, Theorem 3.16), and each slot's
+    /// scale is its group's sensitivity over its share of ε: `Δ · groups · 1000 / ε_milli`.
+    /// Every validator's share has this full scale, so one honest share suffices; the others
+    /// only add noise (post-processing).
+    pub fn slot_noise(&self) -> Option<Vec<SlotNoise>> {
+        let epsilon_milli = u64::from(self.epsilon_milli?);
+        let groups = 1 + u64::from(self.sum_of_squares) + u64::from(!self.histogram.is_empty());
+        self.slots()
+            .into_iter()
+            .map(|slot| {
+                let sensitivity = match slot {
+                    Slot::Sum => self.hi - self.lo,
+                    Slot::SumOfSquares => {
+                        self.hi.checked_mul(self.hi)? - self.lo.checked_mul(self.lo)?
+                    }
+                    Slot::Bucket(_) => 2,
+                }
+                // A constant slot (lo = hi) reveals nothing; noise of scale 1 keeps the
+                // sampler's parameters positive.
+                .max(1);
+                let scale_numerator = sensitivity.checked_mul(groups)?.checked_mul(1000)?;
+                let bound = scale_numerator
+                    .checked_mul(limits::STUDY_NOISE_TAIL_SCALES)?
+                    .div_ceil(epsilon_milli);
+                Some(SlotNoise {
+                    slot,
+                    scale_numerator,
+                    scale_denominator: epsilon_milli,
+                    bound,
+                })
+            })
+            .collect()
+    }
+
     /// The bucket `value` falls in (`None` without a histogram or outside `[lo, hi]`).
     pub fn bucket_of(&self, value: u64) -> Option<usize> {
         if !(self.lo..=self.hi).contains(&value) {
@@ -200,10 +254,29 @@ impl StudySpec {
             );
         }
         self.validate_counts()?;
-        if self.epsilon_milli.is_some() {
-            return invalid(
-                "distributed differential-privacy noise is not implemented yet; propose the study without epsilon",
-            );
+        self.validate_noise()
+    }
+
+    fn validate_noise(&self) -> Result<(), ValidationError> {
+        let Some(epsilon_milli) = self.epsilon_milli else {
+            return Ok(());
+        };
+        if !(limits::STUDY_EPSILON_MILLI_MIN..=limits::STUDY_EPSILON_MILLI_MAX)
+            .contains(&epsilon_milli)
+        {
+            return Err(ValidationError::Transaction(
+                "epsilon_milli must lie in [study_epsilon_milli_min, study_epsilon_milli_max] (10 to 10,000, that is ε from 0.01 to 10)",
+            ));
+        }
+        let noise = self.slot_noise().ok_or(ValidationError::Transaction(
+            "the noise scale for this range overflows 64 bits; narrow the range or raise epsilon",
+        ))?;
+        for slot in noise {
+            check_max(
+                "study_noise_bound_max",
+                slot.bound,
+                limits::STUDY_NOISE_BOUND_MAX,
+            )?;
         }
         Ok(())
     }
@@ -275,21 +348,30 @@ impl_struct_codec!(StudyContribution {
     bucket_total_proof: bytes_cfg(limits::STUDY_RANGE_PROOF_SIZE_MAX_BYTES),
 });
 
+impl EncryptedValue {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.ciphertext.len() != limits::STUDY_CIPHERTEXT_SIZE_BYTES {
+            return Err(ValidationError::Transaction(
+                "a study ciphertext is exactly 96 bytes (two compressed G1 points)",
+            ));
+        }
+        ValidationError::check_len(
+            "study_range_proof_size_max_bytes",
+            self.range_proof.len(),
+            limits::STUDY_RANGE_PROOF_SIZE_MAX_BYTES,
+        )
+    }
+
+    /// A list of at most one value per slot, each well-formed.
+    pub fn validate_slots(slots: &[EncryptedValue]) -> Result<(), ValidationError> {
+        ValidationError::check_len("study_slots_max", slots.len(), limits::STUDY_SLOTS_MAX)?;
+        slots.iter().try_for_each(EncryptedValue::validate)
+    }
+}
+
 impl StudyContribution {
     pub fn validate(&self) -> Result<(), ValidationError> {
-        ValidationError::check_len("study_slots_max", self.slots.len(), limits::STUDY_SLOTS_MAX)?;
-        for slot in &self.slots {
-            if slot.ciphertext.len() != limits::STUDY_CIPHERTEXT_SIZE_BYTES {
-                return Err(ValidationError::Transaction(
-                    "a study ciphertext is exactly 96 bytes (two compressed G1 points)",
-                ));
-            }
-            ValidationError::check_len(
-                "study_range_proof_size_max_bytes",
-                slot.range_proof.len(),
-                limits::STUDY_RANGE_PROOF_SIZE_MAX_BYTES,
-            )?;
-        }
+        EncryptedValue::validate_slots(&self.slots)?;
         ValidationError::check_len(
             "study_range_proof_size_max_bytes",
             self.bucket_total_proof.len(),
@@ -315,6 +397,19 @@ pub fn anonymous_contribution_message(
     out.extend_from_slice(chain_id.as_bytes());
     out.extend_from_slice(study.as_bytes());
     out.extend_from_slice(&encoded);
+    out
+}
+
+/// Domain tag of the context a validator's noise proofs are bound to.
+pub const NOISE_SHARE_NAMESPACE: &[u8] = b"medchain/study/noise-share/v1";
+
+/// What a validator's noise range proofs carry where an anonymous contribution carries its key
+/// image: a digest naming the validator, so no validator can post another's shares as its own
+/// (two equal shares would no longer be independent noise).
+pub fn noise_share_tag(validator: &AccountId) -> [u8; 32] {
+    let digest = Sha256::hash(&[NOISE_SHARE_NAMESPACE, &validator.to_bytes()]);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
     out
 }
 
@@ -539,6 +634,13 @@ mod tests {
                     partials: vec![vec![0; limits::STUDY_PARTIAL_SIZE_BYTES].into()],
                 },
                 22,
+            ),
+            (
+                Payload::AddStudyNoise {
+                    study: id,
+                    noise: contribution(1, 384).slots,
+                },
+                23,
             ),
         ];
         for (payload, tag) in payloads {

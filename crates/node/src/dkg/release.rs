@@ -1,6 +1,7 @@
 //! This validator's part in releasing studies: once a study's deadline has passed it closes the
-//! study, and once a study is closed for release it posts its partial decryptions of the
-//! study's aggregates, made with its DKG share and proven against its public share.
+//! study; for a study with ε it adds its encrypted noise shares; once a study is closed for
+//! release it posts its partial decryptions of the study's (noised) aggregates, made with its
+//! DKG share and proven against its public share.
 //!
 //! The worker decides only from this node's finalized state and decrypts nothing else: the
 //! only ciphertexts it ever partially decrypts are the aggregates of a study the ledger holds
@@ -97,6 +98,7 @@ impl Releaser {
                         .await;
                 }
                 StudyStatus::Approved => {}
+                StudyStatus::AddingNoise => self.add_noise(&study, key_epoch).await,
                 StudyStatus::Releasing => self.post_partials(&study, key_epoch).await,
                 StudyStatus::Released | StudyStatus::BelowMinimumCohort => {
                     self.open.remove(&id);
@@ -104,6 +106,42 @@ impl Releaser {
             }
         }
         Ok(())
+    }
+
+    /// Draws and posts this validator's noise shares, once per study: only a holder of the key
+    /// in force adds noise (the ledger counts shares from the key's participants).
+    async fn add_noise(&mut self, study: &StudyEntry, key_epoch: Option<u64>) {
+        if study.noise_from.contains(&self.me)
+            || key_epoch.and_then(|epoch| self.shares.get(epoch)).is_none()
+        {
+            return;
+        }
+        // The generator is not `Send`: it is dropped before the submission awaits.
+        let made = {
+            let mut rng = rand::rng();
+            match study_payloads::draw_noise_shares(&mut rng, study) {
+                Some(shares) => study_payloads::study_noise(
+                    &mut rng,
+                    self.state.chain_id(),
+                    study,
+                    &self.me,
+                    &shares,
+                ),
+                None => Err(medchain_crypto::analytics::AnalyticsError::BadNoiseScale {
+                    numerator: 0,
+                    denominator: 0,
+                }
+                .into()),
+            }
+        };
+        match made {
+            Ok(payload) => self.submit(study.id, payload, "noise shares").await,
+            Err(e) => {
+                if self.unable.insert(study.id) {
+                    warn!(study = %study.id, error = %e, "cannot make this validator's noise shares");
+                }
+            }
+        }
     }
 
     async fn post_partials(&mut self, study: &StudyEntry, key_epoch: Option<u64>) {

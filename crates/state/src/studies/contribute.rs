@@ -243,7 +243,7 @@ fn verify_contribution(
     Ok(ciphertexts)
 }
 
-fn verify_all(
+pub(super) fn verify_all(
     call: &Call<'_>,
     key: &AnalyticsPublicKey,
     study: StudyId,
@@ -272,7 +272,7 @@ fn verify_all(
 /// Step 4: adds the contribution into the study's aggregates. An aggregate whose `c1` or
 /// `c2` became the identity is refused: its randomness cancelled (only a contributor who knows
 /// all of it can do that) and it would decrypt without the validators.
-fn aggregate(study: &mut StudyEntry, ciphertexts: &[Ciphertext]) -> Result<(), TxError> {
+pub(super) fn aggregate(study: &mut StudyEntry, ciphertexts: &[Ciphertext]) -> Result<(), TxError> {
     let sums: Vec<Ciphertext> = if study.aggregates.is_empty() {
         ciphertexts.to_vec()
     } else {

@@ -6,10 +6,12 @@
 //! only then the aggregate.
 
 mod contribute;
+mod noise;
 mod release;
 mod setup;
 
 pub(crate) use contribute::{contribute_anonymously, contribute_institutional};
+pub(crate) use noise::add_noise;
 pub(crate) use release::{close, post_partials};
 pub(crate) use setup::{register_ring_key, submit_analytics_key};
 
@@ -103,6 +105,7 @@ pub(crate) async fn propose<S: Store>(
         institutional_contributions: 0,
         closed_height: None,
         partials: Vec::new(),
+        noise_from: Vec::new(),
         result: None,
     };
     rw::write(store, keys::study(&id), &entry);
@@ -137,11 +140,19 @@ fn check_runnable(height: u64, spec: &StudySpec) -> Result<(), TxError> {
     let Some(release) = spec.slot_bounds(spec.values_max) else {
         return unrunnable("values_max times the range overflows 64 bits".into());
     };
-    for bound in &release {
-        let entries = table_entries(bound.hi - bound.lo);
+    let noise = spec.slot_noise();
+    for (slot, bound) in release.iter().enumerate() {
+        // With ε, up to `noise_shares_max` shares of at most `2·bound` each widen the plaintext.
+        let noise_width = noise
+            .as_ref()
+            .map_or(0, |n| 2 * noise::noise_shares_max() * n[slot].bound);
+        let Some(width) = (bound.hi - bound.lo).checked_add(noise_width) else {
+            return unrunnable("the release width overflows 64 bits".into());
+        };
+        let entries = table_entries(width);
         if entries > limits::STUDY_DLOG_TABLE_ENTRIES_MAX {
             return unrunnable(format!(
-                "releasing its {:?} aggregate of up to {} values needs {entries} discrete-log table entries, more than study_dlog_table_entries_max ({}); narrow the range or lower values_max",
+                "releasing its {:?} aggregate of up to {} values (and its noise, with epsilon) needs {entries} discrete-log table entries, more than study_dlog_table_entries_max ({}); narrow the range, lower values_max or raise epsilon",
                 bound.slot,
                 spec.values_max,
                 limits::STUDY_DLOG_TABLE_ENTRIES_MAX
@@ -156,6 +167,12 @@ fn check_runnable(height: u64, spec: &StudySpec) -> Result<(), TxError> {
         let range = Range::new(bound.lo, bound.hi)
             .map_err(|e| refuse(StudyFault::Unrunnable(e.to_string())))?;
         proofs_bytes += limits::STUDY_CIPHERTEXT_SIZE_BYTES + range.proof_size_bytes() + 8;
+    }
+    if let Some(noise) = &noise {
+        for slot in noise {
+            Range::new(0, 2 * slot.bound)
+                .map_err(|e| refuse(StudyFault::Unrunnable(e.to_string())))?;
+        }
     }
     if !spec.histogram.is_empty() {
         proofs_bytes += Range::new(1, 1)
@@ -218,15 +235,32 @@ pub(crate) async fn approve<S: Store>(
     Ok(())
 }
 
-/// A table for the widest aggregate of a study with `values` values (built once per release).
-pub(crate) fn release_table(spec: &StudySpec, values: u64) -> Result<DiscreteLogTable, TxError> {
+/// A table for the widest aggregate of a study with `values` values and `noise_shares` noise
+/// shares added (built once per release).
+pub(crate) fn release_table(
+    spec: &StudySpec,
+    values: u64,
+    noise_shares: u64,
+) -> Result<DiscreteLogTable, TxError> {
     let bounds = spec
         .slot_bounds(values)
         .ok_or_else(|| corrupt("study", "values beyond values_max"))?;
-    let width = bounds.iter().map(|b| b.hi - b.lo).max().unwrap_or(0);
+    let noise = spec.slot_noise();
+    let width = bounds
+        .iter()
+        .enumerate()
+        .map(|(slot, b)| {
+            let noise_width = noise
+                .as_ref()
+                .map_or(0, |n| 2 * noise_shares * n[slot].bound);
+            b.hi - b.lo + noise_width
+        })
+        .max()
+        .unwrap_or(0);
     assert!(
-        table_entries(width) <= limits::STUDY_DLOG_TABLE_ENTRIES_MAX,
-        "check_runnable bounds the table at values_max, and values <= values_max"
+        noise_shares <= noise::noise_shares_max()
+            && table_entries(width) <= limits::STUDY_DLOG_TABLE_ENTRIES_MAX,
+        "check_runnable bounds the table at values_max and the most noise shares, and values <= values_max"
     );
     DiscreteLogTable::new(width).map_err(|e| corrupt("study", e))
 }

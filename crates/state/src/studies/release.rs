@@ -1,5 +1,6 @@
 //! Closing and release. After the deadline anyone responsible (the researcher or a validator)
-//! closes the study: below its minimum cohort k nothing is ever decrypted; otherwise each
+//! closes the study: below its minimum cohort k nothing is ever decrypted; with ε the
+//! validators first add their noise shares (`noise`); otherwise, or then, each
 //! validator posts its partial decryptions of the study's aggregates (the only ciphertexts any
 //! partial is checked against, so no single contribution is ever decrypted), each verified
 //! with its Chaum–Pedersen proof against the validator's public share and refused if it fails.
@@ -9,7 +10,7 @@
 
 use super::setup::threshold_key;
 use super::{corrupt, load, refuse, release_table};
-use crate::entries::{PostedPartials, StudyEntry, StudyResult, StudyStatus};
+use crate::entries::{PostedPartials, ResultNoise, StudyEntry, StudyResult, StudyStatus};
 use crate::error::{StudyFault, TxError};
 use crate::exec::{Call, Outcome};
 use crate::store::Store;
@@ -41,6 +42,8 @@ pub(crate) async fn close<S: Store>(
     }
     study.status = if study.values < study.spec.min_cohort {
         StudyStatus::BelowMinimumCohort
+    } else if study.spec.epsilon_milli.is_some() {
+        StudyStatus::AddingNoise
     } else {
         StudyStatus::Releasing
     };
@@ -171,7 +174,7 @@ fn verify_partials(
 }
 
 /// Combines the stored partials of `epoch` per aggregate and solves each total within its
-/// declared bound.
+/// declared bound (widened by the noise shares added, then clamped back into it).
 fn decrypt(
     call: &Call<'_>,
     key: &AnalyticsKey,
@@ -183,7 +186,14 @@ fn decrypt(
         .spec
         .slot_bounds(study.values)
         .ok_or_else(|| corrupt("study", "values beyond values_max"))?;
-    let table = release_table(&study.spec, study.values)?;
+    let shares = study.noise_from.len() as u64;
+    // What the noise shares add to each plaintext: `share + bound` each, `shares · bound` on
+    // average; zero without ε.
+    let offsets: Vec<u64> = match study.spec.slot_noise() {
+        Some(noise) => noise.iter().map(|n| shares * n.bound).collect(),
+        None => vec![0; bounds.len()],
+    };
+    let table = release_table(&study.spec, study.values, shares)?;
     let context = release_context(call, &study.id);
     let posted: Vec<&PostedPartials> = study
         .partials
@@ -204,13 +214,15 @@ fn decrypt(
         let above_lo = table
             .solve_shifted(&combined.point, bound.lo)
             .map_err(|e| failed(e.to_string()))?;
-        if above_lo > bound.hi - bound.lo {
+        let width = bound.hi - bound.lo;
+        if above_lo > width + 2 * offsets[slot] {
             return Err(failed(format!(
                 "the {:?} total lies above its bound",
                 bound.slot
             )));
         }
-        totals.push(bound.lo + above_lo);
+        let noised = i128::from(above_lo) - i128::from(offsets[slot]);
+        totals.push(bound.lo + noised.clamp(0, i128::from(width)) as u64);
         decrypted_by = combined.used;
     }
     Ok(StudyResult {
@@ -219,5 +231,9 @@ fn decrypt(
         totals,
         decrypted_by,
         height: call.env.height,
+        noise: study.spec.epsilon_milli.map(|epsilon_milli| ResultNoise {
+            epsilon_milli,
+            shares: shares as u32,
+        }),
     })
 }
