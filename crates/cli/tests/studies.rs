@@ -4,7 +4,8 @@
 //! the CLI as users run it: a researcher proposes a study, the validators approve it by vote,
 //! three patients enroll ring keys and contribute anonymously, the hospital contributes its
 //! patients' values, and at the deadline the nodes close the study and post their partial
-//! decryptions on their own; the result is exact and proven. Refusals along the way: a value
+//! decryptions on their own; the result is exact and proven. A second study of the same data
+//! with ε = 1 is released the same way after the nodes added their noise shares. Refusals along the way: a value
 //! out of range, a second contribution from the same pseudonym, a result asked for too early, a
 //! study whose field carries a birth date.
 //!
@@ -201,40 +202,47 @@ async fn a_study_runs_on_the_validators_dkg_key_and_releases_itself_at_its_deadl
     ]);
     assert!(!ok && stderr.contains("refused"), "{stderr}");
 
-    // The researcher proposes; the validators approve by vote.
-    let (ok, stdout, stderr) = run(&[
-        "study",
-        "propose",
-        "--as",
-        "researcher-dan",
-        "--field",
-        "hba1c",
-        "--unit",
-        "%",
-        "--scale-divisor",
-        "10",
-        "--min",
-        "40",
-        "--max",
-        "200",
-        "--institution",
-        HOSPITAL,
-        "--category",
-        "laboratory",
-        "--sum-of-squares",
-        "--histogram",
-        "40,60,100",
-        "--min-cohort",
-        "3",
-        "--values-max",
-        "100",
-        "--deadline-in-blocks",
-        "200",
-        "--ring-size",
-        "3",
-    ]);
-    assert!(ok, "study propose failed: {stderr}");
-    let study = field(&stdout, "study id:").to_string();
+    // The researcher proposes two studies of the same field, the second released with
+    // distributed differential privacy at ε = 1; the validators approve both by vote.
+    let propose = |extra: &[&str]| {
+        let mut args = vec![
+            "study",
+            "propose",
+            "--as",
+            "researcher-dan",
+            "--field",
+            "hba1c",
+            "--unit",
+            "%",
+            "--scale-divisor",
+            "10",
+            "--min",
+            "40",
+            "--max",
+            "200",
+            "--institution",
+            HOSPITAL,
+            "--category",
+            "laboratory",
+            "--sum-of-squares",
+            "--histogram",
+            "40,60,100",
+            "--min-cohort",
+            "3",
+            "--values-max",
+            "100",
+            "--deadline-in-blocks",
+            "200",
+            "--ring-size",
+            "3",
+        ];
+        args.extend(extra);
+        let (ok, stdout, stderr) = run(&args);
+        assert!(ok, "study propose failed: {stderr}");
+        field(&stdout, "study id:").to_string()
+    };
+    let study = propose(&[]);
+    let private_study = propose(&["--epsilon", "1"]);
     let (ok, stdout, _) = trusted(&["study", "result", &study]);
     assert!(!ok && stdout.is_empty(), "no result before release");
     let node_key = |i: usize| path(&format!("validators/node-{i}/validator.key"));
@@ -243,31 +251,33 @@ async fn a_study_runs_on_the_validators_dkg_key_and_releases_itself_at_its_deadl
         all.extend(["--api", &api]);
         cli_with_passphrase(&all)
     };
-    let (ok, stdout, stderr) =
-        as_validator(&["study", "approve", &study, "--node-key", &node_key(0)]);
-    assert!(ok, "study approve failed: {stderr}");
-    let proposal = field(&stdout, "approval proposal id:").to_string();
-    for i in 1..3 {
-        let (ok, _, stderr) = as_validator(&[
-            "governance",
-            "vote",
-            &proposal,
-            "--approve",
-            "--node-key",
-            &node_key(i),
-        ]);
-        assert!(ok, "vote failed: {stderr}");
+    for study in [&study, &private_study] {
+        let (ok, stdout, stderr) =
+            as_validator(&["study", "approve", study, "--node-key", &node_key(0)]);
+        assert!(ok, "study approve failed: {stderr}");
+        let proposal = field(&stdout, "approval proposal id:").to_string();
+        for i in 1..3 {
+            let (ok, _, stderr) = as_validator(&[
+                "governance",
+                "vote",
+                &proposal,
+                "--approve",
+                "--node-key",
+                &node_key(i),
+            ]);
+            assert!(ok, "vote failed: {stderr}");
+        }
     }
     let (ok, stdout, stderr) = trusted(&["study", "status", &study]);
     assert!(ok && stdout.contains("approved"), "{stdout}{stderr}");
 
     // Each patient contributes anonymously; a value out of range and a second contribution
     // from the same pseudonym are refused.
-    let contribute = |key: &str, value: &str| {
+    let contribute_to = |study: &str, key: &str, value: &str| {
         let mut args = vec![
             "study",
             "contribute",
-            &study,
+            study,
             "--key",
             key,
             "--institution",
@@ -277,14 +287,17 @@ async fn a_study_runs_on_the_validators_dkg_key_and_releases_itself_at_its_deadl
         args.push(genesis_path.to_str().unwrap());
         cli_with_passphrase(&args)
     };
+    let contribute = |key: &str, value: &str| contribute_to(&study, key, value);
     let (ok, _, stderr) = contribute(&patients[0], "201");
     assert!(
         !ok && stderr.contains("outside the study's range"),
         "{stderr}"
     );
     for (key, value) in patients.iter().zip(ANONYMOUS_VALUES) {
-        let (ok, _, stderr) = contribute(key, &value.to_string());
-        assert!(ok, "anonymous contribution failed: {stderr}");
+        for study in [&study, &private_study] {
+            let (ok, _, stderr) = contribute_to(study, key, &value.to_string());
+            assert!(ok, "anonymous contribution failed: {stderr}");
+        }
     }
     let (ok, _, stderr) = contribute(&patients[1], "60");
     assert!(
@@ -297,22 +310,24 @@ async fn a_study_runs_on_the_validators_dkg_key_and_releases_itself_at_its_deadl
     let lines: Vec<String> = HOSPITAL_VALUES.iter().map(u64::to_string).collect();
     std::fs::write(&values, format!("# HbA1c, 0.1 %\n{}\n", lines.join("\n"))).unwrap();
     let admin = format!("admin-{HOSPITAL}");
-    let (ok, _, stderr) = cli_with_passphrase(&[
-        "study",
-        "contribute",
-        &study,
-        "--as",
-        &admin,
-        "--data-dir",
-        &data_dir,
-        "--values-file",
-        &values,
-        "--api",
-        &api,
-        "--genesis",
-        genesis_path.to_str().unwrap(),
-    ]);
-    assert!(ok, "institutional contribution failed: {stderr}");
+    for study in [&study, &private_study] {
+        let (ok, _, stderr) = cli_with_passphrase(&[
+            "study",
+            "contribute",
+            study,
+            "--as",
+            &admin,
+            "--data-dir",
+            &data_dir,
+            "--values-file",
+            &values,
+            "--api",
+            &api,
+            "--genesis",
+            genesis_path.to_str().unwrap(),
+        ]);
+        assert!(ok, "institutional contribution failed: {stderr}");
+    }
 
     // Nobody closes or releases by hand: the validators' nodes do at the deadline. The chain
     // makes about two empty blocks a second, so the wait scales with the blocks left.
@@ -349,7 +364,37 @@ async fn a_study_runs_on_the_validators_dkg_key_and_releases_itself_at_its_deadl
     assert!(stdout.contains("verified: proven"), "{stdout}");
     let (ok, stdout, _) = trusted(&["study", "list"]);
     assert!(
-        ok && stdout.contains(&study) && stdout.contains("study index: 1 studies"),
+        ok && stdout.contains(&study) && stdout.contains("study index: 2 studies"),
+        "{stdout}"
+    );
+
+    // The private study: the nodes added their noise shares (f + 1 = 2 of 4) before any
+    // decryption; its totals are the same data's, noised, within their possible ranges.
+    let private_id = private_study.parse().unwrap();
+    wait_for("the validators to release the private study", async || {
+        client
+            .study(&private_id)
+            .await
+            .is_ok_and(|s| s.value.status == StudyStatus::Released)
+    })
+    .await;
+    let private = client.study(&private_id).await.unwrap().value;
+    assert_eq!(private.noise_from.len(), 2);
+    let noised = private.result.expect("released");
+    assert_eq!(noised.values, 5);
+    let noise = noised.noise.expect("the result carries its ε");
+    assert_eq!((noise.epsilon_milli, noise.shares), (1_000, 2));
+    let bounds = private.spec.slot_bounds(5).unwrap();
+    for (total, bound) in noised.totals.iter().zip(&bounds) {
+        assert!(
+            (bound.lo..=bound.hi).contains(total),
+            "{total} outside {bound:?}"
+        );
+    }
+    let (ok, stdout, stderr) = trusted(&["study", "result", &private_study]);
+    assert!(ok, "study result failed: {stderr}");
+    assert!(
+        stdout.contains("differentially private at ε = 1") && stdout.contains("from 2 validators"),
         "{stdout}"
     );
 
