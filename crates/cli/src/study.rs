@@ -538,9 +538,36 @@ fn describe_result(spec: &StudySpec, result: &StudyResult) -> String {
             epsilon_text(noise.epsilon_milli),
             noise.shares
         );
+        out += &noise_spread(spec, noise.shares);
     }
     out += "  each pseudonym contributes at most once; a patient with pseudonyms at several cohort institutions may have contributed once per pseudonym\n";
     out
+}
+
+/// How far the noise typically moves each total, so a researcher can judge the numbers: a
+/// discrete Laplace share of scale λ has standard deviation about √2·λ, and `shares`
+/// independent shares add their variances.
+fn noise_spread(spec: &StudySpec, shares: u32) -> String {
+    let Some(noise) = spec.slot_noise() else {
+        return String::new();
+    };
+    let spread = |n: &medchain_types::study::SlotNoise| {
+        let scale = n.scale_numerator as f64 / n.scale_denominator as f64;
+        (2.0 * f64::from(shares)).sqrt() * scale
+    };
+    let parts: Vec<String> = noise
+        .iter()
+        .filter(|n| !matches!(n.slot, Slot::Bucket(i) if i > 0))
+        .map(|n| match n.slot {
+            Slot::Sum => format!("sum {:.0}", spread(n)),
+            Slot::SumOfSquares => format!("sum of squares {:.0}", spread(n)),
+            Slot::Bucket(_) => format!("each bucket {:.1}", spread(n)),
+        })
+        .collect();
+    format!(
+        "  noise:    standard deviation about {} (in the totals' integer units)\n",
+        parts.join(", ")
+    )
 }
 
 fn epsilon_text(epsilon_milli: u32) -> String {
@@ -572,5 +599,35 @@ mod tests {
         }
         assert_eq!(epsilon_text(500), "0.5");
         assert_eq!(epsilon_text(2000), "2");
+    }
+
+    #[test]
+    fn the_noise_spread_follows_the_scale_and_the_number_of_shares() {
+        let spec = StudySpec {
+            field: "hba1c".into(),
+            unit: "%".into(),
+            scale_divisor: 10,
+            lo: 40,
+            hi: 200,
+            cohort: CohortFilter::default(),
+            sum_of_squares: false,
+            histogram: vec![40, 100],
+            min_cohort: 3,
+            values_max: 100,
+            deadline_height: 10,
+            ring_size: 3,
+            epsilon_milli: Some(1_000),
+        };
+        // Two groups at ε = 1: the sum's scale is 160 · 2 = 320, each bucket's 2 · 2 = 4; two
+        // shares give √4 = 2 times the scale.
+        assert_eq!(
+            noise_spread(&spec, 2),
+            "  noise:    standard deviation about sum 640, each bucket 8.0 (in the totals' integer units)\n"
+        );
+        let plain = StudySpec {
+            epsilon_milli: None,
+            ..spec
+        };
+        assert_eq!(noise_spread(&plain, 2), "");
     }
 }
