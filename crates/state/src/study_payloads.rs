@@ -17,7 +17,7 @@ use medchain_crypto::ring::{
 };
 use medchain_crypto::rng::CryptoRng;
 use medchain_types::possession::{KeyKind, message};
-use medchain_types::study::{anonymous_contribution_message, noise_share_tag};
+use medchain_types::study::{SlotNoise, anonymous_contribution_message, noise_share_tag};
 use medchain_types::{AccountId, ChainId, EncryptedValue, Payload, Slot, StudyContribution};
 
 /// A pseudonym's `RegisterRingKey` for `secret`'s public key, proven for this chain and account.
@@ -42,6 +42,24 @@ fn study_key(study: &StudyEntry) -> Result<AnalyticsPublicKey, Error> {
         .as_ref()
         .ok_or(AnalyticsError::InvalidRangeProof)?;
     Ok(AnalyticsPublicKey::from_bytes(&approval.public_key)?)
+}
+
+/// `plaintext` encrypted under `key` with a proof that it lies in `range` in `context`, and the
+/// ciphertext and opening for proofs over sums of slots.
+fn proven_value(
+    rng: &mut impl CryptoRng,
+    key: &AnalyticsPublicKey,
+    plaintext: u64,
+    range: &Range,
+    context: &ProofContext<'_>,
+) -> Result<(EncryptedValue, Ciphertext, Opening), Error> {
+    let (ciphertext, opening) = Ciphertext::encrypt(rng, key, plaintext);
+    let proof = RangeProof::prove(rng, key, &ciphertext, &opening, range, context)?;
+    let value = EncryptedValue {
+        ciphertext: ciphertext.to_bytes().to_vec().into(),
+        range_proof: proof.to_bytes().into(),
+    };
+    Ok((value, ciphertext, opening))
 }
 
 /// The encrypted slots of `values` (one value for a patient, an institution's patients'
@@ -77,12 +95,8 @@ pub fn contribution(
                 .count() as u64,
         };
         let range = Range::new(bound.lo, bound.hi)?;
-        let (ciphertext, opening) = Ciphertext::encrypt(rng, &key, plaintext);
-        let proof = RangeProof::prove(rng, &key, &ciphertext, &opening, &range, &context)?;
-        slots.push(EncryptedValue {
-            ciphertext: ciphertext.to_bytes().to_vec().into(),
-            range_proof: proof.to_bytes().into(),
-        });
+        let (value, ciphertext, opening) = proven_value(rng, &key, plaintext, &range, &context)?;
+        slots.push(value);
         if matches!(bound.slot, Slot::Bucket(_)) {
             bucket_openings.push((ciphertext, opening));
         }
@@ -144,45 +158,42 @@ pub fn institutional_contribution(
     })
 }
 
-/// A validator's noise shares for `study`, one per slot, each drawn exactly from the slot's
-/// discrete Laplace within its bound (`StudySpec::slot_noise`); `None` without ε. They stay
-/// with the caller only to build [`study_noise`]; tests read them to check the release.
-pub fn draw_noise_shares(rng: &mut impl CryptoRng, study: &StudyEntry) -> Option<Vec<i64>> {
-    let slots = study.spec.slot_noise()?;
-    slots
+/// A validator's noise shares, one per slot of `noise` (`StudySpec::slot_noise`), each drawn
+/// exactly from the slot's discrete Laplace within its bound. They stay with the caller only to
+/// build [`study_noise`]; tests read them to check the release.
+pub fn draw_noise_shares(
+    rng: &mut impl CryptoRng,
+    noise: &[SlotNoise],
+) -> Result<Vec<i64>, AnalyticsError> {
+    noise
         .iter()
         .map(|slot| {
-            let noise = DiscreteLaplace::new(slot.scale_numerator, slot.scale_denominator).ok()?;
-            Some(noise.sample_within(rng, slot.bound))
+            let laplace = DiscreteLaplace::new(slot.scale_numerator, slot.scale_denominator)?;
+            Ok(laplace.sample_within(rng, slot.bound))
         })
         .collect()
 }
 
-/// A validator's `AddStudyNoise` of `shares` (one per slot, `|share| <= bound`): each encrypted
-/// as `share + bound` and range-proven within `[0, 2·bound]` in the context of `validator`.
+/// A validator's `AddStudyNoise` of `shares` (one per slot of `noise`, `|share| <= bound`):
+/// each encrypted as `share + bound` and range-proven within `[0, 2·bound]` in the context of
+/// `validator`.
 pub fn study_noise(
     rng: &mut impl CryptoRng,
     chain_id: &ChainId,
     study: &StudyEntry,
     validator: &AccountId,
+    noise: &[SlotNoise],
     shares: &[i64],
 ) -> Result<Payload, Error> {
     let key = study_key(study)?;
-    let slots = study
-        .spec
-        .slot_noise()
-        .ok_or(AnalyticsError::BadNoiseScale {
-            numerator: 0,
-            denominator: 0,
-        })?;
     let tag = noise_share_tag(validator);
     let context = ProofContext {
         chain_id: chain_id.as_bytes(),
         study_id: study.id.as_bytes(),
         key_image: Some(&tag),
     };
-    let mut noise = Vec::with_capacity(slots.len());
-    for (slot, share) in slots.iter().zip(shares) {
+    let mut values = Vec::with_capacity(noise.len());
+    for (slot, share) in noise.iter().zip(shares) {
         let range = Range::new(0, 2 * slot.bound)?;
         let shifted = share
             .checked_add_unsigned(slot.bound)
@@ -192,16 +203,11 @@ pub fn study_noise(
                 lo: 0,
                 hi: slot.bound,
             })?;
-        let (ciphertext, opening) = Ciphertext::encrypt(rng, &key, shifted);
-        let proof = RangeProof::prove(rng, &key, &ciphertext, &opening, &range, &context)?;
-        noise.push(EncryptedValue {
-            ciphertext: ciphertext.to_bytes().to_vec().into(),
-            range_proof: proof.to_bytes().into(),
-        });
+        values.push(proven_value(rng, &key, shifted, &range, &context)?.0);
     }
     Ok(Payload::AddStudyNoise {
         study: study.id,
-        noise,
+        noise: values,
     })
 }
 

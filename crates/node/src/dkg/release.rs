@@ -116,23 +116,25 @@ impl Releaser {
         {
             return;
         }
+        // Only a study with ε closes into `AddingNoise`, so its spec always has noise slots.
+        let Some(noise) = study.spec.slot_noise() else {
+            return;
+        };
         // The generator is not `Send`: it is dropped before the submission awaits.
         let made = {
             let mut rng = rand::rng();
-            match study_payloads::draw_noise_shares(&mut rng, study) {
-                Some(shares) => study_payloads::study_noise(
-                    &mut rng,
-                    self.state.chain_id(),
-                    study,
-                    &self.me,
-                    &shares,
-                ),
-                None => Err(medchain_crypto::analytics::AnalyticsError::BadNoiseScale {
-                    numerator: 0,
-                    denominator: 0,
-                }
-                .into()),
-            }
+            study_payloads::draw_noise_shares(&mut rng, &noise)
+                .map_err(medchain_crypto::Error::from)
+                .and_then(|shares| {
+                    study_payloads::study_noise(
+                        &mut rng,
+                        self.state.chain_id(),
+                        study,
+                        &self.me,
+                        &noise,
+                        &shares,
+                    )
+                })
         };
         match made {
             Ok(payload) => self.submit(study.id, payload, "noise shares").await,

@@ -140,12 +140,9 @@ fn check_runnable(height: u64, spec: &StudySpec) -> Result<(), TxError> {
     let Some(release) = spec.slot_bounds(spec.values_max) else {
         return unrunnable("values_max times the range overflows 64 bits".into());
     };
-    let noise = spec.slot_noise();
-    for (slot, bound) in release.iter().enumerate() {
-        // With ε, up to `noise_shares_max` shares of at most `2·bound` each widen the plaintext.
-        let noise_width = noise
-            .as_ref()
-            .map_or(0, |n| 2 * noise::noise_shares_max() * n[slot].bound);
+    // With ε, up to `noise_shares_max` shares widen each plaintext.
+    let noise_widths = noise_widths(spec, noise::noise_shares_max());
+    for (bound, noise_width) in release.iter().zip(noise_widths) {
         let Some(width) = (bound.hi - bound.lo).checked_add(noise_width) else {
             return unrunnable("the release width overflows 64 bits".into());
         };
@@ -168,7 +165,7 @@ fn check_runnable(height: u64, spec: &StudySpec) -> Result<(), TxError> {
             .map_err(|e| refuse(StudyFault::Unrunnable(e.to_string())))?;
         proofs_bytes += limits::STUDY_CIPHERTEXT_SIZE_BYTES + range.proof_size_bytes() + 8;
     }
-    if let Some(noise) = &noise {
+    if let Some(noise) = spec.slot_noise() {
         for slot in noise {
             Range::new(0, 2 * slot.bound)
                 .map_err(|e| refuse(StudyFault::Unrunnable(e.to_string())))?;
@@ -235,6 +232,15 @@ pub(crate) async fn approve<S: Store>(
     Ok(())
 }
 
+/// How much `shares` noise shares can widen each slot's plaintext: each adds `share + bound`,
+/// a value of `[0, 2·bound]`, so `2·shares·bound` (zero for every slot without ε).
+pub(crate) fn noise_widths(spec: &StudySpec, shares: u64) -> Vec<u64> {
+    match spec.slot_noise() {
+        Some(noise) => noise.iter().map(|n| 2 * shares * n.bound).collect(),
+        None => vec![0; spec.slots().len()],
+    }
+}
+
 /// A table for the widest aggregate of a study with `values` values and `noise_shares` noise
 /// shares added (built once per release).
 pub(crate) fn release_table(
@@ -245,16 +251,10 @@ pub(crate) fn release_table(
     let bounds = spec
         .slot_bounds(values)
         .ok_or_else(|| corrupt("study", "values beyond values_max"))?;
-    let noise = spec.slot_noise();
     let width = bounds
         .iter()
-        .enumerate()
-        .map(|(slot, b)| {
-            let noise_width = noise
-                .as_ref()
-                .map_or(0, |n| 2 * noise_shares * n[slot].bound);
-            b.hi - b.lo + noise_width
-        })
+        .zip(noise_widths(spec, noise_shares))
+        .map(|(b, noise_width)| b.hi - b.lo + noise_width)
         .max()
         .unwrap_or(0);
     assert!(

@@ -26,7 +26,7 @@ use medchain_types::{EncryptedValue, StudyId, limits};
 
 /// Noise shares the release waits for with `participants` key holders: one more than the
 /// faulty holders tolerated, so at least one share is honest.
-pub fn noise_shares_required(participants: usize) -> usize {
+pub(crate) fn noise_shares_required(participants: usize) -> usize {
     participants.saturating_sub(1) / 3 + 1
 }
 

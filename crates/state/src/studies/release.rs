@@ -9,7 +9,7 @@
 //! no larger than `STUDY_DLOG_TABLE_ENTRIES_MAX`: deterministic work on every node.
 
 use super::setup::threshold_key;
-use super::{corrupt, load, refuse, release_table};
+use super::{corrupt, load, noise_widths, refuse, release_table};
 use crate::entries::{PostedPartials, ResultNoise, StudyEntry, StudyResult, StudyStatus};
 use crate::error::{StudyFault, TxError};
 use crate::exec::{Call, Outcome};
@@ -187,12 +187,9 @@ fn decrypt(
         .slot_bounds(study.values)
         .ok_or_else(|| corrupt("study", "values beyond values_max"))?;
     let shares = study.noise_from.len() as u64;
-    // What the noise shares add to each plaintext: `share + bound` each, `shares · bound` on
-    // average; zero without ε.
-    let offsets: Vec<u64> = match study.spec.slot_noise() {
-        Some(noise) => noise.iter().map(|n| shares * n.bound).collect(),
-        None => vec![0; bounds.len()],
-    };
+    // The noise shares add `share + bound` each: the plaintext lies up to `noise_width` above
+    // the true total's range, and `noise_width / 2 = shares · bound` is their offset.
+    let noise_widths = noise_widths(&study.spec, shares);
     let table = release_table(&study.spec, study.values, shares)?;
     let context = release_context(call, &study.id);
     let posted: Vec<&PostedPartials> = study
@@ -215,13 +212,13 @@ fn decrypt(
             .solve_shifted(&combined.point, bound.lo)
             .map_err(|e| failed(e.to_string()))?;
         let width = bound.hi - bound.lo;
-        if above_lo > width + 2 * offsets[slot] {
+        if above_lo > width + noise_widths[slot] {
             return Err(failed(format!(
                 "the {:?} total lies above its bound",
                 bound.slot
             )));
         }
-        let noised = i128::from(above_lo) - i128::from(offsets[slot]);
+        let noised = i128::from(above_lo) - i128::from(noise_widths[slot] / 2);
         totals.push(bound.lo + noised.clamp(0, i128::from(width)) as u64);
         decrypted_by = combined.used;
     }

@@ -41,13 +41,15 @@ impl Lab {
     fn noise(&self, id: StudyId, at: usize, seed: u64) -> (Vec<i64>, Payload) {
         let study = self.study(id);
         let mut rng = seeded_u64(seed);
-        let shares = study_payloads::draw_noise_shares(&mut rng, &study).expect("the study has ε");
+        let noise = study.spec.slot_noise().expect("the study has ε");
+        let shares = study_payloads::draw_noise_shares(&mut rng, &noise).unwrap();
         let validator = &self.shares[at].0;
         let payload = study_payloads::study_noise(
             &mut rng,
             &self.chain.genesis.chain_id(),
             &study,
             validator,
+            &noise,
             &shares,
         )
         .unwrap();
