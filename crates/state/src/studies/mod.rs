@@ -33,6 +33,10 @@ const _: () = assert!(
         == 2 * medchain_crypto::analytics::RANGE_BITS_MAX as usize
             * medchain_crypto::analytics::range::BIT_PROOF_SIZE_BYTES
 );
+// A noise share `share + bound` within `[0, 2·bound]` (bound checked by `StudySpec::validate`)
+// always has a range a proof covers.
+const _: () =
+    assert!(2 * limits::STUDY_NOISE_BOUND_MAX < 1 << medchain_crypto::analytics::RANGE_BITS_MAX);
 const _: () =
     assert!(limits::STUDY_RING_SIZE_MAX_MEMBERS <= medchain_crypto::ring::RING_SIZE_MAX_MEMBERS);
 const _: () =
@@ -164,12 +168,6 @@ fn check_runnable(height: u64, spec: &StudySpec) -> Result<(), TxError> {
         let range = Range::new(bound.lo, bound.hi)
             .map_err(|e| refuse(StudyFault::Unrunnable(e.to_string())))?;
         proofs_bytes += limits::STUDY_CIPHERTEXT_SIZE_BYTES + range.proof_size_bytes() + 8;
-    }
-    if let Some(noise) = spec.slot_noise() {
-        for slot in noise {
-            Range::new(0, 2 * slot.bound)
-                .map_err(|e| refuse(StudyFault::Unrunnable(e.to_string())))?;
-        }
     }
     if !spec.histogram.is_empty() {
         proofs_bytes += Range::new(1, 1)
