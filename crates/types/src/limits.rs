@@ -112,16 +112,17 @@ pub const STUDY_COHORT_CATEGORIES_MAX: usize = 11;
 /// Institutions in a cohort filter.
 pub const STUDY_COHORT_INSTITUTIONS_MAX: usize = 64;
 /// Histogram buckets of one study: each costs every contribution one ciphertext and one
-/// one-bit range proof (480 bytes).
+/// one-bit range proof (768 bytes).
 pub const STUDY_HISTOGRAM_BUCKETS_MAX: usize = 16;
 /// Aggregate slots of a contribution: the sum, the sum of squares and the buckets.
 pub const STUDY_SLOTS_MAX: usize = 2 + STUDY_HISTOGRAM_BUCKETS_MAX;
 /// One exponential-ElGamal ciphertext, exactly (`medchain_crypto::analytics::elgamal`; the state
 /// machine asserts they agree).
 pub const STUDY_CIPHERTEXT_SIZE_BYTES: usize = 96;
-/// One range proof: 384 bytes per bit proof, at most 2 × 32 of them (a two-sided 32-bit range;
-/// the state machine asserts this against the crypto crate).
-pub const STUDY_RANGE_PROOF_SIZE_MAX_BYTES: usize = 2 * 32 * 384;
+/// One range proof: 384 bytes per bit proof, at most 2 × 32 of them (a two-sided 32-bit range),
+/// and 512 bytes linking them to the ciphertext (the state machine asserts this against the
+/// crypto crate).
+pub const STUDY_RANGE_PROOF_SIZE_MAX_BYTES: usize = 2 * 32 * 384 + 512;
 /// Smallest minimum cohort k a study may declare: an aggregate of fewer values tells each
 /// contributor too much about the others.
 pub const STUDY_MIN_COHORT_MIN: u64 = 3;

@@ -6,12 +6,12 @@
 //!   constant term of the public polynomial that commonware's `bls12381::dkg::feldman_desmedt`
 //!   produces with the `MinPk` variant (public keys in G1), so a DKG [`Output`] plugs in as is.
 //! * [`range`]: a proof that a ciphertext encrypts an integer in `[lo, hi]`, by bit
-//!   decomposition with disjunctive Chaum–Pedersen proofs (Cramer, Damgård, Schoenmakers,
-//!   "Proofs of partial knowledge and simplified design of witness hiding protocols", CRYPTO
-//!   1994, the 1-out-of-2 case of their composition of Σ-protocols; the same proofs as the
-//!   ballot-correctness proofs of the ElectionGuard Design Specification 2.0, Benaloh, Naehrig,
-//!   Pereira, Wallach, 2023), made non-interactive by Fiat–Shamir over a transcript bound to a
-//!   [`ProofContext`], and verified in batch as one multi-scalar multiplication.
+//!   decomposition into Pedersen commitments with disjunctive Schnorr proofs (Cramer, Damgård,
+//!   Schoenmakers, "Proofs of partial knowledge and simplified design of witness hiding
+//!   protocols", CRYPTO 1994, the 1-out-of-2 case of their composition of Σ-protocols) and a
+//!   Σ-protocol linking the bits to the ciphertext, made non-interactive by Fiat–Shamir over a
+//!   transcript bound to a [`ProofContext`], and verified in batch as one multi-scalar
+//!   multiplication over points that skip the subgroup check (`wire` says why that is sound).
 //! * [`threshold`]: each validator's partial decryption `s_i·c1` with a Chaum–Pedersen proof of
 //!   equality of discrete logarithms (Chaum, Pedersen, "Wallet databases with observers",
 //!   CRYPTO 1992) against its public share; a quorum of valid partials combines by Lagrange
@@ -61,6 +61,7 @@ pub mod noise;
 pub mod range;
 pub mod threshold;
 mod transcript;
+mod wire;
 
 use thiserror::Error;
 
@@ -69,7 +70,7 @@ pub use transcript::ProofContext;
 
 /// Largest identifier in a [`ProofContext`] (a chain id or a study id), so transcripts stay small.
 pub const CONTEXT_FIELD_SIZE_MAX_BYTES: usize = 256;
-/// Widest declared range `hi − lo` in bits: each bit costs about 400 bytes of proof and two
+/// Widest declared range `hi − lo` in bits: each bit costs 384 bytes of proof and two
 /// equations, and a sum of many such values must stay within reach of [`dlog`].
 pub const RANGE_BITS_MAX: u32 = 32;
 
@@ -88,6 +89,10 @@ pub enum AnalyticsError {
         "{what} is not a valid compressed BLS12-381 G1 point (non-canonical, off the curve, outside the prime-order subgroup, or the identity): the bytes were corrupted or forged"
     )]
     InvalidPoint { what: &'static str },
+    #[error(
+        "{what} is not an uncompressed BLS12-381 G1 encoding of a point on the curve other than the identity: the proof bytes were corrupted or forged"
+    )]
+    InvalidProofPoint { what: &'static str },
     #[error(
         "{what} is not a canonical scalar (must be below the group order): the bytes were corrupted or forged"
     )]
@@ -117,10 +122,6 @@ pub enum AnalyticsError {
         "range proof does not verify for this ciphertext, key, range and context (a tampered proof, or one made for another study, chain or contributor)"
     )]
     InvalidRangeProof,
-    #[error(
-        "the bit ciphertexts of the range proof do not add up to the contribution's ciphertext: the proof belongs to another ciphertext"
-    )]
-    RangeProofNotForCiphertext,
     #[error(
         "the analytics key's sharing uses evaluation points other than the counter mode (index + 1): run the DKG with Mode::NonZeroCounter"
     )]

@@ -1,49 +1,93 @@
-//! Range proofs for exponential-ElGamal ciphertexts: `C = Enc(x; r)` with `lo <= x <= hi`.
+//! Range proofs for exponential-ElGamal ciphertexts: `C = (R, V) = (r·G, x·G + r·PK)` with
+//! `lo <= x <= hi`.
 //!
-//! Construction (Cramer, Damgård, Schoenmakers, "Proofs of partial knowledge and simplified
-//! design of witness hiding protocols", CRYPTO 1994: their OR-composition in the 1-out-of-2 case,
-//! over Chaum–Pedersen proofs; ElectionGuard Design Specification 2.0 proves its ballot
-//! selections with the same disjunctive proofs):
+//! Construction: bit decomposition into Pedersen commitments, each with a disjunctive proof that
+//! it commits to 0 or 1 (Cramer, Damgård, Schoenmakers, "Proofs of partial knowledge and
+//! simplified design of witness hiding protocols", CRYPTO 1994: their OR-composition in the
+//! 1-out-of-2 case, over Schnorr proofs), and one Σ-protocol that links the committed bits to
+//! the ciphertext; one Fiat–Shamir challenge covers it all.
 //!
-//! * Let `B = hi − lo` and `k` the bit length of `B`. The prover writes `x − lo = Σ 2^i·β_i` and
-//!   encrypts each bit, `C_i = (r_i·G, β_i·G + r_i·PK)`, choosing the `r_i` so that
-//!   `Σ 2^i·r_i = r`. The verifier rebuilds `Σ 2^i·C_i` homomorphically and checks that it equals
-//!   `C − (0, lo·G)`: the bits are the contribution's own value.
-//! * For each bit, a disjunctive proof that `C_i = (a, b)` satisfies `log_G a = log_PK b` (bit 0)
-//!   or `log_G a = log_PK (b − G)` (bit 1): the real branch is a Chaum–Pedersen proof, the other is
-//!   simulated, and the two challenges add up to the Fiat–Shamir challenge. This gives
-//!   `x − lo ∈ [0, 2^k − 1]`.
-//! * When `B < 2^k − 1` the prover also decomposes `hi − x` into `k` bits whose ciphertexts add
-//!   up to `(0, hi·G) − C` (randomness `−r`). Both `x − lo` and `B − (x − lo)` in `[0, 2^k − 1]`
-//!   with `2^(k+1)` far below the group order means `lo <= x <= hi` exactly.
-//! * One Fiat–Shamir challenge covers the whole statement (AND of the bit proofs): the key, the
-//!   range, the ciphertext, the [`ProofContext`] (chain, study, key image), every bit ciphertext
-//!   and every commitment.
+//! * `H` is a second generator from RFC 9380 hash-to-curve, so nobody knows `log_G H`. Let
+//!   `B = hi − lo`, `k` the bit length of `B`, and `x − lo = Σ 2^i·β_i`. The prover commits to
+//!   each bit, `C_i = β_i·G + ρ_i·H`, so `D = Σ 2^i·C_i = (x − lo)·G + ρ·H` with
+//!   `ρ = Σ 2^i·ρ_i`.
+//! * For each bit, a disjunctive proof that `C_i = ρ_i·H` (bit 0) or `C_i − G = ρ_i·H` (bit 1):
+//!   the real branch is a Schnorr proof in base `H`, the other is simulated, and the two
+//!   challenges add up to the Fiat–Shamir challenge `e`. So `D` commits to a value in
+//!   `[0, 2^k − 1]`.
+//! * The link proves knowledge of `(x − lo, r, ρ)` with `R = r·G`, `V − lo·G = (x − lo)·G + r·PK`
+//!   and `D = (x − lo)·G + ρ·H`: the ciphertext's value is the committed one (a different value
+//!   would open `D` twice, which gives `log_G H`). It does not rely on anyone's ignorance of the
+//!   analytics secret key, so even a quorum of validators cannot forge a proof.
+//! * When `B < 2^k − 1` the prover also commits to the bits of `hi − x` (`E = Σ 2^i·E_i`), and
+//!   the link proves knowledge of `τ` with `D + E − B·G = τ·H`: both values lie in `[0, 2^k − 1]`
+//!   and add up to `B`, with `2^(k+1)` far below the group order, so `lo <= x <= hi` exactly.
+//! * The challenge absorbs the key, the range, the ciphertext, the [`ProofContext`] (chain,
+//!   study, key image) and every commitment.
 //!
-//! Verification checks the `4k` (or `8k`) equations `z·G = A + c·a`, `z·PK = B + c·(b − m·G)` at
-//! once: each is multiplied by an independent random 128-bit weight and the sum is checked as one
-//! multi-scalar multiplication (the commitments take 128-bit scalars), so a false equation passes
-//! with probability at most 2^-128. [`verify_batch`] does the same across many contributions.
+//! The commitments are perfectly hiding and the proofs zero-knowledge: nothing but the range is
+//! revealed, not even to a quorum that holds the analytics key.
 //!
-//! A bit proof is `C_i ‖ A_0 ‖ B_0 ‖ A_1 ‖ B_1 ‖ c_0 ‖ z_0 ‖ z_1` = 384 bytes; a 16-bit range is
-//! 6,144 bytes. The prover branches on its own bits (timing is visible only on its own machine).
+//! Verification checks the `2` equations per bit and the `3` (or `4`) of the link at once: each
+//! is multiplied by an independent random 128-bit weight on its commitment and the sum is checked
+//! as one multi-scalar multiplication, so a false equation passes with probability at most
+//! 2^-128. [`verify_batch`] does the same across many contributions. The proof's points are
+//! uncompressed and not checked for subgroup membership; [`super::wire`] explains why that is
+//! sound.
+//!
+//! A bit proof is `C_i ‖ A_0 ‖ A_1 ‖ c_0 ‖ z_0 ‖ z_1` = 384 bytes and the link 384 bytes (512
+//! two-sided): a 16-bit range is 6,528 bytes. The prover branches on its own bits (timing is
+//! visible only on its own machine).
 
+use std::sync::OnceLock;
+
+use commonware_codec::Write;
 use commonware_cryptography::bls12381::primitives::group::{G1, Scalar, SmallScalar};
-use commonware_math::algebra::{Additive, CryptoGroup, Random, Space};
-use commonware_parallel::Sequential;
+use commonware_math::algebra::{Additive, CryptoGroup, HashToGroup, Random};
 use rand_core::CryptoRng;
 
-use super::elgamal::{
-    AnalyticsPublicKey, Ciphertext, Opening, POINT_SIZE_BYTES, SCALAR_SIZE_BYTES, decode_point,
-    decode_scalar, lift,
-};
+use super::elgamal::{AnalyticsPublicKey, Ciphertext, Opening, SCALAR_SIZE_BYTES, decode_scalar};
 use super::transcript::{ProofContext, Transcript};
+use super::wire::{BatchEquation, WIRE_POINT_SIZE_BYTES, WirePoint};
 use super::{AnalyticsError, RANGE_BITS_MAX};
 
 /// Domain tag of the range-proof challenge.
-pub const DST_RANGE_PROOF: &[u8] = b"medchain/analytics/range-proof/bls12381-g1/v1";
-/// Encoded size of one bit's ciphertext and disjunctive proof.
-pub const BIT_PROOF_SIZE_BYTES: usize = 6 * POINT_SIZE_BYTES + 3 * SCALAR_SIZE_BYTES;
+pub const DST_RANGE_PROOF: &[u8] = b"medchain/analytics/range-proof/bls12381-g1/v2";
+/// Domain tag of the hash-to-curve that makes the bit commitments' second generator `H`.
+pub const DST_BIT_COMMITMENT_BASE: &[u8] =
+    b"medchain/analytics/range-proof/bit-commitment-base/bls12381g1_xmd:sha-256_sswu_ro_/v2";
+/// Encoded size of one bit's commitment and disjunctive proof.
+pub const BIT_PROOF_SIZE_BYTES: usize = 3 * WIRE_POINT_SIZE_BYTES + 3 * SCALAR_SIZE_BYTES;
+/// Encoded size of the link between the bits and the ciphertext.
+pub const LINK_PROOF_SIZE_BYTES: usize = 3 * WIRE_POINT_SIZE_BYTES + 3 * SCALAR_SIZE_BYTES;
+/// What a two-sided range adds to the link: the complement's commitment and response.
+pub const COMPLEMENT_LINK_SIZE_BYTES: usize = WIRE_POINT_SIZE_BYTES + SCALAR_SIZE_BYTES;
+/// The largest proof: a two-sided range of [`RANGE_BITS_MAX`] bits.
+pub const PROOF_SIZE_MAX_BYTES: usize = 2 * RANGE_BITS_MAX as usize * BIT_PROOF_SIZE_BYTES
+    + LINK_PROOF_SIZE_BYTES
+    + COMPLEMENT_LINK_SIZE_BYTES;
+
+/// `G`, `H`, and their wire forms, computed once.
+struct Bases {
+    g: G1,
+    h: G1,
+    g_wire: WirePoint,
+    h_wire: WirePoint,
+}
+
+fn bases() -> &'static Bases {
+    static BASES: OnceLock<Bases> = OnceLock::new();
+    BASES.get_or_init(|| {
+        let g = G1::generator();
+        let h = G1::hash_to_group(DST_BIT_COMMITMENT_BASE, b"H");
+        Bases {
+            g,
+            h,
+            g_wire: WirePoint::from_g1(&g),
+            h_wire: WirePoint::from_g1(&h),
+        }
+    })
+}
 
 /// A study's declared integer range `[lo, hi]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,92 +133,106 @@ impl Range {
 
     /// Encoded size of a proof for this range.
     pub fn proof_size_bytes(&self) -> usize {
-        self.bit_proofs() * BIT_PROOF_SIZE_BYTES
+        let complement = if self.two_sided() {
+            COMPLEMENT_LINK_SIZE_BYTES
+        } else {
+            0
+        };
+        self.bit_proofs() * BIT_PROOF_SIZE_BYTES + LINK_PROOF_SIZE_BYTES + complement
     }
 }
 
-/// One bit's ciphertext `(a, b)` and its disjunctive Chaum–Pedersen proof.
+/// One bit's commitment `C_i` and its disjunctive proof.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct BitProof {
-    bit: Ciphertext,
-    a0: G1,
-    b0: G1,
-    a1: G1,
-    b1: G1,
+    commitment: WirePoint,
+    a0: WirePoint,
+    a1: WirePoint,
     c0: Scalar,
     z0: Scalar,
     z1: Scalar,
+}
+
+/// The proof that the committed bits hold the ciphertext's value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct LinkProof {
+    /// `T_1 = k_r·G`, for `R = r·G`.
+    randomness: WirePoint,
+    /// `T_2 = k_x·G + k_r·PK`, for `V − lo·G = (x − lo)·G + r·PK`.
+    ciphertext: WirePoint,
+    /// `T_3 = k_x·G + k_ρ·H`, for `D = (x − lo)·G + ρ·H`.
+    commitment: WirePoint,
+    s_randomness: Scalar,
+    s_value: Scalar,
+    s_blinding: Scalar,
+    /// Two-sided ranges: `T_4 = k_τ·H` and `s_τ`, for `D + E − B·G = τ·H`.
+    complement: Option<(WirePoint, Scalar)>,
 }
 
 /// A proof that a ciphertext encrypts a value of a [`Range`], bound to a [`ProofContext`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RangeProof {
     bits: Vec<BitProof>,
+    link: LinkProof,
 }
 
 /// The prover's per-bit secrets until the challenge is known.
 struct PendingBit {
     value: bool,
-    randomness: Scalar,
+    blinding: Scalar,
     nonce: Scalar,
     simulated_challenge: Scalar,
     simulated_response: Scalar,
 }
 
-/// Splits `value` (with total randomness `total`) into bit ciphertexts whose weighted sum is
-/// `Enc(value; total)`, and starts each bit's disjunctive proof.
+/// Commits to the `bits` low bits of `value` and starts each bit's disjunctive proof. Returns
+/// the total blinding `Σ 2^i·ρ_i`.
 fn commit_bits(
     rng: &mut impl CryptoRng,
-    key: &AnalyticsPublicKey,
     value: u64,
-    total: &Scalar,
     bits: u32,
     proofs: &mut Vec<BitProof>,
     pending: &mut Vec<PendingBit>,
-) {
-    let g = G1::generator();
-    let pk = key.0;
-    let mut randomness: Vec<Scalar> = (0..bits).map(|_| Scalar::random(&mut *rng)).collect();
-    // r_0 = total − Σ_{i≥1} 2^i·r_i, so the bits add up to exactly the contribution's randomness.
-    let mut rest = Scalar::zero();
-    for (i, r) in randomness.iter().enumerate().skip(1) {
-        rest += &(Scalar::from_u64(1u64 << i) * r);
-    }
-    randomness[0] = total.clone() - &rest;
-    for (i, r) in randomness.into_iter().enumerate() {
+) -> Scalar {
+    let Bases { g, h, .. } = bases();
+    let mut total = Scalar::zero();
+    for i in 0..bits {
         let value = (value >> i) & 1 == 1;
-        let bit = Ciphertext::with_randomness(key, u64::from(value), &r);
+        let blinding = Scalar::random(&mut *rng);
+        let mut commitment = *h * &blinding;
+        if value {
+            commitment += g;
+        }
         let nonce = Scalar::random(&mut *rng);
         let simulated_challenge = Scalar::random(&mut *rng);
         let simulated_response = Scalar::random(&mut *rng);
-        let (real_a, real_b) = (g * &nonce, pk * &nonce);
-        // The other branch's statement is b − m·G with m = 1 − bit.
-        let other_b = if value { bit.c2 } else { bit.c2 - &g };
-        let sim_a = g * &simulated_response - &(bit.c1 * &simulated_challenge);
-        let sim_b = pk * &simulated_response - &(other_b * &simulated_challenge);
-        let (a0, b0, a1, b1) = if value {
-            (sim_a, sim_b, real_a, real_b)
+        let real = *h * &nonce;
+        // The other branch's statement is C − m·G = ρ·H with m = 1 − bit.
+        let other = if value { commitment } else { commitment - g };
+        let simulated = *h * &simulated_response - &(other * &simulated_challenge);
+        let (a0, a1) = if value {
+            (simulated, real)
         } else {
-            (real_a, real_b, sim_a, sim_b)
+            (real, simulated)
         };
         proofs.push(BitProof {
-            bit,
-            a0,
-            b0,
-            a1,
-            b1,
+            commitment: WirePoint::from_g1(&commitment),
+            a0: WirePoint::from_g1(&a0),
+            a1: WirePoint::from_g1(&a1),
             c0: Scalar::zero(),
             z0: Scalar::zero(),
             z1: Scalar::zero(),
         });
+        total += &(Scalar::from_u64(1u64 << i) * &blinding);
         pending.push(PendingBit {
             value,
-            randomness: r,
+            blinding,
             nonce,
             simulated_challenge,
             simulated_response,
         });
     }
+    total
 }
 
 fn transcript(
@@ -182,7 +240,7 @@ fn transcript(
     ciphertext: &Ciphertext,
     range: &Range,
     context: &ProofContext<'_>,
-    bits: &[BitProof],
+    proof: &RangeProof,
 ) -> Transcript {
     let mut transcript = Transcript::new(DST_RANGE_PROOF, context);
     transcript.point(&key.0);
@@ -190,30 +248,19 @@ fn transcript(
     transcript.u64(range.hi);
     transcript.point(&ciphertext.c1);
     transcript.point(&ciphertext.c2);
-    for proof in bits {
-        for point in [
-            &proof.bit.c1,
-            &proof.bit.c2,
-            &proof.a0,
-            &proof.b0,
-            &proof.a1,
-            &proof.b1,
-        ] {
-            transcript.point(point);
+    for bit in &proof.bits {
+        for point in [&bit.commitment, &bit.a0, &bit.a1] {
+            transcript.wire_point(&point.to_bytes());
         }
     }
-    transcript
-}
-
-/// `Σ 2^i·C_i` by Horner's rule (the scalars are small and public).
-fn weighted_sum(bits: &[BitProof]) -> Ciphertext {
-    let mut acc = Ciphertext::sum([]);
-    for proof in bits.iter().rev() {
-        acc.c1.double();
-        acc.c2.double();
-        acc = acc.add(&proof.bit);
+    let link = &proof.link;
+    for point in [&link.randomness, &link.ciphertext, &link.commitment] {
+        transcript.wire_point(&point.to_bytes());
     }
-    acc
+    if let Some((point, _)) = &link.complement {
+        transcript.wire_point(&point.to_bytes());
+    }
+    transcript
 }
 
 impl RangeProof {
@@ -286,30 +333,37 @@ impl RangeProof {
         )
     }
 
-    /// The bit proofs concatenated, [`BIT_PROOF_SIZE_BYTES`] each.
+    /// The bit proofs, then the link: [`Range::proof_size_bytes`] bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        use commonware_codec::Write;
-        let mut out = Vec::with_capacity(self.bits.len() * BIT_PROOF_SIZE_BYTES);
-        for proof in &self.bits {
-            for point in [
-                &proof.bit.c1,
-                &proof.bit.c2,
-                &proof.a0,
-                &proof.b0,
-                &proof.a1,
-                &proof.b1,
-            ] {
-                point.write(&mut out);
+        let mut out = Vec::with_capacity(
+            self.bits.len() * BIT_PROOF_SIZE_BYTES
+                + LINK_PROOF_SIZE_BYTES
+                + COMPLEMENT_LINK_SIZE_BYTES,
+        );
+        for bit in &self.bits {
+            for point in [&bit.commitment, &bit.a0, &bit.a1] {
+                out.extend_from_slice(&point.to_bytes());
             }
-            for scalar in [&proof.c0, &proof.z0, &proof.z1] {
+            for scalar in [&bit.c0, &bit.z0, &bit.z1] {
                 scalar.write(&mut out);
             }
+        }
+        let link = &self.link;
+        for point in [&link.randomness, &link.ciphertext, &link.commitment] {
+            out.extend_from_slice(&point.to_bytes());
+        }
+        for scalar in [&link.s_randomness, &link.s_value, &link.s_blinding] {
+            scalar.write(&mut out);
+        }
+        if let Some((point, scalar)) = &link.complement {
+            out.extend_from_slice(&point.to_bytes());
+            scalar.write(&mut out);
         }
         out
     }
 
-    /// Decodes a proof for `range`: exactly [`Range::proof_size_bytes`] bytes of valid points
-    /// and canonical scalars, or an error (never a panic).
+    /// Decodes a proof for `range`: exactly [`Range::proof_size_bytes`] bytes of points on the
+    /// curve and canonical scalars, or an error (never a panic).
     pub fn from_bytes(bytes: &[u8], range: &Range) -> Result<Self, AnalyticsError> {
         let expected = range.proof_size_bytes();
         if bytes.len() != expected {
@@ -319,34 +373,59 @@ impl RangeProof {
                 expected_bytes: expected,
             });
         }
-        let bits = bytes
+        let (bits, link) = bytes.split_at(range.bit_proofs() * BIT_PROOF_SIZE_BYTES);
+        let bits = bits
             .chunks_exact(BIT_PROOF_SIZE_BYTES)
-            .map(decode_bit)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { bits })
+            .map(|bit| {
+                let mut fields = Fields(bit);
+                Ok(BitProof {
+                    commitment: fields.point("bit commitment")?,
+                    a0: fields.point("bit proof commitment")?,
+                    a1: fields.point("bit proof commitment")?,
+                    c0: fields.scalar("bit proof challenge")?,
+                    z0: fields.scalar("bit proof response")?,
+                    z1: fields.scalar("bit proof response")?,
+                })
+            })
+            .collect::<Result<Vec<_>, AnalyticsError>>()?;
+        let mut fields = Fields(link);
+        let link = LinkProof {
+            randomness: fields.point("link commitment")?,
+            ciphertext: fields.point("link commitment")?,
+            commitment: fields.point("link commitment")?,
+            s_randomness: fields.scalar("link response")?,
+            s_value: fields.scalar("link response")?,
+            s_blinding: fields.scalar("link response")?,
+            complement: if range.two_sided() {
+                Some((
+                    fields.point("link commitment")?,
+                    fields.scalar("link response")?,
+                ))
+            } else {
+                None
+            },
+        };
+        Ok(Self { bits, link })
     }
 }
 
-fn decode_bit(bytes: &[u8]) -> Result<BitProof, AnalyticsError> {
-    let point =
-        |i: usize, what| decode_point(&bytes[i * POINT_SIZE_BYTES..][..POINT_SIZE_BYTES], what);
-    let scalars = &bytes[6 * POINT_SIZE_BYTES..];
-    let scalar = |i: usize, what| {
-        decode_scalar(&scalars[i * SCALAR_SIZE_BYTES..][..SCALAR_SIZE_BYTES], what)
-    };
-    Ok(BitProof {
-        bit: Ciphertext {
-            c1: point(0, "bit ciphertext c1")?,
-            c2: point(1, "bit ciphertext c2")?,
-        },
-        a0: point(2, "bit proof commitment")?,
-        b0: point(3, "bit proof commitment")?,
-        a1: point(4, "bit proof commitment")?,
-        b1: point(5, "bit proof commitment")?,
-        c0: scalar(0, "bit proof challenge")?,
-        z0: scalar(1, "bit proof response")?,
-        z1: scalar(2, "bit proof response")?,
-    })
+/// Reads fixed-size fields off the front of a slice whose length was checked.
+struct Fields<'a>(&'a [u8]);
+
+impl Fields<'_> {
+    fn take(&mut self, size: usize) -> &[u8] {
+        let (field, rest) = self.0.split_at(size);
+        self.0 = rest;
+        field
+    }
+
+    fn point(&mut self, what: &'static str) -> Result<WirePoint, AnalyticsError> {
+        WirePoint::decode(self.take(WIRE_POINT_SIZE_BYTES), what)
+    }
+
+    fn scalar(&mut self, what: &'static str) -> Result<Scalar, AnalyticsError> {
+        decode_scalar(self.take(SCALAR_SIZE_BYTES), what)
+    }
 }
 
 /// The proof steps without the range check, so tests can show that a proof of an
@@ -360,46 +439,58 @@ fn prove_unchecked(
     range: &Range,
     context: &ProofContext<'_>,
 ) -> RangeProof {
+    let Bases { g, h, .. } = bases();
     let mut bits = Vec::with_capacity(range.bit_proofs());
     let mut pending = Vec::with_capacity(range.bit_proofs());
-    let bit_count = range.bits;
-    commit_bits(
+    let blinding = commit_bits(
         rng,
-        key,
         value.wrapping_sub(range.lo),
-        r,
-        bit_count,
+        range.bits,
         &mut bits,
         &mut pending,
     );
-    if range.two_sided() {
-        let negated = -r.clone();
+    let complement_blinding = range.two_sided().then(|| {
         let upper = range.hi.wrapping_sub(value);
-        commit_bits(
-            rng,
-            key,
-            upper,
-            &negated,
-            bit_count,
-            &mut bits,
-            &mut pending,
-        );
-    }
-    let challenge = transcript(key, ciphertext, range, context, &bits).challenge();
-    for (proof, secret) in bits.iter_mut().zip(&pending) {
+        blinding.clone() + &commit_bits(rng, upper, range.bits, &mut bits, &mut pending)
+    });
+    let shifted = Scalar::from_u64(value) - &Scalar::from_u64(range.lo);
+    let [k_r, k_x, k_rho, k_tau] = std::array::from_fn(|_| Scalar::random(&mut *rng));
+    let mut proof = RangeProof {
+        bits,
+        link: LinkProof {
+            randomness: WirePoint::from_g1(&(*g * &k_r)),
+            ciphertext: WirePoint::from_g1(&(*g * &k_x + &(key.0 * &k_r))),
+            commitment: WirePoint::from_g1(&(*g * &k_x + &(*h * &k_rho))),
+            s_randomness: Scalar::zero(),
+            s_value: Scalar::zero(),
+            s_blinding: Scalar::zero(),
+            complement: complement_blinding
+                .as_ref()
+                .map(|_| (WirePoint::from_g1(&(*h * &k_tau)), Scalar::zero())),
+        },
+    };
+    let challenge = transcript(key, ciphertext, range, context, &proof).challenge();
+    for (bit, secret) in proof.bits.iter_mut().zip(&pending) {
         let real_challenge = challenge.clone() - &secret.simulated_challenge;
-        let real_response = secret.nonce.clone() + &(real_challenge.clone() * &secret.randomness);
+        let real_response = secret.nonce.clone() + &(real_challenge.clone() * &secret.blinding);
         if secret.value {
-            proof.c0 = secret.simulated_challenge.clone();
-            proof.z0 = secret.simulated_response.clone();
-            proof.z1 = real_response;
+            bit.c0 = secret.simulated_challenge.clone();
+            bit.z0 = secret.simulated_response.clone();
+            bit.z1 = real_response;
         } else {
-            proof.c0 = real_challenge;
-            proof.z0 = real_response;
-            proof.z1 = secret.simulated_response.clone();
+            bit.c0 = real_challenge;
+            bit.z0 = real_response;
+            bit.z1 = secret.simulated_response.clone();
         }
     }
-    RangeProof { bits }
+    let link = &mut proof.link;
+    link.s_randomness = k_r + &(challenge.clone() * r);
+    link.s_value = k_x + &(challenge.clone() * &shifted);
+    link.s_blinding = k_rho + &(challenge.clone() * &blinding);
+    if let (Some((_, response)), Some(tau)) = (&mut link.complement, &complement_blinding) {
+        *response = k_tau + &(challenge * tau);
+    }
+    proof
 }
 
 /// One contribution to verify: its key, ciphertext, declared range, context and proof.
@@ -412,29 +503,46 @@ pub struct RangeStatement<'a> {
     pub proof: &'a RangeProof,
 }
 
-/// The multi-scalar multiplication both sides of the batch equation accumulate into.
-struct BatchEquation {
-    /// Commitments `A, B` with their 128-bit weights (left side).
-    commitments: Vec<G1>,
-    weights: Vec<SmallScalar>,
-    /// Everything else with full scalars (right side); the generator's coefficient is summed.
-    points: Vec<G1>,
-    scalars: Vec<Scalar>,
-    generator: Scalar,
+/// The equations of many proofs, with the coefficients of the shared bases summed.
+struct Batch {
+    equation: BatchEquation,
+    g: Scalar,
+    h: Scalar,
+    /// Each distinct analytics key with its summed coefficient.
+    keys: Vec<(G1, Scalar)>,
 }
 
-impl BatchEquation {
+impl Batch {
     fn new() -> Self {
         Self {
-            commitments: Vec::new(),
-            weights: Vec::new(),
-            points: Vec::new(),
-            scalars: Vec::new(),
-            generator: Scalar::zero(),
+            equation: BatchEquation::default(),
+            g: Scalar::zero(),
+            h: Scalar::zero(),
+            keys: Vec::new(),
         }
     }
 
-    /// Adds one statement's bit equations after checking its bits rebuild `target`.
+    fn key(&mut self, key: &G1) -> &mut Scalar {
+        let index = match self.keys.iter().position(|(known, _)| known == key) {
+            Some(index) => index,
+            None => {
+                self.keys.push((*key, Scalar::zero()));
+                self.keys.len() - 1
+            }
+        };
+        &mut self.keys[index].1
+    }
+
+    /// Adds one statement's equations, each weighted on its commitment:
+    ///
+    /// ```text
+    /// w1·T1 = w1·s_r·G − w1·e·R
+    /// w2·T2 = w2·(s_x + e·lo)·G + w2·s_r·PK − w2·e·V
+    /// w3·T3 = w3·s_x·G + w3·s_ρ·H − w3·e·Σ 2^i·C_i
+    /// w4·T4 = w4·s_τ·H + w4·e·B·G − w4·e·(Σ 2^i·C_i + Σ 2^i·E_i)          (two-sided)
+    /// u·A0  = u·z0·H − u·c0·C_i                                            (each bit)
+    /// u'·A1 = u'·z1·H + u'·c1·G − u'·c1·C_i            with c1 = e − c0
+    /// ```
     fn add(
         &mut self,
         rng: &mut impl CryptoRng,
@@ -448,57 +556,65 @@ impl BatchEquation {
             proof,
         } = statement;
         context.check()?;
-        if proof.bits.len() != range.bit_proofs() {
+        let link = &proof.link;
+        if proof.bits.len() != range.bit_proofs() || link.complement.is_some() != range.two_sided()
+        {
             return Err(AnalyticsError::InvalidRangeProof);
         }
-        let k = range.bits as usize;
-        let (lower, upper) = proof.bits.split_at(k);
-        let shifted = Ciphertext {
-            c1: ciphertext.c1,
-            c2: ciphertext.c2 - &lift(range.lo),
+        let e = transcript(key, ciphertext, range, context, proof).challenge();
+        let mut weigh = |equation: &mut BatchEquation, commitment: &WirePoint| {
+            equation.commitment(&SmallScalar::random(&mut *rng), commitment)
         };
-        if weighted_sum(lower) != shifted {
-            return Err(AnalyticsError::RangeProofNotForCiphertext);
+        let w1 = weigh(&mut self.equation, &link.randomness);
+        let w2 = weigh(&mut self.equation, &link.ciphertext);
+        let w3 = weigh(&mut self.equation, &link.commitment);
+        self.g += &(w1.clone() * &link.s_randomness
+            + &(w2.clone() * &(link.s_value.clone() + &(e.clone() * &Scalar::from_u64(range.lo))))
+            + &(w3.clone() * &link.s_value));
+        self.h += &(w3.clone() * &link.s_blinding);
+        *self.key(&key.0) += &(w2.clone() * &link.s_randomness);
+        self.equation
+            .term(&-(w1 * &e), &WirePoint::from_g1(&ciphertext.c1));
+        self.equation
+            .term(&-(w2 * &e), &WirePoint::from_g1(&ciphertext.c2));
+        // What each bit's commitment carries into the link, times 2^i.
+        let mut lower = w3 * &e;
+        let mut upper = Scalar::zero();
+        if let Some((commitment, response)) = &link.complement {
+            let w4 = weigh(&mut self.equation, commitment);
+            let width = Scalar::from_u64(range.hi - range.lo);
+            self.h += &(w4.clone() * response);
+            self.g += &(w4.clone() * &e * &width);
+            upper = w4 * &e;
+            lower += &upper;
         }
-        if range.two_sided() {
-            let complement = Ciphertext {
-                c1: -ciphertext.c1,
-                c2: lift(range.hi) - &ciphertext.c2,
+        let k = range.bits as usize;
+        for (index, bit) in proof.bits.iter().enumerate() {
+            let u0 = weigh(&mut self.equation, &bit.a0);
+            let u1 = weigh(&mut self.equation, &bit.a1);
+            let c1 = e.clone() - &bit.c0;
+            self.h += &(u0.clone() * &bit.z0 + &(u1.clone() * &bit.z1));
+            self.g += &(u1.clone() * &c1);
+            let (position, link_weight) = if index < k {
+                (index, &lower)
+            } else {
+                (index - k, &upper)
             };
-            if weighted_sum(upper) != complement {
-                return Err(AnalyticsError::RangeProofNotForCiphertext);
-            }
+            let scalar =
+                u0 * &bit.c0 + &(u1 * &c1) + &(Scalar::from_u64(1u64 << position) * link_weight);
+            self.equation.term(&-scalar, &bit.commitment);
         }
-        let challenge = transcript(key, ciphertext, range, context, &proof.bits).challenge();
-        let mut pk_coefficient = Scalar::zero();
-        for bit in &proof.bits {
-            let rho: [SmallScalar; 4] = std::array::from_fn(|_| SmallScalar::random(&mut *rng));
-            let [r1, r2, r3, r4] = rho.clone().map(Scalar::from);
-            let c0 = &bit.c0;
-            let c1 = challenge.clone() - c0;
-            // Σρ·(A, B) = G·(ρ1·z0 + ρ3·z1 + ρ4·c1) + PK·(ρ2·z0 + ρ4·z1)
-            //             − a·(ρ1·c0 + ρ3·c1) − b·(ρ2·c0 + ρ4·c1)
-            self.generator +=
-                &(r1.clone() * &bit.z0 + &(r3.clone() * &bit.z1) + &(r4.clone() * &c1));
-            pk_coefficient += &(r2.clone() * &bit.z0 + &(r4.clone() * &bit.z1));
-            self.points.push(bit.bit.c1);
-            self.scalars.push(-(r1 * c0 + &(r3 * &c1)));
-            self.points.push(bit.bit.c2);
-            self.scalars.push(-(r2 * c0 + &(r4 * &c1)));
-            self.commitments.extend([bit.a0, bit.b0, bit.a1, bit.b1]);
-            self.weights.extend(rho);
-        }
-        self.points.push(key.0);
-        self.scalars.push(pk_coefficient);
         Ok(())
     }
 
     fn holds(mut self) -> bool {
-        self.points.push(G1::generator());
-        self.scalars.push(self.generator);
-        let left = G1::msm(&self.commitments, &self.weights, &Sequential);
-        let right = G1::msm(&self.points, &self.scalars, &Sequential);
-        left == right
+        let Bases { g_wire, h_wire, .. } = bases();
+        self.equation.term(&self.g, g_wire);
+        self.equation.term(&self.h, h_wire);
+        for (key, scalar) in &self.keys {
+            self.equation.term(scalar, &WirePoint::from_g1(key));
+        }
+        self.equation.holds()
     }
 }
 
@@ -508,11 +624,11 @@ pub fn verify_batch(
     rng: &mut impl CryptoRng,
     statements: &[RangeStatement<'_>],
 ) -> Result<(), AnalyticsError> {
-    let mut equation = BatchEquation::new();
+    let mut batch = Batch::new();
     for statement in statements {
-        equation.add(rng, statement)?;
+        batch.add(rng, statement)?;
     }
-    if equation.holds() {
+    if batch.holds() {
         Ok(())
     } else {
         Err(AnalyticsError::InvalidRangeProof)

@@ -71,6 +71,11 @@ impl Transcript {
         point.write(&mut self.bytes);
     }
 
+    /// A point as a range proof carries it (fixed size, so no length prefix).
+    pub(crate) fn wire_point(&mut self, encoding: &[u8; super::wire::WIRE_POINT_SIZE_BYTES]) {
+        self.bytes.extend_from_slice(encoding);
+    }
+
     pub(crate) fn challenge(&self) -> Scalar {
         Scalar::map(self.dst, &self.bytes)
     }

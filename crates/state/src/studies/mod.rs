@@ -30,8 +30,7 @@ const _: () = assert!(limits::STUDY_CIPHERTEXT_SIZE_BYTES == elgamal::CIPHERTEXT
 const _: () = assert!(limits::STUDY_PARTIAL_SIZE_BYTES == threshold::PARTIAL_SIZE_BYTES);
 const _: () = assert!(
     limits::STUDY_RANGE_PROOF_SIZE_MAX_BYTES
-        == 2 * medchain_crypto::analytics::RANGE_BITS_MAX as usize
-            * medchain_crypto::analytics::range::BIT_PROOF_SIZE_BYTES
+        == medchain_crypto::analytics::range::PROOF_SIZE_MAX_BYTES
 );
 // A noise share `share + bound` within `[0, 2·bound]` (bound checked by `StudySpec::validate`)
 // always has a range a proof covers.

@@ -41,8 +41,18 @@ fn values_in_range_prove_and_verify_at_both_ends() {
 #[test]
 fn a_16_bit_range_needs_one_decomposition_and_other_ranges_two() {
     assert_eq!(Range::new(0, 65535).unwrap().bit_proofs(), 16);
-    assert_eq!(Range::new(0, 65535).unwrap().proof_size_bytes(), 6144);
+    assert_eq!(Range::new(0, 65535).unwrap().proof_size_bytes(), 6528);
     assert_eq!(Range::new(5, 100).unwrap().bit_proofs(), 14);
+    assert_eq!(
+        Range::new(5, 100).unwrap().proof_size_bytes(),
+        14 * 384 + 512
+    );
+    assert_eq!(
+        Range::new(0, (1 << RANGE_BITS_MAX) - 2)
+            .unwrap()
+            .proof_size_bytes(),
+        PROOF_SIZE_MAX_BYTES
+    );
     assert_eq!(Range::new(7, 7).unwrap().bit_proofs(), 2);
 }
 
@@ -72,8 +82,8 @@ fn a_value_out_of_range_cannot_be_proved() {
     }
 }
 
-/// A prover that skips the range check: the bits of an out-of-range value cannot add up to its
-/// ciphertext, so the verifier refuses.
+/// A prover that skips the range check: the bits of an out-of-range value cannot open to the
+/// ciphertext's value (or, two-sided, add up to the range's width), so the verifier refuses.
 #[test]
 fn a_proof_of_an_out_of_range_value_is_refused() {
     let (_, key) = test_key(13);
@@ -97,14 +107,19 @@ fn a_proof_of_an_out_of_range_value_is_refused() {
         );
         assert_eq!(
             proof.verify(&mut rng, &key, &ciphertext, &range, &context()),
-            Err(AnalyticsError::RangeProofNotForCiphertext),
+            Err(AnalyticsError::InvalidRangeProof),
             "[{lo}, {hi}] value {value}"
         );
     }
 }
 
+/// A commitment point in wire form, back as a group element (test helper).
+fn g1(point: &WirePoint) -> G1 {
+    crate::analytics::elgamal::decode_point(&point.to_compressed(), "test point").unwrap()
+}
+
 /// The strongest cheat: bits that do add up to 256 in an 8-bit range, because one "bit"
-/// encrypts 2. Its disjunctive proof cannot hold for either branch.
+/// commits to 2. Its disjunctive proof cannot hold for either branch.
 #[test]
 fn a_bit_that_is_neither_zero_nor_one_is_refused() {
     let (_, key) = test_key(14);
@@ -113,9 +128,10 @@ fn a_bit_that_is_neither_zero_nor_one_is_refused() {
     let (ciphertext, opening) = Ciphertext::encrypt(&mut rng, &key, 255);
     let honest =
         RangeProof::prove(&mut rng, &key, &ciphertext, &opening, &range, &context()).unwrap();
-    // Bit 0 of 255 is 1; make it encrypt 2 with the same randomness: the sum becomes 256.
+    // Bit 0 of 255 is 1; make it commit to 2 with the same blinding: the sum becomes 256.
     let mut forged = honest.clone();
-    forged.bits[0].bit.c2 += &G1::generator();
+    let two = g1(&forged.bits[0].commitment) + &G1::generator();
+    forged.bits[0].commitment = WirePoint::from_g1(&two);
     let target = ciphertext.add_plain(1);
     assert_eq!(
         forged.verify(&mut rng, &key, &target, &range, &context()),
@@ -176,7 +192,7 @@ fn a_range_proof_for_another_ciphertext_key_or_range_is_refused() {
     let (other, _) = Ciphertext::encrypt(&mut rng, &key, 9);
     assert_eq!(
         proof.verify(&mut rng, &key, &other, &range, &context()),
-        Err(AnalyticsError::RangeProofNotForCiphertext)
+        Err(AnalyticsError::InvalidRangeProof)
     );
     assert_eq!(
         proof.verify(&mut rng, &other_key, &ciphertext, &range, &context()),
@@ -188,25 +204,33 @@ fn a_range_proof_for_another_ciphertext_key_or_range_is_refused() {
         Err(AnalyticsError::InvalidRangeProof),
         "a proof for another range has the wrong number of bits"
     );
+    let shifted = Range::new(1, 65536).unwrap();
+    assert_eq!(
+        proof.verify(&mut rng, &key, &ciphertext, &shifted, &context()),
+        Err(AnalyticsError::InvalidRangeProof),
+        "a proof for a range of the same width elsewhere"
+    );
 }
 
 #[test]
-fn tampered_scalars_or_reordered_bits_are_refused() {
+fn tampered_scalars_points_or_reordered_bits_are_refused() {
     let (_, key) = test_key(18);
     let mut rng = seeded_u64(18);
     let range = Range::new(3, 90).unwrap();
     let (ciphertext, proof) = RangeProof::encrypt(&mut rng, &key, 50, &range, &context()).unwrap();
     let one = Scalar::from_u64(1);
-    let tampers: [fn(&mut BitProof, &Scalar); 4] = [
-        |bit, one| bit.c0 += one,
-        |bit, one| bit.z0 += one,
-        |bit, one| bit.z1 += one,
-        |bit, _| bit.a0 += &G1::generator(),
+    let generator = WirePoint::from_g1(&G1::generator());
+    let tampers: [fn(&mut BitProof, &Scalar, &WirePoint); 5] = [
+        |bit, one, _| bit.c0 += one,
+        |bit, one, _| bit.z0 += one,
+        |bit, one, _| bit.z1 += one,
+        |bit, _, g| bit.a0 = *g,
+        |bit, _, g| bit.commitment = *g,
     ];
     for (which, tamper) in tampers.iter().enumerate() {
         for index in [0, 3, proof.bits.len() - 1] {
             let mut forged = proof.clone();
-            tamper(&mut forged.bits[index], &one);
+            tamper(&mut forged.bits[index], &one, &generator);
             assert_eq!(
                 forged.verify(&mut rng, &key, &ciphertext, &range, &context()),
                 Err(AnalyticsError::InvalidRangeProof),
@@ -214,11 +238,60 @@ fn tampered_scalars_or_reordered_bits_are_refused() {
             );
         }
     }
+    let link_tampers: [fn(&mut LinkProof, &Scalar, &WirePoint); 6] = [
+        |link, one, _| link.s_randomness += one,
+        |link, one, _| link.s_value += one,
+        |link, one, _| link.s_blinding += one,
+        |link, _, g| link.ciphertext = *g,
+        |link, _, g| link.complement.as_mut().unwrap().0 = *g,
+        |link, one, _| link.complement.as_mut().unwrap().1 += one,
+    ];
+    for (which, tamper) in link_tampers.iter().enumerate() {
+        let mut forged = proof.clone();
+        tamper(&mut forged.link, &one, &generator);
+        assert_eq!(
+            forged.verify(&mut rng, &key, &ciphertext, &range, &context()),
+            Err(AnalyticsError::InvalidRangeProof),
+            "link tamper {which}"
+        );
+    }
     let mut swapped = proof.clone();
     swapped.bits.swap(1, 2);
     assert_eq!(
         swapped.verify(&mut rng, &key, &ciphertext, &range, &context()),
-        Err(AnalyticsError::RangeProofNotForCiphertext)
+        Err(AnalyticsError::InvalidRangeProof)
+    );
+    let mut halves = proof.clone();
+    halves.bits.rotate_left(range.bits as usize);
+    assert_eq!(
+        halves.verify(&mut rng, &key, &ciphertext, &range, &context()),
+        Err(AnalyticsError::InvalidRangeProof),
+        "the lower and upper decompositions swapped"
+    );
+}
+
+/// A point carrying a torsion component decodes (the verifier skips the subgroup check) but is
+/// refused, by every verifier, whatever its random weights.
+#[test]
+fn a_proof_point_outside_g1_is_refused_by_every_verifier() {
+    let (_, key) = test_key(21);
+    let mut rng = seeded_u64(21);
+    let range = Range::new(0, 255).unwrap();
+    let (ciphertext, proof) = RangeProof::encrypt(&mut rng, &key, 77, &range, &context()).unwrap();
+    let mut forged = proof.clone();
+    forged.bits[2].a1 = crate::analytics::wire::tests::with_torsion(&forged.bits[2].a1);
+    let decoded = RangeProof::from_bytes(&forged.to_bytes(), &range).unwrap();
+    assert_eq!(decoded, forged);
+    for seed in 0..8 {
+        assert_eq!(
+            decoded.verify(&mut seeded_u64(seed), &key, &ciphertext, &range, &context()),
+            Err(AnalyticsError::InvalidRangeProof),
+            "verifier seed {seed}"
+        );
+    }
+    assert_eq!(
+        proof.verify(&mut rng, &key, &ciphertext, &range, &context()),
+        Ok(())
     );
 }
 
@@ -229,29 +302,46 @@ fn the_proof_codec_refuses_malformed_bytes() {
     let range = Range::new(0, 255).unwrap();
     let (_, proof) = RangeProof::encrypt(&mut rng, &key, 200, &range, &context()).unwrap();
     let bytes = proof.to_bytes();
+    assert_eq!(bytes.len(), range.proof_size_bytes());
     assert_eq!(
         RangeProof::from_bytes(&bytes[1..], &range),
         Err(AnalyticsError::BadLength {
             what: "range proof",
             got_bytes: bytes.len() - 1,
-            expected_bytes: 8 * BIT_PROOF_SIZE_BYTES
+            expected_bytes: 8 * BIT_PROOF_SIZE_BYTES + LINK_PROOF_SIZE_BYTES
         })
     );
     let mut high_scalar = bytes.clone();
-    high_scalar[6 * POINT_SIZE_BYTES..][..SCALAR_SIZE_BYTES].fill(0xff);
+    high_scalar[3 * WIRE_POINT_SIZE_BYTES..][..SCALAR_SIZE_BYTES].fill(0xff);
     assert_eq!(
         RangeProof::from_bytes(&high_scalar, &range),
         Err(AnalyticsError::InvalidScalar {
             what: "bit proof challenge"
         })
     );
-    let mut infinity = bytes.clone();
-    infinity[2 * POINT_SIZE_BYTES..][..POINT_SIZE_BYTES].fill(0);
-    infinity[2 * POINT_SIZE_BYTES] = 0xc0;
+    let mut identity = bytes.clone();
+    identity[WIRE_POINT_SIZE_BYTES..][..WIRE_POINT_SIZE_BYTES].fill(0);
+    identity[WIRE_POINT_SIZE_BYTES] = 0x40;
     assert_eq!(
-        RangeProof::from_bytes(&infinity, &range),
-        Err(AnalyticsError::InvalidPoint {
+        RangeProof::from_bytes(&identity, &range),
+        Err(AnalyticsError::InvalidProofPoint {
             what: "bit proof commitment"
+        })
+    );
+    let mut off_curve = bytes.clone();
+    off_curve[8 * BIT_PROOF_SIZE_BYTES + WIRE_POINT_SIZE_BYTES - 1] ^= 1;
+    assert_eq!(
+        RangeProof::from_bytes(&off_curve, &range),
+        Err(AnalyticsError::InvalidProofPoint {
+            what: "link commitment"
+        })
+    );
+    let mut compressed_flag = bytes.clone();
+    compressed_flag[0] |= 0x80;
+    assert_eq!(
+        RangeProof::from_bytes(&compressed_flag, &range),
+        Err(AnalyticsError::InvalidProofPoint {
+            what: "bit commitment"
         })
     );
 }
@@ -313,7 +403,7 @@ proptest! {
     }
 
     #[test]
-    fn a_flipped_byte_never_verifies(position in 0usize..4 * BIT_PROOF_SIZE_BYTES, flip in 1u8..=255, seed: u64) {
+    fn a_flipped_byte_never_verifies(position in 0usize..4 * BIT_PROOF_SIZE_BYTES + LINK_PROOF_SIZE_BYTES, flip in 1u8..=255, seed: u64) {
         let (_, key) = test_key(seed);
         let mut rng = seeded_u64(seed);
         let range = Range::new(0, 15).unwrap();
