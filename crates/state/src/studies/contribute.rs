@@ -17,6 +17,7 @@
 //! node; that node sees the client's network address, which is why patients should submit
 //! through another institution's node or a relay.
 
+use super::verdicts::ProofInputs;
 use super::{approved_key, corrupt, load, refuse};
 use crate::entries::{StudyEntry, StudyStatus};
 use crate::error::{StudyFault, TxError};
@@ -96,11 +97,18 @@ pub(crate) async fn contribute_anonymously<S: Store>(
     let key_image = signature.key_image().to_bytes();
     // The ring signature (step 2) and the range proofs (step 3) are checked on two cores at
     // once, a third and a half of the cost each; their verdicts are then taken in step order,
-    // so the refusal is the same as checking one after the other.
-    let (signed, proven) = rayon::join(
-        || medchain_crypto::ring::verify(&ring, id.as_bytes(), &message, &signature),
-        || verify_contribution(call, &study, 1, contribution, Some(&key_image)),
-    );
+    // so the refusal is the same as checking one after the other. Inputs this node verified
+    // before (at admission, for a transaction it now executes) are not checked again.
+    let inputs = ProofInputs::of(call, &study);
+    let (signed, proven) = if inputs.verified_before() {
+        let decoded = verify_contribution(call, &study, 1, contribution, Some(&key_image), true);
+        (Ok(()), decoded)
+    } else {
+        rayon::join(
+            || medchain_crypto::ring::verify(&ring, id.as_bytes(), &message, &signature),
+            || verify_contribution(call, &study, 1, contribution, Some(&key_image), false),
+        )
+    };
     signed.map_err(bad_ring)?;
     let image_key = keys::study_key_image(id, &key_image);
     if store.get(&image_key).await?.is_some() {
@@ -108,6 +116,7 @@ pub(crate) async fn contribute_anonymously<S: Store>(
     }
     // Steps 3 and 4: the range proofs in the key image's context, then the aggregate.
     let ciphertexts = proven?;
+    inputs.remember_verified();
     aggregate(&mut study, &ciphertexts)?;
     study.values += 1;
     study.anonymous_contributions += 1;
@@ -143,7 +152,16 @@ pub(crate) async fn contribute_institutional<S: Store>(
         )));
     }
     check_shape(&study.spec, contribution)?;
-    let ciphertexts = verify_contribution(call, &study, values, contribution, None)?;
+    let inputs = ProofInputs::of(call, &study);
+    let ciphertexts = verify_contribution(
+        call,
+        &study,
+        values,
+        contribution,
+        None,
+        inputs.verified_before(),
+    )?;
+    inputs.remember_verified();
     aggregate(&mut study, &ciphertexts)?;
     study.values += values;
     study.institutional_contributions += 1;
@@ -206,13 +224,15 @@ async fn check_eligible<S: Store>(
 
 /// Step 3: decodes every slot and verifies all range proofs (and the bucket total) as one
 /// batch, with weights drawn from the transaction's hash, which covers every proof: the same
-/// on every node, fixed only once the proofs are.
+/// on every node, fixed only once the proofs are. With `verified_before` (this node verified
+/// the same inputs, see [`super::verdicts`]) it only decodes.
 fn verify_contribution(
     call: &Call<'_>,
     study: &StudyEntry,
     values: u64,
     contribution: &StudyContribution,
     key_image: Option<&[u8; 32]>,
+    verified_before: bool,
 ) -> Result<Vec<Ciphertext>, TxError> {
     let bad =
         |e: medchain_crypto::analytics::AnalyticsError| refuse(StudyFault::BadProof(e.to_string()));
@@ -239,7 +259,9 @@ fn verify_contribution(
             RangeProof::from_bytes(&contribution.bucket_total_proof, &range).map_err(bad)?;
         decoded.push((total, range, proof));
     }
-    verify_all(call, &key, study.id, &decoded, key_image).map_err(bad)?;
+    if !verified_before {
+        verify_all(call, &key, study.id, &decoded, key_image).map_err(bad)?;
+    }
     Ok(ciphertexts)
 }
 

@@ -9,6 +9,7 @@ mod contribute;
 mod noise;
 mod release;
 mod setup;
+mod verdicts;
 
 pub(crate) use contribute::{contribute_anonymously, contribute_institutional};
 pub(crate) use noise::add_noise;

@@ -1357,6 +1357,54 @@ fn an_anonymous_contribution_passes_admission_from_a_fresh_key_and_writes_nothin
     assert_eq!(lab.study(id).values, 0);
 }
 
+/// A node remembers proofs it verified at admission and does not check them again when the
+/// block executes: the outcome is the same, and a refusal is never remembered.
+#[test]
+fn proofs_verified_at_admission_execute_the_same_and_refusals_are_not_remembered() {
+    let mut lab = Lab::new();
+    let (secrets, ring) = cohort(&mut lab);
+    let id = lab.approved(sum_only(lab.chain.height + 40));
+    let env = lab.chain.env();
+    // A proof for [40, 300] of 250, validly ring-signed: the range proof is what fails.
+    let mut wider = lab.study(id);
+    wider.spec.hi = 300;
+    let out_of_range = study_payloads::anonymous_contribution(
+        &mut seeded_u64(2),
+        &lab.chain.genesis.chain_id(),
+        &wider,
+        &ring,
+        &secrets[1],
+        250,
+    )
+    .unwrap();
+    let tamperer = lab.one_time_key();
+    let refused = lab.chain.tx(&tamperer, out_of_range);
+    for attempt in 0..2 {
+        let outcome =
+            futures::executor::block_on(check_transaction(&lab.chain.store, &env, &refused));
+        assert!(
+            matches!(fault(outcome.unwrap_err()), StudyFault::BadProof(_)),
+            "attempt {attempt}"
+        );
+    }
+    assert!(lab.chain.block(std::slice::from_ref(&refused)).is_err());
+    let sender = lab.one_time_key();
+    let payload = lab.anonymous(id, &ring, &secrets[1], 70);
+    let admitted = lab.chain.tx(&sender, payload);
+    for _ in 0..2 {
+        assert_eq!(
+            futures::executor::block_on(check_transaction(&lab.chain.store, &env, &admitted)),
+            Ok(())
+        );
+    }
+    let receipts = lab.chain.block(std::slice::from_ref(&admitted)).unwrap();
+    assert!(matches!(
+        receipts[0].outcome,
+        Outcome::StudyContributed { values: 1, .. }
+    ));
+    assert_eq!(lab.study(id).values, 1);
+}
+
 #[test]
 fn the_output_size_limit_holds_the_largest_dkg_output_the_ledger_admits() {
     let max = std::num::NonZeroU32::new(limits::VALIDATORS_MAX as u32).unwrap();
