@@ -37,6 +37,8 @@ use super::elgamal::SCALAR_SIZE_BYTES;
 pub const WIRE_POINT_SIZE_BYTES: usize = 96;
 /// Width of the batch weights on commitments: a false equation passes with probability 2^-128.
 const WEIGHT_BITS: usize = 128;
+/// Width of every other scalar: they are reduced below the group order, which is under 2^255.
+const SCALAR_BITS: usize = 255;
 /// `1 − z` for the BLS parameter `z = −0xd201000000010000`: RFC 9380's `h_eff` for G1.
 const H_EFF: u64 = 0xd201_0000_0001_0001;
 
@@ -55,8 +57,8 @@ impl WirePoint {
         }
     }
 
-    /// Decodes exactly [`WIRE_POINT_SIZE_BYTES`] bytes of a point on the curve (the identity
-    /// included): any other bytes are an error, never a panic.
+    /// Decodes exactly [`WIRE_POINT_SIZE_BYTES`] bytes of a point on the curve other than the
+    /// identity: any other bytes are an error, never a panic.
     pub fn decode(bytes: &[u8], what: &'static str) -> Result<Self, AnalyticsError> {
         if bytes.len() != WIRE_POINT_SIZE_BYTES {
             return Err(AnalyticsError::BadLength {
@@ -115,7 +117,7 @@ impl BatchEquation {
     /// Whether both sides agree in G1 (after clearing the cofactor, see the module comment).
     pub fn holds(&self) -> bool {
         let left = msm(&self.commitments, &self.weights, WEIGHT_BITS);
-        let right = msm(&self.points, &self.scalars, 8 * SCALAR_SIZE_BYTES);
+        let right = msm(&self.points, &self.scalars, SCALAR_BITS);
         clear_cofactor(&left) == clear_cofactor(&right)
     }
 }
