@@ -35,7 +35,7 @@ use medchain_crypto::analytics::{
     range::{Range, RangeProof, RangeStatement, verify_batch},
     threshold::{AnalyticsKey, PartialDecryption, combine},
 };
-use medchain_crypto::ring::{PreparedRing, Ring, RingSecretKey, RingSignature, key_image, sign};
+use medchain_crypto::ring::{Ring, RingSecretKey, RingSignature, key_image, sign};
 use medchain_crypto::rng::{Rng as _, seeded_u64};
 use prio::vdaf::{Aggregator, Client, VerifyTransition, prio3::Prio3Sum};
 use serde_json::json;
@@ -103,11 +103,12 @@ fn contribution(
     })
 }
 
-/// What a validator does with one anonymous contribution: decode, check the ring signature over
-/// ciphertext ‖ proof, check the range proof in the study's context with the key image.
+/// What a node does with one anonymous contribution it admits: decode, check the ring
+/// signature over ciphertext ‖ proof (`medchain_crypto::ring::verify`, as the state machine
+/// calls it), check the range proof in the study's context with the key image.
 fn verify_contribution(
     rng: &mut medchain_crypto::rng::SeededRng,
-    prepared: &PreparedRing,
+    ring: &Ring,
     key: &AnalyticsPublicKey,
     range: &Range,
     contribution: &Contribution,
@@ -118,7 +119,7 @@ fn verify_contribution(
         contribution.proof.as_slice(),
     ]
     .concat();
-    prepared.verify(&message, &signature)?;
+    medchain_crypto::ring::verify(ring, STUDY, &message, &signature)?;
     let image = signature.key_image().to_bytes();
     let ciphertext = Ciphertext::from_bytes(&contribution.ciphertext)?;
     let proof = RangeProof::from_bytes(&contribution.proof, range)?;
@@ -131,8 +132,52 @@ fn verify_contribution(
     Ok(())
 }
 
+/// What a validator does with a block's anonymous contributions before executing it
+/// (`medchain_state`'s check ahead): decode each, check each ring signature, then every range
+/// proof in one batch.
+fn verify_block(
+    rng: &mut medchain_crypto::rng::SeededRng,
+    ring: &Ring,
+    key: &AnalyticsPublicKey,
+    range: &Range,
+    contributions: &[Contribution],
+) -> anyhow::Result<()> {
+    let mut decoded = Vec::with_capacity(contributions.len());
+    for contribution in contributions {
+        let signature = RingSignature::from_bytes(&contribution.signature)?;
+        let message = [
+            contribution.ciphertext.as_slice(),
+            contribution.proof.as_slice(),
+        ]
+        .concat();
+        medchain_crypto::ring::verify(ring, STUDY, &message, &signature)?;
+        decoded.push((
+            signature.key_image().to_bytes(),
+            Ciphertext::from_bytes(&contribution.ciphertext)?,
+            RangeProof::from_bytes(&contribution.proof, range)?,
+        ));
+    }
+    let statements: Vec<RangeStatement<'_>> = decoded
+        .iter()
+        .map(|(image, ciphertext, proof)| RangeStatement {
+            key,
+            ciphertext,
+            range,
+            context: ProofContext {
+                chain_id: CHAIN,
+                study_id: STUDY,
+                key_image: Some(image),
+            },
+            proof,
+        })
+        .collect();
+    verify_batch(rng, &statements)?;
+    Ok(())
+}
+
 struct Verification {
-    total_ms: f64,
+    admission_ms: f64,
+    block_ms: f64,
     ring_ms: f64,
     range_ms: f64,
     range_decode_ms: f64,
@@ -146,7 +191,6 @@ fn verification(key: &AnalyticsPublicKey, range: &Range) -> anyhow::Result<Verif
         .map(|_| RingSecretKey::generate(&mut rng))
         .collect();
     let ring = Ring::new(patients.iter().map(RingSecretKey::public_key).collect())?;
-    let prepared = PreparedRing::new(ring.clone(), STUDY)?;
     let contributions: Vec<Contribution> = (0..BATCH_COUNT)
         .map(|i| {
             let value = rng.next_u64() % (VALUE_MAX + 1);
@@ -162,21 +206,21 @@ fn verification(key: &AnalyticsPublicKey, range: &Range) -> anyhow::Result<Verif
         .collect::<anyhow::Result<_>>()?;
     let one = &contributions[0];
     for c in &contributions {
-        verify_contribution(&mut rng, &prepared, key, range, c)?;
+        verify_contribution(&mut rng, &ring, key, range, c)?;
     }
+    verify_block(&mut rng, &ring, key, range, &contributions)?;
 
-    let total = time(|| {
-        verify_contribution(&mut rng, &prepared, key, range, one).expect("verified above");
+    let admission = time(|| {
+        verify_contribution(&mut rng, &ring, key, range, one).expect("verified above");
     });
-    let signature = RingSignature::from_bytes(&one.signature)?;
+    let block = time(|| {
+        verify_block(&mut rng, &ring, key, range, &contributions).expect("verified above");
+    });
     let message = [one.ciphertext.as_slice(), one.proof.as_slice()].concat();
     let ring_only = time(|| {
         let signature = RingSignature::from_bytes(&one.signature).expect("decoded above");
-        prepared
-            .verify(&message, &signature)
-            .expect("verified above");
+        medchain_crypto::ring::verify(&ring, STUDY, &message, &signature).expect("verified above");
     });
-    black_box(signature);
     let decode = time(|| {
         black_box(Ciphertext::from_bytes(&one.ciphertext).expect("decoded above"));
         black_box(RangeProof::from_bytes(&one.proof, range).expect("decoded above"));
@@ -232,7 +276,8 @@ fn verification(key: &AnalyticsPublicKey, range: &Range) -> anyhow::Result<Verif
     });
 
     Ok(Verification {
-        total_ms: ms(&total),
+        admission_ms: ms(&admission),
+        block_ms: ms(&block) / BATCH_COUNT as f64,
         ring_ms: ms(&ring_only),
         range_ms: ms(&range_only),
         range_decode_ms: ms(&decode),
@@ -391,17 +436,12 @@ pub fn run() -> anyhow::Result<String> {
         v.g1_mul_us
     );
     println!(
-        "  per contribution: {:.3} ms = ring {:.3} ms + range proof {:.3} ms (of which decoding {:.3} ms, {} bytes) [target <= {VERIFY_TARGET_MS} ms: {}]",
-        v.total_ms,
+        "  per contribution at admission, one at a time: {:.3} ms = ring {:.3} ms + range proof {:.3} ms (of which decoding {:.3} ms, {} bytes)",
+        v.admission_ms,
         v.ring_ms,
         v.range_ms + v.range_decode_ms,
         v.range_decode_ms,
         range.proof_size_bytes(),
-        if v.total_ms <= VERIFY_TARGET_MS {
-            "met"
-        } else {
-            "not met"
-        }
     );
     println!(
         "  range proof check without decoding: {:.3} ms alone = {:.1} G1 multiplications; in batches of {BATCH_COUNT}: {:.3} ms each",
@@ -409,8 +449,15 @@ pub fn run() -> anyhow::Result<String> {
         v.range_ms * 1e3 / v.g1_mul_us,
         v.batched_range_ms
     );
-    let verify_batched_ms = v.ring_ms + v.range_decode_ms + v.batched_range_ms;
-    println!("  per contribution with batched range proofs: {verify_batched_ms:.3} ms");
+    println!(
+        "  per contribution in a block of {BATCH_COUNT}, as validators execute it (each ring signature, the range proofs in one batch): {:.3} ms [target <= {VERIFY_TARGET_MS} ms: {}]",
+        v.block_ms,
+        if v.block_ms <= VERIFY_TARGET_MS {
+            "met"
+        } else {
+            "not met"
+        }
+    );
 
     let r = release(&key, &shares)?;
     let release_ms = r.partial_ms + r.combine_ms + r.table_ms + r.solve_ms;
@@ -434,12 +481,13 @@ pub fn run() -> anyhow::Result<String> {
     );
     println!(
         "  ratios: medchain verify / phe add = {:.0}x, medchain verify / Prio3 verify = {:.1}x (medchain checks anonymity and a publicly verifiable range; Prio3 needs every aggregator online)",
-        v.total_ms * 1e3 / phe_us,
-        v.total_ms * 1e3 / prio3_us
+        v.block_ms * 1e3 / phe_us,
+        v.block_ms * 1e3 / prio3_us
     );
     Ok(format!(
-        "study verify_ms={:.3} release_ms={release_ms:.1} phe_add_us={phe_us:.2} prio3_verify_us={prio3_us:.1} ring_ms={:.3} range_ms={:.3} verify_batched_ms={verify_batched_ms:.3}",
-        v.total_ms,
+        "study verify_ms={:.3} release_ms={release_ms:.1} phe_add_us={phe_us:.2} prio3_verify_us={prio3_us:.1} admission_ms={:.3} ring_ms={:.3} range_ms={:.3}",
+        v.block_ms,
+        v.admission_ms,
         v.ring_ms,
         v.range_ms + v.range_decode_ms
     ))

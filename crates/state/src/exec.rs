@@ -194,6 +194,9 @@ pub async fn execute_block<S: Store>(
         index: e.first_bad_index,
         error: TxError::BadSignature,
     })?;
+    // Anonymous contributions' proofs are checked ahead, the range proofs of the whole block in
+    // one batch; what verifies there is not checked again below.
+    studies::verify_contributions_ahead(&*store, env, txs).await;
     let mut block = Overlay::new(&*store);
     let mut receipts = Vec::with_capacity(txs.len());
     for (index, tx) in txs.iter().enumerate() {

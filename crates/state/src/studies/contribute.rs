@@ -178,7 +178,10 @@ fn contributed(study: &StudyEntry) -> Outcome {
     }
 }
 
-fn check_shape(spec: &StudySpec, contribution: &StudyContribution) -> Result<(), TxError> {
+pub(super) fn check_shape(
+    spec: &StudySpec,
+    contribution: &StudyContribution,
+) -> Result<(), TxError> {
     let expected = spec.slots().len();
     if contribution.slots.len() != expected {
         return Err(refuse(StudyFault::WrongSlots {
@@ -234,9 +237,27 @@ fn verify_contribution(
     key_image: Option<&[u8; 32]>,
     verified_before: bool,
 ) -> Result<Vec<Ciphertext>, TxError> {
-    let bad =
-        |e: medchain_crypto::analytics::AnalyticsError| refuse(StudyFault::BadProof(e.to_string()));
-    let key = approved_key(study)?;
+    let (ciphertexts, statements) = decode_slots(study, values, contribution)?;
+    if !verified_before {
+        let key = approved_key(study)?;
+        verify_all(call, &key, study.id, &statements, key_image).map_err(bad_proof)?;
+    }
+    Ok(ciphertexts)
+}
+
+fn bad_proof(e: medchain_crypto::analytics::AnalyticsError) -> TxError {
+    refuse(StudyFault::BadProof(e.to_string()))
+}
+
+/// A contribution's slot ciphertexts, and what its range proofs state: each slot within its
+/// bound for `values` values and, with a histogram, the buckets adding up to `values`.
+pub(super) type DecodedSlots = (Vec<Ciphertext>, Vec<(Ciphertext, Range, RangeProof)>);
+
+pub(super) fn decode_slots(
+    study: &StudyEntry,
+    values: u64,
+    contribution: &StudyContribution,
+) -> Result<DecodedSlots, TxError> {
     let bounds = study.spec.slot_bounds(values).ok_or_else(|| {
         refuse(StudyFault::TooManyValues {
             values_max: study.spec.values_max,
@@ -245,24 +266,21 @@ fn verify_contribution(
     })?;
     let mut decoded = Vec::with_capacity(bounds.len() + 1);
     for (slot, bound) in contribution.slots.iter().zip(&bounds) {
-        let range = Range::new(bound.lo, bound.hi).map_err(bad)?;
-        let ciphertext = Ciphertext::from_bytes(&slot.ciphertext).map_err(bad)?;
-        let proof = RangeProof::from_bytes(&slot.range_proof, &range).map_err(bad)?;
+        let range = Range::new(bound.lo, bound.hi).map_err(bad_proof)?;
+        let ciphertext = Ciphertext::from_bytes(&slot.ciphertext).map_err(bad_proof)?;
+        let proof = RangeProof::from_bytes(&slot.range_proof, &range).map_err(bad_proof)?;
         decoded.push((ciphertext, range, proof));
     }
     let ciphertexts: Vec<Ciphertext> = decoded.iter().map(|(c, _, _)| *c).collect();
     if !study.spec.histogram.is_empty() {
         let buckets = &ciphertexts[ciphertexts.len() - study.spec.histogram.len()..];
         let total = Ciphertext::sum(buckets);
-        let range = Range::new(values, values).map_err(bad)?;
+        let range = Range::new(values, values).map_err(bad_proof)?;
         let proof =
-            RangeProof::from_bytes(&contribution.bucket_total_proof, &range).map_err(bad)?;
+            RangeProof::from_bytes(&contribution.bucket_total_proof, &range).map_err(bad_proof)?;
         decoded.push((total, range, proof));
     }
-    if !verified_before {
-        verify_all(call, &key, study.id, &decoded, key_image).map_err(bad)?;
-    }
-    Ok(ciphertexts)
+    Ok((ciphertexts, decoded))
 }
 
 pub(super) fn verify_all(

@@ -5,12 +5,14 @@
 //! prescribes: the study's parameters from state first, then the ring, then the proofs, and
 //! only then the aggregate.
 
+mod ahead;
 mod contribute;
 mod noise;
 mod release;
 mod setup;
 mod verdicts;
 
+pub(crate) use ahead::verify_contributions_ahead;
 pub(crate) use contribute::{contribute_anonymously, contribute_institutional};
 pub(crate) use noise::add_noise;
 pub(crate) use release::{close, post_partials};

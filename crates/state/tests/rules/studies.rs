@@ -1405,6 +1405,46 @@ fn proofs_verified_at_admission_execute_the_same_and_refusals_are_not_remembered
     assert_eq!(lab.study(id).values, 1);
 }
 
+/// A block's anonymous contributions are checked ahead in one batch: a bad one among them is
+/// still refused at its own index with its own reason, and the honest ones then execute.
+#[test]
+fn a_block_of_contributions_with_one_bad_proof_is_refused_at_its_index() {
+    let mut lab = Lab::new();
+    let (secrets, ring) = cohort(&mut lab);
+    let id = lab.approved(sum_only(lab.chain.height + 40));
+    let mut wider = lab.study(id);
+    wider.spec.hi = 300;
+    let bad = study_payloads::anonymous_contribution(
+        &mut seeded_u64(3),
+        &lab.chain.genesis.chain_id(),
+        &wider,
+        &ring,
+        &secrets[2],
+        250,
+    )
+    .unwrap();
+    let mut honest = Vec::new();
+    for (index, value) in [(0usize, 41u64), (1, 150)] {
+        let payload = lab.anonymous(id, &ring, &secrets[index], value);
+        let sender = lab.one_time_key();
+        honest.push(lab.chain.tx(&sender, payload));
+    }
+    let sender = lab.one_time_key();
+    let bad = lab.chain.tx(&sender, bad);
+    let block = [honest[0].clone(), bad, honest[1].clone()];
+    let refused = lab.chain.block(&block).unwrap_err();
+    assert_eq!(refused.index, 1);
+    assert!(matches!(fault(refused.error), StudyFault::BadProof(_)));
+    assert_eq!(
+        lab.study(id).values,
+        0,
+        "nothing of the refused block was applied"
+    );
+    let receipts = lab.chain.block(&honest).unwrap();
+    assert_eq!(receipts.len(), 2);
+    assert_eq!(lab.study(id).values, 2);
+}
+
 #[test]
 fn the_output_size_limit_holds_the_largest_dkg_output_the_ledger_admits() {
     let max = std::num::NonZeroU32::new(limits::VALIDATORS_MAX as u32).unwrap();
