@@ -19,7 +19,7 @@ use commonware_cryptography::{Hasher, Sha256};
 use crate::entries::StudyEntry;
 use crate::exec::Call;
 
-/// How many verdicts a node remembers: at 32 bytes each about 2 MiB with the index, many times
+/// How many verdicts a node remembers: 32-byte digests, a few MiB with the index, many times
 /// the contributions that wait in a mempool between admission and execution.
 const VERDICTS_REMEMBERED: usize = 32_768;
 
