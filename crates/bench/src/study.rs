@@ -35,7 +35,7 @@ use medchain_crypto::analytics::{
     range::{Range, RangeProof, RangeStatement, verify_batch},
     threshold::{AnalyticsKey, PartialDecryption, combine},
 };
-use medchain_crypto::ring::{Ring, RingSecretKey, RingSignature, key_image, sign};
+use medchain_crypto::ring::{KeyImageBases, Ring, RingSecretKey, RingSignature, key_image, sign};
 use medchain_crypto::rng::{Rng as _, seeded_u64};
 use prio::vdaf::{Aggregator, Client, VerifyTransition, prio3::Prio3Sum};
 use serde_json::json;
@@ -104,10 +104,11 @@ fn contribution(
 }
 
 /// What a node does with one anonymous contribution it admits: decode, check the ring
-/// signature over ciphertext ‖ proof (`medchain_crypto::ring::verify`, as the state machine
-/// calls it), check the range proof in the study's context with the key image.
+/// signature over ciphertext ‖ proof (prepared from the study's remembered key-image bases, as
+/// the state machine does), check the range proof in the study's context with the key image.
 fn verify_contribution(
     rng: &mut medchain_crypto::rng::SeededRng,
+    bases: &mut KeyImageBases,
     ring: &Ring,
     key: &AnalyticsPublicKey,
     range: &Range,
@@ -119,7 +120,7 @@ fn verify_contribution(
         contribution.proof.as_slice(),
     ]
     .concat();
-    medchain_crypto::ring::verify(ring, STUDY, &message, &signature)?;
+    bases.prepare(ring.clone()).verify(&message, &signature)?;
     let image = signature.key_image().to_bytes();
     let ciphertext = Ciphertext::from_bytes(&contribution.ciphertext)?;
     let proof = RangeProof::from_bytes(&contribution.proof, range)?;
@@ -137,6 +138,7 @@ fn verify_contribution(
 /// proof in one batch.
 fn verify_block(
     rng: &mut medchain_crypto::rng::SeededRng,
+    bases: &mut KeyImageBases,
     ring: &Ring,
     key: &AnalyticsPublicKey,
     range: &Range,
@@ -150,7 +152,7 @@ fn verify_block(
             contribution.proof.as_slice(),
         ]
         .concat();
-        medchain_crypto::ring::verify(ring, STUDY, &message, &signature)?;
+        bases.prepare(ring.clone()).verify(&message, &signature)?;
         decoded.push((
             signature.key_image().to_bytes(),
             Ciphertext::from_bytes(&contribution.ciphertext)?,
@@ -205,21 +207,27 @@ fn verification(key: &AnalyticsPublicKey, range: &Range) -> anyhow::Result<Verif
         })
         .collect::<anyhow::Result<_>>()?;
     let one = &contributions[0];
+    // A node in steady state: the study's members' key-image bases are already remembered.
+    let mut bases = KeyImageBases::new(STUDY)?;
     for c in &contributions {
-        verify_contribution(&mut rng, &ring, key, range, c)?;
+        verify_contribution(&mut rng, &mut bases, &ring, key, range, c)?;
     }
-    verify_block(&mut rng, &ring, key, range, &contributions)?;
+    verify_block(&mut rng, &mut bases, &ring, key, range, &contributions)?;
 
     let admission = time(|| {
-        verify_contribution(&mut rng, &ring, key, range, one).expect("verified above");
+        verify_contribution(&mut rng, &mut bases, &ring, key, range, one).expect("verified above");
     });
     let block = time(|| {
-        verify_block(&mut rng, &ring, key, range, &contributions).expect("verified above");
+        verify_block(&mut rng, &mut bases, &ring, key, range, &contributions)
+            .expect("verified above");
     });
     let message = [one.ciphertext.as_slice(), one.proof.as_slice()].concat();
     let ring_only = time(|| {
         let signature = RingSignature::from_bytes(&one.signature).expect("decoded above");
-        medchain_crypto::ring::verify(&ring, STUDY, &message, &signature).expect("verified above");
+        bases
+            .prepare(ring.clone())
+            .verify(&message, &signature)
+            .expect("verified above");
     });
     let decode = time(|| {
         black_box(Ciphertext::from_bytes(&one.ciphertext).expect("decoded above"));

@@ -34,7 +34,7 @@ use rand_core::CryptoRng;
 use thiserror::Error;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-pub use blsag::{PreparedRing, key_image, sign, verify};
+pub use blsag::{KeyImageBases, PreparedRing, key_image, sign, verify};
 
 /// Smallest ring: one member would name the signer.
 pub const RING_SIZE_MIN_MEMBERS: usize = 2;

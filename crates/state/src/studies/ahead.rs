@@ -9,14 +9,14 @@
 use commonware_cryptography::{Hasher, Sha256};
 use medchain_crypto::analytics::range::{Range, RangeProof, RangeStatement, verify_batch};
 use medchain_crypto::analytics::{AnalyticsPublicKey, Ciphertext, ProofContext};
-use medchain_crypto::ring::{Ring, RingPublicKey, RingSignature};
+use medchain_crypto::ring::{PreparedRing, Ring, RingPublicKey, RingSignature};
 use medchain_types::study::anonymous_contribution_message;
 use medchain_types::{Payload, SignedTransaction, StudyId};
 use rayon::prelude::*;
 
 use super::approved_key;
 use super::contribute::{check_shape, decode_slots};
-use super::verdicts::ProofInputs;
+use super::verdicts::{ProofInputs, prepared_ring};
 use crate::entries::StudyStatus;
 use crate::exec::{BlockEnv, Call};
 use crate::query;
@@ -26,7 +26,7 @@ use crate::store::Store;
 struct Pending {
     inputs: ProofInputs,
     study: StudyId,
-    ring: Ring,
+    ring: PreparedRing,
     signature: RingSignature,
     message: Vec<u8>,
     key: AnalyticsPublicKey,
@@ -52,10 +52,7 @@ pub(crate) async fn verify_contributions_ahead<S: Store>(
     }
     let signed: Vec<bool> = pending
         .par_iter()
-        .map(|p| {
-            medchain_crypto::ring::verify(&p.ring, p.study.as_bytes(), &p.message, &p.signature)
-                .is_ok()
-        })
+        .map(|p| p.ring.verify(&p.message, &p.signature).is_ok())
         .collect();
     let statements: Vec<RangeStatement<'_>> = pending
         .iter()
@@ -136,7 +133,7 @@ async fn decode<S: Store>(store: &S, env: &BlockEnv, tx: &SignedTransaction) -> 
     Some(Pending {
         inputs,
         study: *id,
-        ring: Ring::new(members).ok()?,
+        ring: prepared_ring(id, Ring::new(members).ok()?).ok()?,
         key_image: signature.key_image().to_bytes(),
         signature,
         message: anonymous_contribution_message(&env.chain_id, id, contribution),

@@ -17,7 +17,7 @@
 //! node; that node sees the client's network address, which is why patients should submit
 //! through another institution's node or a relay.
 
-use super::verdicts::ProofInputs;
+use super::verdicts::{ProofInputs, prepared_ring};
 use super::{approved_key, corrupt, load, refuse};
 use crate::entries::{StudyEntry, StudyStatus};
 use crate::error::{StudyFault, TxError};
@@ -104,8 +104,9 @@ pub(crate) async fn contribute_anonymously<S: Store>(
         let decoded = verify_contribution(call, &study, 1, contribution, Some(&key_image), true);
         (Ok(()), decoded)
     } else {
+        let ring = prepared_ring(id, ring).map_err(bad_ring)?;
         rayon::join(
-            || medchain_crypto::ring::verify(&ring, id.as_bytes(), &message, &signature),
+            || ring.verify(&message, &signature),
             || verify_contribution(call, &study, 1, contribution, Some(&key_image), false),
         )
     };

@@ -15,9 +15,36 @@ use std::sync::{Mutex, OnceLock};
 
 use commonware_codec::Encode;
 use commonware_cryptography::{Hasher, Sha256};
+use medchain_crypto::ring::{KeyImageBases, PreparedRing, Ring, RingError};
+use medchain_types::StudyId;
 
 use crate::entries::StudyEntry;
 use crate::exec::Call;
+
+/// Studies whose members' key-image bases a node keeps ([`KeyImageBases`], at most a few MiB
+/// each): the ones receiving contributions now.
+const STUDIES_WITH_RING_BASES: usize = 4;
+
+/// `ring` prepared for verification in study `id`'s context, with the key-image bases of members
+/// seen in earlier contributions to it taken from memory. Like the verdicts, the bases are a
+/// pure function of their inputs, so remembering them changes no outcome.
+pub(super) fn prepared_ring(id: &StudyId, ring: Ring) -> Result<PreparedRing, RingError> {
+    static BASES: OnceLock<Mutex<Vec<(StudyId, KeyImageBases)>>> = OnceLock::new();
+    let Ok(mut studies) = BASES.get_or_init(Mutex::default).lock() else {
+        return PreparedRing::new(ring, id.as_bytes());
+    };
+    let index = match studies.iter().position(|(study, _)| study == id) {
+        Some(index) => index,
+        None => {
+            if studies.len() == STUDIES_WITH_RING_BASES {
+                studies.remove(0);
+            }
+            studies.push((*id, KeyImageBases::new(id.as_bytes())?));
+            studies.len() - 1
+        }
+    };
+    Ok(studies[index].1.prepare(ring))
+}
 
 /// How many verdicts a node remembers: 32-byte digests, a few MiB with the index, many times
 /// the contributions that wait in a mempool between admission and execution.
