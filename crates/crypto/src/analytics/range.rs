@@ -36,7 +36,9 @@
 //! sound.
 //!
 //! A bit proof is `C_i ‖ A_0 ‖ A_1 ‖ c_0 ‖ z_0 ‖ z_1` = 384 bytes and the link 384 bytes (512
-//! two-sided): a 16-bit range is 6,528 bytes. The prover branches on its own bits (timing is
+//! two-sided): a 16-bit range is 6,528 bytes. `tests/range_proof_peer.rs` pins the seeded
+//! prover's output as known answers and has an independent verifier on py_ecc check each of
+//! them equation by equation. The prover branches on its own bits (timing is
 //! visible only on its own machine).
 
 use std::sync::OnceLock;
