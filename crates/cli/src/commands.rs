@@ -37,7 +37,12 @@ pub struct TrustArgs {
 impl TrustArgs {
     /// A client of `api` whose reads are verified against this genesis and staleness bound.
     pub fn client(&self, api: &ApiArgs) -> Result<Client> {
-        let genesis = medchain_node::config::load_genesis(&self.genesis)?;
+        let genesis = medchain_node::config::load_genesis(&self.genesis).with_context(|| {
+            format!(
+                "every read is checked against the consortium's genesis, and {} cannot be loaded: pass --genesis with the genesis.toml your consortium uses (`medchain up --data-dir DIR` writes DIR/genesis.toml)",
+                self.genesis.display()
+            )
+        })?;
         let trust =
             Trust::new(genesis).with_max_staleness_ms(self.max_staleness.saturating_mul(1000));
         Ok(Client::new(&api.api)?.trusting(trust))
