@@ -9,14 +9,14 @@
 use commonware_cryptography::{Hasher, Sha256};
 use medchain_crypto::analytics::range::{Range, RangeProof, RangeStatement, verify_batch};
 use medchain_crypto::analytics::{AnalyticsPublicKey, Ciphertext, ProofContext};
-use medchain_crypto::ring::{PreparedRing, Ring, RingPublicKey, RingSignature};
+use medchain_crypto::ring::{PreparedRing, RingSignature};
 use medchain_types::study::anonymous_contribution_message;
 use medchain_types::{Payload, SignedTransaction, StudyId};
 use rayon::prelude::*;
 
 use super::approved_key;
-use super::contribute::{check_shape, decode_slots};
-use super::verdicts::{ProofInputs, prepared_ring};
+use super::contribute::{check_shape, decode_ring, decode_slots};
+use super::verdicts::ProofInputs;
 use crate::entries::StudyStatus;
 use crate::exec::{BlockEnv, Call};
 use crate::query;
@@ -72,10 +72,10 @@ pub(crate) async fn verify_contributions_ahead<S: Store>(
                 })
         })
         .collect();
-    // The weights come from the transactions' hashes, which cover every proof: fixed only once
-    // the proofs are. Two halves, one per core.
-    let hashes: Vec<[u8; 32]> = txs.iter().map(|tx| tx.hash().0).collect();
-    let seed = Sha256::hash(&[b"medchain/block-range-proof-batch/v1", &hashes.concat()]);
+    // The weights come from the contributions' input digests, which cover their transactions'
+    // hashes and so every proof: fixed only once the proofs are. Two halves, one per core.
+    let digests: Vec<u8> = pending.iter().flat_map(|p| *p.inputs.digest()).collect();
+    let seed = Sha256::hash(&[b"medchain/block-range-proof-batch/v1", &digests]);
     let (first, second) = statements.split_at(statements.len() / 2);
     let weights = |half: u8| {
         let mut seed_bytes = [0u8; 32];
@@ -123,17 +123,13 @@ async fn decode<S: Store>(store: &S, env: &BlockEnv, tx: &SignedTransaction) -> 
         return None;
     }
     check_shape(&study.spec, contribution).ok()?;
-    let members = ring
-        .iter()
-        .map(RingPublicKey::from_bytes)
-        .collect::<Result<Vec<_>, _>>()
-        .ok()?;
+    let ring = decode_ring(id, ring).ok()?;
     let signature = RingSignature::from_bytes(ring_signature).ok()?;
     let (_, statements) = decode_slots(&study, 1, contribution).ok()?;
     Some(Pending {
         inputs,
         study: *id,
-        ring: prepared_ring(id, Ring::new(members).ok()?).ok()?,
+        ring,
         key_image: signature.key_image().to_bytes(),
         signature,
         message: anonymous_contribution_message(&env.chain_id, id, contribution),

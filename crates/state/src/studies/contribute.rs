@@ -26,7 +26,7 @@ use crate::store::Store;
 use crate::{keys, query, rw};
 use medchain_crypto::analytics::range::{Range, RangeProof, RangeStatement, verify_batch};
 use medchain_crypto::analytics::{AnalyticsPublicKey, Ciphertext, ProofContext};
-use medchain_crypto::ring::{Ring, RingPublicKey, RingSignature};
+use medchain_crypto::ring::{PreparedRing, Ring, RingError, RingPublicKey, RingSignature};
 use medchain_types::study::anonymous_contribution_message;
 use medchain_types::{Role, StudyContribution, StudyId, StudySpec};
 
@@ -86,29 +86,32 @@ pub(crate) async fn contribute_anonymously<S: Store>(
     }
     let bad_ring =
         |e: medchain_crypto::ring::RingError| refuse(StudyFault::BadRingSignature(e.to_string()));
-    let members = ring
-        .iter()
-        .map(RingPublicKey::from_bytes)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(bad_ring)?;
-    let ring = Ring::new(members).map_err(bad_ring)?;
+    // Inputs this node verified before (at admission, for a transaction it now executes) are
+    // not checked again, so their ring, which decoded then, is not decoded either.
+    let inputs = ProofInputs::of(call, &study);
+    let ring = if inputs.verified_before() {
+        None
+    } else {
+        Some(decode_ring(id, ring).map_err(bad_ring)?)
+    };
     let signature = RingSignature::from_bytes(ring_signature).map_err(bad_ring)?;
-    let message = anonymous_contribution_message(&call.env.chain_id, id, contribution);
     let key_image = signature.key_image().to_bytes();
     // The ring signature (step 2) and the range proofs (step 3) are checked on two cores at
     // once, a third and a half of the cost each; their verdicts are then taken in step order,
-    // so the refusal is the same as checking one after the other. Inputs this node verified
-    // before (at admission, for a transaction it now executes) are not checked again.
-    let inputs = ProofInputs::of(call, &study);
-    let (signed, proven) = if inputs.verified_before() {
-        let decoded = verify_contribution(call, &study, 1, contribution, Some(&key_image), true);
-        (Ok(()), decoded)
-    } else {
-        let ring = prepared_ring(id, ring).map_err(bad_ring)?;
-        rayon::join(
-            || ring.verify(&message, &signature),
-            || verify_contribution(call, &study, 1, contribution, Some(&key_image), false),
-        )
+    // so the refusal is the same as checking one after the other.
+    let (signed, proven) = match &ring {
+        None => {
+            let decoded =
+                verify_contribution(call, &study, 1, contribution, Some(&key_image), true);
+            (Ok(()), decoded)
+        }
+        Some(ring) => {
+            let message = anonymous_contribution_message(&call.env.chain_id, id, contribution);
+            rayon::join(
+                || ring.verify(&message, &signature),
+                || verify_contribution(call, &study, 1, contribution, Some(&key_image), false),
+            )
+        }
     };
     signed.map_err(bad_ring)?;
     let image_key = keys::study_key_image(id, &key_image);
@@ -124,6 +127,15 @@ pub(crate) async fn contribute_anonymously<S: Store>(
     rw::write(store, image_key, &call.env.height);
     rw::write(store, keys::study(id), &study);
     Ok(contributed(&study))
+}
+
+/// A contribution's ring, prepared for verification in its study's context.
+pub(super) fn decode_ring(id: &StudyId, ring: &[[u8; 32]]) -> Result<PreparedRing, RingError> {
+    let members = ring
+        .iter()
+        .map(RingPublicKey::from_bytes)
+        .collect::<Result<Vec<_>, _>>()?;
+    prepared_ring(id, Ring::new(members)?)
 }
 
 /// An institution's admin contributes the partial aggregates of `values` of its patients.

@@ -83,6 +83,10 @@ impl ProofInputs {
         Self(inputs)
     }
 
+    pub(super) fn digest(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// Whether this process already verified these inputs' proofs. A poisoned lock reads as
     /// "not known": the proofs are simply checked again.
     pub(super) fn verified_before(&self) -> bool {
