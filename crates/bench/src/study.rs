@@ -130,7 +130,18 @@ fn verify_block(
             RangeProof::from_bytes(&contribution.proof, range)?,
         ));
     }
-    let statements: Vec<RangeStatement<'_>> = decoded
+    verify_batch(rng, &statements(key, range, &decoded))?;
+    Ok(())
+}
+
+/// The range statements of decoded contributions, each in the study's context with its key
+/// image.
+fn statements<'a>(
+    key: &'a AnalyticsPublicKey,
+    range: &'a Range,
+    decoded: &'a [([u8; 32], Ciphertext, RangeProof)],
+) -> Vec<RangeStatement<'a>> {
+    decoded
         .iter()
         .map(|(image, ciphertext, proof)| RangeStatement {
             key,
@@ -143,9 +154,7 @@ fn verify_block(
             },
             proof,
         })
-        .collect();
-    verify_batch(rng, &statements)?;
-    Ok(())
+        .collect()
 }
 
 struct Verification {
@@ -232,30 +241,17 @@ fn verification(key: &AnalyticsPublicKey, range: &Range) -> anyhow::Result<Verif
             .expect("verified above");
     });
 
-    let decoded: Vec<(Ciphertext, RangeProof)> = contributions
+    let decoded: Vec<([u8; 32], Ciphertext, RangeProof)> = contributions
         .iter()
         .map(|c| {
             Ok((
+                c.key_image,
                 Ciphertext::from_bytes(&c.ciphertext)?,
                 RangeProof::from_bytes(&c.proof, range)?,
             ))
         })
         .collect::<anyhow::Result<_>>()?;
-    let statements: Vec<RangeStatement<'_>> = decoded
-        .iter()
-        .zip(&contributions)
-        .map(|((ciphertext, proof), c)| RangeStatement {
-            key,
-            ciphertext,
-            range,
-            context: ProofContext {
-                chain_id: CHAIN,
-                study_id: STUDY,
-                key_image: Some(&c.key_image),
-            },
-            proof,
-        })
-        .collect();
+    let statements = statements(key, range, &decoded);
     let batched = time(|| verify_batch(&mut rng, &statements).expect("verified above"));
 
     let point: G1 = *key.point();

@@ -5,21 +5,10 @@
 
 mod common;
 
-use common::{peer_python, repo_root};
-use std::process::Command;
+use common::run_peer_script;
 
 #[test]
 fn peer_implementations_reproduce_every_vector() {
-    let script = repo_root().join("crates/crypto/tests/vectors/keys_envelope_ring_peer.py");
-    let output = Command::new(peer_python())
-        .arg(&script)
-        .output()
-        .expect("python interpreter runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "peer check failed:\n{stdout}\n{stderr}"
-    );
+    let stdout = run_peer_script("keys_envelope_ring_peer.py");
     assert_eq!(stdout.trim(), "peer check: all 41 checks passed");
 }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{assert_vectors, peer_python, repo_root};
+use common::{assert_vectors, run_peer_script};
 use commonware_codec::Encode;
 use commonware_cryptography::bls12381::primitives::group::{G1, Scalar};
 use commonware_math::algebra::CryptoGroup;
@@ -17,7 +17,6 @@ use medchain_crypto::analytics::range::{
 use medchain_crypto::analytics::{AnalyticsPublicKey, ProofContext};
 use medchain_crypto::rng::seeded_u64;
 use serde_json::json;
-use std::process::Command;
 
 const CHAIN: &str = "medchain-vectors";
 const STUDY: &str = "study:hba1c-vectors";
@@ -75,16 +74,6 @@ fn the_seeded_prover_reproduces_the_committed_vectors() {
 
 #[test]
 fn py_ecc_verifies_every_committed_proof_and_refuses_tampered_ones() {
-    let script = repo_root().join("crates/crypto/tests/vectors/range_proof_peer.py");
-    let output = Command::new(peer_python())
-        .arg(&script)
-        .output()
-        .expect("python interpreter runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "peer check failed:\n{stdout}\n{stderr}"
-    );
+    let stdout = run_peer_script("range_proof_peer.py");
     assert_eq!(stdout.trim(), "range peer: all 12 checks passed");
 }

@@ -28,6 +28,23 @@ pub fn peer_python() -> PathBuf {
     PathBuf::from(String::from_utf8(setup.stdout).expect("utf-8 path").trim())
 }
 
+/// Runs a peer check script of `tests/vectors` with the peers' interpreter and returns what it
+/// printed, failing the test with its output if it exits non-zero.
+pub fn run_peer_script(name: &str) -> String {
+    let script = repo_root().join("crates/crypto/tests/vectors").join(name);
+    let output = Command::new(peer_python())
+        .arg(&script)
+        .output()
+        .expect("python interpreter runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "peer check failed:\n{stdout}\n{stderr}"
+    );
+    stdout
+}
+
 /// Compares `computed` with the committed vector file, or rewrites the file when
 /// `MEDCHAIN_WRITE_VECTORS=1` (then review the diff and run the peer script).
 pub fn assert_vectors(name: &str, computed: serde_json::Value) {
